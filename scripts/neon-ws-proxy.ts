@@ -1,0 +1,103 @@
+/**
+ * A WebSocket → TCP proxy that lets the Neon serverless driver reach any Postgres server, so the
+ * production driver runs for real in tests and in `wrangler dev` against a local database.
+ *
+ * The driver is configured with `neonConfig.wsProxy = (host, port) => `${proxy}/v2?address=${host}:${port}``
+ * (see `configureNeonForProxy`). The driver never closes its socket after the Terminate message,
+ * so the proxy ends the TCP side itself when it sees one ('X'); otherwise Postgres would keep the
+ * backend until the WebSocket times out.
+ *
+ * CLI: `tsx scripts/neon-ws-proxy.ts [port]` (default 5433).
+ */
+import net from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+export interface NeonWsProxy {
+  /** `ws://127.0.0.1:<port>` */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Tracks Postgres frontend message boundaries to spot the Terminate message. */
+function terminateDetector() {
+  let startupDone = false;
+  let header = Buffer.alloc(0);
+  let skip = 0; // bytes left in the current message body
+  return (chunk: Buffer): boolean => {
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (skip > 0) {
+        const n = Math.min(skip, chunk.length - offset);
+        skip -= n;
+        offset += n;
+        continue;
+      }
+      // The startup message has no type byte: int32 length; every later message: type byte + int32 length.
+      const headerSize = startupDone ? 5 : 4;
+      const need = headerSize - header.length;
+      header = Buffer.concat([header, chunk.subarray(offset, offset + need)]);
+      offset += Math.min(need, chunk.length - offset);
+      if (header.length < headerSize) break;
+      if (!startupDone) {
+        skip = header.readInt32BE(0) - 4;
+        startupDone = true;
+      } else {
+        if (header[0] === 0x58 /* 'X' */) return true;
+        skip = header.readInt32BE(1) - 4;
+      }
+      header = Buffer.alloc(0);
+    }
+    return false;
+  };
+}
+
+function bridge(ws: WebSocket, address: string) {
+  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+  const socket = net.connect({ host, port });
+  const isTerminate = terminateDetector();
+  const pending: Buffer[] = [];
+  let connected = false;
+  socket.on('connect', () => {
+    connected = true;
+    for (const chunk of pending.splice(0)) socket.write(chunk);
+  });
+  socket.on('data', (data) => ws.readyState === ws.OPEN && ws.send(data));
+  socket.on('close', () => ws.close());
+  socket.on('error', () => ws.close());
+  ws.on('message', (data: Buffer) => {
+    const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
+    if (connected) socket.write(chunk);
+    else pending.push(chunk);
+    if (isTerminate(chunk)) {
+      socket.end();
+      ws.close();
+    }
+  });
+  ws.on('close', () => socket.destroy());
+  ws.on('error', () => socket.destroy());
+}
+
+export async function startNeonWsProxy(port = 0): Promise<NeonWsProxy> {
+  const server = new WebSocketServer({ host: '127.0.0.1', port });
+  server.on('connection', (ws, request) => {
+    const address = new URL(request.url ?? '/', 'ws://proxy').searchParams.get('address');
+    if (!address) return ws.close(1008, 'missing ?address=host:port');
+    bridge(ws, address);
+  });
+  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  const { port: actualPort } = server.address() as { port: number };
+  return {
+    url: `ws://127.0.0.1:${actualPort}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of server.clients) client.terminate();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const proxy = await startNeonWsProxy(Number(process.argv[2] ?? 5433));
+  console.log(`Neon WebSocket proxy on ${proxy.url} (set NEON_WS_PROXY=${proxy.url})`);
+}

@@ -1,0 +1,121 @@
+/**
+ * The QA-Board data model (same tables as the original Flask backend), with the identities
+ * the original left to application code enforced by unique indexes, so that concurrent
+ * uploads can rely on INSERT … ON CONFLICT instead of racy "select, then insert".
+ */
+import { sql } from 'drizzle-orm';
+import {
+  boolean,
+  integer,
+  index,
+  jsonb,
+  pgTable,
+  serial,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+type Json = Record<string, unknown>;
+const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'string' });
+
+export const projects = pgTable('projects', {
+  /** Path-like id: `group/repo`, or `group/repo/sub/dir` for a monorepo sub-project. */
+  id: text('id').primaryKey(),
+  /** `git` (GitLab project info), `qatools_config`, `qatools_metrics`, `milestones`. */
+  data: jsonb('data').$type<Json>().notNull().default({}),
+  latestOutputDatetime: timestamptz('latest_output_datetime'),
+});
+
+export const ciCommits = pgTable(
+  'ci_commits',
+  {
+    id: serial('id').primaryKey(),
+    projectId: text('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    hexsha: text('hexsha').notNull(),
+    authoredDatetime: timestamptz('authored_datetime').notNull(),
+    committerName: text('committer_name'),
+    message: text('message'),
+    /** The first branch the commit was seen on. */
+    branch: text('branch'),
+    parents: jsonb('parents').$type<string[]>(),
+    /** Per-commit `qatools_config` / `qatools_metrics`, and free metadata from clients. */
+    data: jsonb('data').$type<Json>().notNull().default({}),
+    commitDirOverride: text('commit_dir_override'),
+    commitType: text('commit_type').notNull().default('git'),
+    latestOutputDatetime: timestamptz('latest_output_datetime'),
+    deleted: boolean('deleted').notNull().default(false),
+  },
+  (t) => [
+    uniqueIndex('ci_commits_project_hexsha').on(t.projectId, t.hexsha),
+    index('ci_commits_project_authored').on(t.projectId, t.authoredDatetime.desc()),
+    index('ci_commits_project_branch').on(t.projectId, t.branch, t.authoredDatetime.desc()),
+  ],
+);
+
+export const batches = pgTable(
+  'batches',
+  {
+    id: serial('id').primaryKey(),
+    ciCommitId: integer('ci_commit_id')
+      .notNull()
+      .references(() => ciCommits.id, { onDelete: 'cascade' }),
+    label: text('label').notNull().default('default'),
+    createdDate: timestamptz('created_date').notNull().defaultNow(),
+    /** Commands, `qa optimize` iterations, config overrides. */
+    data: jsonb('data').$type<Json>().notNull().default({}),
+    batchDirOverride: text('batch_dir_override'),
+  },
+  (t) => [uniqueIndex('batches_commit_label').on(t.ciCommitId, t.label)],
+);
+
+export const testInputs = pgTable(
+  'test_inputs',
+  {
+    id: serial('id').primaryKey(),
+    database: text('database').notNull(),
+    /** Relative to `database`. */
+    path: text('path').notNull(),
+    data: jsonb('data').$type<Json>().notNull().default({}),
+  },
+  (t) => [uniqueIndex('test_inputs_database_path').on(t.database, t.path)],
+);
+
+export const outputs = pgTable(
+  'outputs',
+  {
+    id: serial('id').primaryKey(),
+    batchId: integer('batch_id')
+      .notNull()
+      .references(() => batches.id, { onDelete: 'cascade' }),
+    testInputId: integer('test_input_id')
+      .notNull()
+      .references(() => testInputs.id),
+    createdDate: timestamptz('created_date').notNull().defaultNow(),
+    outputType: text('output_type').notNull().default(''),
+    platform: text('platform').notNull(),
+    configurations: jsonb('configurations').$type<unknown[]>().notNull().default([]),
+    extraParameters: jsonb('extra_parameters').$type<Json>().notNull().default({}),
+    isPending: boolean('is_pending').notNull().default(false),
+    isRunning: boolean('is_running').notNull().default(false),
+    isFailed: boolean('is_failed').notNull().default(false),
+    metrics: jsonb('metrics').$type<Json>().notNull().default({}),
+    data: jsonb('data').$type<Json>().notNull().default({}),
+    outputDirOverride: text('output_dir_override'),
+    deleted: boolean('deleted').notNull().default(false),
+  },
+  (t) => [
+    // The identity of a run. JSONB values can exceed a btree entry, so the index holds digests of
+    // their canonical text (jsonb output is normalised: key order and whitespace don't matter).
+    uniqueIndex('outputs_identity').on(
+      t.batchId,
+      t.testInputId,
+      t.platform,
+      sql`md5(${t.configurations}::text)`,
+      sql`md5(${t.extraParameters}::text)`,
+    ),
+    index('outputs_test_input').on(t.testInputId),
+  ],
+);

@@ -1,0 +1,99 @@
+/**
+ * The JSON the `qa` CLI posts to every ingestion route: one big envelope with the commit, its
+ * qaboard.yaml config and metric definitions, and — for outputs — the run. Unknown fields are
+ * accepted and ignored (the CLI sends many: `dryrun`, `color`, `inputs_settings`…).
+ */
+import { z } from '@hono/zod-openapi';
+
+const jsonObject = z.record(z.string(), z.unknown());
+const optionalText = z.string().max(4096).nullish();
+
+/** An ISO 8601 date-time; Python's `isoformat()` may omit the offset (then it is UTC). */
+const isoDatetime = z.union([z.iso.datetime({ offset: true }), z.iso.datetime({ local: true })]);
+
+const commitSha = z
+  .string()
+  .regex(/^[0-9a-fA-F]{4,64}$/, 'must be a hexadecimal commit id')
+  .transform((sha) => sha.toLowerCase());
+
+const commitEnvelope = z
+  .object({
+    project: z.string().min(1).max(512).openapi({ example: 'group/repo' }),
+    project_root: optionalText,
+    commit_sha: commitSha.optional(),
+    git_commit_sha: commitSha.optional().openapi({ description: 'Legacy name of commit_sha.' }),
+    commit_branch: optionalText,
+    commit_tag: optionalText,
+    commit_committer_name: optionalText,
+    commit_committer_email: optionalText,
+    commit_authored_datetime: isoDatetime.nullish(),
+    commit_parents: z.array(z.string().max(64)).max(64).nullish(),
+    commit_message: z.string().max(65536).nullish(),
+    artifacts_commit: optionalText,
+    commit_ci_dir: optionalText.openapi({ description: 'Legacy name of artifacts_commit.' }),
+    qaboard_config: jsonObject.nullish(),
+    qaboard_metrics: jsonObject.nullish(),
+    batch_label: z.string().min(1).max(1024).default('default'),
+    job_type: z.string().max(64).nullish(),
+    user: z.string().max(256).nullish(),
+  });
+export type CommitEnvelope = z.infer<typeof commitEnvelope>;
+
+/** Uploads that don't name the commit in their path must name it in the body. */
+function requireCommitSha(upload: CommitEnvelope, ctx: z.RefinementCtx) {
+  if (!envelopeSha(upload)) {
+    ctx.addIssue({ code: 'custom', path: ['commit_sha'], message: 'commit_sha (or git_commit_sha) is required' });
+  }
+}
+
+export const outputUpload = commitEnvelope
+  .extend({
+    platform: z.string().min(1).max(256).default('linux'),
+    configuration: z.string().max(65536).optional().openapi({ description: 'Legacy `:`-separated configurations.' }),
+    configurations: z.array(z.unknown()).max(1000).optional(),
+    extra_parameters: jsonObject.default({}),
+    input_type: z.string().max(256).nullish(),
+    database: z.string().min(1).max(4096),
+    rel_input_path: z.string().min(1).max(4096).optional(),
+    input_path: z.string().min(1).max(4096).optional(),
+    input_metadata: jsonObject.nullish(),
+    output_directory: optionalText,
+    data: jsonObject.nullish(),
+    is_running: z.boolean().nullish(),
+    is_pending: z.boolean().nullish(),
+    is_failed: z.boolean().nullish(),
+    metrics: jsonObject.nullish(),
+  })
+  .superRefine((upload, ctx) => {
+    requireCommitSha(upload, ctx);
+    if (!upload.rel_input_path && !upload.input_path) {
+      ctx.addIssue({ code: 'custom', path: ['input_path'], message: 'the input path was not provided (input_path or rel_input_path)' });
+    }
+  })
+  .openapi('OutputUpload');
+export type OutputUpload = z.infer<typeof outputUpload>;
+
+export const batchUpload = commitEnvelope
+  .extend({
+    batch_dir: optionalText,
+    prefix_output_dir: optionalText.openapi({ description: 'Legacy name of batch_dir.' }),
+    data: jsonObject.nullish().openapi({
+      description: 'Merged into the batch data. `qa optimize` sends `optimization`, `iteration`, `iteration_label`, `is_best_iter`.',
+    }),
+    command: z.record(z.string(), jsonObject).nullish().openapi({ description: '`{command_id: {...}}`, merged into `data.commands`.' }),
+  })
+  .superRefine(requireCommitSha)
+  .openapi('BatchUpload');
+export type BatchUpload = z.infer<typeof batchUpload>;
+
+export const commitUpload = commitEnvelope
+  .extend({
+    data: jsonObject.nullish().openapi({ description: 'Merged into the commit data.' }),
+  })
+  .openapi('CommitUpload', { description: 'The commit is named by the path, else by commit_sha.' });
+export type CommitUpload = z.infer<typeof commitUpload>;
+
+/** The commit sha of an envelope: `commit_sha`, else the legacy `git_commit_sha`. */
+export function envelopeSha(envelope: CommitEnvelope): string | undefined {
+  return envelope.commit_sha ?? envelope.git_commit_sha;
+}

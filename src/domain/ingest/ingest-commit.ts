@@ -1,0 +1,16 @@
+import { sql } from 'drizzle-orm';
+import type { Db } from '../../db/client';
+import type { CommitUpload } from './envelope';
+import { commitUpsertCtes } from './upsert-commit';
+
+/**
+ * `POST /api/v1/commit[/:id]`: get-or-create the commit, merge the client's `data` into the
+ * commit's (used e.g. for code-quality metrics per sub-project), and undelete it.
+ */
+export async function ingestCommit(db: Db, upload: CommitUpload, hexsha: string): Promise<{ status: 'OK' }> {
+  await db.execute(
+    sql`WITH ${commitUpsertCtes(upload, hexsha, { touchLatestOutput: false, commitDataPatch: upload.data ?? {}, undelete: true })}
+    SELECT id FROM commit`,
+  );
+  return { status: 'OK' };
+}

@@ -1,0 +1,20 @@
+import { sql } from 'drizzle-orm';
+import { queryRows, type Db } from '../../db/client';
+import { notFound } from '../../lib/problem';
+import { outputColumns, outputContextColumns, outputInContextJson, type OutputInContextRow, type OutputJson } from '../rows';
+
+/** `GET /api/v1/output/:id` — `qa wait` polls it while the output is pending. */
+export async function readOutput(db: Db, outputId: number): Promise<OutputJson> {
+  const [row] = await queryRows<OutputInContextRow>(
+    db,
+    sql`SELECT ${outputColumns}, ${outputContextColumns}
+    FROM outputs o
+    JOIN test_inputs t ON t.id = o.test_input_id
+    JOIN batches b ON b.id = o.batch_id
+    JOIN ci_commits c ON c.id = b.ci_commit_id
+    JOIN projects p ON p.id = c.project_id
+    WHERE o.id = ${outputId}`,
+  );
+  if (!row) throw notFound(`Sorry, there is no output ${outputId}.`);
+  return outputInContextJson(row);
+}

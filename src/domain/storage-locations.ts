@@ -1,0 +1,142 @@
+/**
+ * Where a commit's outputs and artifacts live, and the URLs the web app and the qa CLI use to reach
+ * them. These follow qatools' conventions (qaboard/conventions.py) so that existing shared-disk
+ * storage keeps working: folders are served under `/s<path>` (Python's `quote`, `/` kept).
+ * A location that already is a URL (`s3://…`, `https://…` for R2 or S3) is passed through unchanged.
+ */
+import { createHash } from 'node:crypto';
+
+type Json = Record<string, unknown>;
+
+const DEFAULT_STORAGE_ROOT = '/mnt/qaboard';
+const URL_WITH_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+export function md5Hex(text: string): string {
+  return createHash('md5').update(text).digest('hex');
+}
+
+/** qatools' `dir_to_url`: `"/s" + urllib.parse.quote(path)`. */
+export function dirToUrl(location: string | null | undefined): string {
+  if (!location) return '';
+  if (URL_WITH_SCHEME.test(location)) return location;
+  if (!location.startsWith('/')) return '';
+  return '/s' + location.replace(/[^A-Za-z0-9_.~/-]/gu, (ch) =>
+    encodeURIComponent(ch).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()),
+  );
+}
+
+/** Like pathlib's `/`: joins with single slashes and drops a trailing one. */
+export function joinPath(...parts: string[]): string {
+  const joined = parts.filter((p) => p !== '').join('/').replace(/\/{2,}/g, '/');
+  return joined.length > 1 ? joined.replace(/\/$/, '') : joined;
+}
+
+/** Python's `json.dumps(value, sort_keys=True)` (default separators, ASCII only), as hashed by qatools. */
+export function pythonJsonDumps(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'NaN';
+  if (typeof value === 'string') {
+    return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+  }
+  if (Array.isArray(value)) return '[' + value.map(pythonJsonDumps).join(', ') + ']';
+  const entries = Object.entries(value as Json).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return '{' + entries.map(([k, v]) => `${pythonJsonDumps(k)}: ${pythonJsonDumps(v)}`).join(', ') + '}';
+}
+
+function slugify(text: string, maxLength: number | null = 32): string {
+  let slug = text.toLowerCase();
+  if (maxLength) slug = slug.slice(0, maxLength - 1);
+  return slug
+    .replace(/[^0-9a-z.=]/g, '-')
+    .replace(/-{2,}/g, '-')
+    .replace(/^-+|-+$/g, '');
+}
+
+/** qatools' `slugify_hash`: a readable, bounded folder name for any value. */
+export function slugifyHash(value: unknown, maxLength = 32): string {
+  const text = typeof value === 'string' ? value : pythonJsonDumps(value);
+  if (text.length < maxLength) return slugify(text);
+  const hash = md5Hex(pythonJsonDumps(value)).slice(0, 8);
+  return `${hash}-${slugify(text.slice(-(maxLength - 8)), null)}`;
+}
+
+/** qatools' `storage_roots`: `storage` is a path, `{linux: path}`, or `{outputs: …, artifacts: …}`. */
+function storageRoots(config: Json, projectId: string, subproject: string) {
+  const storage = config.storage ?? config.ci_root;
+  const pick = (spec: unknown): string | undefined => {
+    const location = typeof spec === 'string' ? spec : (spec as Json | undefined)?.linux;
+    return typeof location === 'string'
+      ? location.replaceAll('{project}', projectId).replaceAll('{subproject}', subproject)
+      : undefined;
+  };
+  const spec = (key: 'outputs' | 'artifacts') =>
+    storage && typeof storage === 'object' && key in storage ? (storage as Json)[key] : storage;
+  return {
+    outputs: pick(spec('outputs')) ?? DEFAULT_STORAGE_ROOT,
+    artifacts: pick(spec('artifacts')) ?? DEFAULT_STORAGE_ROOT,
+  };
+}
+
+export interface ProjectIdentity {
+  id: string;
+  data: Json;
+}
+
+/** The repository a (sub-)project lives in, and the sub-project's folder inside it. */
+export function projectRepository(project: ProjectIdentity): { idGit: string; idRelative: string } {
+  const fromGit = (project.data.git as Json | undefined)?.path_with_namespace;
+  const idGit = typeof fromGit === 'string' && fromGit ? fromGit : (project.id.match(/^[^/]+\/[^/]+/)?.[0] ?? project.id);
+  const idRelative = project.id === idGit ? '' : project.id.slice(idGit.length + 1);
+  return { idGit, idRelative };
+}
+
+export interface CommitLocations {
+  outputsDir: string;
+  artifactsDir: string;
+  repoArtifactsDir: string;
+}
+
+export function commitLocations(
+  project: ProjectIdentity,
+  commit: { hexsha: string; data: Json; commitDirOverride: string | null },
+): CommitLocations {
+  const { idGit, idRelative } = projectRepository(project);
+  const projectConfig = (project.data.qatools_config ?? {}) as Json;
+  const config = projectConfig.storage ? projectConfig : ((commit.data.qatools_config ?? {}) as Json);
+  const roots = storageRoots(config, project.id, idRelative);
+  const commitDirs = `${commit.hexsha.slice(0, 2)}/${commit.hexsha.slice(2, 16)}`;
+  const outputsDir = joinPath(roots.outputs, idGit, commitDirs, idRelative);
+  const override = commit.commitDirOverride;
+  const repoArtifactsDir = override
+    ? joinPath(idRelative && override.endsWith(idRelative) ? override.slice(0, -idRelative.length) : override)
+    : joinPath(roots.artifacts, idGit, commitDirs);
+  return { outputsDir, repoArtifactsDir, artifactsDir: joinPath(repoArtifactsDir, idRelative) };
+}
+
+export function batchDir(outputsDir: string, batch: { label: string; batchDirOverride: string | null }): string {
+  if (batch.batchDirOverride) return batch.batchDirOverride;
+  return batch.label === 'default'
+    ? joinPath(outputsDir, 'output')
+    : joinPath(outputsDir, 'output', slugifyHash(batch.label));
+}
+
+/** Where an output lives when the client did not say (qatools' `Output.output_folder`). */
+export function defaultOutputDir(
+  batchDirectory: string,
+  output: { platform: string; configurations: unknown[]; extraParameters: unknown; testInputPath: string },
+): string {
+  const fullConfigurations = [
+    ...(output.platform !== 'linux' ? [output.platform] : []),
+    ...output.configurations,
+    output.extraParameters,
+  ];
+  let inputFolder = output.testInputPath.replace(/(?<=[^/])\.[^./]*$/, '');
+  if (inputFolder.length > 70) inputFolder = slugifyHash(inputFolder, 70);
+  return joinPath(batchDirectory, slugifyHash(fullConfigurations, 16), inputFolder);
+}
+
+/** Gravatar of the lower-cased committer name, as the original did without a users directory. */
+export function committerAvatarUrl(committerName: string | null): string {
+  return committerName ? `https://www.gravatar.com/avatar/${md5Hex(committerName.toLowerCase())}` : '';
+}

@@ -1,0 +1,19 @@
+/**
+ * The path the router matches, normalised the way the original Flask routes behaved:
+ * - every route answers with and without a trailing slash (the qa CLI posts to `/api/v1/output/`);
+ * - `/api/v1/commits/<branch>` takes branch names that contain slashes (`feature/x`): they are
+ *   folded into one encoded segment, which the router decodes back into the `branch` param.
+ */
+const BRANCH_LIST_PREFIX = '/api/v1/commits/';
+
+export function routingPath(request: Request): string {
+  const url = request.url;
+  const start = url.indexOf('/', url.indexOf('://') + 3);
+  const queryStart = url.indexOf('?', start);
+  let path = start === -1 ? '/' : url.slice(start, queryStart === -1 ? undefined : queryStart);
+  if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+  if (path.startsWith(BRANCH_LIST_PREFIX)) {
+    path = BRANCH_LIST_PREFIX + path.slice(BRANCH_LIST_PREFIX.length).replaceAll('/', '%2F');
+  }
+  return path;
+}

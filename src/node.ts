@@ -1,0 +1,29 @@
+/**
+ * Node entry: serves the API on `DATABASE_URL` (any Postgres) or, by default, on an embedded PGlite
+ * database persisted in `QABOARD_DATA_DIR` — no server or Cloudflare account needed.
+ */
+import path from 'node:path';
+import { serve } from '@hono/node-server';
+import { buildApp } from './app';
+import { connectNodeDatabase } from './db/connect-node';
+
+const port = Number(process.env.PORT ?? 8787);
+const host = process.env.HOST ?? '127.0.0.1';
+const dataDir = path.resolve(process.env.QABOARD_DATA_DIR ?? '.data', 'pglite');
+
+const database = await connectNodeDatabase(
+  process.env.DATABASE_URL ? { kind: 'postgres', url: process.env.DATABASE_URL } : { kind: 'pglite', dataDir },
+);
+const app = buildApp({ database: { forRequest: () => ({ db: database.db }) } });
+
+const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
+  console.log(`QA-Board API on http://${host}:${info.port} (${database.description})`);
+  console.log(`  try: curl http://${host}:${info.port}/api/v1/projects`);
+});
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    server.close();
+    void database.close().then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,35 @@
+import { latestSuccessfulCommit, listCommits as listCommitsInWindow, readCommit } from '../../domain/read/commits';
+import type { AppRouteHandler } from '../../lib/types';
+import type { GetCommit, GetCommitById, ListBranchCommits, ListCommits } from './commits.routes';
+
+export const getCommitById: AppRouteHandler<GetCommitById> = async (c) => {
+  const { project, batch, metrics } = c.req.valid('query');
+  const options = { batchLabel: batch, metrics, withOutputs: true };
+  return c.json(await readCommit(c.var.db, project, c.req.valid('param').id, options), 200);
+};
+
+export const getCommit: AppRouteHandler<GetCommit> = async (c) => {
+  const { project, batch, metrics, commit, branch } = c.req.valid('query');
+  const options = { batchLabel: batch, metrics, withOutputs: true };
+  const found = commit
+    ? await readCommit(c.var.db, project, commit, options)
+    : await latestSuccessfulCommit(c.var.db, project, branch, options);
+  return c.json(found, 200);
+};
+
+type CommitListQuery = ReturnType<Parameters<AppRouteHandler<ListCommits>>[0]['req']['valid']>;
+
+function commitList(db: Parameters<typeof listCommitsInWindow>[0], query: CommitListQuery, branch?: string) {
+  const batchLabel = query.batch ?? (query.only_ci_batches ? 'default' : undefined);
+  return listCommitsInWindow(
+    db,
+    { projectId: query.project, branch, committer: query.committer, from: query.from, to: query.to },
+    { batchLabel, metrics: query.metrics, withOutputs: query.with_outputs },
+  );
+}
+
+export const listCommits: AppRouteHandler<ListCommits> = async (c) =>
+  c.json(await commitList(c.var.db, c.req.valid('query')), 200);
+
+export const listBranchCommits: AppRouteHandler<ListBranchCommits> = async (c) =>
+  c.json(await commitList(c.var.db, c.req.valid('query'), c.req.valid('param').branch), 200);

@@ -1,0 +1,85 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { booleanQuery, commitSchema, errorResponses, jsonContent, metricsQuery, notFoundResponse } from '../schemas';
+
+const tags = ['Commits'];
+const projectQuery = z.string().min(1).max(512).openapi({ example: 'group/repo' });
+const isoQuery = z.iso
+  .datetime({ offset: true })
+  .optional()
+  .transform((v) => (v ? new Date(v) : undefined))
+  .openapi({ type: 'string', format: 'date-time' });
+
+const commitQuery = {
+  project: projectQuery,
+  batch: z.string().min(1).max(1024).optional().openapi({ description: 'Only this batch label.' }),
+  metrics: metricsQuery,
+};
+
+export const getCommitById = createRoute({
+  method: 'get',
+  path: '/api/v1/commit/{id}',
+  tags,
+  summary: 'A commit with its batches and outputs',
+  description: '`id` may be a prefix of the hexsha. Unknown commits answer 404 (the qa CLI treats it as "no outputs yet").',
+  request: {
+    params: z.object({ id: z.string().min(1).max(64) }),
+    query: z.object(commitQuery),
+  },
+  responses: { 200: jsonContent(commitSchema, 'The commit.'), ...errorResponses, ...notFoundResponse },
+});
+
+export const getCommit = createRoute({
+  method: 'get',
+  path: '/api/v1/commit',
+  tags,
+  summary: 'A commit by query, or the latest successful commit of a branch',
+  description:
+    'With `commit`: as `/api/v1/commit/{id}`. Without: the newest of the last 20 commits on `branch` (default: the ' +
+    "project's reference branch, else `master`) that has valid outputs (in `batch` when given).",
+  request: {
+    query: z.object({
+      ...commitQuery,
+      commit: z.string().min(1).max(64).optional(),
+      branch: z.string().min(1).max(1024).optional(),
+    }),
+  },
+  responses: { 200: jsonContent(commitSchema, 'The commit.'), ...errorResponses, ...notFoundResponse },
+});
+
+const commitListQuery = z.object({
+  project: projectQuery,
+  from: isoQuery.openapi({ description: 'Window start (default: 4 days before `to`).' }),
+  to: isoQuery.openapi({ description: 'Window end (default: now).' }),
+  committer: z.string().max(512).optional(),
+  batch: z.string().min(1).max(1024).optional().openapi({ description: 'Only this batch label.' }),
+  only_ci_batches: booleanQuery.openapi({ type: 'string', enum: ['true', 'false'], description: 'Only the `default` (CI) batch.' }),
+  with_outputs: booleanQuery.openapi({ type: 'string', enum: ['true', 'false'] }),
+  metrics: metricsQuery,
+});
+const commitListDescription =
+  'Newest first, at most 1000, only commits with batches, within a date window that slides back to the latest matching commit.';
+
+export const listCommits = createRoute({
+  method: 'get',
+  path: '/api/v1/commits',
+  tags,
+  summary: "The project's recent commits",
+  description: commitListDescription,
+  request: { query: commitListQuery },
+  responses: { 200: jsonContent(z.array(commitSchema), 'The commits.'), ...errorResponses },
+});
+
+export const listBranchCommits = createRoute({
+  method: 'get',
+  path: '/api/v1/commits/{branch}',
+  tags,
+  summary: 'Recent commits of a branch',
+  description: `${commitListDescription} \`branch\` matches \`x\` and \`origin/x\`, and may contain slashes.`,
+  request: { params: z.object({ branch: z.string().min(1).max(1024) }), query: commitListQuery },
+  responses: { 200: jsonContent(z.array(commitSchema), 'The commits.'), ...errorResponses },
+});
+
+export type GetCommitById = typeof getCommitById;
+export type GetCommit = typeof getCommit;
+export type ListCommits = typeof listCommits;
+export type ListBranchCommits = typeof listBranchCommits;

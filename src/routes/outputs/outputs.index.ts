@@ -1,0 +1,5 @@
+import { createRouter } from '../../lib/create-app';
+import * as handlers from './outputs.handlers';
+import * as routes from './outputs.routes';
+
+export const outputsRouter = createRouter().openapi(routes.getOutput, handlers.getOutput);

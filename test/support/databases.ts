@@ -1,0 +1,84 @@
+/**
+ * The Postgres engines database tests run on. Always embedded PGlite (so `npm test` passes on a
+ * fresh machine); with TEST_DATABASE_URL also a real Postgres server through node-postgres AND
+ * through the production Neon driver (via the local WebSocket proxy).
+ * Each test file gets its own scratch database, so files can run in parallel.
+ */
+import { randomBytes } from 'node:crypto';
+import { Pool as NeonPool, neonConfig } from '@neondatabase/serverless';
+import { drizzle as drizzleNeon } from 'drizzle-orm/neon-serverless';
+import { sql } from 'drizzle-orm';
+import pg from 'pg';
+import ws from 'ws';
+import { startNeonWsProxy } from '../../scripts/neon-ws-proxy';
+import { queryRows, type Db } from '../../src/db/client';
+import { configureNeonForProxy } from '../../src/db/connect-neon';
+import { connectNodeDatabase } from '../../src/db/connect-node';
+import * as schema from '../../src/db/schema';
+
+export type EngineName = 'pglite' | 'pg' | 'neon';
+
+export interface TestDatabase {
+  db: Db;
+  close(): Promise<void>;
+}
+
+export const engineNames: EngineName[] = process.env.TEST_DATABASE_URL ? ['pglite', 'pg', 'neon'] : ['pglite'];
+
+/** A new, migrated, empty database on a Postgres server; dropped on close. */
+export async function createScratchDatabase(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `qaboard_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: baseUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+export async function openTestDatabase(engine: EngineName): Promise<TestDatabase> {
+  if (engine === 'pglite') return connectNodeDatabase({ kind: 'pglite' });
+  const scratch = await createScratchDatabase(process.env.TEST_DATABASE_URL!);
+  const migrated = await connectNodeDatabase({ kind: 'postgres', url: scratch.url, maxConnections: 20 });
+  if (engine === 'pg') {
+    return { db: migrated.db, close: async () => (await migrated.close(), await scratch.drop()) };
+  }
+  await migrated.close();
+  const proxy = await startNeonWsProxy();
+  neonConfig.webSocketConstructor = ws;
+  configureNeonForProxy(proxy.url);
+  const pool = new NeonPool({ connectionString: scratch.url, max: 20 });
+  pool.on('error', () => {}); // idle connections dropped at teardown
+  return {
+    db: drizzleNeon({ client: pool, schema }),
+    async close() {
+      await pool.end();
+      await proxy.close();
+      await scratch.drop();
+    },
+  };
+}
+
+const TABLES = ['projects', 'ci_commits', 'batches', 'test_inputs', 'outputs'] as const;
+export type RowCounts = Record<(typeof TABLES)[number], number>;
+
+export async function rowCounts(db: Db): Promise<RowCounts> {
+  const [row] = await queryRows<RowCounts>(
+    db,
+    sql.raw(`SELECT ${TABLES.map((t) => `(SELECT count(*)::int FROM ${t}) AS ${t}`).join(', ')}`),
+  );
+  return row!;
+}
+
+export async function emptyTables(db: Db) {
+  await db.execute(sql.raw(`TRUNCATE ${TABLES.join(', ')} RESTART IDENTITY CASCADE`));
+}
