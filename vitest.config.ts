@@ -1,9 +1,17 @@
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
+import './test/provided-context';
+
+// wrangler/miniflare: no telemetry, no network look-ups, config files inside the repo's ignored folders.
+process.env.WRANGLER_SEND_METRICS ??= 'false';
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
+process.env.XDG_CONFIG_HOME ??= new URL('./.cache/xdg', import.meta.url).pathname;
 
 export default defineConfig({
   test: {
     projects: [
       {
+        // Domain and HTTP-contract tests in Node, on every Postgres engine (see test/support/databases.ts).
         test: {
           name: 'node',
           include: ['test/**/*.test.ts'],
@@ -13,7 +21,25 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
-
+      {
+        // The real Worker in workerd, on Postgres through the Neon driver.
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            main: './src/worker.ts',
+            wrangler: { configPath: './wrangler.jsonc' },
+            miniflare: {
+              bindings: { DATABASE_URL: inject('workerDatabaseUrl'), NEON_WS_PROXY: inject('neonWsProxy') },
+            },
+          })),
+        ],
+        test: {
+          name: 'worker',
+          include: ['test/worker/**/*.test.ts'],
+          globalSetup: ['test/worker/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 });

@@ -5,16 +5,19 @@
 import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { buildApp } from './app';
+import { parseConfig } from './config';
 import { connectNodeDatabase } from './db/connect-node';
 
 const port = Number(process.env.PORT ?? 8787);
 const host = process.env.HOST ?? '127.0.0.1';
 const dataDir = path.resolve(process.env.QABOARD_DATA_DIR ?? '.data', 'pglite');
 
+const config = parseConfig(process.env);
 const database = await connectNodeDatabase(
   process.env.DATABASE_URL ? { kind: 'postgres', url: process.env.DATABASE_URL } : { kind: 'pglite', dataDir },
 );
-const app = buildApp({ database: { forRequest: () => ({ db: database.db }) } });
+const services = { db: database.db, config };
+const app = buildApp({ services: () => ({ services }) });
 
 const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
   console.log(`QA-Board API on http://${host}:${info.port} (${database.description})`);

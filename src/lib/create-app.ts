@@ -2,30 +2,28 @@ import { OpenAPIHono, type Hook } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import type { AppConfig } from '../config';
 import type { Db } from '../db/client';
 import { ApiError, problem, problemResponse, type FieldError } from './problem';
 import { routingPath } from './routing-path';
 
+/** What handlers find on `c.var`, provided per request by the runtime entry. */
+export interface Services {
+  db: Db;
+  config: AppConfig;
+}
+
 export interface AppBindings {
-  /** Worker bindings (secrets and vars); empty on Node, where configuration comes from the process. */
-  Bindings: { DATABASE_URL?: string; NEON_WS_PROXY?: string };
-  Variables: { db: Db; requestId: string };
+  /** Worker bindings (vars, secrets, queues); on Node the entry reads `process.env` instead. */
+  Bindings: Record<string, unknown>;
+  Variables: Services & { requestId: string };
 }
 export type AppContext = Context<AppBindings>;
 
-/** How an entry gives each request its database handle. */
-export interface DatabaseProvider {
-  /** `release` runs once the response is produced (the Worker closes its per-request pool there). */
-  forRequest(c: AppContext): { db: Db; release?: () => void };
-}
-
 export interface AppOptions {
-  database: DatabaseProvider;
-  /** Largest accepted request body; the qa CLI's uploads are ~2.5 KB. */
-  maxBodyBytes?: number;
+  /** `release` runs once the response is produced (the Worker ends its per-request pool there). */
+  services(c: AppContext): { services: Services; release?: () => void };
 }
-
-const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 /** Turns zod validation failures into a 400 problem that names every offending field. */
 const validationHook: Hook<unknown, AppBindings, string, unknown> = (result, c) => {
@@ -52,27 +50,28 @@ export function createApp(options: AppOptions) {
     await next();
     c.header('x-request-id', c.var.requestId);
   });
-  app.use(
-    bodyLimit({
-      maxSize: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-      onError: (c) =>
-        problemResponse(
-          problem(413, 'Payload Too Large', `The request body exceeds ${options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES} bytes.`, {
-            instance: c.req.path,
-            request_id: c.var.requestId,
-          }),
-        ),
-    }),
-  );
   app.use(async (c, next) => {
-    const { db, release } = options.database.forRequest(c);
-    c.set('db', db);
+    const { services, release } = options.services(c);
+    c.set('db', services.db);
+    c.set('config', services.config);
     try {
       await next();
     } finally {
       release?.();
     }
   });
+  app.use((c, next) =>
+    bodyLimit({
+      maxSize: c.var.config.maxBodyBytes,
+      onError: (c) =>
+        problemResponse(
+          problem(413, 'Payload Too Large', `The request body exceeds ${c.var.config.maxBodyBytes} bytes.`, {
+            instance: c.req.path,
+            request_id: c.var.requestId,
+          }),
+        ),
+    })(c, next),
+  );
 
   app.notFound((c) =>
     problemResponse(problem(404, 'Not Found', `No route for ${c.req.method} ${c.req.path}.`, { instance: c.req.path })),

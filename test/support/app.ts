@@ -1,8 +1,11 @@
 import { buildApp } from '../../src/app';
+import { parseConfig } from '../../src/config';
 import type { Db } from '../../src/db/client';
 
-export function testApp(db: Db) {
-  return buildApp({ database: { forRequest: () => ({ db }) } });
+/** The app as the Node entry builds it, on a test database; `env` as the process environment would give it. */
+export function testApp(db: Db, env: Record<string, string> = {}) {
+  const services = { db, config: parseConfig(env) };
+  return buildApp({ services: () => ({ services }) });
 }
 
 export type TestApp = ReturnType<typeof testApp>;

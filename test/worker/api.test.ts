@@ -1,0 +1,35 @@
+/** The deployed artefact — src/worker.ts in workerd — on Postgres through the Neon serverless driver. */
+import { exports } from 'cloudflare:workers';
+import { describe, expect, test } from 'vitest';
+import sample from '../fixtures/qatools/qatools-requests.jsonl?raw';
+
+const worker = (exports as unknown as { default: { fetch(request: Request): Promise<Response> } }).default;
+const call = (path: string, init?: RequestInit) => worker.fetch(new Request(`http://qaboard.test${path}`, init));
+const firstUpload = JSON.parse(sample.split('\n')[0]!).json as Record<string, unknown>;
+
+describe('the Worker', () => {
+  test('ingests a qa CLI upload and reads it back', async () => {
+    const sha = 'abcdef0123456789abcdef0123456789abcdef01';
+    const upload = { ...firstUpload, commit_sha: sha, git_commit_sha: sha, project: 'worker/project', is_running: false, is_pending: false, metrics: { psnr: 30 } };
+    const posted = await call('/api/v1/output/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(upload) });
+    expect(posted.status).toBe(200);
+    const output = (await posted.json()) as { id: number; metrics: unknown };
+    expect(output.metrics).toEqual({ psnr: 30 });
+
+    const read = await call(`/api/v1/commit/${sha.slice(0, 8)}?project=worker%2Fproject&metrics=%7B%22psnr%22%3A0%7D`);
+    expect(read.status).toBe(200);
+    const commit = (await read.json()) as { id: string; batches: Record<string, { outputs: Record<string, unknown>; aggregated_metrics: unknown }> };
+    expect(commit.id).toBe(sha);
+    expect(Object.keys(commit.batches.default!.outputs)).toEqual([String(output.id)]);
+    expect(commit.batches.default!.aggregated_metrics).toEqual({ psnr_median: 30, psnr_average: 30 });
+  });
+
+  test('answers problem+json for bad input and unknown objects', async () => {
+    const bad = await call('/api/v1/output', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"project": 1}' });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toBe('application/problem+json');
+    const missing = await call('/api/v1/output/999999/');
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ status: 404, error: expect.any(String) });
+  });
+});
