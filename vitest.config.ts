@@ -1,6 +1,6 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
-import './test/provided-context';
+import './test/provided-context.ts';
 
 // wrangler/miniflare: no telemetry, no network look-ups, config files inside the repo's ignored folders.
 process.env.WRANGLER_SEND_METRICS ??= 'false';

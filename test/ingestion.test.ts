@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { postJson, testApp, type TestApp } from './support/app';
+import { emptyTables, engineNames, openTestDatabase, rowCounts, type TestDatabase } from './support/databases';
+import { outputUpload, shaOf } from './support/uploads';
+
+type Json = Record<string, any>;
+
+describe.each(engineNames)('ingestion on %s', (engine) => {
+  let database: TestDatabase;
+  let app: TestApp;
+  const post = async (path: string, body: unknown) => {
+    const response = await postJson(app, path, body);
+    expect(response.status, await response.clone().text()).toBe(200);
+    return (await response.json()) as Json;
+  };
+  const readCommit = async (sha: string, query = 'project=group%2Frepo') =>
+    (await (await app.request(`/api/v1/commit/${sha}?${query}`)).json()) as Json;
+
+  beforeAll(async () => {
+    database = await openTestDatabase(engine);
+    app = testApp(database.db);
+  });
+  beforeEach(() => emptyTables(database.db));
+  afterAll(() => database?.close());
+
+  test('50 parallel first uploads for a new commit create one project, commit and batch', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => postJson(app, '/api/v1/output/', outputUpload({ input: `inputs/${i}.jpg` }))),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(50).fill(200));
+    expect(await rowCounts(database.db)).toEqual({ projects: 1, ci_commits: 1, batches: 1, test_inputs: 50, outputs: 50 });
+  });
+
+  test('the same upload sent 20 times in parallel makes one output', async () => {
+    const upload = outputUpload();
+    const responses = await Promise.all(Array.from({ length: 20 }, () => postJson(app, '/api/v1/output', upload)));
+    const ids = await Promise.all(responses.map(async (r) => ((await r.json()) as Json).id));
+    expect(new Set(ids).size).toBe(1);
+    expect(await rowCounts(database.db)).toMatchObject({ outputs: 1, test_inputs: 1, batches: 1, ci_commits: 1 });
+  });
+
+  test('a run is pending while running; its metrics and failure count once it ends', async () => {
+    const started = await post('/api/v1/output/', outputUpload({ status: 'running' }));
+    expect(started).toMatchObject({ is_running: true, is_pending: true, is_failed: false, metrics: {} });
+    // A late "running" update must not erase results.
+    const ended = await post('/api/v1/output/', outputUpload({ status: 'failed', metrics: { psnr: 20 } }));
+    expect(ended).toMatchObject({ id: started.id, is_running: false, is_pending: false, is_failed: true, metrics: { psnr: 20, is_failed: true } });
+    const rerun = await post('/api/v1/output/', outputUpload({ status: 'running' }));
+    expect(rerun).toMatchObject({ is_pending: true, is_failed: true, metrics: { psnr: 20 } });
+  });
+
+  test('the output records who ran it, where, and with which legacy fields', async () => {
+    const output = await post('/api/v1/output/', {
+      ...outputUpload({ extra: { platform: 'lsf', configuration: 'base:{"gain": 2}:fast', user: 'ada', job_type: 'local' } }),
+      configurations: undefined,
+      data: { storage: 12 },
+      input_metadata: { iso: 100 },
+    });
+    expect(output).toMatchObject({
+      platform: 'linux',
+      configurations: ['base', { gain: 2 }, 'fast'],
+      data: { storage: 12, user: 'ada', ci: false },
+      test_input_metadata: { iso: 100 },
+      output_dir_url: '/s/mnt/qaboard/ci/group/repo/00/output/inputs/a.jpg',
+    });
+  });
+
+  test('a deleted output comes back when it is uploaded again', async () => {
+    const output = await post('/api/v1/output/', outputUpload());
+    await database.db.execute(`UPDATE outputs SET deleted = true WHERE id = ${Number(output.id)}` as never);
+    expect(await post('/api/v1/output/', outputUpload())).toMatchObject({ id: output.id, deleted: false });
+  });
+
+  test('the project takes the config of its first commit, then only of reference-branch commits', async () => {
+    const configured = (name: string, branch: string, sha: string) =>
+      outputUpload({ branch, sha, extra: { qaboard_config: { project: { name, reference_branch: 'main' } } } });
+    await post('/api/v1/output/', configured('first', 'feature', shaOf(1)));
+    await post('/api/v1/output/', configured('feature-edit', 'feature', shaOf(2)));
+    const project = async () => (await (await app.request('/api/v1/project?project=group%2Frepo')).json()) as Json;
+    expect((await project()).qatools_config.project.name).toBe('first');
+    await post('/api/v1/output/', configured('released', 'main', shaOf(3)));
+    expect(await project()).toMatchObject({ qatools_config: { project: { name: 'released' } }, git: { path_with_namespace: 'group/repo' } });
+  });
+
+  test('the commit keeps its first metadata; later uploads only fill what is missing', async () => {
+    await post('/api/v1/output/', { ...outputUpload({ branch: 'dev', committer: 'First' }), commit_message: null });
+    await post('/api/v1/output/', { ...outputUpload({ branch: 'other', committer: 'Second' }), commit_message: 'fix: things' });
+    expect(await readCommit(shaOf(1))).toMatchObject({ branch: 'dev', committer_name: 'First', message: 'fix: things' });
+  });
+
+  test('POST /batch merges commands and data, and keeps configs that differ from the commit', async () => {
+    const base = outputUpload();
+    await post('/api/v1/output/', base);
+    const first = await post('/api/v1/batch/', { ...base, batch_dir: '/mnt/b', command: { c1: { argv: ['qa', 'batch'] } } });
+    const second = await post('/api/v1/batch', {
+      ...base,
+      batch_dir: undefined, // an upload without a folder keeps the known one
+      command: { c2: { argv: ['qa', 'batch', 'again'] } },
+      data: { note: 'x' },
+      qaboard_config: { ...(base.qaboard_config as Json), edited: true },
+    });
+    expect(second).toEqual({ status: 'OK', id: first.id });
+    const batch = (await readCommit(shaOf(1))).batches.default;
+    expect(Object.keys(batch.data.commands)).toEqual(['c1', 'c2']);
+    expect(batch.data).toMatchObject({ note: 'x', type: 'ci', config: { edited: true } });
+    expect(batch.data.qatools_metrics).toBeUndefined();
+    expect(batch.batch_dir_url).toBe('/s/mnt/b');
+  });
+
+  test('qa optimize: the best iteration moves into the batch and finished iterations go', async () => {
+    for (const iteration of [1, 2]) {
+      await post('/api/v1/output/', outputUpload({ batch: `tune|iter${iteration}`, metrics: { loss: iteration } }));
+    }
+    await post('/api/v1/output/', outputUpload({ batch: 'tune', metrics: { loss: 9 } }));
+    await post('/api/v1/batch/', {
+      ...outputUpload({ batch: 'tune' }),
+      data: { optimization: true, iteration: 2, iteration_label: 'tune|iter2', is_best_iter: true },
+    });
+    const commit = await readCommit(shaOf(1));
+    expect(Object.keys(commit.batches).sort()).toEqual(['tune']);
+    expect(commit.batches.tune.data.best_iter).toBe(2);
+    expect(Object.values(commit.batches.tune.outputs).map((o: any) => o.metrics.loss)).toEqual([2]);
+  });
+
+  test('POST /commit merges data and undeletes, by path or by body', async () => {
+    await post('/api/v1/commit/', { ...outputUpload(), data: { quality: { lint: 3 } } });
+    await database.db.execute('UPDATE ci_commits SET deleted = true' as never);
+    expect(await post(`/api/v1/commit/${shaOf(1)}`, { project: 'group/repo', data: { coverage: 0.8 } })).toEqual({ status: 'OK' });
+    const commit = await readCommit(shaOf(1));
+    expect(commit).toMatchObject({ deleted: false, data: { quality: { lint: 3 }, coverage: 0.8 } });
+    expect(await rowCounts(database.db)).toMatchObject({ ci_commits: 1, batches: 0 });
+  });
+});

@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { postJson, testApp, type TestApp } from './support/app';
+import { engineNames, openTestDatabase, type TestDatabase } from './support/databases';
+import { outputUpload, shaOf, type UploadSpec } from './support/uploads';
+
+type Json = Record<string, any>;
+const DAY = 24 * 3600_000;
+const daysAgo = (days: number) => new Date(Date.now() - days * DAY).toISOString();
+
+describe.each(engineNames)('reads on %s', (engine) => {
+  let database: TestDatabase;
+  let app: TestApp;
+  const get = async (path: string) => {
+    const response = await app.request(path);
+    expect(response.status, path).toBe(200);
+    return (await response.json()) as any;
+  };
+  const upload = async (spec: UploadSpec) => expect((await postJson(app, '/api/v1/output/', outputUpload(spec))).status).toBe(200);
+
+  beforeAll(async () => {
+    database = await openTestDatabase(engine);
+    app = testApp(database.db);
+    // master: 1 (old, 10 days), 2 (recent, metrics), 3 (newest, only failures); feature/x: 4; origin/dev: 5; other project: 6
+    await upload({ sha: shaOf(1), authored: daysAgo(10), metrics: { psnr: 1 } });
+    for (const [i, psnr] of [[1, 1], [2, 2], [3, 3], [4, 10]] as const) {
+      await upload({ sha: shaOf(2), authored: daysAgo(1), input: `in/${i}.jpg`, metrics: { psnr, ok: true } });
+    }
+    await upload({ sha: shaOf(2), authored: daysAgo(1), input: 'in/failed.jpg', status: 'failed', metrics: { psnr: 99 } });
+    await upload({ sha: shaOf(2), authored: daysAgo(1), input: 'in/running.jpg', status: 'running' });
+    await upload({ sha: shaOf(2), authored: daysAgo(1), batch: 'tuning', metrics: { psnr: 50 } });
+    await upload({ sha: shaOf(3), authored: daysAgo(0.5), status: 'failed' });
+    await upload({ sha: shaOf(4), authored: daysAgo(0.2), branch: 'feature/x', committer: 'Grace Hopper' });
+    await upload({ sha: shaOf(5), authored: daysAgo(0.1), branch: 'origin/dev' });
+    await upload({ project: 'group/other', sha: shaOf(6), authored: daysAgo(30) });
+  });
+  afterAll(() => database?.close());
+
+  test('/commit/:id aggregates metrics over valid outputs in SQL and counts every status', async () => {
+    const commit = await get(`/api/v1/commit/${shaOf(2)}?project=group%2Frepo&metrics=${encodeURIComponent('{"psnr": 0, "ok": 0, "absent": 0}')}`);
+    const batch = commit.batches.default;
+    expect(batch).toMatchObject({ valid_outputs: 4, failed_outputs: 1, pending_outputs: 1, running_outputs: 1, deleted_outputs: 0 });
+    expect(batch.aggregated_metrics).toEqual({ psnr_median: 2.5, psnr_average: 4, ok_median: 1, ok_average: 1 });
+    expect(Object.keys(batch.outputs)).toHaveLength(6);
+    expect(Object.keys(commit.batches)).toEqual(['default', 'tuning']);
+  });
+
+  test('/commit/:id takes a hexsha prefix and a batch filter', async () => {
+    const commit = await get(`/api/v1/commit/${shaOf(2).slice(0, 10)}?project=group%2Frepo&batch=tuning`);
+    expect(commit.id).toBe(shaOf(2));
+    expect(Object.keys(commit.batches)).toEqual(['tuning']);
+    expect(commit.batches.tuning.aggregated_metrics).toEqual({});
+  });
+
+  test('/commit without id: the latest commit of the reference branch with valid outputs', async () => {
+    expect((await get('/api/v1/commit?project=group%2Frepo')).id).toBe(shaOf(2)); // shaOf(3) only failed
+    expect((await get('/api/v1/commit/?project=group%2Frepo&branch=dev')).id).toBe(shaOf(5)); // stored as origin/dev
+    expect((await get(`/api/v1/commit?project=group%2Frepo&commit=${shaOf(1)}`)).id).toBe(shaOf(1));
+    const none = await app.request('/api/v1/commit?project=group%2Frepo&branch=master&batch=nope');
+    expect(none.status).toBe(404);
+  });
+
+  test('/commits: the last 4 days, newest first, without outputs unless asked', async () => {
+    const commits = await get('/api/v1/commits?project=group%2Frepo');
+    expect(commits.map((c: Json) => c.id)).toEqual([shaOf(5), shaOf(4), shaOf(3), shaOf(2)]);
+    expect(commits[0].branch).toBe('dev');
+    expect(commits[3].batches.default.outputs).toBeUndefined();
+    expect(commits[3].batches.default.valid_outputs).toBe(4);
+    const withOutputs = await get('/api/v1/commits?project=group%2Frepo&with_outputs=true&only_ci_batches=true');
+    expect(Object.keys(withOutputs[3].batches)).toEqual(['default']);
+    expect(Object.keys(withOutputs[3].batches.default.outputs)).toHaveLength(6);
+  });
+
+  test('/commits/:branch matches branch names with slashes and with origin/', async () => {
+    expect((await get('/api/v1/commits/feature/x?project=group%2Frepo')).map((c: Json) => c.id)).toEqual([shaOf(4)]);
+    expect((await get('/api/v1/commits/dev/?project=group%2Frepo')).map((c: Json) => c.id)).toEqual([shaOf(5)]);
+    expect((await get('/api/v1/commits/origin/dev?project=group%2Frepo')).map((c: Json) => c.id)).toEqual([shaOf(5)]);
+    expect(await get(`/api/v1/commits?project=group%2Frepo&committer=${encodeURIComponent('Grace Hopper')}`)).toHaveLength(1);
+  });
+
+  test('/commits: the window slides back to the latest matching commit', async () => {
+    const old = await get('/api/v1/commits?project=group%2Fother');
+    expect(old.map((c: Json) => c.id)).toEqual([shaOf(6)]);
+    const window = await get(`/api/v1/commits?project=group%2Frepo&from=${daysAgo(12)}&to=${daysAgo(9)}`);
+    expect(window.map((c: Json) => c.id)).toEqual([shaOf(1)]);
+    expect(await get('/api/v1/commits?project=nobody%2Fnothing')).toEqual([]);
+  });
+
+  test('/projects lists projects with commits and a light config', async () => {
+    const projects = await get('/api/v1/projects');
+    expect(Object.keys(projects)).toEqual(['group/other', 'group/repo']);
+    expect(projects['group/repo']).toMatchObject({ total_commits: 5, latest_commit_datetime: expect.stringMatching(/\+00:00$/) });
+    expect(Object.keys(projects['group/repo'].data.qatools_config)).toEqual(['project']);
+    expect(projects['group/repo'].data.qatools_metrics).toBeUndefined();
+    const full = await get('/api/v1/project?project=group%2Frepo');
+    expect(full.qatools_metrics).toBeDefined();
+  });
+
+  test('/project/branches lists distinct branches, sorted', async () => {
+    expect(await get('/api/v1/project/branches?project=group%2Frepo')).toEqual(['feature/x', 'master', 'origin/dev']);
+  });
+
+  test('/output/:id answers with and without a trailing slash', async () => {
+    const commit = await get(`/api/v1/commit/${shaOf(4)}?project=group%2Frepo`);
+    const id = Object.keys(commit.batches.default.outputs)[0];
+    const output = await get(`/api/v1/output/${id}/`);
+    expect(output).toEqual(await get(`/api/v1/output/${id}`));
+    expect(output).toMatchObject({ id: Number(id), test_input_path: 'inputs/a.jpg', is_pending: false });
+  });
+});
