@@ -10,3 +10,30 @@ export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
   const result = (await db.execute(query)) as unknown as { rows: T[] };
   return result.rows;
 }
+
+const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']); // serialization failure, deadlock
+
+function isRetryable(error: unknown): boolean {
+  // Drizzle wraps driver errors: the SQLSTATE is on the cause.
+  const code = (error as { cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code;
+  return code !== undefined && RETRYABLE_SQLSTATES.has(code);
+}
+
+/**
+ * Runs an idempotent statement again when a concurrent transaction got in the way: it returned
+ * nothing because a row it needs was created by a transaction its snapshot can't see (see
+ * upsert-commit.ts), or Postgres aborted it as a deadlock victim.
+ */
+export async function retryOnConcurrentCreate<T>(attempt: () => Promise<T | undefined>, attempts = 4): Promise<T> {
+  for (let i = 1; i <= attempts; i++) {
+    let result: T | undefined;
+    try {
+      result = await attempt();
+    } catch (error) {
+      if (i < attempts && isRetryable(error)) continue;
+      throw error;
+    }
+    if (result !== undefined) return result;
+  }
+  throw new Error(`the statement still found no row after ${attempts} attempts`);
+}

@@ -108,24 +108,28 @@ export type OutputJson = ReturnType<typeof outputJson>;
 /** An output with what locating its folder needs: its batch, commit and project. */
 export interface OutputInContextRow extends OutputRow {
   project_id: string;
-  project_data: Json;
+  project_data: Json | null;
   hexsha: string;
-  commit_data: Json;
+  commit_data: Json | null;
   commit_dir_override: string | null;
   batch_label: string;
   batch_dir_override: string | null;
 }
 
-/** Columns of an `OutputInContextRow` beyond `outputColumns`, from `batches b`, `ci_commits c`, `projects p`. */
+/**
+ * Columns of an `OutputInContextRow` beyond `outputColumns`, from `batches b`, `ci_commits c`, `projects p`.
+ * The project's and commit's data (configs: kilobytes) only come when the output's folder must be derived.
+ */
 export const outputContextColumns = sql.raw(`
-  p.id AS project_id, p.data AS project_data, c.hexsha, c.data AS commit_data, c.commit_dir_override,
-  b.label AS batch_label, b.batch_dir_override`);
+  p.id AS project_id, c.hexsha, c.commit_dir_override, b.label AS batch_label, b.batch_dir_override,
+  CASE WHEN o.output_dir_override IS NULL THEN p.data END AS project_data,
+  CASE WHEN o.output_dir_override IS NULL THEN c.data END AS commit_data`);
 
 export function outputInContextJson(row: OutputInContextRow): OutputJson {
   return outputJson(row, () => {
     const { outputsDir } = commitLocations(
-      { id: row.project_id, data: row.project_data },
-      { hexsha: row.hexsha, data: row.commit_data, commitDirOverride: row.commit_dir_override },
+      { id: row.project_id, data: row.project_data ?? {} },
+      { hexsha: row.hexsha, data: row.commit_data ?? {}, commitDirOverride: row.commit_dir_override },
     );
     return batchDir(outputsDir, { label: row.batch_label, batchDirOverride: row.batch_dir_override });
   });

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { queryRows, type Db } from '../../db/client';
+import { queryRows, retryOnConcurrentCreate, type Db } from '../../db/client';
 import { envelopeSha, type BatchUpload } from './envelope';
 import { commitUpsertCtes, jsonParam } from './upsert-commit';
 
@@ -45,13 +45,11 @@ export async function ingestBatch(db: Db, upload: BatchUpload): Promise<{ status
         ELSE '{}'::jsonb END
     RETURNING id, ci_commit_id`;
 
-  if (!clientData.optimization) {
-    const [batch] = await queryRows<{ id: number }>(db, upsert);
-    return { status: 'OK', id: batch!.id };
-  }
+  const { id, ci_commit_id: commitId } = await retryOnConcurrentCreate(
+    async () => (await queryRows<{ id: number; ci_commit_id: number }>(db, upsert))[0],
+  );
+  if (!clientData.optimization) return { status: 'OK', id };
   return db.transaction(async (tx) => {
-    const [batch] = await queryRows<{ id: number; ci_commit_id: number }>(tx, upsert);
-    const { id, ci_commit_id: commitId } = batch!;
     if (isBestIteration && typeof clientData.iteration_label === 'string') {
       await tx.execute(sql`DELETE FROM outputs WHERE batch_id = ${id} AND output_type <> 'optim_iteration'`);
       await tx.execute(sql`

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { Db } from '../../db/client';
+import { queryRows, retryOnConcurrentCreate, type Db } from '../../db/client';
 import type { CommitUpload } from './envelope';
 import { commitUpsertCtes } from './upsert-commit';
 
@@ -8,9 +8,8 @@ import { commitUpsertCtes } from './upsert-commit';
  * commit's (used e.g. for code-quality metrics per sub-project), and undelete it.
  */
 export async function ingestCommit(db: Db, upload: CommitUpload, hexsha: string): Promise<{ status: 'OK' }> {
-  await db.execute(
-    sql`WITH ${commitUpsertCtes(upload, hexsha, { touchLatestOutput: false, commitDataPatch: upload.data ?? {}, undelete: true })}
-    SELECT id FROM commit`,
-  );
+  const statement = sql`WITH ${commitUpsertCtes(upload, hexsha, { touchLatestOutput: false, commitDataPatch: upload.data ?? {}, undelete: true })}
+    SELECT id FROM commit`;
+  await retryOnConcurrentCreate(async () => (await queryRows<{ id: number }>(db, statement))[0]);
   return { status: 'OK' };
 }

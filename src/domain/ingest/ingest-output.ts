@@ -1,9 +1,9 @@
-import { sql } from 'drizzle-orm';
-import { queryRows, type Db } from '../../db/client';
+import { sql, type SQL } from 'drizzle-orm';
+import { queryRows, retryOnConcurrentCreate, type Db } from '../../db/client';
 import { outputColumns, outputContextColumns, outputInContextJson, type OutputInContextRow, type OutputJson } from '../rows';
 import { deserializeConfiguration } from './configurations';
 import { envelopeSha, type OutputUpload } from './envelope';
-import { commitUpsertCtes, storedLocation } from './upsert-commit';
+import { commitUpsertCtes, jsonParam, storedLocation } from './upsert-commit';
 
 /** The run's status as the original stored it: a running output is pending; results count once it is not. */
 export function outputStatus(upload: OutputUpload) {
@@ -19,11 +19,12 @@ export function outputStatus(upload: OutputUpload) {
 }
 
 /**
- * `POST /api/v1/output`: get-or-create project, commit, batch, test input and output, and record
- * the run's status — in one statement. The output's identity is (batch, test input, platform,
- * configurations, extra_parameters): the start/end uploads of one run update the same row.
+ * The single statement behind `POST /api/v1/output`: get-or-create project, commit, batch and
+ * test input (without touching their rows when nothing changes), then upsert the output.
+ * The output's identity is (batch, test input, platform, configurations, extra_parameters):
+ * the start and end uploads of one run update the same row.
  */
-export async function ingestOutput(db: Db, upload: OutputUpload): Promise<OutputJson> {
+export function ingestOutputStatement(upload: OutputUpload): SQL {
   const hexsha = envelopeSha(upload)!;
   const inputPath = (upload.rel_input_path ?? upload.input_path)!;
   const platform = upload.platform === 'lsf' ? 'linux' : upload.platform; // legacy clients
@@ -31,23 +32,40 @@ export async function ingestOutput(db: Db, upload: OutputUpload): Promise<Output
     upload.configurations ?? (upload.configuration !== undefined ? deserializeConfiguration(upload.configuration) : []);
   const status = outputStatus(upload);
   const outputData = { ...upload.data, user: upload.user ?? null, ci: upload.job_type === 'ci' };
-  const batchData = upload.job_type ? { type: upload.job_type } : {};
-  const inputData = upload.input_metadata && Object.keys(upload.input_metadata).length ? { metadata: upload.input_metadata } : {};
+  const batchData = jsonParam(upload.job_type ? { type: upload.job_type } : {});
+  const inputData = jsonParam(upload.input_metadata && Object.keys(upload.input_metadata).length ? { metadata: upload.input_metadata } : {});
 
-  const [row] = await queryRows<OutputInContextRow>(
-    db,
-    sql`WITH ${commitUpsertCtes(upload, hexsha, { touchLatestOutput: true })},
-    batch AS (
-      INSERT INTO batches AS b (ci_commit_id, label, data)
-      SELECT commit.id, ${upload.batch_label}, ${JSON.stringify(batchData)}::jsonb FROM commit
-      ON CONFLICT (ci_commit_id, label) DO UPDATE SET data = b.data || EXCLUDED.data
+  return sql`WITH ${commitUpsertCtes(upload, hexsha, { touchLatestOutput: true })},
+    new_batch AS (
+      INSERT INTO batches (ci_commit_id, label, data) SELECT id, ${upload.batch_label}, ${batchData}::jsonb FROM commit
+      ON CONFLICT (ci_commit_id, label) DO NOTHING
       RETURNING id, label, batch_dir_override
     ),
-    test_input AS (
-      INSERT INTO test_inputs AS t (database, path, data)
-      VALUES (${upload.database}, ${inputPath}, ${JSON.stringify(inputData)}::jsonb)
-      ON CONFLICT (database, path) DO UPDATE SET data = t.data || EXCLUDED.data
+    existing_batch AS (
+      SELECT b.id, b.label, b.batch_dir_override FROM batches b JOIN commit ON b.ci_commit_id = commit.id WHERE b.label = ${upload.batch_label}
+    ),
+    batch_update AS (
+      UPDATE batches b SET data = b.data || ${batchData}::jsonb FROM existing_batch e
+      WHERE b.id = e.id AND b.data IS DISTINCT FROM b.data || ${batchData}::jsonb
+    ),
+    batch AS (SELECT * FROM new_batch UNION ALL SELECT * FROM existing_batch),
+    new_input AS (
+      INSERT INTO test_inputs (database, path, data) VALUES (${upload.database}, ${inputPath}, ${inputData}::jsonb)
+      ON CONFLICT (database, path) DO NOTHING
       RETURNING id, database, path, data
+    ),
+    existing_input AS (
+      SELECT id, database, path, data FROM test_inputs WHERE database = ${upload.database} AND path = ${inputPath}
+    ),
+    input_update AS (
+      UPDATE test_inputs t SET data = t.data || ${inputData}::jsonb FROM existing_input e
+      WHERE t.id = e.id AND t.data IS DISTINCT FROM t.data || ${inputData}::jsonb
+      RETURNING t.id, t.database, t.path, t.data
+    ),
+    test_input AS (
+      SELECT * FROM new_input
+      UNION ALL SELECT * FROM input_update
+      UNION ALL SELECT * FROM existing_input WHERE NOT EXISTS (SELECT 1 FROM input_update)
     ),
     output AS (
       INSERT INTO outputs AS o (
@@ -71,8 +89,12 @@ export async function ingestOutput(db: Db, upload: OutputUpload): Promise<Output
       RETURNING *
     )
     SELECT ${outputColumns}, ${outputContextColumns}
-    FROM output o, test_input t, batch b, commit c, project p`,
-  );
-  if (!row) throw new Error('the output upsert returned no row');
+    FROM output o, test_input t, batch b, commit c, project p`;
+}
+
+/** `POST /api/v1/output`: records a run (see `ingestOutputStatement`) and answers the output. */
+export async function ingestOutput(db: Db, upload: OutputUpload): Promise<OutputJson> {
+  const statement = ingestOutputStatement(upload);
+  const row = await retryOnConcurrentCreate(async () => (await queryRows<OutputInContextRow>(db, statement))[0]);
   return outputInContextJson(row);
 }
