@@ -130,4 +130,21 @@ describe.each(engineNames)('ingestion on %s', (engine) => {
     expect(commit).toMatchObject({ deleted: false, data: { quality: { lint: 3 }, coverage: 0.8 } });
     expect(await rowCounts(database.db)).toMatchObject({ ci_commits: 1, batches: 0 });
   });
+
+  test('aggregated metrics follow every change of the outputs (the cache is never stale)', async () => {
+    const aggregates = async () =>
+      (await readCommit(shaOf(1), `project=group%2Frepo&metrics=${encodeURIComponent('{"psnr": 0}')}`)).batches.default.aggregated_metrics;
+    await post('/api/v1/output/', outputUpload({ input: 'a', metrics: { psnr: 10 } }));
+    await post('/api/v1/output/', outputUpload({ input: 'b', metrics: { psnr: 20 } }));
+    expect(await aggregates()).toEqual({ psnr_median: 15, psnr_average: 15 });
+    expect(await aggregates()).toEqual({ psnr_median: 15, psnr_average: 15 }); // served from the cache
+    await post('/api/v1/output/', outputUpload({ input: 'b', metrics: { psnr: 40 } })); // a re-run
+    expect(await aggregates()).toEqual({ psnr_median: 25, psnr_average: 25 });
+    await post('/api/v1/output/', outputUpload({ input: 'c', status: 'running' }));
+    expect(await aggregates()).toEqual({ psnr_median: 25, psnr_average: 25 });
+    await post('/api/v1/output/', outputUpload({ input: 'c', metrics: { psnr: 70 } }));
+    expect(await aggregates()).toEqual({ psnr_median: 40, psnr_average: 40 });
+    await database.db.execute(`DELETE FROM outputs WHERE test_input_id = (SELECT id FROM test_inputs WHERE path = 'c')` as never);
+    expect(await aggregates()).toEqual({ psnr_median: 25, psnr_average: 25 });
+  });
 });

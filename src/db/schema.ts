@@ -6,10 +6,12 @@
 import { sql } from 'drizzle-orm';
 import {
   boolean,
+  doublePrecision,
   integer,
   index,
   jsonb,
   pgTable,
+  primaryKey,
   serial,
   text,
   timestamp,
@@ -105,6 +107,8 @@ export const outputs = pgTable(
     data: jsonb('data').$type<Json>().notNull().default({}),
     outputDirOverride: text('output_dir_override'),
     deleted: boolean('deleted').notNull().default(false),
+    /** Last time an upload (or a job such as the stale-run reaper) changed the output. */
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
   },
   (t) => [
     // The identity of a run. JSONB values can exceed a btree entry, so the index holds digests of
@@ -118,4 +122,22 @@ export const outputs = pgTable(
     ),
     index('outputs_test_input').on(t.testInputId),
   ],
+);
+
+/**
+ * A cache of aggregated metrics per batch (see src/domain/read/metric-aggregates.ts): valid only
+ * while `outputs_fingerprint` matches the batch's outputs. Safe to truncate at any time.
+ */
+export const batchMetricAggregates = pgTable(
+  'batch_metric_aggregates',
+  {
+    batchId: integer('batch_id')
+      .notNull()
+      .references(() => batches.id, { onDelete: 'cascade' }),
+    metric: text('metric').notNull(),
+    outputsFingerprint: text('outputs_fingerprint').notNull(),
+    median: doublePrecision('median'),
+    average: doublePrecision('average'),
+  },
+  (t) => [primaryKey({ columns: [t.batchId, t.metric] })],
 );

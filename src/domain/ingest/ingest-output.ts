@@ -85,7 +85,8 @@ export function ingestOutputStatement(upload: OutputUpload): SQL {
         is_pending = EXCLUDED.is_pending,
         is_failed = CASE WHEN EXCLUDED.is_pending THEN o.is_failed ELSE EXCLUDED.is_failed END,
         metrics = CASE WHEN EXCLUDED.is_pending THEN o.metrics ELSE EXCLUDED.metrics END,
-        deleted = false
+        deleted = false,
+        updated_at = now()
       RETURNING *
     )
     SELECT ${outputColumns}, ${outputContextColumns}

@@ -1,10 +1,11 @@
 /**
  * Commits as the v1 API shows them: with their batches, each batch's output counts and aggregated
- * metrics (computed in SQL), and optionally every output. Loads any number of commits with at most
- * two queries.
+ * metrics (computed in SQL), and optionally every output. Loads any number of commits with a
+ * handful of queries, whatever their number.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client';
+import { aggregatedMetrics, OUTPUTS_FINGERPRINT } from './metric-aggregates';
 import { commitJson, isoUtc, outputColumns, type BatchRow, type BatchSummary, type CommitJson, type CommitRow, type OutputRow } from '../rows';
 
 export interface CommitDetailsOptions {
@@ -22,54 +23,41 @@ interface BatchSummaryRow extends BatchRow {
   running_outputs: number;
   failed_outputs: number;
   deleted_outputs: number;
-  [aggregate: `m${number}_${'median' | 'average'}`]: number | null;
+  outputs_fingerprint: string;
 }
-
-/** A metric's numeric value; booleans count as 0/1 (the original aggregated them with numpy). */
-const metricValue = (name: string) => sql`CASE jsonb_typeof(o.metrics -> ${name})
-  WHEN 'number' THEN (o.metrics ->> ${name})::float8
-  WHEN 'boolean' THEN (o.metrics ->> ${name})::boolean::int::float8 END`;
-
-const VALID = sql.raw('NOT o.is_failed AND NOT o.is_pending');
 
 const intArray = (ids: number[]) => `{${ids.join(',')}}`;
 
+/** The batches of the commits, each with its output counts and aggregated metrics. */
 async function batchSummaries(db: Db, commitIds: number[], options: CommitDetailsOptions) {
-  const aggregates = options.metrics.map(
-    (name, i) => sql`,
-      percentile_cont(0.5) WITHIN GROUP (ORDER BY ${metricValue(name)}) FILTER (WHERE ${VALID}) AS ${sql.raw(`m${i}_median`)},
-      avg(${metricValue(name)}) FILTER (WHERE ${VALID}) AS ${sql.raw(`m${i}_average`)}`,
-  );
   const labelFilter: SQL = options.batchLabel === undefined ? sql`` : sql`AND b.label = ${options.batchLabel}`;
   const rows = await queryRows<BatchSummaryRow>(
     db,
     sql`SELECT b.id, b.ci_commit_id, b.label, ${sql.raw(isoUtc('b.created_date'))} AS created_date, b.data, b.batch_dir_override,
-      count(o.id) FILTER (WHERE ${VALID})::int AS valid_outputs,
+      count(o.id) FILTER (WHERE NOT o.is_failed AND NOT o.is_pending)::int AS valid_outputs,
       count(o.id) FILTER (WHERE o.is_pending)::int AS pending_outputs,
       count(o.id) FILTER (WHERE o.is_running)::int AS running_outputs,
       count(o.id) FILTER (WHERE o.is_failed)::int AS failed_outputs,
-      count(o.id) FILTER (WHERE o.deleted)::int AS deleted_outputs
-      ${sql.join(aggregates)}
+      count(o.id) FILTER (WHERE o.deleted)::int AS deleted_outputs,
+      ${OUTPUTS_FINGERPRINT} AS outputs_fingerprint
     FROM batches b LEFT JOIN outputs o ON o.batch_id = b.id
     WHERE b.ci_commit_id = ANY(${intArray(commitIds)}::int[]) ${labelFilter}
     GROUP BY b.id
     ORDER BY b.created_date, b.id`,
   );
+  const aggregates = await aggregatedMetrics(
+    db,
+    rows.map((row) => ({ id: row.id, outputsFingerprint: row.outputs_fingerprint })),
+    options.metrics,
+  );
   return rows.map((row) => {
-    const aggregated: Record<string, number> = {};
-    options.metrics.forEach((name, i) => {
-      for (const kind of ['median', 'average'] as const) {
-        const value = row[`m${i}_${kind}`];
-        if (value !== null && value !== undefined) aggregated[`${name}_${kind}`] = Number(value);
-      }
-    });
     const summary: BatchSummary = {
       valid_outputs: row.valid_outputs,
       pending_outputs: row.pending_outputs,
       running_outputs: row.running_outputs,
       failed_outputs: row.failed_outputs,
       deleted_outputs: row.deleted_outputs,
-      aggregated_metrics: aggregated,
+      aggregated_metrics: aggregates.get(row.id)!,
     };
     return { commitId: row.ci_commit_id, row: row as BatchRow, summary };
   });
