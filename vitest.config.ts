@@ -28,7 +28,13 @@ export default defineConfig({
             main: './src/worker.ts',
             wrangler: { configPath: './wrangler.jsonc' },
             miniflare: {
-              bindings: { DATABASE_URL: inject('workerDatabaseUrl'), NEON_WS_PROXY: inject('neonWsProxy') },
+              bindings: {
+                DATABASE_URL: inject('workerDatabaseUrl'),
+                NEON_WS_PROXY: inject('neonWsProxy'),
+                GITLAB_URL: inject('fakeGitLabUrl'),
+                GITLAB_TOKEN: inject('fakeGitLabToken'),
+                GITLAB_WEBHOOK_SECRET: 'worker-test-secret',
+              },
             },
           })),
         ],

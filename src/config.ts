@@ -7,6 +7,25 @@ import { z } from 'zod';
 const envSchema = z.object({
   /** Largest accepted request body in bytes. */
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  /** Deepest JSON nesting accepted in a request body (the qa CLI's uploads nest about 6 levels). */
+  MAX_JSON_DEPTH: z.coerce.number().int().positive().default(32),
+  /** Who needs a token: `open` (nobody; embedded default), `write` (writes only), `all`. */
+  AUTH_MODE: z.enum(['open', 'write', 'all']).default('open'),
+  /** Bootstrap admin token (a secret): creates the first tokens. */
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Comma-separated origins allowed by CORS (the web app's), e.g. `https://qaboard.example.com`. */
+  CORS_ORIGINS: z.string().default(''),
+  /** Whether browsers may send cookies/credentials cross-origin. */
+  CORS_CREDENTIALS: z.enum(['true', 'false']).default('false'),
+  /** Requests per minute per token (per client address without a token), on Node; Workers use the binding's limit. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  /** GitLab instance, e.g. https://gitlab.com; with GITLAB_TOKEN (scope `read_api`) it enables the integration. */
+  GITLAB_URL: z.url().optional(),
+  GITLAB_TOKEN: z.string().min(1).optional(),
+  /** The secret GitLab sends as `X-Gitlab-Token` with webhooks. */
+  GITLAB_WEBHOOK_SECRET: z.string().min(1).optional(),
+  /** Milliseconds before a GitLab API call is abandoned (and retried later). */
+  GITLAB_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
 });
 
 export type AppConfig = ReturnType<typeof parseConfig>;
@@ -20,5 +39,16 @@ export function parseConfig(env: Record<string, unknown>) {
   const e = parsed.data;
   return {
     maxBodyBytes: e.MAX_BODY_BYTES,
+    maxJsonDepth: e.MAX_JSON_DEPTH,
+    authMode: e.AUTH_MODE,
+    adminToken: e.ADMIN_TOKEN,
+    corsOrigins: e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+    corsCredentials: e.CORS_CREDENTIALS === 'true',
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    gitlab:
+      e.GITLAB_URL && e.GITLAB_TOKEN
+        ? { url: e.GITLAB_URL.replace(/\/+$/, ''), token: e.GITLAB_TOKEN, timeoutMs: e.GITLAB_TIMEOUT_MS }
+        : undefined,
+    gitlabWebhookSecret: e.GITLAB_WEBHOOK_SECRET,
   };
 }

@@ -7,16 +7,21 @@ import { serve } from '@hono/node-server';
 import { buildApp } from './app';
 import { parseConfig } from './config';
 import { connectNodeDatabase } from './db/connect-node';
+import { warnWhenOpen } from './auth/warn-open';
+import { memoryRateLimiter } from './lib/rate-limit';
+import { inProcessGitLabQueue } from './gitlab/in-process-queue';
 
 const port = Number(process.env.PORT ?? 8787);
 const host = process.env.HOST ?? '127.0.0.1';
 const dataDir = path.resolve(process.env.QABOARD_DATA_DIR ?? '.data', 'pglite');
 
 const config = parseConfig(process.env);
+warnWhenOpen(config);
 const database = await connectNodeDatabase(
   process.env.DATABASE_URL ? { kind: 'postgres', url: process.env.DATABASE_URL } : { kind: 'pglite', dataDir },
 );
-const services = { db: database.db, config };
+const gitlabQueue = config.gitlab && inProcessGitLabQueue(database.db, config.gitlab);
+const services = { db: database.db, config, gitlabQueue, rateLimiter: memoryRateLimiter(config.rateLimitPerMinute) };
 const app = buildApp({ services: () => ({ services }) });
 
 const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {

@@ -2,20 +2,41 @@
 import { buildApp } from './app';
 import { parseConfig, type AppConfig } from './config';
 import { configureNeonForProxy, openNeonDatabase } from './db/connect-neon';
+import { warnWhenOpen } from './auth/warn-open';
+import { bindingRateLimiter, type RateLimiter } from './lib/rate-limit';
+import { GitLabClient } from './gitlab/client';
+import { GITLAB_QUEUE, gitlabJobHandler, type GitLabJob } from './gitlab/jobs';
+import { consumeBatch } from './jobs/worker-consumer';
 
 export interface WorkerEnv {
   /** Neon connection string (a secret): use the `-pooler` host. */
   DATABASE_URL: string;
   /** Local development and tests only; see `configureNeonForProxy`. */
   NEON_WS_PROXY?: string;
+  /** The `ratelimits` binding in wrangler.jsonc: requests per minute per caller. */
+  RATE_LIMITER: RateLimit;
+  /** Producer binding of the `qaboard-gitlab` queue (pushes to process, commits to backfill). */
+  GITLAB_JOBS?: Queue<GitLabJob>;
 }
 
 /** The env object is the same across requests of an isolate: parse it once. */
 const configs = new WeakMap<object, AppConfig>();
 function configOf(env: WorkerEnv): AppConfig {
   let config = configs.get(env);
-  if (!config) configs.set(env, (config = parseConfig(env as unknown as Record<string, unknown>)));
+  if (!config) {
+    configs.set(env, (config = parseConfig(env as unknown as Record<string, unknown>)));
+    warnWhenOpen(config);
+  }
   return config;
+}
+
+/** Must match `ratelimits[].simple.period` in wrangler.jsonc. */
+const RATE_LIMIT_PERIOD_SECONDS = 60;
+const rateLimiters = new WeakMap<object, RateLimiter>();
+function rateLimiterOf(env: WorkerEnv): RateLimiter {
+  let limiter = rateLimiters.get(env);
+  if (!limiter) rateLimiters.set(env, (limiter = bindingRateLimiter(env.RATE_LIMITER, RATE_LIMIT_PERIOD_SECONDS)));
+  return limiter;
 }
 
 /** A Neon pool lives for one invocation (request, queue batch, cron run); end it with `waitUntil`. */
@@ -30,10 +51,31 @@ const app = buildApp({
   services(c) {
     const env = c.env as unknown as WorkerEnv;
     const { db, release } = openDatabase(env, c.executionCtx);
-    return { services: { db, config: configOf(env) }, release };
+    const config = configOf(env);
+    const rateLimiter = rateLimiterOf(env);
+    return { services: { db, config, rateLimiter, gitlabQueue: config.gitlab ? env.GITLAB_JOBS : undefined }, release };
   },
 });
 
+/** Queue consumers by queue name (one Worker consumes every queue of the app). */
+const consumers: Record<string, (batch: MessageBatch, env: WorkerEnv, ctx: ExecutionContext) => Promise<void>> = {
+  async [GITLAB_QUEUE](batch, env, ctx) {
+    const config = configOf(env);
+    if (!config.gitlab) throw new Error('GITLAB_URL and GITLAB_TOKEN are required to consume the GitLab queue');
+    const { db, release } = openDatabase(env, ctx);
+    try {
+      await consumeBatch(batch as MessageBatch<GitLabJob>, gitlabJobHandler(db, new GitLabClient(config.gitlab)));
+    } finally {
+      release();
+    }
+  },
+};
+
 export default {
   fetch: app.fetch,
+  async queue(batch, env, ctx) {
+    const consume = consumers[batch.queue];
+    if (!consume) throw new Error(`no consumer for queue ${batch.queue}`);
+    await consume(batch, env, ctx);
+  },
 } satisfies ExportedHandler<WorkerEnv>;

@@ -3,6 +3,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     workerDatabaseUrl: string;
     neonWsProxy: string;
+    fakeGitLabUrl: string;
+    fakeGitLabToken: string;
   }
 }
 export {};

@@ -141,3 +141,44 @@ export const batchMetricAggregates = pgTable(
   },
   (t) => [primaryKey({ columns: [t.batchId, t.metric] })],
 );
+
+/**
+ * API tokens (see src/auth/): only the SHA-256 digest of the plaintext is kept; the plaintext is
+ * shown once, at creation. A revoked token stays listed (who had access, until when).
+ */
+export const apiTokens = pgTable(
+  'api_tokens',
+  {
+    id: serial('id').primaryKey(),
+    name: text('name').notNull(),
+    /** Hex SHA-256 of the plaintext token. */
+    digest: text('digest').notNull(),
+    /** `read`, `write`, `admin`. */
+    scopes: jsonb('scopes').$type<string[]>().notNull(),
+    /** When set, the token only reaches projects whose id is this prefix or lies under it. */
+    projectPrefix: text('project_prefix'),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    revokedAt: timestamptz('revoked_at'),
+  },
+  (t) => [uniqueIndex('api_tokens_digest').on(t.digest)],
+);
+
+/**
+ * `Idempotency-Key`s of POST ingestion requests (see src/lib/idempotency.ts), per caller. A row
+ * without a response is in flight. Keys expire after 24 h.
+ */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    /** Who sent it: `token:<id>`, or `anonymous` (the qa CLI in open mode). */
+    caller: text('caller').notNull(),
+    key: text('key').notNull(),
+    /** SHA-256 of method, path and body: the same key with another payload is refused. */
+    requestDigest: text('request_digest').notNull(),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    responseStatus: integer('response_status'),
+    responseContentType: text('response_content_type'),
+    responseBody: text('response_body'),
+  },
+  (t) => [primaryKey({ columns: [t.caller, t.key] }), index('idempotency_keys_created').on(t.createdAt)],
+);

@@ -1,22 +1,33 @@
 import { OpenAPIHono, type Hook } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
+import { authenticate } from '../auth/authenticate';
+import { restrictBodyProject } from '../auth/body-project';
+import type { Caller } from '../auth/principal';
 import type { AppConfig } from '../config';
 import type { Db } from '../db/client';
+import type { GitLabJob } from '../gitlab/jobs';
+import type { JobQueue } from '../jobs/job-queue';
+import { limitJsonDepth } from './json-depth';
 import { ApiError, problem, problemResponse, type FieldError } from './problem';
+import { rateLimit, type RateLimiter } from './rate-limit';
 import { routingPath } from './routing-path';
 
 /** What handlers find on `c.var`, provided per request by the runtime entry. */
 export interface Services {
   db: Db;
   config: AppConfig;
+  rateLimiter: RateLimiter;
+  /** Present when the GitLab integration is configured. */
+  gitlabQueue?: JobQueue<GitLabJob>;
 }
 
 export interface AppBindings {
   /** Worker bindings (vars, secrets, queues); on Node the entry reads `process.env` instead. */
   Bindings: Record<string, unknown>;
-  Variables: Services & { requestId: string };
+  Variables: Services & { requestId: string; caller: Caller };
 }
 export type AppContext = Context<AppBindings>;
 
@@ -54,12 +65,26 @@ export function createApp(options: AppOptions) {
     const { services, release } = options.services(c);
     c.set('db', services.db);
     c.set('config', services.config);
+    c.set('rateLimiter', services.rateLimiter);
+    c.set('gitlabQueue', services.gitlabQueue);
     try {
       await next();
     } finally {
       release?.();
     }
   });
+  // Browsers get CORS headers only for the configured origins (the web app's); preflights answer before auth.
+  app.use((c, next) =>
+    cors({
+      origin: (origin) => (c.var.config.corsOrigins.includes(origin) ? origin : null),
+      credentials: c.var.config.corsCredentials,
+      allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+      exposeHeaders: ['Retry-After', 'X-Request-Id', 'Idempotency-Replayed'],
+      maxAge: 600,
+    })(c, next),
+  );
+  app.use(authenticate);
+  app.use(rateLimit);
   app.use((c, next) =>
     bodyLimit({
       maxSize: c.var.config.maxBodyBytes,
@@ -72,6 +97,8 @@ export function createApp(options: AppOptions) {
         ),
     })(c, next),
   );
+  app.use(limitJsonDepth);
+  app.use(restrictBodyProject);
 
   app.notFound((c) =>
     problemResponse(problem(404, 'Not Found', `No route for ${c.req.method} ${c.req.path}.`, { instance: c.req.path })),
@@ -79,7 +106,7 @@ export function createApp(options: AppOptions) {
   app.onError((err, c) => {
     const context = { instance: c.req.path, request_id: c.var.requestId };
     if (err instanceof ApiError) {
-      return problemResponse(problem(err.status, err.title, err.message, { ...context, errors: err.errors }));
+      return problemResponse(problem(err.status, err.title, err.message, { ...context, errors: err.errors }), err.headers);
     }
     if (err instanceof HTTPException && err.status < 500) {
       return problemResponse(problem(err.status, 'Bad Request', err.message, context));

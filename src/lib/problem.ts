@@ -30,6 +30,9 @@ export class ApiError extends Error {
   ) {
     super(detail);
   }
+
+  /** Response headers the status calls for (`WWW-Authenticate` with 401, `Retry-After` with 429). */
+  headers?: Record<string, string>;
 }
 
 export const notFound = (detail: string) => new ApiError(404, 'Not Found', detail);
@@ -48,9 +51,9 @@ export function problem(
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
-export function problemResponse(body: Problem): Response {
+export function problemResponse(body: Problem, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
     status: body.status,
-    headers: { 'content-type': PROBLEM_CONTENT_TYPE },
+    headers: { ...headers, 'content-type': PROBLEM_CONTENT_TYPE },
   });
 }

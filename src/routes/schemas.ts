@@ -89,17 +89,48 @@ export const problemSchema = z
   })
   .openapi('Problem');
 
-const problemResponse = (description: string) => ({
+/** An error response of a route contract: a problem+json body. */
+export const problemResponseSpec = (description: string) => ({
   description,
   content: { [PROBLEM_CONTENT_TYPE]: { schema: problemSchema } },
 });
 
+const withHeader = (spec: ReturnType<typeof problemResponseSpec>, name: string, description: string) => ({
+  ...spec,
+  headers: { [name]: { description, schema: { type: 'string' as const } } },
+});
+
+/** Failures every route may answer: the access control and rate limiting apply to all of them. */
 export const errorResponses = {
-  400: problemResponse('Invalid request: `errors` names the fields.'),
-  500: problemResponse('Unexpected error; `request_id` identifies it in the logs.'),
+  400: problemResponseSpec('Invalid request: `errors` names the fields.'),
+  401: withHeader(
+    problemResponseSpec('No token where AUTH_MODE requires one, or an unknown or revoked token.'),
+    'WWW-Authenticate',
+    'Bearer and Basic (the token as password).',
+  ),
+  403: problemResponseSpec('The token lacks the scope the request needs (`read`, `write`, `admin`).'),
+  429: withHeader(problemResponseSpec('Too many requests from this token (or address).'), 'Retry-After', 'Seconds to wait.'),
+  500: problemResponseSpec('Unexpected error; `request_id` identifies it in the logs.'),
 };
-export const notFoundResponse = { 404: problemResponse('Unknown project, commit or output.') };
-export const tooLargeResponse = { 413: problemResponse('The body exceeds the size limit.') };
+export const notFoundResponse = { 404: problemResponseSpec('Unknown project, commit or output.') };
+export const tooLargeResponse = { 413: problemResponseSpec('The body exceeds the size limit.') };
+
+/** POST ingestion routes take an `Idempotency-Key` (see src/lib/idempotency.ts). */
+export const idempotencyKeyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .optional()
+    .openapi({
+      description:
+        'Makes a retry safe: the same key with the same payload replays the stored response (header `Idempotency-Replayed: true`). ' +
+        'Keys are per token and expire after 24 h.',
+      example: '3f6c1e9a-run-42',
+    }),
+});
+export const idempotencyResponses = {
+  409: problemResponseSpec('A request with this Idempotency-Key is still in progress.'),
+  422: problemResponseSpec('This Idempotency-Key was used with another payload.'),
+};
 
 export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({
   description,

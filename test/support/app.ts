@@ -1,10 +1,16 @@
 import { buildApp } from '../../src/app';
 import { parseConfig } from '../../src/config';
 import type { Db } from '../../src/db/client';
+import type { Services } from '../../src/lib/create-app';
+import { memoryRateLimiter } from '../../src/lib/rate-limit';
 
-/** The app as the Node entry builds it, on a test database; `env` as the process environment would give it. */
-export function testApp(db: Db, env: Record<string, string> = {}) {
-  const services = { db, config: parseConfig(env) };
+/**
+ * The app as the Node entry builds it, on a test database; `env` as the process environment would
+ * give it; `extra` adds services (a GitLab queue).
+ */
+export function testApp(db: Db, env: Record<string, string> = {}, extra: Partial<Services> = {}) {
+  const config = parseConfig(env);
+  const services = { db, config, rateLimiter: memoryRateLimiter(config.rateLimitPerMinute), ...extra };
   return buildApp({ services: () => ({ services }) });
 }
 

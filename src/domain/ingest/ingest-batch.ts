@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, retryOnConcurrentCreate, type Db } from '../../db/client';
 import { envelopeSha, type BatchUpload } from './envelope';
-import { commitUpsertCtes, jsonParam } from './upsert-commit';
+import { commitUpsertCtes, jsonParam, type Ingested } from './upsert-commit';
 
 /** The `qa optimize` bookkeeping fields of a batch upload's `data`. */
 interface OptimizationData {
@@ -17,7 +17,7 @@ interface OptimizationData {
  * (local `qa --share` runs with an edited qaboard.yaml). With `qa optimize` data, also file the
  * best iteration's outputs under this batch and drop the finished iteration batches.
  */
-export async function ingestBatch(db: Db, upload: BatchUpload): Promise<{ status: 'OK'; id: number }> {
+export async function ingestBatch(db: Db, upload: BatchUpload): Promise<Ingested<{ status: 'OK'; id: number }>> {
   const hexsha = envelopeSha(upload)!;
   const clientData = (upload.data ?? {}) as Record<string, unknown> & OptimizationData;
   const isBestIteration = Boolean(clientData.optimization && clientData.is_best_iter);
@@ -43,13 +43,14 @@ export async function ingestBatch(db: Db, upload: BatchUpload): Promise<{ status
       data = b.data || EXCLUDED.data || CASE WHEN EXCLUDED.data ? 'commands'
         THEN jsonb_build_object('commands', COALESCE(b.data -> 'commands', '{}'::jsonb) || (EXCLUDED.data -> 'commands'))
         ELSE '{}'::jsonb END
-    RETURNING id, ci_commit_id`;
+    RETURNING id, ci_commit_id, (SELECT created FROM commit) AS commit_created`;
 
-  const { id, ci_commit_id: commitId } = await retryOnConcurrentCreate(
-    async () => (await queryRows<{ id: number; ci_commit_id: number }>(db, upsert))[0],
+  const { id, ci_commit_id: commitId, commit_created: commitCreated } = await retryOnConcurrentCreate(
+    async () => (await queryRows<{ id: number; ci_commit_id: number; commit_created: boolean }>(db, upsert))[0],
   );
-  if (!clientData.optimization) return { status: 'OK', id };
-  return db.transaction(async (tx) => {
+  const answer = { body: { status: 'OK' as const, id }, commitCreated };
+  if (!clientData.optimization) return answer;
+  await db.transaction(async (tx) => {
     if (isBestIteration && typeof clientData.iteration_label === 'string') {
       await tx.execute(sql`DELETE FROM outputs WHERE batch_id = ${id} AND output_type <> 'optim_iteration'`);
       await tx.execute(sql`
@@ -71,6 +72,6 @@ export async function ingestBatch(db: Db, upload: BatchUpload): Promise<{ status
           AND substr(label, ${prefix.length + 1}) ~ '^[0-9]+$'
           AND substr(label, ${prefix.length + 1})::numeric <= ${clientData.iteration}`);
     }
-    return { status: 'OK' as const, id };
   });
+  return answer;
 }

@@ -3,7 +3,7 @@ import { queryRows, retryOnConcurrentCreate, type Db } from '../../db/client';
 import { outputColumns, outputContextColumns, outputInContextJson, type OutputInContextRow, type OutputJson } from '../rows';
 import { deserializeConfiguration } from './configurations';
 import { envelopeSha, type OutputUpload } from './envelope';
-import { commitUpsertCtes, jsonParam, storedLocation } from './upsert-commit';
+import { commitUpsertCtes, jsonParam, storedLocation, type Ingested } from './upsert-commit';
 
 /** The run's status as the original stored it: a running output is pending; results count once it is not. */
 export function outputStatus(upload: OutputUpload) {
@@ -89,13 +89,15 @@ export function ingestOutputStatement(upload: OutputUpload): SQL {
         updated_at = now()
       RETURNING *
     )
-    SELECT ${outputColumns}, ${outputContextColumns}
+    SELECT ${outputColumns}, ${outputContextColumns}, c.created AS commit_created
     FROM output o, test_input t, batch b, commit c, project p`;
 }
 
-/** `POST /api/v1/output`: records a run (see `ingestOutputStatement`) and answers the output. */
-export async function ingestOutput(db: Db, upload: OutputUpload): Promise<OutputJson> {
+/** `POST /api/v1/output`: records a run (see `ingestOutputStatement`); answers the output. */
+export async function ingestOutput(db: Db, upload: OutputUpload): Promise<Ingested<OutputJson>> {
   const statement = ingestOutputStatement(upload);
-  const row = await retryOnConcurrentCreate(async () => (await queryRows<OutputInContextRow>(db, statement))[0]);
-  return outputInContextJson(row);
+  const row = await retryOnConcurrentCreate(
+    async () => (await queryRows<OutputInContextRow & { commit_created: boolean }>(db, statement))[0],
+  );
+  return { body: outputInContextJson(row), commitCreated: row.commit_created };
 }

@@ -23,6 +23,12 @@ export interface CommitUpsertOptions {
   undelete?: boolean;
 }
 
+/** What an upload answers, and whether it created its commit (then the commit may need GitLab metadata). */
+export interface Ingested<T> {
+  body: T;
+  commitCreated: boolean;
+}
+
 /** A JSON value as a query parameter (cast it with `::jsonb`); SQL NULL when absent. */
 export const jsonParam = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
 

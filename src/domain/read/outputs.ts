@@ -3,8 +3,11 @@ import { queryRows, type Db } from '../../db/client';
 import { notFound } from '../../lib/problem';
 import { outputColumns, outputContextColumns, outputInContextJson, type OutputInContextRow, type OutputJson } from '../rows';
 
-/** `GET /api/v1/output/:id` — `qa wait` polls it while the output is pending. */
-export async function readOutput(db: Db, outputId: number): Promise<OutputJson> {
+/**
+ * `GET /api/v1/output/:id` — `qa wait` polls it while the output is pending. Outputs of projects
+ * the caller can't see are reported missing, so ids don't reveal other projects' outputs.
+ */
+export async function readOutput(db: Db, outputId: number, canSeeProject: (projectId: string) => boolean): Promise<OutputJson> {
   const [row] = await queryRows<OutputInContextRow>(
     db,
     sql`SELECT ${outputColumns}, ${outputContextColumns}
@@ -15,6 +18,6 @@ export async function readOutput(db: Db, outputId: number): Promise<OutputJson> 
     JOIN projects p ON p.id = c.project_id
     WHERE o.id = ${outputId}`,
   );
-  if (!row) throw notFound(`Sorry, there is no output ${outputId}.`);
+  if (!row || !canSeeProject(row.project_id)) throw notFound(`Sorry, there is no output ${outputId}.`);
   return outputInContextJson(row);
 }

@@ -17,7 +17,7 @@ export interface ProjectSummary {
  * `GET /api/v1/projects`: every project that has commits, with a light `data` (no metric
  * definitions; only the `project` section of its config) — the web app's project list.
  */
-export async function listProjects(db: Db): Promise<Record<string, ProjectSummary>> {
+export async function listProjects(db: Db, canSeeProject: (projectId: string) => boolean): Promise<Record<string, ProjectSummary>> {
   const rows = await queryRows<{ id: string } & ProjectSummary>(
     db,
     sql`SELECT p.id,
@@ -31,7 +31,7 @@ export async function listProjects(db: Db): Promise<Record<string, ProjectSummar
     GROUP BY p.id
     ORDER BY lower(p.id)`,
   );
-  return Object.fromEntries(rows.map(({ id, ...summary }) => [id, summary]));
+  return Object.fromEntries(rows.filter(({ id }) => canSeeProject(id)).map(({ id, ...summary }) => [id, summary]));
 }
 
 /** `GET /api/v1/project`: the project's data (git info, qaboard.yaml config, metrics, milestones). */

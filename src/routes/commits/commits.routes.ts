@@ -66,7 +66,7 @@ export const listCommits = createRoute({
   summary: "The project's recent commits",
   description: commitListDescription,
   request: { query: commitListQuery },
-  responses: { 200: jsonContent(z.array(commitSchema), 'The commits.'), ...errorResponses },
+  responses: { 200: jsonContent(z.array(commitSchema), 'The commits.'), ...errorResponses, ...notFoundResponse },
 });
 
 export const listBranchCommits = createRoute({
@@ -76,7 +76,7 @@ export const listBranchCommits = createRoute({
   summary: 'Recent commits of a branch',
   description: `${commitListDescription} \`branch\` matches \`x\` and \`origin/x\`, and may contain slashes.`,
   request: { params: z.object({ branch: z.string().min(1).max(1024) }), query: commitListQuery },
-  responses: { 200: jsonContent(z.array(commitSchema), 'The commits.'), ...errorResponses },
+  responses: { 200: jsonContent(z.array(commitSchema), 'The commits.'), ...errorResponses, ...notFoundResponse },
 });
 
 export type GetCommitById = typeof getCommitById;

@@ -1,12 +1,24 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { batchUpload, commitUpload, outputUpload } from '../../domain/ingest/envelope';
-import { errorResponses, jsonContent, notFoundResponse, outputSchema, statusOkSchema, tooLargeResponse } from '../schemas';
+import { idempotent } from '../../lib/idempotency';
+import {
+  errorResponses,
+  idempotencyKeyHeaders,
+  idempotencyResponses,
+  jsonContent,
+  notFoundResponse,
+  outputSchema,
+  statusOkSchema,
+  tooLargeResponse,
+} from '../schemas';
 
 const tags = ['Ingestion (qa CLI)'];
 const jsonBody = <T extends z.ZodType>(schema: T) => ({
   required: true,
   content: { 'application/json': { schema } },
 });
+/** Every ingestion route is safe to retry with an `Idempotency-Key`. */
+const ingestionErrors = { ...errorResponses, ...tooLargeResponse, ...idempotencyResponses };
 
 export const postOutput = createRoute({
   method: 'post',
@@ -16,8 +28,9 @@ export const postOutput = createRoute({
   description:
     'Sent by `qa run` when a run starts and when it ends. Creates the project, commit, batch and test input on first sight. ' +
     'Identity: (commit, batch label, test input, platform, configurations, extra_parameters).',
-  request: { body: jsonBody(outputUpload) },
-  responses: { 200: jsonContent(outputSchema, 'The output.'), ...errorResponses, ...tooLargeResponse },
+  middleware: [idempotent],
+  request: { headers: idempotencyKeyHeaders, body: jsonBody(outputUpload) },
+  responses: { 200: jsonContent(outputSchema, 'The output.'), ...ingestionErrors },
 });
 
 export const postBatch = createRoute({
@@ -25,22 +38,23 @@ export const postBatch = createRoute({
   path: '/api/v1/batch',
   tags,
   summary: 'Create or update a batch of outputs',
-  request: { body: jsonBody(batchUpload) },
+  middleware: [idempotent],
+  request: { headers: idempotencyKeyHeaders, body: jsonBody(batchUpload) },
   responses: {
     200: jsonContent(statusOkSchema.extend({ id: z.number().int() }).openapi('BatchUploaded'), 'The batch id.'),
-    ...errorResponses,
-    ...tooLargeResponse,
+    ...ingestionErrors,
   },
 });
 
-const commitResponses = { 200: jsonContent(statusOkSchema, 'Recorded.'), ...errorResponses, ...tooLargeResponse, ...notFoundResponse };
+const commitResponses = { 200: jsonContent(statusOkSchema, 'Recorded.'), ...ingestionErrors, ...notFoundResponse };
 
 export const postCommit = createRoute({
   method: 'post',
   path: '/api/v1/commit',
   tags,
   summary: 'Create or update a commit (named by commit_sha)',
-  request: { body: jsonBody(commitUpload) },
+  middleware: [idempotent],
+  request: { headers: idempotencyKeyHeaders, body: jsonBody(commitUpload) },
   responses: commitResponses,
 });
 
@@ -49,8 +63,10 @@ export const postCommitById = createRoute({
   path: '/api/v1/commit/{id}',
   tags,
   summary: 'Create or update a commit',
+  middleware: [idempotent],
   request: {
     params: z.object({ id: z.string().regex(/^[0-9a-fA-F]{4,64}$/, 'must be a hexadecimal commit id') }),
+    headers: idempotencyKeyHeaders,
     body: jsonBody(commitUpload),
   },
   responses: commitResponses,

@@ -32,7 +32,7 @@ export const listBranches = createRoute({
   tags,
   summary: "The branches the project's commits were seen on, sorted",
   request: { query: projectQuery },
-  responses: { 200: jsonContent(z.array(z.string()), 'Branch names.'), ...errorResponses },
+  responses: { 200: jsonContent(z.array(z.string()), 'Branch names.'), ...errorResponses, ...notFoundResponse },
 });
 
 export type ListProjects = typeof listProjects;

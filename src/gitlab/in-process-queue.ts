@@ -1,0 +1,11 @@
+import type { Db } from '../db/client';
+import { InProcessQueue, type InProcessQueueOptions } from '../jobs/in-process-queue';
+import { GitLabClient, type GitLabClientOptions } from './client';
+import { GITLAB_MAX_RETRIES, GITLAB_QUEUE, gitlabJobHandler, type GitLabJob } from './jobs';
+
+/** The Node entry's GitLab queue: the same consumer as the Worker's, in process. */
+export function inProcessGitLabQueue(db: Db, gitlab: GitLabClientOptions, options: Partial<InProcessQueueOptions> = {}) {
+  const queue = new InProcessQueue<GitLabJob>({ name: GITLAB_QUEUE, maxRetries: GITLAB_MAX_RETRIES, ...options });
+  queue.consume(gitlabJobHandler(db, new GitLabClient(gitlab)));
+  return queue;
+}

@@ -1,0 +1,23 @@
+/** The parts of GitLab's Push Hook / Tag Push Hook bodies we use (others are ignored), and the job they become. */
+import { z } from '@hono/zod-openapi';
+
+export const gitlabProjectInfo = z
+  .looseObject({
+    id: z.number().int(),
+    path_with_namespace: z.string().min(1).max(1024),
+    web_url: z.string().max(2048).optional(),
+    default_branch: z.string().max(1024).nullish(),
+  })
+  .openapi('GitLabProject', { description: "GitLab's project info; stored as the project's `data.git`." });
+
+export const pushEvent = z
+  .looseObject({
+    object_kind: z.enum(['push', 'tag_push']),
+    ref: z.string().min(1).max(1024),
+    checkout_sha: z.string().regex(/^[0-9a-f]{40,64}$/).nullable(),
+    project: gitlabProjectInfo,
+  })
+  .openapi('GitLabPushEvent', { description: 'A GitLab Push Hook or Tag Push Hook body.' });
+export type PushEvent = z.infer<typeof pushEvent>;
+
+export const PUSH_EVENTS = ['Push Hook', 'Tag Push Hook'];

@@ -1,0 +1,73 @@
+/**
+ * `Idempotency-Key` on POST ingestion routes (IETF httpapi draft, as Stripe does it): the first
+ * request with a key runs and its response is stored; the same key and payload again replays it;
+ * another payload under the key → 422; while the first is still running → 409. Keys belong to the
+ * caller (token) and expire after 24 h. Claiming a key is one INSERT … ON CONFLICT: no races.
+ */
+import { and, eq, sql } from 'drizzle-orm';
+import type { MiddlewareHandler } from 'hono';
+import { sha256Hex } from '../auth/tokens';
+import type { Db } from '../db/client';
+import { idempotencyKeys } from '../db/schema';
+import type { AppBindings } from './create-app';
+import { ApiError, invalidField } from './problem';
+import { routingPath } from './routing-path';
+
+export const IDEMPOTENCY_KEY_TTL_HOURS = 24;
+/** A request that claimed a key and never answered (its isolate died) stops blocking the key after this. */
+const ABANDONED_AFTER_MINUTES = 5;
+
+const expired = sql`${idempotencyKeys.createdAt} < now() - make_interval(hours => ${IDEMPOTENCY_KEY_TTL_HOURS})`;
+const abandoned = sql`(${idempotencyKeys.responseStatus} IS NULL AND ${idempotencyKeys.createdAt} < now() - make_interval(mins => ${ABANDONED_AFTER_MINUTES}))`;
+
+/** Claims the key for this request; false when a live claim (in flight or answered) holds it. */
+async function claimKey(db: Db, caller: string, key: string, requestDigest: string): Promise<boolean> {
+  const claimed = await db
+    .insert(idempotencyKeys)
+    .values({ caller, key, requestDigest })
+    .onConflictDoUpdate({
+      target: [idempotencyKeys.caller, idempotencyKeys.key],
+      set: { requestDigest, createdAt: sql`now()`, responseStatus: null, responseContentType: null, responseBody: null },
+      setWhere: sql`${expired} OR ${abandoned}`,
+    })
+    .returning({ key: idempotencyKeys.key });
+  return claimed.length === 1;
+}
+
+const keyOf = (caller: string, key: string) => and(eq(idempotencyKeys.caller, caller), eq(idempotencyKeys.key, key));
+
+export const idempotent: MiddlewareHandler<AppBindings> = async (c, next) => {
+  const key = c.req.header('idempotency-key');
+  if (key === undefined) return next();
+  if (!/^[\x21-\x7e]{1,255}$/.test(key)) throw invalidField('Idempotency-Key', 'must be 1 to 255 visible ASCII characters');
+  const { db } = c.var;
+  const caller = c.var.caller.id;
+  const requestDigest = await sha256Hex(`${c.req.method} ${routingPath(c.req.raw)}\n${await c.req.text()}`);
+
+  if (!(await claimKey(db, caller, key, requestDigest))) {
+    const [stored] = await db.select().from(idempotencyKeys).where(keyOf(caller, key));
+    if (stored && stored.requestDigest !== requestDigest) {
+      throw new ApiError(422, 'Unprocessable Content', 'This Idempotency-Key was already used with another request payload.');
+    }
+    if (!stored || stored.responseStatus === null) {
+      throw new ApiError(409, 'Conflict', 'A request with this Idempotency-Key is still in progress; retry later.');
+    }
+    return new Response(stored.responseBody, {
+      status: stored.responseStatus,
+      headers: { 'content-type': stored.responseContentType ?? 'application/json', 'idempotency-replayed': 'true' },
+    });
+  }
+
+  await db.delete(idempotencyKeys).where(expired); // keep the table to a day of keys
+  await next();
+  if (c.res.status >= 500) {
+    // A server failure isn't an answer: free the key so that the client's retry runs.
+    await db.delete(idempotencyKeys).where(keyOf(caller, key));
+    return;
+  }
+  await db
+    .update(idempotencyKeys)
+    .set({ responseStatus: c.res.status, responseContentType: c.res.headers.get('content-type'), responseBody: await c.res.clone().text() })
+    .where(keyOf(caller, key));
+};
+

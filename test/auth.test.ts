@@ -1,0 +1,219 @@
+/**
+ * Access control on every route: the matrix no token / wrong scope / other project / valid, in each
+ * AUTH_MODE, with Bearer and Basic credentials, revoked and unknown tokens. The routes come from the
+ * OpenAPI document, so a new route without an entry here fails the coverage test.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { presentedToken } from '../src/auth/credentials';
+import { projectWithin } from '../src/auth/principal';
+import { sha256Hex } from '../src/auth/tokens';
+import { queryRows } from '../src/db/client';
+import { sql } from 'drizzle-orm';
+import { postJson, testApp, type TestApp } from './support/app';
+import { engineNames, openTestDatabase, type TestDatabase } from './support/databases';
+import { outputUpload, shaOf } from './support/uploads';
+
+const ADMIN_TOKEN = 'bootstrap-admin-token-for-tests';
+const MODES = ['open', 'write', 'all'] as const;
+type Mode = (typeof MODES)[number];
+
+const OWN = { project: 'team/alpha', sha: shaOf(1) };
+const OTHER = { project: 'other/beta', sha: shaOf(2) };
+type Target = typeof OWN & { outputId: number; tokenId: number };
+
+interface Sample {
+  path(target: Target): string;
+  body?(target: Target): unknown;
+  /** Whether the request names a project (a restricted token must get 404 for other projects). */
+  projectBound: boolean;
+}
+const q = encodeURIComponent;
+
+/** One valid request per operation of the OpenAPI document, for the project of `target`. */
+const SAMPLES: Record<string, Sample> = {
+  'POST /api/v1/output': { path: () => '/api/v1/output/', body: (t) => outputUpload({ project: t.project, sha: t.sha }), projectBound: true },
+  'POST /api/v1/batch': { path: () => '/api/v1/batch/', body: (t) => ({ project: t.project, commit_sha: t.sha, batch_label: 'auth' }), projectBound: true },
+  'POST /api/v1/commit': { path: () => '/api/v1/commit/', body: (t) => ({ project: t.project, commit_sha: t.sha }), projectBound: true },
+  'POST /api/v1/commit/{id}': { path: (t) => `/api/v1/commit/${t.sha}`, body: (t) => ({ project: t.project }), projectBound: true },
+  'GET /api/v1/commit': { path: (t) => `/api/v1/commit?project=${q(t.project)}&commit=${t.sha}`, projectBound: true },
+  'GET /api/v1/commit/{id}': { path: (t) => `/api/v1/commit/${t.sha.slice(0, 8)}?project=${q(t.project)}`, projectBound: true },
+  'GET /api/v1/commits': { path: (t) => `/api/v1/commits?project=${q(t.project)}`, projectBound: true },
+  'GET /api/v1/commits/{branch}': { path: (t) => `/api/v1/commits/master?project=${q(t.project)}`, projectBound: true },
+  'GET /api/v1/project': { path: (t) => `/api/v1/project?project=${q(t.project)}`, projectBound: true },
+  'GET /api/v1/project/branches': { path: (t) => `/api/v1/project/branches?project=${q(t.project)}`, projectBound: true },
+  'GET /api/v1/output/{id}': { path: (t) => `/api/v1/output/${t.outputId}`, projectBound: true },
+  'GET /api/v1/projects': { path: () => '/api/v1/projects', projectBound: false },
+  'POST /api/v1/tokens': { path: () => '/api/v1/tokens', body: () => ({ name: 'matrix', scopes: ['read'] }), projectBound: false },
+  'GET /api/v1/tokens': { path: () => '/api/v1/tokens', projectBound: false },
+  'DELETE /api/v1/tokens/{id}': { path: (t) => `/api/v1/tokens/${t.tokenId}`, projectBound: false },
+};
+/** Routes that authenticate with their own secret (GitLab's `X-Gitlab-Token`), not with API tokens. */
+const EXEMPT = ['POST /webhook/gitlab', 'POST /api/v1/webhook/gitlab'];
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const basic = (token: string) => ({ authorization: `Basic ${btoa(`qa-user:${token}`)}` });
+
+type Credential = { name: string; headers: Record<string, string>; scope?: 'read' | 'write' | 'admin'; restricted?: boolean; invalid?: boolean };
+
+describe.each(engineNames)('access control on %s', (engine) => {
+  let database: TestDatabase;
+  const apps = {} as Record<Mode, TestApp>;
+  const targets = {} as Record<'own' | 'other', Target>;
+  const credentials: Credential[] = [];
+
+  async function newToken(spec: object): Promise<{ id: number; token: string }> {
+    const response = await postJson(apps.all, '/api/v1/tokens', spec, bearer(ADMIN_TOKEN));
+    expect(response.status).toBe(201);
+    return response.json() as Promise<{ id: number; token: string }>;
+  }
+
+  beforeAll(async () => {
+    database = await openTestDatabase(engine);
+    for (const mode of MODES) apps[mode] = testApp(database.db, { AUTH_MODE: mode, ADMIN_TOKEN, RATE_LIMIT_PER_MINUTE: '100000' });
+    for (const [name, spec] of [['own', OWN], ['other', OTHER]] as const) {
+      const response = await postJson(apps.open, '/api/v1/output/', outputUpload(spec));
+      const { id } = (await response.json()) as { id: number };
+      targets[name] = { ...spec, outputId: id, tokenId: (await newToken({ name: `to revoke ${name}`, scopes: ['read'] })).id };
+    }
+    const read = await newToken({ name: 'read', scopes: ['read'] });
+    const write = await newToken({ name: 'write', scopes: ['write'] });
+    const admin = await newToken({ name: 'admin', scopes: ['admin'] });
+    const readAlpha = await newToken({ name: 'read alpha', scopes: ['read'], project_prefix: 'team/alpha' });
+    const writeTeam = await newToken({ name: 'write team', scopes: ['write'], project_prefix: 'team/' });
+    const revoked = await newToken({ name: 'revoked', scopes: ['admin'] });
+    expect((await apps.all.request(`/api/v1/tokens/${revoked.id}`, { method: 'DELETE', headers: bearer(ADMIN_TOKEN) })).status).toBe(200);
+    credentials.push(
+      { name: 'no token', headers: {} },
+      { name: 'read (Bearer)', headers: bearer(read.token), scope: 'read' },
+      { name: 'read (Basic)', headers: basic(read.token), scope: 'read' },
+      { name: 'write (Bearer)', headers: bearer(write.token), scope: 'write' },
+      { name: 'write (Basic)', headers: basic(write.token), scope: 'write' },
+      { name: 'admin (Bearer)', headers: bearer(admin.token), scope: 'admin' },
+      { name: 'bootstrap admin (Basic)', headers: basic(ADMIN_TOKEN), scope: 'admin' },
+      { name: 'read restricted to team/alpha (Bearer)', headers: bearer(readAlpha.token), scope: 'read', restricted: true },
+      { name: 'write restricted to team/ (Basic)', headers: basic(writeTeam.token), scope: 'write', restricted: true },
+      { name: 'revoked admin', headers: bearer(revoked.token), invalid: true },
+      { name: 'unknown token', headers: bearer('qab_not-a-token'), invalid: true },
+    );
+  });
+  afterAll(() => database?.close());
+
+  test('every operation of the OpenAPI document is in the matrix (or exempt)', async () => {
+    const document = (await (await apps.open.request('/api/openapi.json')).json()) as { paths: Record<string, object> };
+    const operations = Object.entries(document.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${path}`));
+    expect(operations.filter((op) => !EXEMPT.includes(op)).sort()).toEqual(Object.keys(SAMPLES).sort());
+  });
+
+  function expectedStatus(mode: Mode, credential: Credential, operation: string, sample: Sample, target: 'own' | 'other'): number {
+    const method = operation.split(' ')[0]!;
+    const needed = operation.includes('/tokens') ? 'admin' : method === 'GET' ? 'read' : 'write';
+    const rank = { read: 1, write: 2, admin: 3 };
+    if (credential.invalid) return 401;
+    if (!credential.scope) {
+      const anonymous = { open: 2, write: 1, all: 0 }[mode];
+      return rank[needed] <= anonymous ? 200 : 401;
+    }
+    if (rank[credential.scope] < rank[needed]) return 403;
+    if (credential.restricted && sample.projectBound && target === 'other') return 404;
+    return 200;
+  }
+
+  test.each(MODES)('AUTH_MODE=%s: every route × every credential × own/other project', async (mode) => {
+    const mismatches: string[] = [];
+    for (const credential of credentials) {
+      for (const [operation, sample] of Object.entries(SAMPLES)) {
+        for (const target of ['own', 'other'] as const) {
+          const t = targets[target];
+          const body = sample.body?.(t);
+          const response = await apps[mode].request(sample.path(t), {
+            method: operation.split(' ')[0],
+            headers: { ...credential.headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+            body: body === undefined ? undefined : JSON.stringify(body),
+          });
+          const expected = expectedStatus(mode, credential, operation, sample, target);
+          const actual = response.status === 201 ? 200 : response.status;
+          if (actual !== expected) mismatches.push(`${credential.name} ${operation} (${target}): ${response.status}, expected ${expected}`);
+          if (expected === 401) expect(response.headers.get('www-authenticate')).toContain('Bearer');
+          if (expected >= 400) expect(response.headers.get('content-type')).toBe('application/problem+json');
+          if (operation === 'GET /api/v1/projects' && actual === 200) {
+            const ids = Object.keys((await response.json()) as object);
+            expect(ids).toContain(credential.restricted ? 'team/alpha' : 'other/beta');
+            if (credential.restricted) expect(ids).not.toContain('other/beta');
+          }
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+
+  test('the 404 for another project is the same whether it exists or not (no existence leak)', async () => {
+    const token = credentials.find((c) => c.name.startsWith('read restricted'))!;
+    const existing = await apps.all.request('/api/v1/project?project=other%2Fbeta', { headers: token.headers });
+    const missing = await apps.all.request('/api/v1/project?project=other%2Fnothing', { headers: token.headers });
+    expect([existing.status, missing.status]).toEqual([404, 404]);
+    const detail = (r: unknown) => (r as { detail: string }).detail.replace(/other\/\w+/, 'X');
+    expect(detail(await existing.json())).toBe(detail(await missing.json()));
+  });
+
+  test('the webhook routes are not token-gated (they check X-Gitlab-Token themselves)', async () => {
+    for (const path of ['/webhook/gitlab', '/api/v1/webhook/gitlab']) {
+      const response = await postJson(apps.all, path, { object_kind: 'push' }, bearer('qab_not-a-token'));
+      expect(response.headers.get('www-authenticate')).toBeNull();
+    }
+  });
+
+  test('tokens: plaintext shown once, stored as its SHA-256 digest, never listed', async () => {
+    const created = await newToken({ name: 'once', scopes: ['write'], project_prefix: 'team/alpha' });
+    expect(created.token).toMatch(/^qab_[A-Za-z0-9_-]{43}$/);
+    const [row] = await queryRows<{ digest: string }>(database.db, sql`SELECT digest FROM api_tokens WHERE id = ${created.id}`);
+    expect(row!.digest).toBe(await sha256Hex(created.token));
+    const listed = await (await apps.all.request('/api/v1/tokens', { headers: bearer(ADMIN_TOKEN) })).text();
+    expect(listed).toContain('"name":"once"');
+    expect(listed).not.toContain(created.token);
+    expect(listed).not.toContain(row!.digest);
+  });
+
+  test('a revoked token stops working at once; revoking an unknown token → 404', async () => {
+    const created = await newToken({ name: 'short-lived', scopes: ['read'] });
+    expect((await apps.all.request('/api/v1/projects', { headers: bearer(created.token) })).status).toBe(200);
+    const revoked = await apps.all.request(`/api/v1/tokens/${created.id}/`, { method: 'DELETE', headers: basic(ADMIN_TOKEN) });
+    expect(((await revoked.json()) as { revoked_at: string | null }).revoked_at).toEqual(expect.any(String));
+    expect((await apps.all.request('/api/v1/projects', { headers: bearer(created.token) })).status).toBe(401);
+    expect((await apps.all.request('/api/v1/tokens/999999', { method: 'DELETE', headers: bearer(ADMIN_TOKEN) })).status).toBe(404);
+  });
+
+  test('the qa CLI in write mode: QABOARD_HOST=user:token@host uploads; without credentials it is refused', async () => {
+    const token = await newToken({ name: 'ci', scopes: ['write'] });
+    const upload = outputUpload({ project: 'team/alpha', sha: shaOf(3) });
+    expect((await postJson(apps.write, '/api/v1/output/', upload)).status).toBe(401);
+    expect((await postJson(apps.write, '/api/v1/output/', upload, basic(token.token))).status).toBe(200);
+    expect((await apps.write.request(`/api/v1/commit/${shaOf(3)}?project=team%2Falpha`)).status).toBe(200);
+  });
+
+  test('token creation validates scopes and names the field', async () => {
+    const response = await postJson(apps.all, '/api/v1/tokens', { name: 'x', scopes: ['root'] }, bearer(ADMIN_TOKEN));
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { errors: { field: string }[] }).errors.map((e) => e.field)).toContain('scopes.0');
+  });
+});
+
+describe('credential parsing and project prefixes', () => {
+  test('Bearer, Basic user:token, Basic token-as-user; anything else is no token', () => {
+    expect(presentedToken('Bearer abc')).toBe('abc');
+    expect(presentedToken(`Basic ${btoa('me:s3cret:with:colons')}`)).toBe('s3cret:with:colons');
+    expect(presentedToken(`Basic ${btoa('tok')}`)).toBe('tok');
+    expect(presentedToken(`basic ${btoa('tok:')}`)).toBe('tok');
+    expect(presentedToken('Digest abc')).toBeUndefined();
+    expect(presentedToken('Basic %%%')).toBeUndefined();
+    expect(presentedToken(undefined)).toBeUndefined();
+  });
+
+  test('prefixes match whole path segments', () => {
+    expect(projectWithin('group/repo', 'group/repo')).toBe(true);
+    expect(projectWithin('group/repo', 'group/repo/sub')).toBe(true);
+    expect(projectWithin('group/repo', 'group/repo2')).toBe(false);
+    expect(projectWithin('group/', 'group/any')).toBe(true);
+    expect(projectWithin('group/', 'groupie/any')).toBe(false);
+    expect(projectWithin(null, 'anything')).toBe(true);
+  });
+});

@@ -1,0 +1,33 @@
+/** Access control, CORS and the rate-limit binding in workerd (the Worker's own crypto, Neon driver and `ratelimits` binding). */
+import { exports } from 'cloudflare:workers';
+import { describe, expect, test } from 'vitest';
+
+const worker = (exports as unknown as { default: { fetch(request: Request): Promise<Response> } }).default;
+const call = (path: string, init?: RequestInit) => worker.fetch(new Request(`http://qaboard.test${path}`, init));
+
+describe('the Worker’s access control', () => {
+  test('an unknown token is refused even in open mode, as Bearer and as Basic', async () => {
+    for (const authorization of ['Bearer qab_unknown', `Basic ${btoa('qa:qab_unknown')}`]) {
+      const response = await call('/api/v1/projects', { headers: { authorization } });
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toContain('Basic');
+    }
+  });
+
+  test('token management needs an admin token', async () => {
+    const response = await call('/api/v1/tokens');
+    expect(response.status).toBe(401);
+  });
+
+  test('the rate-limit binding lets ordinary traffic through', async () => {
+    const statuses = await Promise.all(Array.from({ length: 5 }, () => call('/api/v1/projects').then((r) => r.status)));
+    expect(statuses).toEqual([200, 200, 200, 200, 200]);
+  });
+
+  test('serves the OpenAPI document and the docs page', async () => {
+    const document = (await (await call('/api/openapi.json')).json()) as { openapi: string; paths: object };
+    expect(document.openapi).toBe('3.1.0');
+    expect(Object.keys(document.paths)).toContain('/api/v1/tokens');
+    expect(await (await call('/api/docs')).text()).toContain('/api/openapi.json');
+  });
+});
