@@ -5,13 +5,15 @@ import pushEvent from '../fixtures/gitlab/push-event.json';
 
 const worker = (exports as unknown as { default: { fetch(request: Request): Promise<Response> } }).default;
 const call = (path: string, init?: RequestInit) => worker.fetch(new Request(`http://qaboard.test${path}`, init));
-
-test('a push becomes three projects and their commits, through the queue', async () => {
-  const response = await call('/webhook/gitlab', {
+const postPush = (path: string, token: string) =>
+  call(path, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-gitlab-token': 'worker-test-secret', 'x-gitlab-event': 'Push Hook' },
+    headers: { 'content-type': 'application/json', 'x-gitlab-token': token, 'x-gitlab-event': 'Push Hook' },
     body: JSON.stringify(pushEvent),
   });
+
+test('a push becomes three projects and their commits, through the queue', async () => {
+  const response = await postPush('/webhook/gitlab', 'worker-test-secret');
   expect(response.status).toBe(202);
 
   // The consumer runs after the queue's batch timeout: poll what the web app would read.
@@ -31,10 +33,6 @@ test('a push becomes three projects and their commits, through the queue', async
 });
 
 test('a wrong webhook token is refused inside the Worker too', async () => {
-  const response = await call('/api/v1/webhook/gitlab', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-gitlab-token': 'nope', 'x-gitlab-event': 'Push Hook' },
-    body: JSON.stringify(pushEvent),
-  });
+  const response = await postPush('/api/v1/webhook/gitlab', 'nope');
   expect(response.status).toBe(401);
 });
