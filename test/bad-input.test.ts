@@ -31,6 +31,7 @@ describe.each(engineNames)('bad input on %s', (engine) => {
     ['commit sha not hexadecimal', { ...outputUpload(), commit_sha: 'HEAD; DROP TABLE outputs' }, 'commit_sha'],
     ['configurations not a list', { ...outputUpload(), configurations: 'base' }, 'configurations'],
     ['authored date not ISO 8601', { ...outputUpload(), commit_authored_datetime: 'yesterday' }, 'commit_authored_datetime'],
+    ['a NUL character, which Postgres cannot store', { ...outputUpload(), metrics: { note: 'a\u0000b' } }, 'metrics.note'],
   ];
 
   test.each(invalidBodies)('%s → 400 naming the field, nothing written', async (_case, body, field) => {

@@ -10,7 +10,7 @@ import type { AppConfig } from '../config';
 import type { Db } from '../db/client';
 import type { GitLabJob } from '../gitlab/jobs';
 import type { JobQueue } from '../jobs/job-queue';
-import { limitJsonDepth } from './json-depth';
+import { checkJsonBody } from './json-body-check';
 import { ApiError, problem, problemResponse, type FieldError } from './problem';
 import { rateLimit, type RateLimiter } from './rate-limit';
 import { routingPath } from './routing-path';
@@ -97,7 +97,7 @@ export function createApp(options: AppOptions) {
         ),
     })(c, next),
   );
-  app.use(limitJsonDepth);
+  app.use(checkJsonBody);
   app.use(restrictBodyProject);
 
   app.notFound((c) =>
