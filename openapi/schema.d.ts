@@ -1776,6 +1776,96 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/retention/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dry run of the retention policy: the commits whose outputs the next clean-up marks deleted
+         * @description Follows qaboard.yaml `storage.garbage.after`; the reference branch, protected refs and milestones are kept.
+         */
+        get: {
+            parameters: {
+                query: {
+                    project: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Commits that would be cleaned. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ExpiredCommit"][];
+                    };
+                };
+                /** @description Invalid request: `errors` names the fields. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No token where AUTH_MODE requires one, or an unknown or revoked token. */
+                401: {
+                    headers: {
+                        /** @description Bearer and Basic (the token as password). */
+                        "WWW-Authenticate"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests from this token (or address). */
+                429: {
+                    headers: {
+                        /** @description Seconds to wait. */
+                        "Retry-After"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unexpected error; `request_id` identifies it in the logs. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2070,6 +2160,12 @@ export interface components {
             scopes: ("read" | "write" | "admin")[];
             /** @example group/repo */
             project_prefix?: string | null;
+        };
+        ExpiredCommit: {
+            projectId: string;
+            hexsha: string;
+            branch: string | null;
+            outputs: number;
         };
     };
     responses: never;

@@ -5,6 +5,7 @@ import { commitsRouter } from './routes/commits/commits.index';
 import { ingestRouter } from './routes/ingest/ingest.index';
 import { outputsRouter } from './routes/outputs/outputs.index';
 import { projectsRouter } from './routes/projects/projects.index';
+import { retentionRouter } from './routes/retention/retention.index';
 import { tokensRouter } from './routes/tokens/tokens.index';
 import { webhooksRouter } from './routes/webhooks/webhooks.index';
 
@@ -12,7 +13,7 @@ export const OPENAPI_PATH = '/api/openapi.json';
 
 export function buildApp(options: AppOptions) {
   const app = createApp(options);
-  app.route('/', ingestRouter).route('/', commitsRouter).route('/', projectsRouter).route('/', outputsRouter).route('/', webhooksRouter).route('/', tokensRouter);
+  app.route('/', ingestRouter).route('/', commitsRouter).route('/', projectsRouter).route('/', outputsRouter).route('/', webhooksRouter).route('/', tokensRouter).route('/', retentionRouter);
   // Tokens go as Bearer, or as the HTTP Basic password (the qa CLI's `user:token@host`). `{}`: open mode needs none.
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerToken', { type: 'http', scheme: 'bearer' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'basicToken', {

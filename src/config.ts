@@ -26,6 +26,13 @@ const envSchema = z.object({
   GITLAB_WEBHOOK_SECRET: z.string().min(1).optional(),
   /** Milliseconds before a GitLab API call is abandoned (and retried later). */
   GITLAB_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** Daily backups kept, and Sunday backups kept beyond them. */
+  BACKUP_KEEP_DAILY: z.coerce.number().int().positive().default(7),
+  BACKUP_KEEP_WEEKLY: z.coerce.number().int().nonnegative().default(4),
+  /** Rows per backup part: bounds memory and the size of each R2 put. */
+  BACKUP_ROWS_PER_PART: z.coerce.number().int().positive().default(20_000),
+  /** Pending/running outputs with no update for this long are marked failed. */
+  STALE_RUN_HOURS: z.coerce.number().positive().default(24),
 });
 
 export type AppConfig = ReturnType<typeof parseConfig>;
@@ -50,5 +57,11 @@ export function parseConfig(env: Record<string, unknown>) {
         ? { url: e.GITLAB_URL.replace(/\/+$/, ''), token: e.GITLAB_TOKEN, timeoutMs: e.GITLAB_TIMEOUT_MS }
         : undefined,
     gitlabWebhookSecret: e.GITLAB_WEBHOOK_SECRET,
+    maintenance: {
+      keepDailyBackups: e.BACKUP_KEEP_DAILY,
+      keepWeeklyBackups: e.BACKUP_KEEP_WEEKLY,
+      rowsPerPart: e.BACKUP_ROWS_PER_PART,
+      staleRunHours: e.STALE_RUN_HOURS,
+    },
   };
 }

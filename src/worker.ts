@@ -7,6 +7,8 @@ import { bindingRateLimiter, type RateLimiter } from './lib/rate-limit';
 import { GitLabClient } from './gitlab/client';
 import { GITLAB_QUEUE, gitlabJobHandler, type GitLabJob } from './gitlab/jobs';
 import { consumeBatch } from './jobs/worker-consumer';
+import { r2BlobStore } from './maintenance/blob-store';
+import { runScheduledMaintenance } from './maintenance/scheduled-jobs';
 
 export interface WorkerEnv {
   /** Neon connection string (a secret): use the `-pooler` host. */
@@ -17,6 +19,8 @@ export interface WorkerEnv {
   RATE_LIMITER: RateLimit;
   /** Producer binding of the `qaboard-gitlab` queue (pushes to process, commits to backfill). */
   GITLAB_JOBS?: Queue<GitLabJob>;
+  /** R2 bucket holding the daily backups. */
+  BACKUPS: R2Bucket;
 }
 
 /** The env object is the same across requests of an isolate: parse it once. */
@@ -77,5 +81,13 @@ export default {
     const consume = consumers[batch.queue];
     if (!consume) throw new Error(`no consumer for queue ${batch.queue}`);
     await consume(batch, env, ctx);
+  },
+  async scheduled(controller, env, ctx) {
+    const { db, release } = openDatabase(env, ctx);
+    try {
+      await runScheduledMaintenance(db, r2BlobStore(env.BACKUPS), configOf(env).maintenance, controller.cron, new Date(controller.scheduledTime));
+    } finally {
+      release();
+    }
   },
 } satisfies ExportedHandler<WorkerEnv>;

@@ -43,6 +43,7 @@ const SAMPLES: Record<string, Sample> = {
   'GET /api/v1/project/branches': { path: (t) => `/api/v1/project/branches?project=${q(t.project)}`, projectBound: true },
   'GET /api/v1/output/{id}': { path: (t) => `/api/v1/output/${t.outputId}`, projectBound: true },
   'GET /api/v1/projects': { path: () => '/api/v1/projects', projectBound: false },
+  'GET /api/v1/retention/preview': { path: (t) => `/api/v1/retention/preview?project=${q(t.project)}`, projectBound: true },
   'POST /api/v1/tokens': { path: () => '/api/v1/tokens', body: () => ({ name: 'matrix', scopes: ['read'] }), projectBound: false },
   'GET /api/v1/tokens': { path: () => '/api/v1/tokens', projectBound: false },
   'DELETE /api/v1/tokens/{id}': { path: (t) => `/api/v1/tokens/${t.tokenId}`, projectBound: false },

@@ -1,0 +1,29 @@
+/**
+ * Exports the database to a local folder, with the code path the daily Cron uses for R2.
+ *
+ *   npm run backup -- --to <folder>          (DATABASE_URL, or the embedded PGlite in QABOARD_DATA_DIR)
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { connectNodeDatabase } from '../src/db/connect-node';
+import { exportBackup } from '../src/maintenance/export-backup';
+import { folderBlobStore } from '../src/maintenance/folder-blob-store';
+import { SCHEMA_VERSION } from '../src/maintenance/schema-version';
+
+const { values } = parseArgs({ options: { to: { type: 'string' } } });
+if (!values.to) {
+  console.error('usage: npm run backup -- --to <folder>');
+  process.exit(2);
+}
+const database = await connectNodeDatabase(
+  process.env.DATABASE_URL
+    ? { kind: 'postgres', url: process.env.DATABASE_URL }
+    : { kind: 'pglite', dataDir: path.resolve(process.env.QABOARD_DATA_DIR ?? '.data', 'pglite') },
+);
+try {
+  const manifest = await exportBackup(database.db, folderBlobStore(values.to), { prefix: '', schemaVersion: SCHEMA_VERSION });
+  const rows = manifest.parts.reduce((sum, p) => sum + p.rows, 0);
+  console.log(`backed up ${rows} rows in ${manifest.parts.length} parts from ${database.description} to ${values.to}`);
+} finally {
+  await database.close();
+}

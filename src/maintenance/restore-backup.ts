@@ -1,0 +1,62 @@
+import pg from 'pg';
+import { BACKUP_TABLES, type BackupManifest, gunzip, MANIFEST_KEY, sha256Hex } from './backup-format';
+import type { BlobStore } from './blob-store';
+
+export class BackupError extends Error {}
+
+/** Reads the manifest and checks every part is present with its recorded sha256, before loading anything. */
+export async function verifiedManifest(store: BlobStore, prefix: string): Promise<BackupManifest> {
+  const raw = await store.get(`${prefix}${MANIFEST_KEY}`);
+  if (!raw) throw new BackupError(`no ${MANIFEST_KEY} under "${prefix}": the backup is missing or was never completed`);
+  const manifest = JSON.parse(new TextDecoder().decode(raw)) as BackupManifest;
+  for (const part of manifest.parts) {
+    const body = await store.get(part.key);
+    if (!body) throw new BackupError(`part ${part.key} is listed in the manifest but missing`);
+    if ((await sha256Hex(body)) !== part.sha256) throw new BackupError(`part ${part.key} is corrupt: sha256 differs from the manifest`);
+  }
+  return manifest;
+}
+
+/** Rows loaded per INSERT: one jsonb parameter each, so no bind-parameter limit applies. */
+const ROWS_PER_INSERT = 5_000;
+
+/**
+ * Loads a verified backup into a migrated database in ONE transaction: any failure (corrupt part,
+ * count mismatch, constraint) rolls everything back, so nothing is ever half-loaded.
+ * Refuses a target holding data unless `force` (which empties it inside the same transaction).
+ */
+export async function restoreBackup(client: pg.ClientBase, store: BlobStore, prefix: string, options: { force?: boolean } = {}) {
+  const manifest = await verifiedManifest(store, prefix);
+  const tables = BACKUP_TABLES.map((t) => `"${t.name}"`).join(', ');
+  await client.query('BEGIN');
+  try {
+    const { rows } = await client.query<{ present: boolean }>(`SELECT EXISTS (SELECT FROM projects) OR EXISTS (SELECT FROM api_tokens) AS present`);
+    if (rows[0]!.present) {
+      if (!options.force) throw new BackupError('the target database is not empty (use --force to replace its data)');
+      await client.query(`TRUNCATE ${tables} RESTART IDENTITY CASCADE`);
+    }
+    const loaded = new Map<string, number>();
+    for (const part of manifest.parts) {
+      const lines = (await gunzip((await store.get(part.key))!)).split('\n').filter(Boolean);
+      if (lines.length !== part.rows) throw new BackupError(`part ${part.key} holds ${lines.length} rows, the manifest says ${part.rows}`);
+      for (let i = 0; i < lines.length; i += ROWS_PER_INSERT) {
+        const json = `[${lines.slice(i, i + ROWS_PER_INSERT).join(',')}]`;
+        await client.query(`INSERT INTO "${part.table}" SELECT * FROM jsonb_populate_recordset(NULL::"${part.table}", $1::jsonb)`, [json]);
+      }
+      loaded.set(part.table, (loaded.get(part.table) ?? 0) + lines.length);
+    }
+    for (const table of BACKUP_TABLES) {
+      const { rows: counted } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM "${table.name}"`);
+      if (Number(counted[0]!.n) !== (loaded.get(table.name) ?? 0)) throw new BackupError(`${table.name}: row count differs from the backup after loading`);
+      if (table.key[0] === 'id' && table.name !== 'projects') {
+        // Serial ids were restored verbatim: move each sequence past the largest one.
+        await client.query(`SELECT setval(pg_get_serial_sequence('"${table.name}"', 'id'), COALESCE(max(id), 1), max(id) IS NOT NULL) FROM "${table.name}"`);
+      }
+    }
+    await client.query('COMMIT');
+    return { manifest, rows: Object.fromEntries(loaded) };
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  }
+}

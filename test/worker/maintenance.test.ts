@@ -1,0 +1,35 @@
+/** The Worker's scheduled() handler in workerd: the daily backup lands in the local R2 bucket. */
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
+import { env, exports } from 'cloudflare:workers';
+import { expect, test } from 'vitest';
+import entry, { type WorkerEnv } from '../../src/worker';
+import sample from '../fixtures/qatools/qatools-requests.jsonl?raw';
+
+// The module itself, not the `exports` RPC stub: a ScheduledController can't cross that boundary.
+const worker = entry as Required<typeof entry>;
+const workerEnv = env as unknown as WorkerEnv;
+const bucket = (env as unknown as WorkerEnv).BACKUPS;
+
+test('the daily cron writes a complete backup to R2', async () => {
+  const upload = { ...(JSON.parse(sample.split('\n')[0]!).json as object), project: 'worker/backup', metrics: { 'ünïcødé': 1 } };
+  const api = (exports as unknown as { default: { fetch(r: Request): Promise<Response> } }).default;
+  const posted = await api.fetch(new Request('http://qaboard.test/api/v1/output/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(upload) }));
+  expect(posted.status).toBe(200);
+
+  const controller = createScheduledController({ cron: '17 3 * * *', scheduledTime: new Date('2026-11-29T03:17:00Z').getTime() });
+  const ctx = createExecutionContext();
+  await worker.scheduled(controller, workerEnv, ctx);
+  await waitOnExecutionContext(ctx);
+  const manifestObject = await bucket.get('backups/2026-11-29/manifest.json');
+  expect(manifestObject).not.toBeNull();
+  const manifest = (await manifestObject!.json()) as { schemaVersion: string; parts: Array<{ key: string; rows: number }> };
+  expect(manifest.schemaVersion).toMatch(/^\d{4}_/);
+  expect(manifest.parts.find((p) => p.key.includes('/outputs/'))?.rows).toBeGreaterThanOrEqual(1);
+  for (const part of manifest.parts) expect((await bucket.head(part.key))?.size).toBeGreaterThan(0);
+});
+
+test('the hourly cron runs the reaper and retention without error', async () => {
+  const ctx = createExecutionContext();
+  await expect(worker.scheduled(createScheduledController({ cron: '5 * * * *' }), workerEnv, ctx)).resolves.toBeUndefined();
+  await waitOnExecutionContext(ctx);
+});
