@@ -1,6 +1,7 @@
 /**
  * Node entry: serves the API on `DATABASE_URL` (any Postgres) or, by default, on an embedded PGlite
- * database persisted in `QABOARD_DATA_DIR` — no server or Cloudflare account needed.
+ * database persisted in `QABOARD_DATA_DIR` — no server or Cloudflare account needed. The Worker's
+ * cron jobs run in process, with backups in `QABOARD_DATA_DIR/backups`.
  */
 import path from 'node:path';
 import { serve } from '@hono/node-server';
@@ -10,10 +11,13 @@ import { connectNodeDatabase } from './db/connect-node';
 import { warnWhenOpen } from './auth/warn-open';
 import { memoryRateLimiter } from './lib/rate-limit';
 import { inProcessGitLabQueue } from './gitlab/in-process-queue';
+import { folderBlobStore } from './maintenance/folder-blob-store';
+import { startMaintenanceSchedule } from './maintenance/in-process-schedule';
 
 const port = Number(process.env.PORT ?? 8787);
 const host = process.env.HOST ?? '127.0.0.1';
-const dataDir = path.resolve(process.env.QABOARD_DATA_DIR ?? '.data', 'pglite');
+const dataRoot = path.resolve(process.env.QABOARD_DATA_DIR ?? '.data');
+const dataDir = path.join(dataRoot, 'pglite');
 
 const config = parseConfig(process.env);
 warnWhenOpen(config);
@@ -23,6 +27,7 @@ const database = await connectNodeDatabase(
 const gitlabQueue = config.gitlab && inProcessGitLabQueue(database.db, config.gitlab);
 const services = { db: database.db, config, gitlabQueue, rateLimiter: memoryRateLimiter(config.rateLimitPerMinute) };
 const app = buildApp({ services: () => ({ services }) });
+const stopSchedule = startMaintenanceSchedule(database.db, folderBlobStore(path.join(dataRoot, 'backups')), config.maintenance);
 
 const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
   console.log(`QA-Board API on http://${host}:${info.port} (${database.description})`);
@@ -31,6 +36,7 @@ const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
+    stopSchedule();
     server.close();
     void database.close().then(() => process.exit(0));
   });
