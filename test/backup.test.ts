@@ -69,6 +69,14 @@ describe.skipIf(!baseUrl)('backup export and restore (Postgres)', () => {
     const [next] = await queryRows<{ id: number }>(target.db, sql`SELECT nextval(pg_get_serial_sequence('outputs', 'id'))::int AS id`);
     const [max] = await queryRows<{ id: number }>(source.db, sql`SELECT max(id) AS id FROM outputs`);
     expect(next!.id).toBe(max!.id + 1);
+    // The restore drops secondary indexes and foreign keys during the load: they must all be back.
+    const schemaObjects = (db: typeof target.db) =>
+      queryRows<{ definition: string }>(db, sql`
+        SELECT indexdef AS definition FROM pg_indexes WHERE schemaname = 'public'
+        UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE contype IN ('f', 'p', 'u')
+        ORDER BY 1`);
+    expect(await schemaObjects(target.db)).toEqual(await schemaObjects(source.db));
+    await expect(target.db.execute(sql`INSERT INTO outputs (batch_id, test_input_id, platform) VALUES (-1, -1, 'linux')`)).rejects.toThrow();
   });
 
   it('resumes an interrupted export to an identical backup', async () => {

@@ -3,9 +3,9 @@ import type { Db } from '../../src/db/client';
 
 /**
  * Realistic rows for backup tests, made in SQL so any size is quick: unicode and nulls in JSONB,
- * large metrics objects, a null text column, every table non-empty.
+ * metrics objects of `metricsPerOutput` keys (large by default), a null text column, every table non-empty.
  */
-export async function seedBackupData(db: Db, outputCount: number): Promise<void> {
+export async function seedBackupData(db: Db, outputCount: number, metricsPerOutput = 60): Promise<void> {
   await db.execute(sql`INSERT INTO projects (id, data) VALUES
     ('group/ünïcødé-repo', '{"git": {"name": "日本語 🚀"}, "milestones": {}}'),
     ('group/other', '{"note": null, "empty": ""}')`);
@@ -17,7 +17,7 @@ export async function seedBackupData(db: Db, outputCount: number): Promise<void>
   await db.execute(sql`INSERT INTO test_inputs (database, path, data) SELECT '/db', 'input/' || i || '/ø.jpg', '{}' FROM generate_series(1, 50) i`);
   await db.execute(sql`INSERT INTO outputs (batch_id, test_input_id, platform, configurations, extra_parameters, metrics, data, is_pending)
     SELECT b.id, (i % 50) + 1, 'linux', jsonb_build_array('base', i), jsonb_build_object('i', i),
-           (SELECT jsonb_object_agg('metric_' || m, m * i * 0.1) FROM generate_series(1, 60) m),
+           (SELECT jsonb_object_agg('metric_' || m, m * i * 0.1) FROM generate_series(1, ${metricsPerOutput}::int) m),
            jsonb_build_object('log', 'ünïcødé ✓ ' || i, 'nothing', null), i % 7 = 0
     FROM generate_series(1, ${outputCount}) i
     JOIN batches b ON b.id = (SELECT min(id) FROM batches) + (i % 20)`);
