@@ -11,6 +11,9 @@ export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
   return result.rows;
 }
 
+/** A Postgres array literal of ids, to pass as one parameter: `= ANY(${intArrayLiteral(ids)}::int[])`. */
+export const intArrayLiteral = (ids: number[]) => `{${ids.map((id) => Math.trunc(id)).join(',')}}`;
+
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']); // serialization failure, deadlock
 
 function isRetryable(error: unknown): boolean {

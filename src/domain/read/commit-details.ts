@@ -4,7 +4,7 @@
  * handful of queries, whatever their number.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import { queryRows, type Db } from '../../db/client';
+import { intArrayLiteral, queryRows, type Db } from '../../db/client';
 import { aggregatedMetrics, OUTPUTS_FINGERPRINT } from './metric-aggregates';
 import { commitJson, isoUtc, outputColumns, type BatchRow, type BatchSummary, type CommitJson, type CommitRow, type OutputRow } from '../rows';
 
@@ -26,8 +26,6 @@ interface BatchSummaryRow extends BatchRow {
   outputs_fingerprint: string;
 }
 
-const intArray = (ids: number[]) => `{${ids.join(',')}}`;
-
 /** The batches of the commits, each with its output counts and aggregated metrics. */
 async function batchSummaries(db: Db, commitIds: number[], options: CommitDetailsOptions) {
   const labelFilter: SQL = options.batchLabel === undefined ? sql`` : sql`AND b.label = ${options.batchLabel}`;
@@ -41,7 +39,7 @@ async function batchSummaries(db: Db, commitIds: number[], options: CommitDetail
       count(o.id) FILTER (WHERE o.deleted)::int AS deleted_outputs,
       ${OUTPUTS_FINGERPRINT} AS outputs_fingerprint
     FROM batches b LEFT JOIN outputs o ON o.batch_id = b.id
-    WHERE b.ci_commit_id = ANY(${intArray(commitIds)}::int[]) ${labelFilter}
+    WHERE b.ci_commit_id = ANY(${intArrayLiteral(commitIds)}::int[]) ${labelFilter}
     GROUP BY b.id
     ORDER BY b.created_date, b.id`,
   );
@@ -70,7 +68,7 @@ async function outputsOfBatches(db: Db, batchIds: number[]) {
     db,
     sql`SELECT ${outputColumns}
     FROM outputs o JOIN test_inputs t ON t.id = o.test_input_id
-    WHERE o.batch_id = ANY(${intArray(batchIds)}::int[])
+    WHERE o.batch_id = ANY(${intArrayLiteral(batchIds)}::int[])
     ORDER BY o.id`,
   );
   for (const row of rows) byBatch.get(row.batch_id)!.push(row);

@@ -9,7 +9,7 @@
  * so a cached value is used only while it is exact; otherwise it is recomputed and stored again.
  */
 import { sql } from 'drizzle-orm';
-import { queryRows, type Db } from '../../db/client';
+import { intArrayLiteral, queryRows, type Db } from '../../db/client';
 
 /** SQL: the fingerprint of the outputs `o` of a batch, as aggregated over `o`. */
 export const OUTPUTS_FINGERPRINT = sql.raw(`count(o.id) || ':' || COALESCE(sum(o.xmin::text::bigint), 0)`);
@@ -29,13 +29,11 @@ interface AggregateRow {
   average: number | null;
 }
 
-const intArray = (ids: number[]) => `{${ids.join(',')}}`;
-
 async function cachedAggregates(db: Db, batchIds: number[], metrics: string[]) {
   return queryRows<AggregateRow>(
     db,
     sql`SELECT batch_id, metric, outputs_fingerprint, median, average FROM batch_metric_aggregates
-    WHERE batch_id = ANY(${intArray(batchIds)}::int[])
+    WHERE batch_id = ANY(${intArrayLiteral(batchIds)}::int[])
       AND metric IN (SELECT jsonb_array_elements_text(${JSON.stringify(metrics)}::jsonb))`,
   );
 }
@@ -51,7 +49,7 @@ async function computeAggregates(db: Db, batchIds: number[], metrics: string[]):
     db,
     sql`SELECT b.id AS batch_id, ${OUTPUTS_FINGERPRINT} AS outputs_fingerprint ${sql.join(columns)}
     FROM batches b LEFT JOIN outputs o ON o.batch_id = b.id
-    WHERE b.id = ANY(${intArray(batchIds)}::int[])
+    WHERE b.id = ANY(${intArrayLiteral(batchIds)}::int[])
     GROUP BY b.id`,
   );
   const computed = rows.flatMap((row) =>
