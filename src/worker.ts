@@ -7,6 +7,7 @@ import { bindingRateLimiter, type RateLimiter } from './lib/rate-limit';
 import { GitLabClient } from './gitlab/client';
 import { GITLAB_QUEUE, gitlabJobHandler, type GitLabJob } from './gitlab/jobs';
 import { consumeBatch } from './jobs/worker-consumer';
+import { backupStepHandler, firstBackupStep, MAINTENANCE_QUEUE, type BackupStepJob } from './maintenance/backup-chain';
 import { r2BlobStore } from './maintenance/blob-store';
 import { runScheduledMaintenance } from './maintenance/scheduled-jobs';
 
@@ -21,6 +22,8 @@ export interface WorkerEnv {
   GITLAB_JOBS?: Queue<GitLabJob>;
   /** R2 bucket holding the daily backups. */
   BACKUPS: R2Bucket;
+  /** Producer binding of the `qaboard-maintenance` queue: a backup proceeds one part per message. */
+  MAINTENANCE_JOBS: Queue<BackupStepJob>;
 }
 
 /** The env object is the same across requests of an isolate: parse it once. */
@@ -73,6 +76,15 @@ const consumers: Record<string, (batch: MessageBatch, env: WorkerEnv, ctx: Execu
       release();
     }
   },
+  async [MAINTENANCE_QUEUE](batch, env, ctx) {
+    const { db, release } = openDatabase(env, ctx);
+    try {
+      const handle = backupStepHandler(db, r2BlobStore(env.BACKUPS), env.MAINTENANCE_JOBS, configOf(env).maintenance);
+      await consumeBatch(batch as MessageBatch<BackupStepJob>, handle);
+    } finally {
+      release();
+    }
+  },
 };
 
 export default {
@@ -84,8 +96,10 @@ export default {
   },
   async scheduled(controller, env, ctx) {
     const { db, release } = openDatabase(env, ctx);
+    const now = new Date(controller.scheduledTime);
+    const startBackup = async (prefix: string) => void (await env.MAINTENANCE_JOBS.send(firstBackupStep(prefix, now)));
     try {
-      await runScheduledMaintenance(db, r2BlobStore(env.BACKUPS), configOf(env).maintenance, controller.cron, new Date(controller.scheduledTime));
+      await runScheduledMaintenance(db, startBackup, configOf(env).maintenance, controller.cron, now);
     } finally {
       release();
     }

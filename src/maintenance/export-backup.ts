@@ -68,6 +68,11 @@ export async function exportBackup(db: Db, store: BlobStore, options: ExportOpti
     }
   }
   const manifest: BackupManifest = { schemaVersion: options.schemaVersion, startedAt, finishedAt: now().toISOString(), parts };
-  await store.put(`${options.prefix}${MANIFEST_KEY}`, new TextEncoder().encode(JSON.stringify(manifest, null, 2)));
+  await writeManifest(store, options.prefix, manifest);
   return manifest;
+}
+
+/** Written last: its presence is what makes a backup complete. */
+export async function writeManifest(store: BlobStore, prefix: string, manifest: BackupManifest) {
+  await store.put(`${prefix}${MANIFEST_KEY}`, new TextEncoder().encode(JSON.stringify(manifest, null, 2)));
 }

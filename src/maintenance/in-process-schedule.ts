@@ -6,12 +6,13 @@
 import type { Db } from '../db/client';
 import { cronMatches } from '../lib/cron-expression';
 import type { BlobStore } from './blob-store';
-import { DAILY_BACKUP_CRON, HOURLY_CLEANUP_CRON, runScheduledMaintenance, type MaintenanceSettings } from './scheduled-jobs';
+import { backupAtOnce, DAILY_BACKUP_CRON, HOURLY_CLEANUP_CRON, runScheduledMaintenance, type MaintenanceSettings } from './scheduled-jobs';
 
 const CHECK_EVERY_MS = 15_000;
 
 export function startMaintenanceSchedule(db: Db, store: BlobStore, settings: MaintenanceSettings): () => void {
   let lastMinute = Math.floor(Date.now() / 60_000);
+  const startBackup = backupAtOnce(db, store, settings);
   let queue = Promise.resolve();
   const timer = setInterval(() => {
     const minute = Math.floor(Date.now() / 60_000);
@@ -20,7 +21,7 @@ export function startMaintenanceSchedule(db: Db, store: BlobStore, settings: Mai
     const at = new Date(minute * 60_000);
     for (const cron of [DAILY_BACKUP_CRON, HOURLY_CLEANUP_CRON].filter((c) => cronMatches(c, at))) {
       queue = queue
-        .then(() => runScheduledMaintenance(db, store, settings, cron, at))
+        .then(() => runScheduledMaintenance(db, startBackup, settings, cron, at))
         .catch((error) => console.error(JSON.stringify({ level: 'error', schedule: cron, error: String(error) })));
     }
   }, CHECK_EVERY_MS);

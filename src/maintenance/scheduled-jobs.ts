@@ -37,14 +37,21 @@ export async function pruneBackups(store: BlobStore, settings: Pick<MaintenanceS
   return [...new Set(days.filter((d) => !kept.has(d)))];
 }
 
-/** Runs the jobs of one schedule: `cron` is the expression that fired (controller.cron). */
-export async function runScheduledMaintenance(db: Db, store: BlobStore, settings: MaintenanceSettings, cron: string, now: Date) {
-  if (cron === DAILY_BACKUP_CRON) {
-    const manifest = await exportBackup(db, store, { prefix: `${BACKUPS}${dayOf(now)}/`, schemaVersion: SCHEMA_VERSION, rowsPerPart: settings.rowsPerPart });
+/** How a runtime takes the daily backup under `prefix`: all at once (Node), or one part per queue message (Workers). */
+export type StartBackup = (prefix: string) => Promise<void>;
+
+/** The whole backup in this invocation, then pruning: for runtimes without per-invocation CPU limits. */
+export const backupAtOnce =
+  (db: Db, store: BlobStore, settings: MaintenanceSettings): StartBackup =>
+  async (prefix) => {
+    const manifest = await exportBackup(db, store, { prefix, schemaVersion: SCHEMA_VERSION, rowsPerPart: settings.rowsPerPart });
     const pruned = await pruneBackups(store, settings);
-    console.log(`backup: ${manifest.parts.length} parts written under ${BACKUPS}${dayOf(now)}/, pruned ${pruned.length} old backups`);
-    return;
-  }
+    console.log(`backup: ${manifest.parts.length} parts written under ${prefix}, pruned ${pruned.length} old backups`);
+  };
+
+/** Runs the jobs of one schedule: `cron` is the expression that fired (controller.cron). */
+export async function runScheduledMaintenance(db: Db, startBackup: StartBackup, settings: MaintenanceSettings, cron: string, now: Date) {
+  if (cron === DAILY_BACKUP_CRON) return startBackup(`${BACKUPS}${dayOf(now)}/`);
   if (cron === HOURLY_CLEANUP_CRON) {
     await reapStaleRuns(db, now, settings.staleRunHours);
     await applyRetention(db, now);

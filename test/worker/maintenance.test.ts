@@ -1,4 +1,4 @@
-/** The Worker's scheduled() handler in workerd: the daily backup lands in the local R2 bucket. */
+/** The Worker's scheduled() handler in workerd: the daily backup goes through the queue into the local R2 bucket. */
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import { expect, test } from 'vitest';
@@ -10,7 +10,7 @@ const worker = entry as Required<typeof entry>;
 const workerEnv = env as unknown as WorkerEnv;
 const bucket = (env as unknown as WorkerEnv).BACKUPS;
 
-test('the daily cron writes a complete backup to R2', async () => {
+test('the daily cron writes a complete backup to R2, one part per queue message', async () => {
   const upload = { ...(JSON.parse(sample.split('\n')[0]!).json as object), project: 'worker/backup', metrics: { 'ünïcødé': 1 } };
   const api = (exports as unknown as { default: { fetch(r: Request): Promise<Response> } }).default;
   const posted = await api.fetch(new Request('http://qaboard.test/api/v1/output/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(upload) }));
@@ -20,7 +20,12 @@ test('the daily cron writes a complete backup to R2', async () => {
   const ctx = createExecutionContext();
   await worker.scheduled(controller, workerEnv, ctx);
   await waitOnExecutionContext(ctx);
-  const manifestObject = await bucket.get('backups/2026-11-29/manifest.json');
+  // The cron only starts the backup: the maintenance queue then exports one part per message.
+  let manifestObject: R2ObjectBody | null = null;
+  for (let i = 0; i < 120 && !manifestObject; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    manifestObject = await bucket.get('backups/2026-11-29/manifest.json');
+  }
   expect(manifestObject).not.toBeNull();
   const manifest = (await manifestObject!.json()) as { schemaVersion: string; parts: Array<{ key: string; rows: number }> };
   expect(manifest.schemaVersion).toMatch(/^\d{4}_/);

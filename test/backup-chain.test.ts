@@ -1,0 +1,51 @@
+/** A backup split across queue messages (as the Worker runs it) equals the one taken at once. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { InProcessQueue } from '../src/jobs/in-process-queue';
+import { backupStepHandler, firstBackupStep, MAINTENANCE_QUEUE, type BackupStepJob } from '../src/maintenance/backup-chain';
+import { BACKUP_TABLES, type BackupManifest } from '../src/maintenance/backup-format';
+import { exportBackup } from '../src/maintenance/export-backup';
+import { folderBlobStore } from '../src/maintenance/folder-blob-store';
+import { SCHEMA_VERSION } from '../src/maintenance/schema-version';
+import { seedBackupData } from './support/backup-seed';
+import { engineNames, openTestDatabase, type TestDatabase } from './support/databases';
+
+const settings = { keepDailyBackups: 7, keepWeeklyBackups: 4, staleRunHours: 24, rowsPerPart: 700 };
+
+describe.each(engineNames)('backup through the queue on %s', (engine) => {
+  let database: TestDatabase;
+  let folder: string;
+
+  beforeAll(async () => {
+    database = await openTestDatabase(engine);
+    await seedBackupData(database.db, 2_000, 6);
+    folder = await mkdtemp(path.join(tmpdir(), 'qaboard-chain-'));
+  });
+  afterAll(async () => {
+    await database?.close();
+    if (folder) await rm(folder, { recursive: true, force: true });
+  });
+
+  test('one part per message, then the manifest: the same parts as an export at once', async () => {
+    const store = folderBlobStore(folder);
+    const queue = new InProcessQueue<BackupStepJob>({ name: MAINTENANCE_QUEUE, delayScale: 0 });
+    const steps: BackupStepJob[] = [];
+    const handle = backupStepHandler(database.db, store, queue, settings);
+    queue.consume(async (job, attempts) => {
+      steps.push(job);
+      await handle(job, attempts);
+    });
+    await queue.send(firstBackupStep('backups/2026-11-28/', new Date('2026-11-28T03:17:00Z')));
+    await queue.idle();
+
+    const chained = JSON.parse(new TextDecoder().decode((await store.get('backups/2026-11-28/manifest.json'))!)) as BackupManifest;
+    const atOnce = await exportBackup(database.db, store, { prefix: 'backups/2026-11-28/', schemaVersion: SCHEMA_VERSION, rowsPerPart: 700 });
+    expect(chained.parts).toEqual(atOnce.parts);
+    expect(chained.parts.filter((p) => p.table === 'outputs').map((p) => p.rows)).toEqual([700, 700, 600]);
+    // One message per part, one per table to find it finished, one for the manifest.
+    expect(steps).toHaveLength(chained.parts.length + BACKUP_TABLES.length + 1);
+    expect(queue.deadLetters).toEqual([]);
+  });
+});
