@@ -3,7 +3,9 @@
  *
  *   npm run backup -- --to <folder> [--report-memory]   (DATABASE_URL, or the embedded PGlite in QABOARD_DATA_DIR)
  *
- * `--report-memory` prints this process's peak RSS and heap (the benchmark reads it).
+ * `--report-memory` prints this process's peak RSS and heap (the benchmark reads it). The npm script
+ * runs it bundled (esbuild, no TypeScript loader in memory) with V8's heap capped at 64 MB: an export
+ * holds one page and one compressed part, whatever the table sizes.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';

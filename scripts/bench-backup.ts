@@ -36,9 +36,9 @@ try {
 
   await source.close();
 
-  // The export runs as `npm run backup` would, in its own process, so the memory it reports is the export's own.
+  // The export runs as `npm run backup`, in its own process, so the memory it reports is the export's own.
   t = performance.now();
-  const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/backup.ts', '--to', folder, '--report-memory'], {
+  const run = spawnSync('npm', ['run', '--silent', 'backup', '--', '--to', folder, '--report-memory'], {
     env: { ...process.env, DATABASE_URL: sourceDb.url },
     encoding: 'utf8',
   });
