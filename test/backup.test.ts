@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +15,8 @@ import { restoreBackup } from '../src/maintenance/restore-backup';
 import { SCHEMA_VERSION } from '../src/maintenance/schema-version';
 import { seedBackupData } from './support/backup-seed';
 import { createScratchDatabase } from './support/databases';
+
+const execFileAsync = promisify(execFile);
 
 const baseUrl = process.env.TEST_DATABASE_URL;
 
@@ -39,7 +43,7 @@ describe.skipIf(!baseUrl)('backup export and restore (Postgres)', () => {
     const client = new pg.Client({ connectionString: scratch.url });
     await client.connect();
     scratches.unshift(async () => (await client.end(), await migrated.close()));
-    return { db: migrated.db, client };
+    return { db: migrated.db, client, url: scratch.url };
   }
 
   beforeAll(async () => {
@@ -107,6 +111,25 @@ describe.skipIf(!baseUrl)('backup export and restore (Postgres)', () => {
     await restoreBackup(target.client, store, 'full/');
     await expect(restoreBackup(target.client, store, 'full/')).rejects.toThrow(/not empty/);
     await restoreBackup(target.client, store, 'full/', { force: true });
+    expect(await snapshot(target.db)).toEqual(await snapshot(source.db));
+  });
+
+  it('npm run restore reads a backup straight from R2 (here: wrangler\'s local R2 state)', async () => {
+    const store = folderBlobStore(folder);
+    const prefix = 'backups/2026-11-28/';
+    const manifest = await exportBackup(source.db, store, { prefix, schemaVersion: SCHEMA_VERSION, rowsPerPart: 2_000 });
+    const r2State = path.join(folder, 'r2-state');
+    const wrangler = (...args: string[]) => execFileAsync('npx', ['wrangler', ...args, '--local', '--persist-to', r2State]);
+    for (const key of [...manifest.parts.map((p) => p.key), `${prefix}manifest.json`]) {
+      await wrangler('r2', 'object', 'put', `qaboard-backups/${key}`, '--file', path.join(folder, key));
+    }
+    const target = await freshTarget();
+    await execFileAsync(process.execPath, [
+      '--import', 'tsx', 'scripts/restore.ts',
+      '--from', `r2://qaboard-backups/${prefix}`,
+      '--to', target.url,
+      '--r2-persist-to', r2State,
+    ]);
     expect(await snapshot(target.db)).toEqual(await snapshot(source.db));
   });
 });

@@ -5,7 +5,7 @@ import type { BlobStore } from './blob-store';
 export class BackupError extends Error {}
 
 /** Reads the manifest and checks every part is present with its recorded sha256, before loading anything. */
-export async function verifiedManifest(store: BlobStore, prefix: string): Promise<BackupManifest> {
+export async function verifiedManifest(store: Pick<BlobStore, 'get'>, prefix: string): Promise<BackupManifest> {
   const raw = await store.get(`${prefix}${MANIFEST_KEY}`);
   if (!raw) throw new BackupError(`no ${MANIFEST_KEY} under "${prefix}": the backup is missing or was never completed`);
   const manifest = JSON.parse(new TextDecoder().decode(raw)) as BackupManifest;
@@ -67,7 +67,7 @@ const ROWS_PER_INSERT = 5_000;
  * count mismatch, constraint) rolls everything back, so nothing is ever half-loaded.
  * Refuses a target holding data unless `force` (which empties it inside the same transaction).
  */
-export async function restoreBackup(client: pg.ClientBase, store: BlobStore, prefix: string, options: { force?: boolean } = {}) {
+export async function restoreBackup(client: pg.ClientBase, store: Pick<BlobStore, 'get'>, prefix: string, options: { force?: boolean } = {}) {
   const manifest = await verifiedManifest(store, prefix);
   const tables = BACKUP_TABLES.map((t) => `"${t.name}"`).join(', ');
   await client.query('BEGIN');
