@@ -1,7 +1,9 @@
 /** The Worker's scheduled() handler in workerd: the daily backup goes through the queue into the local R2 bucket. */
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
+import { sql } from 'drizzle-orm';
 import { expect, test } from 'vitest';
+import { configureNeonForProxy, openNeonDatabase } from '../../src/db/connect-neon';
 import entry, { type WorkerEnv } from '../../src/worker';
 import sample from '../fixtures/qatools/qatools-requests.jsonl?raw';
 
@@ -33,8 +35,21 @@ test('the daily cron writes a complete backup to R2, one part per queue message'
   for (const part of manifest.parts) expect((await bucket.head(part.key))?.size).toBeGreaterThan(0);
 });
 
-test('the hourly cron runs the reaper and retention without error', async () => {
+test('the hourly cron marks a run that stopped reporting as failed', async () => {
+  const api = (exports as unknown as { default: { fetch(r: Request): Promise<Response> } }).default;
+  const running = { ...(JSON.parse(sample.split('\n')[0]!).json as object), project: 'worker/reaper', is_running: true, is_pending: true };
+  const posted = await api.fetch(new Request('http://qaboard.test/api/v1/output/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(running) }));
+  const { id } = (await posted.json()) as { id: number };
+  // Its last news was two days ago (the API can't backdate: straight through the Neon driver).
+  if (workerEnv.NEON_WS_PROXY) configureNeonForProxy(workerEnv.NEON_WS_PROXY);
+  const { db, pool } = openNeonDatabase(workerEnv.DATABASE_URL);
+  await db.execute(sql`UPDATE outputs SET updated_at = now() - interval '2 days' WHERE id = ${id}`);
+  await pool.end();
+
   const ctx = createExecutionContext();
-  await expect(worker.scheduled(createScheduledController({ cron: '5 * * * *' }), workerEnv, ctx)).resolves.toBeUndefined();
+  await worker.scheduled(createScheduledController({ cron: '5 * * * *' }), workerEnv, ctx);
   await waitOnExecutionContext(ctx);
+  const output = (await (await api.fetch(new Request(`http://qaboard.test/api/v1/output/${id}`))).json()) as Record<string, any>;
+  expect(output).toMatchObject({ is_pending: false, is_running: false, is_failed: true });
+  expect(output.data.failure_reason).toEqual(expect.any(String));
 });
