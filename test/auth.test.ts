@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { presentedToken } from '../src/auth/credentials';
 import { projectWithin } from '../src/auth/principal';
-import { sha256Hex } from '../src/auth/tokens';
+import { sha256Hex } from '../src/lib/digest';
 import { queryRows } from '../src/db/client';
 import { sql } from 'drizzle-orm';
 import { postJson, testApp, type TestApp } from './support/app';

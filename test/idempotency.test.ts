@@ -1,7 +1,7 @@
 /** `Idempotency-Key` on the POST ingestion routes: replay, 422 on another payload, 409 in flight, 24 h expiry. */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { sha256Hex } from '../src/auth/tokens';
+import { sha256Hex } from '../src/lib/digest';
 import { queryRows } from '../src/db/client';
 import { postJson, testApp, type TestApp } from './support/app';
 import { engineNames, openTestDatabase, rowCounts, type TestDatabase } from './support/databases';

@@ -2,15 +2,9 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { apiTokens } from '../db/schema';
+import { sha256Hex } from '../lib/digest';
 import { notFound } from '../lib/problem';
 import type { Caller, Scope } from './principal';
-
-const encoder = new TextEncoder();
-const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, '0')).join('');
-
-export async function sha256Hex(text: string): Promise<string> {
-  return hex(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
-}
 
 /** 32 random bytes, base64url, with a prefix that secret scanners (and people) recognise. */
 function newPlaintextToken(): string {

@@ -2,11 +2,7 @@
  * Compares secrets without leaking, through timing, how much of a guess was right: both sides are
  * hashed to equal-length SHA-256 digests, and every byte is compared whatever the differences.
  */
-const encoder = new TextEncoder();
-
-async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
-}
+import { sha256 } from './digest';
 
 export async function constantTimeEqual(given: string, expected: string): Promise<boolean> {
   const [a, b] = await Promise.all([sha256(given), sha256(expected)]);

@@ -6,10 +6,10 @@
  */
 import { and, eq, sql } from 'drizzle-orm';
 import type { MiddlewareHandler } from 'hono';
-import { sha256Hex } from '../auth/tokens';
 import type { Db } from '../db/client';
 import { idempotencyKeys } from '../db/schema';
 import type { AppBindings } from './create-app';
+import { sha256Hex } from './digest';
 import { ApiError, invalidField } from './problem';
 import { routingPath } from './routing-path';
 

@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client';
 import type { BlobStore } from './blob-store';
-import { BACKUP_TABLES, type BackupManifest, type BackupPart, type BackupTable, MANIFEST_KEY, sha256Hex } from './backup-format';
+import { BACKUP_TABLES, type BackupManifest, type BackupPart, type BackupTable, MANIFEST_KEY } from './backup-format';
+import { sha256Hex } from '../lib/digest';
 
 export interface ExportOptions {
   /** Key prefix of this backup in the store, e.g. `daily/2026-11-28/`. */

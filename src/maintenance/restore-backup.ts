@@ -1,5 +1,6 @@
 import pg from 'pg';
-import { BACKUP_TABLES, type BackupManifest, gunzip, MANIFEST_KEY, sha256Hex } from './backup-format';
+import { sha256Hex } from '../lib/digest';
+import { BACKUP_TABLES, type BackupManifest, gunzip, MANIFEST_KEY } from './backup-format';
 import type { BlobStore } from './blob-store';
 
 export class BackupError extends Error {}
