@@ -1,6 +1,7 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 import './test/provided-context.ts';
+import { WORKER_TEST_ADMIN_TOKEN } from './test/worker/worker-credentials.ts';
 
 // wrangler/miniflare: no telemetry, no network look-ups, config files inside the repo's ignored folders.
 process.env.WRANGLER_SEND_METRICS ??= 'false';
@@ -34,6 +35,8 @@ export default defineConfig({
                 GITLAB_URL: inject('fakeGitLabUrl'),
                 GITLAB_TOKEN: inject('fakeGitLabToken'),
                 GITLAB_WEBHOOK_SECRET: 'worker-test-secret',
+                // The Worker runs in its default AUTH_MODE (write): tests write with the bootstrap admin token.
+                ADMIN_TOKEN: WORKER_TEST_ADMIN_TOKEN,
               },
             },
           })),

@@ -17,109 +17,7 @@ export interface paths {
          * Create or update an output (a run of the code on a test input)
          * @description Sent by `qa run` when a run starts and when it ends. Creates the project, commit, batch and test input on first sight. Identity: (commit, batch label, test input, platform, configurations, extra_parameters).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Makes a retry safe: the same key with the same payload replays the stored response (header `Idempotency-Replayed: true`). Keys are per token and expire after 24 h. */
-                    "idempotency-key"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["OutputUpload"];
-                };
-            };
-            responses: {
-                /** @description The output. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Output"];
-                    };
-                };
-                /** @description Invalid request: `errors` names the fields. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token where AUTH_MODE requires one, or an unknown or revoked token. */
-                401: {
-                    headers: {
-                        /** @description Bearer and Basic (the token as password). */
-                        "WWW-Authenticate"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A request with this Idempotency-Key is still in progress. */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body exceeds the size limit. */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description This Idempotency-Key was used with another payload. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Too many requests from this token (or address). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait. */
-                        "Retry-After"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error; `request_id` identifies it in the logs. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["postOutput"];
         delete?: never;
         options?: never;
         head?: never;
@@ -135,110 +33,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create or update a batch of outputs */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Makes a retry safe: the same key with the same payload replays the stored response (header `Idempotency-Replayed: true`). Keys are per token and expire after 24 h. */
-                    "idempotency-key"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["BatchUpload"];
-                };
-            };
-            responses: {
-                /** @description The batch id. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["BatchUploaded"];
-                    };
-                };
-                /** @description Invalid request: `errors` names the fields. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token where AUTH_MODE requires one, or an unknown or revoked token. */
-                401: {
-                    headers: {
-                        /** @description Bearer and Basic (the token as password). */
-                        "WWW-Authenticate"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A request with this Idempotency-Key is still in progress. */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body exceeds the size limit. */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description This Idempotency-Key was used with another payload. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Too many requests from this token (or address). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait. */
-                        "Retry-After"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error; `request_id` identifies it in the logs. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * Create or update a batch of outputs
+         * @description Sent by `qa batch`: records the batch folder and commands. With `qa optimize` data, the best iteration moves into the batch.
+         */
+        post: operations["postBatch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -256,206 +55,13 @@ export interface paths {
          * A commit by query, or the latest successful commit of a branch
          * @description With `commit`: as `/api/v1/commit/{id}`. Without: the newest of the last 20 commits on `branch` (default: the project's reference branch, else `master`) that has valid outputs (in `batch` when given).
          */
-        get: {
-            parameters: {
-                query: {
-                    project: string;
-                    /** @description Only this batch label. */
-                    batch?: string;
-                    /** @description JSON object `{metric_name: threshold}`; its keys are aggregated. */
-                    metrics?: string;
-                    commit?: string;
-                    branch?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The commit. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Commit"];
-                    };
-                };
-                /** @description Invalid request: `errors` names the fields. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token where AUTH_MODE requires one, or an unknown or revoked token. */
-                401: {
-                    headers: {
-                        /** @description Bearer and Basic (the token as password). */
-                        "WWW-Authenticate"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unknown project, commit or output. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Too many requests from this token (or address). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait. */
-                        "Retry-After"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error; `request_id` identifies it in the logs. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getCommit"];
         put?: never;
-        /** Create or update a commit (named by commit_sha) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Makes a retry safe: the same key with the same payload replays the stored response (header `Idempotency-Replayed: true`). Keys are per token and expire after 24 h. */
-                    "idempotency-key"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["CommitUpload"];
-                };
-            };
-            responses: {
-                /** @description Recorded. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StatusOk"];
-                    };
-                };
-                /** @description Invalid request: `errors` names the fields. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token where AUTH_MODE requires one, or an unknown or revoked token. */
-                401: {
-                    headers: {
-                        /** @description Bearer and Basic (the token as password). */
-                        "WWW-Authenticate"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unknown project, commit or output. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A request with this Idempotency-Key is still in progress. */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body exceeds the size limit. */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description This Idempotency-Key was used with another payload. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Too many requests from this token (or address). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait. */
-                        "Retry-After"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error; `request_id` identifies it in the logs. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * Create or update a commit (named by commit_sha)
+         * @description `data` is merged into the commit data (e.g. code-quality metrics); a deleted commit comes back.
+         */
+        post: operations["postCommit"];
         delete?: never;
         options?: never;
         head?: never;
@@ -473,208 +79,13 @@ export interface paths {
          * A commit with its batches and outputs
          * @description `id` may be a prefix of the hexsha. Unknown commits answer 404 (the qa CLI treats it as "no outputs yet").
          */
-        get: {
-            parameters: {
-                query: {
-                    project: string;
-                    /** @description Only this batch label. */
-                    batch?: string;
-                    /** @description JSON object `{metric_name: threshold}`; its keys are aggregated. */
-                    metrics?: string;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The commit. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Commit"];
-                    };
-                };
-                /** @description Invalid request: `errors` names the fields. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token where AUTH_MODE requires one, or an unknown or revoked token. */
-                401: {
-                    headers: {
-                        /** @description Bearer and Basic (the token as password). */
-                        "WWW-Authenticate"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unknown project, commit or output. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Too many requests from this token (or address). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait. */
-                        "Retry-After"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error; `request_id` identifies it in the logs. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getCommitById"];
         put?: never;
-        /** Create or update a commit */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Makes a retry safe: the same key with the same payload replays the stored response (header `Idempotency-Replayed: true`). Keys are per token and expire after 24 h. */
-                    "idempotency-key"?: string;
-                };
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["CommitUpload"];
-                };
-            };
-            responses: {
-                /** @description Recorded. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StatusOk"];
-                    };
-                };
-                /** @description Invalid request: `errors` names the fields. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token where AUTH_MODE requires one, or an unknown or revoked token. */
-                401: {
-                    headers: {
-                        /** @description Bearer and Basic (the token as password). */
-                        "WWW-Authenticate"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unknown project, commit or output. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description A request with this Idempotency-Key is still in progress. */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body exceeds the size limit. */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description This Idempotency-Key was used with another payload. */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Too many requests from this token (or address). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait. */
-                        "Retry-After"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error; `request_id` identifies it in the logs. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * Create or update a commit
+         * @description As `POST /api/v1/commit`, the commit named by the path.
+         */
+        post: operations["postCommitById"];
         delete?: never;
         options?: never;
         head?: never;
@@ -692,98 +103,7 @@ export interface paths {
          * The project's recent commits
          * @description Newest first, at most 1000, only commits with batches, within a date window that slides back to the latest matching commit.
          */
-        get: {
-            parameters: {
-                query: {
-                    project: string;
-                    /** @description Window start (default: 4 days before `to`). */
-                    from?: string;
-                    /** @description Window end (default: now). */
-                    to?: string;
-                    committer?: string;
-                    /** @description Only this batch label. */
-                    batch?: string;
-                    /** @description Only the `default` (CI) batch. */
-                    only_ci_batches?: "true" | "false";
-                    with_outputs?: "true" | "false";
-                    /** @description JSON object `{metric_name: threshold}`; its keys are aggregated. */
-                    metrics?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The commits. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Commit"][];
-                    };
-                };
-                /** @description Invalid request: `errors` names the fields. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token where AUTH_MODE requires one, or an unknown or revoked token. */
-                401: {
-                    headers: {
-                        /** @description Bearer and Basic (the token as password). */
-                        "WWW-Authenticate"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unknown project, commit or output. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Too many requests from this token (or address). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait. */
-                        "Retry-After"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error; `request_id` identifies it in the logs. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["listCommits"];
         put?: never;
         post?: never;
         delete?: never;
@@ -803,100 +123,7 @@ export interface paths {
          * Recent commits of a branch
          * @description Newest first, at most 1000, only commits with batches, within a date window that slides back to the latest matching commit. `branch` matches `x` and `origin/x`, and may contain slashes.
          */
-        get: {
-            parameters: {
-                query: {
-                    project: string;
-                    /** @description Window start (default: 4 days before `to`). */
-                    from?: string;
-                    /** @description Window end (default: now). */
-                    to?: string;
-                    committer?: string;
-                    /** @description Only this batch label. */
-                    batch?: string;
-                    /** @description Only the `default` (CI) batch. */
-                    only_ci_batches?: "true" | "false";
-                    with_outputs?: "true" | "false";
-                    /** @description JSON object `{metric_name: threshold}`; its keys are aggregated. */
-                    metrics?: string;
-                };
-                header?: never;
-                path: {
-                    branch: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The commits. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Commit"][];
-                    };
-                };
-                /** @description Invalid request: `errors` names the fields. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token where AUTH_MODE requires one, or an unknown or revoked token. */
-                401: {
-                    headers: {
-                        /** @description Bearer and Basic (the token as password). */
-                        "WWW-Authenticate"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unknown project, commit or output. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Too many requests from this token (or address). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait. */
-                        "Retry-After"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error; `request_id` identifies it in the logs. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["listBranchCommits"];
         put?: never;
         post?: never;
         delete?: never;
@@ -916,77 +143,7 @@ export interface paths {
          * Every project that has commits
          * @description `data` without metric definitions, and only the `project` section of its qaboard.yaml config.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Projects keyed by id. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            [key: string]: components["schemas"]["ProjectSummary"];
-                        };
-                    };
-                };
-                /** @description Invalid request: `errors` names the fields. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token where AUTH_MODE requires one, or an unknown or revoked token. */
-                401: {
-                    headers: {
-                        /** @description Bearer and Basic (the token as password). */
-                        "WWW-Authenticate"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Too many requests from this token (or address). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait. */
-                        "Retry-After"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error; `request_id` identifies it in the logs. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["listProjects"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1002,87 +159,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A project's data: git info, qaboard.yaml config, metric definitions, milestones */
-        get: {
-            parameters: {
-                query: {
-                    project: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The project data. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ProjectData"];
-                    };
-                };
-                /** @description Invalid request: `errors` names the fields. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token where AUTH_MODE requires one, or an unknown or revoked token. */
-                401: {
-                    headers: {
-                        /** @description Bearer and Basic (the token as password). */
-                        "WWW-Authenticate"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unknown project, commit or output. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Too many requests from this token (or address). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait. */
-                        "Retry-After"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error; `request_id` identifies it in the logs. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * A project's data: git info, qaboard.yaml config, metric definitions, milestones
+         * @description The web app reads the config (`qatools_config`) and the metric definitions (`qatools_metrics`) from it.
+         */
+        get: operations["getProject"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1098,87 +179,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The branches the project's commits were seen on, sorted */
-        get: {
-            parameters: {
-                query: {
-                    project: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Branch names. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": string[];
-                    };
-                };
-                /** @description Invalid request: `errors` names the fields. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token where AUTH_MODE requires one, or an unknown or revoked token. */
-                401: {
-                    headers: {
-                        /** @description Bearer and Basic (the token as password). */
-                        "WWW-Authenticate"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unknown project, commit or output. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Too many requests from this token (or address). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait. */
-                        "Retry-After"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error; `request_id` identifies it in the logs. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * The branches the project's commits were seen on, sorted
+         * @description Branch names as first seen: `x` from the qa CLI, sometimes `origin/x`.
+         */
+        get: operations["listBranches"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1198,86 +203,7 @@ export interface paths {
          * An output
          * @description `qa wait` polls it while `is_pending`.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The output. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Output"];
-                    };
-                };
-                /** @description Invalid request: `errors` names the fields. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token where AUTH_MODE requires one, or an unknown or revoked token. */
-                401: {
-                    headers: {
-                        /** @description Bearer and Basic (the token as password). */
-                        "WWW-Authenticate"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unknown project, commit or output. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Too many requests from this token (or address). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait. */
-                        "Retry-After"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error; `request_id` identifies it in the logs. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getOutput"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1299,99 +225,7 @@ export interface paths {
          * GitLab push events
          * @description Register it in GitLab (Settings → Webhooks) with the secret token `GITLAB_WEBHOOK_SECRET` and the Push and Tag push events. It only verifies and queues: a background job reads the pushed commit through the GitLab API.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description The webhook secret. */
-                    "x-gitlab-token"?: string;
-                    "x-gitlab-event"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["GitLabPushEvent"];
-                };
-            };
-            responses: {
-                /** @description Not an event we act on (another event type, a branch deletion). */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["WebhookIgnored"];
-                    };
-                };
-                /** @description Queued for processing. */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["WebhookQueued"];
-                    };
-                };
-                /** @description Invalid request: `errors` names the fields. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing or wrong `X-Gitlab-Token`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Too many requests from this token (or address). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait. */
-                        "Retry-After"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error; `request_id` identifies it in the logs. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The GitLab integration is not configured. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["gitlabWebhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1411,99 +245,7 @@ export interface paths {
          * GitLab push events
          * @description Register it in GitLab (Settings → Webhooks) with the secret token `GITLAB_WEBHOOK_SECRET` and the Push and Tag push events. It only verifies and queues: a background job reads the pushed commit through the GitLab API.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description The webhook secret. */
-                    "x-gitlab-token"?: string;
-                    "x-gitlab-event"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["GitLabPushEvent"];
-                };
-            };
-            responses: {
-                /** @description Not an event we act on (another event type, a branch deletion). */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["WebhookIgnored"];
-                    };
-                };
-                /** @description Queued for processing. */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["WebhookQueued"];
-                    };
-                };
-                /** @description Invalid request: `errors` names the fields. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing or wrong `X-Gitlab-Token`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Too many requests from this token (or address). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait. */
-                        "Retry-After"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error; `request_id` identifies it in the logs. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The GitLab integration is not configured. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["gitlabWebhookV1"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1517,163 +259,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every API token, revoked ones included (never the plaintext) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The tokens. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ApiToken"][];
-                    };
-                };
-                /** @description Invalid request: `errors` names the fields. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token where AUTH_MODE requires one, or an unknown or revoked token. */
-                401: {
-                    headers: {
-                        /** @description Bearer and Basic (the token as password). */
-                        "WWW-Authenticate"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Too many requests from this token (or address). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait. */
-                        "Retry-After"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error; `request_id` identifies it in the logs. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * Every API token, revoked ones included (never the plaintext)
+         * @description An admin token restricted to a project prefix sees and manages only the tokens within its prefix.
+         */
+        get: operations["listTokens"];
         put?: never;
         /**
          * Create an API token
-         * @description The plaintext `token` is in this response only: it is stored as a SHA-256 digest.
+         * @description The plaintext `token` is in this response only: it is stored as a SHA-256 digest. A token can't be wider than its creator's (scopes, prefix). An admin token restricted to a project prefix sees and manages only the tokens within its prefix.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["NewApiToken"];
-                };
-            };
-            responses: {
-                /** @description The token. */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CreatedApiToken"];
-                    };
-                };
-                /** @description Invalid request: `errors` names the fields. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token where AUTH_MODE requires one, or an unknown or revoked token. */
-                401: {
-                    headers: {
-                        /** @description Bearer and Basic (the token as password). */
-                        "WWW-Authenticate"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body exceeds the size limit. */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Too many requests from this token (or address). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait. */
-                        "Retry-After"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error; `request_id` identifies it in the logs. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["createToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1690,87 +286,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke an API token (immediately; revoking twice is harmless) */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The revoked token. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ApiToken"];
-                    };
-                };
-                /** @description Invalid request: `errors` names the fields. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token where AUTH_MODE requires one, or an unknown or revoked token. */
-                401: {
-                    headers: {
-                        /** @description Bearer and Basic (the token as password). */
-                        "WWW-Authenticate"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unknown project, commit or output. */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Too many requests from this token (or address). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait. */
-                        "Retry-After"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error; `request_id` identifies it in the logs. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * Revoke an API token (immediately; revoking twice is harmless)
+         * @description An admin token restricted to a project prefix sees and manages only the tokens within its prefix.
+         */
+        delete: operations["revokeToken"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1787,77 +307,27 @@ export interface paths {
          * Dry run of the retention policy: the commits whose outputs the next clean-up marks deleted
          * @description Follows qaboard.yaml `storage.garbage.after`; the reference branch, protected refs and milestones are kept.
          */
-        get: {
-            parameters: {
-                query: {
-                    project: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Commits that would be cleaned. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ExpiredCommit"][];
-                    };
-                };
-                /** @description Invalid request: `errors` names the fields. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token where AUTH_MODE requires one, or an unknown or revoked token. */
-                401: {
-                    headers: {
-                        /** @description Bearer and Basic (the token as password). */
-                        "WWW-Authenticate"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Too many requests from this token (or address). */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait. */
-                        "Retry-After"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unexpected error; `request_id` identifies it in the logs. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
+        get: operations["previewRetention"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        /**
+         * Whether the service can serve: database reachable and migrated
+         * @description Public, for load balancers and monitors. 503 with the same body when degraded.
+         */
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1870,6 +340,43 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @example {
+         *       "id": 1042,
+         *       "output_type": "default",
+         *       "platform": "linux",
+         *       "configurations": [
+         *         "base",
+         *         {
+         *           "denoise": {
+         *             "strength": 0.5
+         *           }
+         *         }
+         *       ],
+         *       "extra_parameters": {
+         *         "iterations": 3
+         *       },
+         *       "metrics": {
+         *         "psnr": 31.5,
+         *         "loss": 0.25
+         *       },
+         *       "is_failed": false,
+         *       "is_pending": false,
+         *       "is_running": false,
+         *       "data": {
+         *         "ci": true,
+         *         "user": "gitlab-runner"
+         *       },
+         *       "deleted": false,
+         *       "created_date": "2026-11-28T19:53:55.869561+00:00",
+         *       "output_dir_url": "/s/mnt/qaboard/group/repo/48/b24841e38e16d6/output/scenes/night/0001",
+         *       "test_input_database": "/mnt/datasets/isp",
+         *       "test_input_path": "scenes/night/0001.dng",
+         *       "test_input_metadata": {
+         *         "iso": 800
+         *       }
+         *     }
+         */
         Output: {
             id: number;
             output_type: string;
@@ -1898,6 +405,23 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /**
+         * @example {
+         *       "type": "about:blank",
+         *       "title": "Invalid request",
+         *       "status": 400,
+         *       "detail": "input_path: the input path was not provided (input_path or rel_input_path)",
+         *       "error": "input_path: the input path was not provided (input_path or rel_input_path)",
+         *       "instance": "/api/v1/output/",
+         *       "request_id": "4d0c3b0e-8a6f-4d55-9e0a-2f6a0d3c9b1e",
+         *       "errors": [
+         *         {
+         *           "field": "input_path",
+         *           "message": "the input path was not provided (input_path or rel_input_path)"
+         *         }
+         *       ]
+         *     }
+         */
         Problem: {
             type: string;
             title: string;
@@ -1905,13 +429,45 @@ export interface components {
             detail: string;
             /** @description Same as `detail`, for clients of the original API. */
             error: string;
-            instance?: string;
-            request_id?: string;
+            instance: string;
+            request_id: string;
             errors?: {
                 field: string;
                 message: string;
             }[];
         };
+        /**
+         * @example {
+         *       "project": "group/repo",
+         *       "project_root": "group/repo",
+         *       "commit_sha": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
+         *       "commit_branch": "master",
+         *       "commit_committer_name": "Ada Lovelace",
+         *       "commit_authored_datetime": "2026-11-28T19:40:00+00:00",
+         *       "commit_message": "Tune the denoiser",
+         *       "batch_label": "default",
+         *       "job_type": "ci",
+         *       "user": "gitlab-runner",
+         *       "platform": "linux",
+         *       "configurations": [
+         *         "base"
+         *       ],
+         *       "extra_parameters": {},
+         *       "input_type": "default",
+         *       "database": "/mnt/datasets/isp",
+         *       "rel_input_path": "scenes/night/0001.dng",
+         *       "input_metadata": {
+         *         "iso": 800
+         *       },
+         *       "output_directory": "/mnt/qaboard/group/repo/48/b24841e38e16d6/output/scenes/night/0001",
+         *       "is_running": false,
+         *       "is_pending": false,
+         *       "metrics": {
+         *         "psnr": 31.5,
+         *         "loss": 0.25
+         *       }
+         *     }
+         */
         OutputUpload: {
             /** @example group/repo */
             project: string;
@@ -1919,11 +475,16 @@ export interface components {
             commit_sha?: string;
             /** @description Legacy name of commit_sha. */
             git_commit_sha?: string;
+            /** @example master */
             commit_branch?: string | null;
             commit_tag?: string | null;
             commit_committer_name?: string | null;
             commit_committer_email?: string | null;
-            commit_authored_datetime?: string | null;
+            /**
+             * Format: date-time
+             * @description ISO 8601; without an offset it is UTC (Python's naive `isoformat()`).
+             */
+            commit_authored_datetime?: string;
             commit_parents?: string[] | null;
             commit_message?: string | null;
             artifacts_commit?: string | null;
@@ -1935,11 +496,17 @@ export interface components {
             qaboard_metrics?: {
                 [key: string]: unknown;
             } | null;
-            /** @default default */
+            /**
+             * @default default
+             * @example default
+             */
             batch_label: string;
             job_type?: string | null;
             user?: string | null;
-            /** @default linux */
+            /**
+             * @default linux
+             * @example linux
+             */
             platform: string;
             /** @description Legacy `:`-separated configurations. */
             configuration?: string;
@@ -1949,8 +516,11 @@ export interface components {
                 [key: string]: unknown;
             };
             input_type?: string | null;
+            /** @example /mnt/datasets/isp */
             database: string;
+            /** @example scenes/night/0001.dng */
             rel_input_path?: string;
+            /** @example scenes/night/0001.dng */
             input_path?: string;
             input_metadata?: {
                 [key: string]: unknown;
@@ -1966,13 +536,41 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /**
+         * @example {
+         *       "status": "OK",
+         *       "id": 77
+         *     }
+         */
         BatchUploaded: components["schemas"]["StatusOk"] & {
             id: number;
         };
+        /**
+         * @example {
+         *       "status": "OK"
+         *     }
+         */
         StatusOk: {
             /** @enum {string} */
             status: "OK";
         };
+        /**
+         * @example {
+         *       "project": "group/repo",
+         *       "commit_sha": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
+         *       "batch_label": "tuning-1",
+         *       "batch_dir": "/mnt/qaboard/group/repo/48/b24841e38e16d6/output/tuning-1",
+         *       "command": {
+         *         "c1a2": {
+         *           "argv": [
+         *             "qa",
+         *             "batch",
+         *             "night"
+         *           ]
+         *         }
+         *       }
+         *     }
+         */
         BatchUpload: {
             /** @example group/repo */
             project: string;
@@ -1980,11 +578,16 @@ export interface components {
             commit_sha?: string;
             /** @description Legacy name of commit_sha. */
             git_commit_sha?: string;
+            /** @example master */
             commit_branch?: string | null;
             commit_tag?: string | null;
             commit_committer_name?: string | null;
             commit_committer_email?: string | null;
-            commit_authored_datetime?: string | null;
+            /**
+             * Format: date-time
+             * @description ISO 8601; without an offset it is UTC (Python's naive `isoformat()`).
+             */
+            commit_authored_datetime?: string;
             commit_parents?: string[] | null;
             commit_message?: string | null;
             artifacts_commit?: string | null;
@@ -1996,7 +599,10 @@ export interface components {
             qaboard_metrics?: {
                 [key: string]: unknown;
             } | null;
-            /** @default default */
+            /**
+             * @default default
+             * @example default
+             */
             batch_label: string;
             job_type?: string | null;
             user?: string | null;
@@ -2014,7 +620,18 @@ export interface components {
                 };
             } | null;
         };
-        /** @description The commit is named by the path, else by commit_sha. */
+        /**
+         * @description The commit is named by the path, else by commit_sha.
+         * @example {
+         *       "project": "group/repo",
+         *       "commit_sha": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
+         *       "data": {
+         *         "lint": {
+         *           "warnings": 3
+         *         }
+         *       }
+         *     }
+         */
         CommitUpload: {
             /** @example group/repo */
             project: string;
@@ -2022,11 +639,16 @@ export interface components {
             commit_sha?: string;
             /** @description Legacy name of commit_sha. */
             git_commit_sha?: string;
+            /** @example master */
             commit_branch?: string | null;
             commit_tag?: string | null;
             commit_committer_name?: string | null;
             commit_committer_email?: string | null;
-            commit_authored_datetime?: string | null;
+            /**
+             * Format: date-time
+             * @description ISO 8601; without an offset it is UTC (Python's naive `isoformat()`).
+             */
+            commit_authored_datetime?: string;
             commit_parents?: string[] | null;
             commit_message?: string | null;
             artifacts_commit?: string | null;
@@ -2038,7 +660,10 @@ export interface components {
             qaboard_metrics?: {
                 [key: string]: unknown;
             } | null;
-            /** @default default */
+            /**
+             * @default default
+             * @example default
+             */
             batch_label: string;
             job_type?: string | null;
             user?: string | null;
@@ -2047,6 +672,81 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /**
+         * @example {
+         *       "id": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
+         *       "branch": "master",
+         *       "message": "Tune the denoiser",
+         *       "committer_name": "Ada Lovelace",
+         *       "committer_avatar_url": "",
+         *       "authored_datetime": "2026-11-28T19:40:00.000000+00:00",
+         *       "authored_date": "2026-11-28",
+         *       "latest_output_datetime": "2026-11-28T19:53:55.869561+00:00",
+         *       "deleted": false,
+         *       "data": {},
+         *       "outputs_url": "/s/mnt/qaboard/group/repo/48/b24841e38e16d6",
+         *       "artifacts_url": "/s/mnt/qaboard/group/repo/48/b24841e38e16d6",
+         *       "repo_artifacts_url": "/s/mnt/qaboard/group/repo/48/b24841e38e16d6",
+         *       "batches": {
+         *         "default": {
+         *           "id": 77,
+         *           "commit_id": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
+         *           "label": "default",
+         *           "created_date": "2026-11-28T19:50:01.000000+00:00",
+         *           "data": {
+         *             "type": "ci"
+         *           },
+         *           "batch_dir_url": "/s/mnt/qaboard/group/repo/48/b24841e38e16d6/output",
+         *           "aggregated_metrics": {
+         *             "psnr_median": 31.5,
+         *             "psnr_average": 31.2
+         *           },
+         *           "valid_outputs": 40,
+         *           "pending_outputs": 0,
+         *           "running_outputs": 0,
+         *           "failed_outputs": 1,
+         *           "deleted_outputs": 0,
+         *           "outputs": {
+         *             "1042": {
+         *               "id": 1042,
+         *               "output_type": "default",
+         *               "platform": "linux",
+         *               "configurations": [
+         *                 "base",
+         *                 {
+         *                   "denoise": {
+         *                     "strength": 0.5
+         *                   }
+         *                 }
+         *               ],
+         *               "extra_parameters": {
+         *                 "iterations": 3
+         *               },
+         *               "metrics": {
+         *                 "psnr": 31.5,
+         *                 "loss": 0.25
+         *               },
+         *               "is_failed": false,
+         *               "is_pending": false,
+         *               "is_running": false,
+         *               "data": {
+         *                 "ci": true,
+         *                 "user": "gitlab-runner"
+         *               },
+         *               "deleted": false,
+         *               "created_date": "2026-11-28T19:53:55.869561+00:00",
+         *               "output_dir_url": "/s/mnt/qaboard/group/repo/48/b24841e38e16d6/output/scenes/night/0001",
+         *               "test_input_database": "/mnt/datasets/isp",
+         *               "test_input_path": "scenes/night/0001.dng",
+         *               "test_input_metadata": {
+         *                 "iso": 800
+         *               }
+         *             }
+         *           }
+         *         }
+         *       }
+         *     }
+         */
         Commit: {
             /** @description The hexsha. */
             id: string;
@@ -2072,6 +772,64 @@ export interface components {
                 [key: string]: components["schemas"]["Batch"];
             };
         };
+        /**
+         * @example {
+         *       "id": 77,
+         *       "commit_id": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
+         *       "label": "default",
+         *       "created_date": "2026-11-28T19:50:01.000000+00:00",
+         *       "data": {
+         *         "type": "ci"
+         *       },
+         *       "batch_dir_url": "/s/mnt/qaboard/group/repo/48/b24841e38e16d6/output",
+         *       "aggregated_metrics": {
+         *         "psnr_median": 31.5,
+         *         "psnr_average": 31.2
+         *       },
+         *       "valid_outputs": 40,
+         *       "pending_outputs": 0,
+         *       "running_outputs": 0,
+         *       "failed_outputs": 1,
+         *       "deleted_outputs": 0,
+         *       "outputs": {
+         *         "1042": {
+         *           "id": 1042,
+         *           "output_type": "default",
+         *           "platform": "linux",
+         *           "configurations": [
+         *             "base",
+         *             {
+         *               "denoise": {
+         *                 "strength": 0.5
+         *               }
+         *             }
+         *           ],
+         *           "extra_parameters": {
+         *             "iterations": 3
+         *           },
+         *           "metrics": {
+         *             "psnr": 31.5,
+         *             "loss": 0.25
+         *           },
+         *           "is_failed": false,
+         *           "is_pending": false,
+         *           "is_running": false,
+         *           "data": {
+         *             "ci": true,
+         *             "user": "gitlab-runner"
+         *           },
+         *           "deleted": false,
+         *           "created_date": "2026-11-28T19:53:55.869561+00:00",
+         *           "output_dir_url": "/s/mnt/qaboard/group/repo/48/b24841e38e16d6/output/scenes/night/0001",
+         *           "test_input_database": "/mnt/datasets/isp",
+         *           "test_input_path": "scenes/night/0001.dng",
+         *           "test_input_metadata": {
+         *             "iso": 800
+         *           }
+         *         }
+         *       }
+         *     }
+         */
         Batch: {
             id: number;
             commit_id: string;
@@ -2096,6 +854,24 @@ export interface components {
                 [key: string]: components["schemas"]["Output"];
             };
         };
+        /**
+         * @example {
+         *       "data": {
+         *         "git": {
+         *           "path_with_namespace": "group/repo"
+         *         },
+         *         "qatools_config": {
+         *           "project": {
+         *             "name": "group/repo",
+         *             "reference_branch": "master"
+         *           }
+         *         }
+         *       },
+         *       "latest_output_datetime": "2026-11-28T19:53:55.869561+00:00",
+         *       "latest_commit_datetime": "2026-11-28T19:40:00.000000+00:00",
+         *       "total_commits": 120
+         *     }
+         */
         ProjectSummary: {
             data: {
                 [key: string]: unknown;
@@ -2106,20 +882,68 @@ export interface components {
             latest_commit_datetime: string;
             total_commits: number;
         };
+        /**
+         * @example {
+         *       "git": {
+         *         "id": 1207,
+         *         "path_with_namespace": "group/repo",
+         *         "web_url": "https://gitlab.example.com/group/repo"
+         *       },
+         *       "qatools_config": {
+         *         "project": {
+         *           "name": "group/repo",
+         *           "reference_branch": "master"
+         *         }
+         *       },
+         *       "qatools_metrics": {
+         *         "available_metrics": {
+         *           "psnr": {
+         *             "label": "PSNR",
+         *             "smaller_is_better": false
+         *           }
+         *         }
+         *       }
+         *     }
+         */
         ProjectData: {
             [key: string]: unknown;
         };
+        /**
+         * @example {
+         *       "status": "ignored",
+         *       "reason": "Merge Request Hook is not handled"
+         *     }
+         */
         WebhookIgnored: {
             /** @enum {string} */
             status: "ignored";
             reason: string;
         };
+        /**
+         * @example {
+         *       "status": "queued",
+         *       "event": "8b3c8f9e-2b7a-4c55-9d1e-6f0a2b3c4d5e"
+         *     }
+         */
         WebhookQueued: {
             /** @enum {string} */
             status: "queued";
             event: string;
         };
-        /** @description A GitLab Push Hook or Tag Push Hook body. */
+        /**
+         * @description A GitLab Push Hook or Tag Push Hook body.
+         * @example {
+         *       "object_kind": "push",
+         *       "ref": "refs/heads/master",
+         *       "checkout_sha": "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
+         *       "project": {
+         *         "id": 1207,
+         *         "path_with_namespace": "vision/isp-pipeline",
+         *         "web_url": "https://gitlab.example.com/vision/isp-pipeline",
+         *         "default_branch": "master"
+         *       }
+         *     }
+         */
         GitLabPushEvent: {
             /** @enum {string} */
             object_kind: "push" | "tag_push";
@@ -2138,10 +962,34 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * @example {
+         *       "id": 7,
+         *       "name": "ci-runner group/repo",
+         *       "scopes": [
+         *         "write"
+         *       ],
+         *       "project_prefix": "group/repo",
+         *       "created_at": "2026-11-29T08:16:00.123+00:00",
+         *       "revoked_at": null
+         *     }
+         */
         CreatedApiToken: components["schemas"]["ApiToken"] & {
-            /** @example qab_… */
+            /** @example qab_3q2-7wEjZg5N0b4sVf7cX1mH9kLpR2tY6uI8oA0eD4w */
             token: string;
         };
+        /**
+         * @example {
+         *       "id": 7,
+         *       "name": "ci-runner group/repo",
+         *       "scopes": [
+         *         "write"
+         *       ],
+         *       "project_prefix": "group/repo",
+         *       "created_at": "2026-11-29T08:16:00.123+00:00",
+         *       "revoked_at": null
+         *     }
+         */
         ApiToken: {
             id: number;
             name: string;
@@ -2153,6 +1001,15 @@ export interface components {
             /** Format: date-time */
             revoked_at: string | null;
         };
+        /**
+         * @example {
+         *       "name": "ci-runner group/repo",
+         *       "scopes": [
+         *         "write"
+         *       ],
+         *       "project_prefix": "group/repo"
+         *     }
+         */
         NewApiToken: {
             /** @example ci-runner group/repo */
             name: string;
@@ -2161,11 +1018,52 @@ export interface components {
             /** @example group/repo */
             project_prefix?: string | null;
         };
+        /**
+         * @example {
+         *       "projectId": "group/repo",
+         *       "hexsha": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
+         *       "branch": "feature/old",
+         *       "outputs": 40
+         *     }
+         */
         ExpiredCommit: {
             projectId: string;
             hexsha: string;
             branch: string | null;
             outputs: number;
+        };
+        /**
+         * @example {
+         *       "status": "ok",
+         *       "auth_mode": "write",
+         *       "database": {
+         *         "ok": true,
+         *         "latency_ms": 1.4,
+         *         "schema": {
+         *           "applied": "0003_per_project_inputs_and_idempotency_leases",
+         *           "expected": "0003_per_project_inputs_and_idempotency_leases"
+         *         }
+         *       }
+         *     }
+         */
+        Health: {
+            /** @enum {string} */
+            status: "ok" | "degraded";
+            /**
+             * @description Who needs a token: nobody, writers, everyone.
+             * @enum {string}
+             */
+            auth_mode: "open" | "write" | "all";
+            database: {
+                ok: boolean;
+                /** @description One round trip to the database. */
+                latency_ms: number;
+                schema: {
+                    applied: string | null;
+                    expected: string;
+                };
+                error?: string;
+            };
         };
     };
     responses: never;
@@ -2175,4 +1073,1856 @@ export interface components {
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    postOutput: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same payload replays the stored response (header `Idempotency-Replayed: true`). Keys are per token and expire after 24 h. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OutputUpload"];
+            };
+        };
+        responses: {
+            /** @description The output. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Output"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still in progress. */
+            409: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another payload. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postBatch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same payload replays the stored response (header `Idempotency-Replayed: true`). Keys are per token and expire after 24 h. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchUpload"];
+            };
+        };
+        responses: {
+            /** @description The batch id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchUploaded"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still in progress. */
+            409: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another payload. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCommit: {
+        parameters: {
+            query: {
+                project: string;
+                /** @description Only this batch label. */
+                batch?: string;
+                /** @description JSON object `{metric_name: threshold}`; its keys are aggregated. */
+                metrics?: string;
+                commit?: string;
+                branch?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The commit. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Commit"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postCommit: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same payload replays the stored response (header `Idempotency-Replayed: true`). Keys are per token and expire after 24 h. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommitUpload"];
+            };
+        };
+        responses: {
+            /** @description Recorded. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatusOk"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still in progress. */
+            409: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another payload. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCommitById: {
+        parameters: {
+            query: {
+                project: string;
+                /** @description Only this batch label. */
+                batch?: string;
+                /** @description JSON object `{metric_name: threshold}`; its keys are aggregated. */
+                metrics?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The commit. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Commit"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postCommitById: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same payload replays the stored response (header `Idempotency-Replayed: true`). Keys are per token and expire after 24 h. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommitUpload"];
+            };
+        };
+        responses: {
+            /** @description Recorded. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatusOk"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still in progress. */
+            409: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another payload. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listCommits: {
+        parameters: {
+            query: {
+                project: string;
+                /** @description Window start (default: 4 days before `to`). */
+                from?: string;
+                /** @description Window end (default: now). */
+                to?: string;
+                committer?: string;
+                /** @description Only this batch label. */
+                batch?: string;
+                /** @description Only the `default` (CI) batch. */
+                only_ci_batches?: "true" | "false";
+                with_outputs?: "true" | "false";
+                /** @description JSON object `{metric_name: threshold}`; its keys are aggregated. */
+                metrics?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The commits. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Commit"][];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listBranchCommits: {
+        parameters: {
+            query: {
+                project: string;
+                /** @description Window start (default: 4 days before `to`). */
+                from?: string;
+                /** @description Window end (default: now). */
+                to?: string;
+                committer?: string;
+                /** @description Only this batch label. */
+                batch?: string;
+                /** @description Only the `default` (CI) batch. */
+                only_ci_batches?: "true" | "false";
+                with_outputs?: "true" | "false";
+                /** @description JSON object `{metric_name: threshold}`; its keys are aggregated. */
+                metrics?: string;
+            };
+            header?: never;
+            path: {
+                branch: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The commits. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Commit"][];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listProjects: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Projects keyed by id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: components["schemas"]["ProjectSummary"];
+                    };
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getProject: {
+        parameters: {
+            query: {
+                project: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The project data. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectData"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listBranches: {
+        parameters: {
+            query: {
+                project: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Branch names. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string[];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getOutput: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The output. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Output"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    gitlabWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The webhook secret. */
+                "x-gitlab-token"?: string;
+                "x-gitlab-event"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GitLabPushEvent"];
+            };
+        };
+        responses: {
+            /** @description Not an event we act on (another event type, a branch deletion). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookIgnored"];
+                };
+            };
+            /** @description Queued for processing. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookQueued"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or wrong `X-Gitlab-Token`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The GitLab integration is not configured. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    gitlabWebhookV1: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The webhook secret. */
+                "x-gitlab-token"?: string;
+                "x-gitlab-event"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GitLabPushEvent"];
+            };
+        };
+        responses: {
+            /** @description Not an event we act on (another event type, a branch deletion). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookIgnored"];
+                };
+            };
+            /** @description Queued for processing. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookQueued"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or wrong `X-Gitlab-Token`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The GitLab integration is not configured. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tokens. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiToken"][];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewApiToken"];
+            };
+        };
+        responses: {
+            /** @description The token. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedApiToken"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token would be wider than the caller (a scope or a project prefix it lacks). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The revoked token. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiToken"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    previewRetention: {
+        parameters: {
+            query: {
+                project: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Commits that would be cleaned. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExpiredCommit"][];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Healthy. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Degraded: `database` says why. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+}

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { connectNodeDatabase } from '../src/db/connect-node';
 import { exportBackup } from '../src/maintenance/export-backup';
 import { folderBlobStore } from '../src/maintenance/folder-blob-store';
-import { SCHEMA_VERSION } from '../src/maintenance/schema-version';
+import { SCHEMA_VERSION } from '../src/db/schema-version';
 
 const { values } = parseArgs({ options: { to: { type: 'string' }, 'report-memory': { type: 'boolean' } } });
 if (!values.to) {

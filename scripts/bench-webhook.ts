@@ -12,11 +12,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
-import { buildApp } from '../src/app';
 import { parseConfig } from '../src/config';
 import { connectNodeDatabase } from '../src/db/connect-node';
-import { inProcessGitLabQueue } from '../src/gitlab/in-process-queue';
-import { memoryRateLimiter } from '../src/lib/rate-limit';
+import { inProcessGitLabQueue } from '../src/gitlab/in-process-gitlab-queue';
+import { quietLogger } from '../src/lib/logger';
+import { NODE_DEFAULTS, nodeApp } from '../src/node-app';
 import { startFakeGitLab } from '../test/support/fake-gitlab';
 import { ispPipelineRepository, pushEventBody } from '../test/support/gitlab-fixtures';
 
@@ -29,10 +29,12 @@ const SECRET = 'bench-secret';
 const gitlab = await startFakeGitLab([ispPipelineRepository()]);
 gitlab.delayMs = Number(args['gitlab-delay-ms']);
 const database = await connectNodeDatabase({ kind: 'pglite' });
-const config = parseConfig({ GITLAB_URL: gitlab.url, GITLAB_TOKEN: gitlab.token, GITLAB_WEBHOOK_SECRET: SECRET, RATE_LIMIT_PER_MINUTE: '1000000' });
+const config = parseConfig(
+  { GITLAB_URL: gitlab.url, GITLAB_TOKEN: gitlab.token, GITLAB_WEBHOOK_SECRET: SECRET, RATE_LIMIT_PER_MINUTE: '1000000' },
+  NODE_DEFAULTS,
+);
 const gitlabQueue = inProcessGitLabQueue(database.db, config.gitlab!);
-const services = { db: database.db, config, gitlabQueue, rateLimiter: memoryRateLimiter(config.rateLimitPerMinute) };
-const server = serve({ fetch: buildApp({ services: () => ({ services }) }).fetch, port: 0, hostname: '127.0.0.1' });
+const server = serve({ fetch: nodeApp(database.db, config, { gitlabQueue, logger: quietLogger }).fetch, port: 0, hostname: '127.0.0.1' });
 await once(server, 'listening');
 const port = (server.address() as AddressInfo).port;
 

@@ -11,7 +11,7 @@ import pg from 'pg';
 import { connectNodeDatabase } from '../src/db/connect-node';
 import { folderBlobStore } from '../src/maintenance/folder-blob-store';
 import { BackupError, restoreBackup } from '../src/maintenance/restore-backup';
-import { SCHEMA_VERSION } from '../src/maintenance/schema-version';
+import { SCHEMA_VERSION } from '../src/db/schema-version';
 import { wranglerR2Reader } from '../src/maintenance/wrangler-r2-reader';
 
 const { values } = parseArgs({

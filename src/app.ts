@@ -1,19 +1,81 @@
-/** The QA-Board API, the same for every runtime: entries only choose how to reach the database. */
+/**
+ * The QA-Board API, the same for every runtime: entries only provide the services (database,
+ * queues, limiters). This is where the app is assembled — middleware in order, routes, documentation.
+ */
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { authenticate } from './auth/authenticate';
+import { restrictBodyProject } from './auth/body-project';
+import { limitRequests } from './auth/request-limits';
 import { apiReferencePage } from './lib/api-reference';
-import { createApp, type AppOptions } from './lib/create-app';
+import { createApp } from './lib/create-app';
+import { checkJsonBody } from './lib/json-body';
+import { ApiError } from './lib/problem';
+import { routeMatcher } from './lib/route-matcher';
+import { routingPath } from './lib/routing-path';
+import type { AppOptions } from './lib/types';
+import { checkUrlText } from './lib/url-text';
 import { commitsRouter } from './routes/commits/commits.index';
+import { healthRouter } from './routes/health/health.index';
+import { healthRoutes } from './routes/health/health.routes';
 import { ingestRouter } from './routes/ingest/ingest.index';
+import { ingestionRoutes } from './routes/ingest/ingest.routes';
 import { outputsRouter } from './routes/outputs/outputs.index';
 import { projectsRouter } from './routes/projects/projects.index';
 import { retentionRouter } from './routes/retention/retention.index';
 import { tokensRouter } from './routes/tokens/tokens.index';
+import { tokenRoutes } from './routes/tokens/tokens.routes';
 import { webhooksRouter } from './routes/webhooks/webhooks.index';
+import { webhookRoutes } from './routes/webhooks/webhooks.routes';
 
 export const OPENAPI_PATH = '/api/openapi.json';
+const DOCS_PATH = '/api/docs';
+
+/** Routes that need no API token: they authenticate otherwise (the webhook's secret) or describe the service. */
+const isPublic = routeMatcher([
+  ...webhookRoutes,
+  ...healthRoutes,
+  { method: 'get', path: OPENAPI_PATH },
+  { method: 'get', path: DOCS_PATH },
+]);
 
 export function buildApp(options: AppOptions) {
   const app = createApp(options);
-  app.route('/', ingestRouter).route('/', commitsRouter).route('/', projectsRouter).route('/', outputsRouter).route('/', webhooksRouter).route('/', tokensRouter).route('/', retentionRouter);
+  app.use(checkUrlText);
+  // Browsers get CORS headers only for the configured origins (the web app's); preflights answer before auth.
+  app.use((c, next) =>
+    cors({
+      origin: (origin) => (c.var.config.corsOrigins.includes(origin) ? origin : null),
+      credentials: c.var.config.corsCredentials,
+      allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+      exposeHeaders: ['Retry-After', 'X-Request-Id', 'Idempotency-Replayed'],
+      maxAge: 600,
+    })(c, next),
+  );
+  app.use(authenticate({ isPublic, isAdmin: routeMatcher(tokenRoutes) }));
+  app.use(limitRequests(routeMatcher(ingestionRoutes)));
+  app.use((c, next) =>
+    bodyLimit({
+      maxSize: c.var.config.maxBodyBytes,
+      onError: (c) => {
+        throw new ApiError(413, `The request body exceeds ${c.var.config.maxBodyBytes} bytes.`);
+      },
+    })(c, next),
+  );
+  // Public routes check their own credentials first, then the body (the webhook: see its contract).
+  app.use((c, next) => (isPublic(c.req.method, routingPath(c.req.raw)) ? next() : checkJsonBody((c) => c.var.config.maxJsonDepth)(c, next)));
+  app.use(restrictBodyProject);
+
+  app
+    .route('/', ingestRouter)
+    .route('/', commitsRouter)
+    .route('/', projectsRouter)
+    .route('/', outputsRouter)
+    .route('/', webhooksRouter)
+    .route('/', tokensRouter)
+    .route('/', retentionRouter)
+    .route('/', healthRouter);
+
   // Tokens go as Bearer, or as the HTTP Basic password (the qa CLI's `user:token@host`). `{}`: open mode needs none.
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerToken', { type: 'http', scheme: 'bearer' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'basicToken', {
@@ -30,6 +92,6 @@ export function buildApp(options: AppOptions) {
     },
     security: [{ bearerToken: [] }, { basicToken: [] }, {}],
   });
-  app.get('/api/docs', apiReferencePage(OPENAPI_PATH));
+  app.get(DOCS_PATH, apiReferencePage(OPENAPI_PATH));
   return app;
 }

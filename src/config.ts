@@ -1,57 +1,97 @@
 /**
  * Runtime configuration, read once from Worker bindings (vars and secrets) or `process.env` on Node.
- * Every feature adds its settings here, validated, so a misconfiguration fails at start, not mid-request.
+ * Every setting is declared here, validated, so a misconfiguration fails at start, not mid-request.
+ * Runtimes differ only in defaults (`RuntimeDefaults`): a deployed Worker is reachable from the
+ * internet and defaults to `AUTH_MODE=write`; the embedded Node default is a local tool (`open`).
  */
 import { z } from 'zod';
 
+const integer = (min = 1) => z.coerce.number().int().min(min);
+
 const envSchema = z.object({
+  /** Postgres connection string. Worker: a secret (Neon's `-pooler` host). Node: absent = embedded PGlite. */
+  DATABASE_URL: z.string().min(1).optional(),
+  /** Milliseconds to wait for a database connection, and for a statement, before answering 503. */
+  DATABASE_CONNECT_TIMEOUT_MS: integer().default(5_000),
+  DATABASE_STATEMENT_TIMEOUT_MS: integer().default(20_000),
+  /** Node entry: where it listens, and where the embedded database and local backups live. */
+  PORT: integer(0).max(65535).default(8787),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  QABOARD_DATA_DIR: z.string().min(1).default('.data'),
   /** Largest accepted request body in bytes. */
-  MAX_BODY_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  MAX_BODY_BYTES: integer().default(1024 * 1024),
   /** Deepest JSON nesting accepted in a request body (the qa CLI's uploads nest about 6 levels). */
-  MAX_JSON_DEPTH: z.coerce.number().int().positive().default(32),
-  /** Who needs a token: `open` (nobody; embedded default), `write` (writes only), `all`. */
-  AUTH_MODE: z.enum(['open', 'write', 'all']).default('open'),
+  MAX_JSON_DEPTH: integer().default(32),
+  /** Who needs a token: `open` (nobody), `write` (writes only), `all`. Default: per runtime. */
+  AUTH_MODE: z.enum(['open', 'write', 'all']).optional(),
   /** Bootstrap admin token (a secret): creates the first tokens. */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Comma-separated origins allowed by CORS (the web app's), e.g. `https://qaboard.example.com`. */
   CORS_ORIGINS: z.string().default(''),
   /** Whether browsers may send cookies/credentials cross-origin. */
   CORS_CREDENTIALS: z.enum(['true', 'false']).default('false'),
-  /** Requests per minute per token (per client address without a token), on Node; Workers use the binding's limit. */
-  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  /** Node: requests per minute per token (per client address without one), ingestion excluded. Workers: the RATE_LIMITER binding. */
+  RATE_LIMIT_PER_MINUTE: integer().default(1200),
+  /** Node: ingestion uploads per minute per caller; 0 = not limited (the default: the qa CLI doesn't retry a 429). */
+  RATE_LIMIT_INGEST_PER_MINUTE: integer(0).default(0),
+  /** Node: failed authentications per minute per client address before it is refused for the rest of the minute. */
+  AUTH_FAILURES_PER_MINUTE: integer().default(30),
+  /**
+   * Node: how many reverse proxies in front of the server append to `X-Forwarded-For` (0: none,
+   * use the socket's address). Only then is the header trusted, from the right, that many hops.
+   */
+  TRUST_PROXY: z
+    .union([z.enum(['true', 'false']).transform((v) => (v === 'true' ? 1 : 0)), integer(0).max(16)])
+    .default(0),
   /** GitLab instance, e.g. https://gitlab.com; with GITLAB_TOKEN (scope `read_api`) it enables the integration. */
   GITLAB_URL: z.url().optional(),
   GITLAB_TOKEN: z.string().min(1).optional(),
   /** The secret GitLab sends as `X-Gitlab-Token` with webhooks. */
   GITLAB_WEBHOOK_SECRET: z.string().min(1).optional(),
   /** Milliseconds before a GitLab API call is abandoned (and retried later). */
-  GITLAB_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  GITLAB_TIMEOUT_MS: integer().default(10_000),
   /** Daily backups kept, and Sunday backups kept beyond them. */
-  BACKUP_KEEP_DAILY: z.coerce.number().int().positive().default(7),
-  BACKUP_KEEP_WEEKLY: z.coerce.number().int().nonnegative().default(4),
+  BACKUP_KEEP_DAILY: integer().default(7),
+  BACKUP_KEEP_WEEKLY: integer(0).default(4),
   /** Rows per backup part: bounds memory and the size of each R2 put. */
-  BACKUP_ROWS_PER_PART: z.coerce.number().int().positive().default(20_000),
+  BACKUP_ROWS_PER_PART: integer().default(20_000),
   /** Pending/running outputs with no update for this long are marked failed. */
   STALE_RUN_HOURS: z.coerce.number().positive().default(24),
 });
 
+export type AuthMode = 'open' | 'write' | 'all';
+
+export interface RuntimeDefaults {
+  authMode: AuthMode;
+}
+
 export type AppConfig = ReturnType<typeof parseConfig>;
 
-export function parseConfig(env: Record<string, unknown>) {
-  const parsed = envSchema.safeParse(env);
+export function parseConfig(env: object, defaults: RuntimeDefaults) {
+  // Empty strings (unset vars in a .env file, blank wrangler vars) mean "not set".
+  const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = envSchema.safeParse(given);
   if (!parsed.success) {
     const fields = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`Invalid configuration: ${fields}`);
   }
   const e = parsed.data;
   return {
+    databaseUrl: e.DATABASE_URL,
+    database: { connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS, statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS },
+    node: { port: e.PORT, host: e.HOST, dataDir: e.QABOARD_DATA_DIR },
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxJsonDepth: e.MAX_JSON_DEPTH,
-    authMode: e.AUTH_MODE,
+    authMode: e.AUTH_MODE ?? defaults.authMode,
     adminToken: e.ADMIN_TOKEN,
     corsOrigins: e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
     corsCredentials: e.CORS_CREDENTIALS === 'true',
-    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    rateLimits: {
+      requestsPerMinute: e.RATE_LIMIT_PER_MINUTE,
+      ingestPerMinute: e.RATE_LIMIT_INGEST_PER_MINUTE,
+      authFailuresPerMinute: e.AUTH_FAILURES_PER_MINUTE,
+    },
+    trustedProxyHops: e.TRUST_PROXY,
     gitlab:
       e.GITLAB_URL && e.GITLAB_TOKEN
         ? { url: e.GITLAB_URL.replace(/\/+$/, ''), token: e.GITLAB_TOKEN, timeoutMs: e.GITLAB_TIMEOUT_MS }

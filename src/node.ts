@@ -5,28 +5,25 @@
  */
 import path from 'node:path';
 import { serve } from '@hono/node-server';
-import { buildApp } from './app';
+import { announceAuthMode } from './auth/announce-auth-mode';
 import { parseConfig } from './config';
 import { connectNodeDatabase } from './db/connect-node';
-import { warnWhenOpen } from './auth/warn-open';
-import { memoryRateLimiter } from './lib/rate-limit';
-import { inProcessGitLabQueue } from './gitlab/in-process-queue';
+import { inProcessGitLabQueue } from './gitlab/in-process-gitlab-queue';
 import { folderBlobStore } from './maintenance/folder-blob-store';
 import { startMaintenanceSchedule } from './maintenance/in-process-schedule';
+import { NODE_DEFAULTS, nodeApp } from './node-app';
 
-const port = Number(process.env.PORT ?? 8787);
-const host = process.env.HOST ?? '127.0.0.1';
-const dataRoot = path.resolve(process.env.QABOARD_DATA_DIR ?? '.data');
-const dataDir = path.join(dataRoot, 'pglite');
-
-const config = parseConfig(process.env);
-warnWhenOpen(config);
+const config = parseConfig(process.env, NODE_DEFAULTS);
+const { port, host } = config.node;
+const dataRoot = path.resolve(config.node.dataDir);
+announceAuthMode(config);
 const database = await connectNodeDatabase(
-  process.env.DATABASE_URL ? { kind: 'postgres', url: process.env.DATABASE_URL } : { kind: 'pglite', dataDir },
+  config.databaseUrl
+    ? { kind: 'postgres', url: config.databaseUrl, timeouts: config.database }
+    : { kind: 'pglite', dataDir: path.join(dataRoot, 'pglite') },
 );
 const gitlabQueue = config.gitlab && inProcessGitLabQueue(database.db, config.gitlab);
-const services = { db: database.db, config, gitlabQueue, rateLimiter: memoryRateLimiter(config.rateLimitPerMinute) };
-const app = buildApp({ services: () => ({ services }) });
+const app = nodeApp(database.db, config, { gitlabQueue });
 const stopSchedule = startMaintenanceSchedule(database.db, folderBlobStore(path.join(dataRoot, 'backups')), config.maintenance);
 
 const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {

@@ -4,7 +4,7 @@
  * OpenAPI document, so a new route without an entry here fails the coverage test.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { presentedToken } from '../src/auth/credentials';
+import { presentedCredential } from '../src/auth/credentials';
 import { projectWithin } from '../src/auth/principal';
 import { sha256Hex } from '../src/lib/digest';
 import { queryRows } from '../src/db/client';
@@ -26,6 +26,10 @@ interface Sample {
   body?(target: Target): unknown;
   /** Whether the request names a project (a restricted token must get 404 for other projects). */
   projectBound: boolean;
+  /** What a restricted token gets for another project (404 unless said otherwise). */
+  otherProjectStatus?: number;
+  /** Public: answers whatever the credentials (its own secret, or none). */
+  public?: true;
 }
 const q = encodeURIComponent;
 
@@ -44,9 +48,15 @@ const SAMPLES: Record<string, Sample> = {
   'GET /api/v1/output/{id}': { path: (t) => `/api/v1/output/${t.outputId}`, projectBound: true },
   'GET /api/v1/projects': { path: () => '/api/v1/projects', projectBound: false },
   'GET /api/v1/retention/preview': { path: (t) => `/api/v1/retention/preview?project=${q(t.project)}`, projectBound: true },
-  'POST /api/v1/tokens': { path: () => '/api/v1/tokens', body: () => ({ name: 'matrix', scopes: ['read'] }), projectBound: false },
+  'POST /api/v1/tokens': {
+    path: () => '/api/v1/tokens',
+    body: (t) => ({ name: 'matrix', scopes: ['read'], project_prefix: t.project }),
+    projectBound: true,
+    otherProjectStatus: 403,
+  },
   'GET /api/v1/tokens': { path: () => '/api/v1/tokens', projectBound: false },
-  'DELETE /api/v1/tokens/{id}': { path: (t) => `/api/v1/tokens/${t.tokenId}`, projectBound: false },
+  'DELETE /api/v1/tokens/{id}': { path: (t) => `/api/v1/tokens/${t.tokenId}`, projectBound: true },
+  'GET /api/v1/health': { path: () => '/api/v1/health', projectBound: false, public: true },
 };
 /** Routes that authenticate with their own secret (GitLab's `X-Gitlab-Token`), not with API tokens. */
 const EXEMPT = ['POST /webhook/gitlab', 'POST /api/v1/webhook/gitlab'];
@@ -61,6 +71,7 @@ describe.each(engineNames)('access control on %s', (engine) => {
   const apps = {} as Record<Mode, TestApp>;
   const targets = {} as Record<'own' | 'other', Target>;
   const credentials: Credential[] = [];
+  let adminTeamToken = '';
 
   async function newToken(spec: object): Promise<{ id: number; token: string }> {
     const response = await postJson(apps.all, '/api/v1/tokens', spec, bearer(ADMIN_TOKEN));
@@ -70,17 +81,22 @@ describe.each(engineNames)('access control on %s', (engine) => {
 
   beforeAll(async () => {
     database = await openTestDatabase(engine);
-    for (const mode of MODES) apps[mode] = testApp(database.db, { AUTH_MODE: mode, ADMIN_TOKEN, RATE_LIMIT_PER_MINUTE: '100000' });
+    for (const mode of MODES) {
+      apps[mode] = testApp(database.db, { AUTH_MODE: mode, ADMIN_TOKEN, RATE_LIMIT_PER_MINUTE: '100000', AUTH_FAILURES_PER_MINUTE: '100000' });
+    }
     for (const [name, spec] of [['own', OWN], ['other', OTHER]] as const) {
       const response = await postJson(apps.open, '/api/v1/output/', outputUpload(spec));
       const { id } = (await response.json()) as { id: number };
-      targets[name] = { ...spec, outputId: id, tokenId: (await newToken({ name: `to revoke ${name}`, scopes: ['read'] })).id };
+      const toRevoke = await newToken({ name: `to revoke ${name}`, scopes: ['read'], project_prefix: spec.project });
+      targets[name] = { ...spec, outputId: id, tokenId: toRevoke.id };
     }
     const read = await newToken({ name: 'read', scopes: ['read'] });
     const write = await newToken({ name: 'write', scopes: ['write'] });
     const admin = await newToken({ name: 'admin', scopes: ['admin'] });
     const readAlpha = await newToken({ name: 'read alpha', scopes: ['read'], project_prefix: 'team/alpha' });
     const writeTeam = await newToken({ name: 'write team', scopes: ['write'], project_prefix: 'team/' });
+    const adminTeam = await newToken({ name: 'admin team', scopes: ['admin'], project_prefix: 'team/' });
+    adminTeamToken = adminTeam.token;
     const revoked = await newToken({ name: 'revoked', scopes: ['admin'] });
     expect((await apps.all.request(`/api/v1/tokens/${revoked.id}`, { method: 'DELETE', headers: bearer(ADMIN_TOKEN) })).status).toBe(200);
     credentials.push(
@@ -93,6 +109,8 @@ describe.each(engineNames)('access control on %s', (engine) => {
       { name: 'bootstrap admin (Basic)', headers: basic(ADMIN_TOKEN), scope: 'admin' },
       { name: 'read restricted to team/alpha (Bearer)', headers: bearer(readAlpha.token), scope: 'read', restricted: true },
       { name: 'write restricted to team/ (Basic)', headers: basic(writeTeam.token), scope: 'write', restricted: true },
+      { name: 'admin restricted to team/ (Bearer)', headers: bearer(adminTeam.token), scope: 'admin', restricted: true },
+      { name: 'malformed Authorization header', headers: { authorization: 'Token qab_x' }, invalid: true },
       { name: 'revoked admin', headers: bearer(revoked.token), invalid: true },
       { name: 'unknown token', headers: bearer('qab_not-a-token'), invalid: true },
     );
@@ -109,13 +127,14 @@ describe.each(engineNames)('access control on %s', (engine) => {
     const method = operation.split(' ')[0]!;
     const needed = operation.includes('/tokens') ? 'admin' : method === 'GET' ? 'read' : 'write';
     const rank = { read: 1, write: 2, admin: 3 };
+    if (sample.public) return 200;
     if (credential.invalid) return 401;
     if (!credential.scope) {
       const anonymous = { open: 2, write: 1, all: 0 }[mode];
       return rank[needed] <= anonymous ? 200 : 401;
     }
     if (rank[credential.scope] < rank[needed]) return 403;
-    if (credential.restricted && sample.projectBound && target === 'other') return 404;
+    if (credential.restricted && sample.projectBound && target === 'other') return sample.otherProjectStatus ?? 404;
     return 200;
   }
 
@@ -191,6 +210,28 @@ describe.each(engineNames)('access control on %s', (engine) => {
     expect((await apps.write.request(`/api/v1/commit/${shaOf(3)}?project=team%2Falpha`)).status).toBe(200);
   });
 
+  test('an admin restricted to a prefix sees, creates and revokes only tokens within it — never a wider one', async () => {
+    const asTeamAdmin = bearer(adminTeamToken);
+    const listed = (await (await apps.all.request('/api/v1/tokens', { headers: asTeamAdmin })).json()) as { id: number; project_prefix: string | null }[];
+    expect(listed.length).toBeGreaterThan(0);
+    for (const token of listed) expect(token.project_prefix, JSON.stringify(token)).toMatch(/^team\//);
+    const unrestricted = await newToken({ name: 'everything', scopes: ['read'] });
+    const otherTeam = await newToken({ name: 'outsider', scopes: ['read'], project_prefix: 'other/beta' });
+
+    for (const project_prefix of [null, 'other/', 'team', 'teamx/']) {
+      const wider = await postJson(apps.all, '/api/v1/tokens', { name: 'escalate', scopes: ['admin'], project_prefix }, asTeamAdmin);
+      expect(wider.status, String(project_prefix)).toBe(403);
+    }
+    const within = await postJson(apps.all, '/api/v1/tokens', { name: 'sub-admin', scopes: ['admin'], project_prefix: 'team/alpha' }, asTeamAdmin);
+    expect(within.status).toBe(201);
+    for (const id of [unrestricted.id, otherTeam.id]) {
+      expect((await apps.all.request(`/api/v1/tokens/${id}`, { method: 'DELETE', headers: asTeamAdmin })).status).toBe(404);
+    }
+    const after = (await (await apps.all.request('/api/v1/tokens', { headers: bearer(ADMIN_TOKEN) })).json()) as { id: number; revoked_at: string | null }[];
+    expect(after.find((t) => t.id === unrestricted.id)!.revoked_at).toBeNull();
+    expect(after.find((t) => t.id === otherTeam.id)!.revoked_at).toBeNull();
+  });
+
   test('token creation validates scopes and names the field', async () => {
     const response = await postJson(apps.all, '/api/v1/tokens', { name: 'x', scopes: ['root'] }, bearer(ADMIN_TOKEN));
     expect(response.status).toBe(400);
@@ -199,14 +240,16 @@ describe.each(engineNames)('access control on %s', (engine) => {
 });
 
 describe('credential parsing and project prefixes', () => {
-  test('Bearer, Basic user:token, Basic token-as-user; anything else is no token', () => {
-    expect(presentedToken('Bearer abc')).toBe('abc');
-    expect(presentedToken(`Basic ${btoa('me:s3cret:with:colons')}`)).toBe('s3cret:with:colons');
-    expect(presentedToken(`Basic ${btoa('tok')}`)).toBe('tok');
-    expect(presentedToken(`basic ${btoa('tok:')}`)).toBe('tok');
-    expect(presentedToken('Digest abc')).toBeUndefined();
-    expect(presentedToken('Basic %%%')).toBeUndefined();
-    expect(presentedToken(undefined)).toBeUndefined();
+  test('Bearer, Basic user:token, Basic token-as-user; an unreadable header is malformed, not "no token"', () => {
+    const token = (value: string) => ({ kind: 'token', token: value });
+    expect(presentedCredential('Bearer abc')).toEqual(token('abc'));
+    expect(presentedCredential(`Basic ${btoa('me:s3cret:with:colons')}`)).toEqual(token('s3cret:with:colons'));
+    expect(presentedCredential(`Basic ${btoa('tok')}`)).toEqual(token('tok'));
+    expect(presentedCredential(`basic ${btoa('tok:')}`)).toEqual(token('tok'));
+    for (const malformed of ['Digest abc', 'Basic %%%', 'Bearer', '', 'Bearer a b', `Basic ${btoa(':')}`]) {
+      expect(presentedCredential(malformed), malformed).toEqual({ kind: 'malformed' });
+    }
+    expect(presentedCredential(undefined)).toEqual({ kind: 'none' });
   });
 
   test('prefixes match whole path segments', () => {

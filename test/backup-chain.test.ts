@@ -8,7 +8,7 @@ import { backupStepHandler, firstBackupStep, MAINTENANCE_QUEUE, type BackupStepJ
 import { BACKUP_TABLES, type BackupManifest } from '../src/maintenance/backup-format';
 import { exportBackup } from '../src/maintenance/export-backup';
 import { folderBlobStore } from '../src/maintenance/folder-blob-store';
-import { SCHEMA_VERSION } from '../src/maintenance/schema-version';
+import { SCHEMA_VERSION } from '../src/db/schema-version';
 import { seedBackupData } from './support/backup-seed';
 import { engineNames, openTestDatabase, type TestDatabase } from './support/databases';
 

@@ -12,7 +12,7 @@ import { BACKUP_TABLES } from '../src/maintenance/backup-format';
 import { exportBackup, exportPart } from '../src/maintenance/export-backup';
 import { folderBlobStore } from '../src/maintenance/folder-blob-store';
 import { restoreBackup } from '../src/maintenance/restore-backup';
-import { SCHEMA_VERSION } from '../src/maintenance/schema-version';
+import { SCHEMA_VERSION } from '../src/db/schema-version';
 import { seedBackupData } from './support/backup-seed';
 import { createScratchDatabase } from './support/databases';
 

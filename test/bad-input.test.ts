@@ -32,6 +32,15 @@ describe.each(engineNames)('bad input on %s', (engine) => {
     ['configurations not a list', { ...outputUpload(), configurations: 'base' }, 'configurations'],
     ['authored date not ISO 8601', { ...outputUpload(), commit_authored_datetime: 'yesterday' }, 'commit_authored_datetime'],
     ['a NUL character, which Postgres cannot store', { ...outputUpload(), metrics: { note: 'a\u0000b' } }, 'metrics.note'],
+    ['a lone UTF-16 surrogate in a stored value', { ...outputUpload(), data: { note: 'x\ud800y' } }, 'data.note'],
+    ['a lone UTF-16 surrogate in a text field', { ...outputUpload(), commit_message: 'fix \udc00' }, 'commit_message'],
+    ['an authored date in year 0000 (there is none)', { ...outputUpload(), commit_authored_datetime: '0000-06-01T00:00:00Z' }, 'commit_authored_datetime'],
+    ['an authored date with a +23:59 offset', { ...outputUpload(), commit_authored_datetime: '2026-01-01T00:00:00+23:59' }, 'commit_authored_datetime'],
+    ['a database name past its index limit', { ...outputUpload(), database: 'd'.repeat(1025) }, 'database'],
+    ['an input path past its index limit (in bytes)', { ...outputUpload(), input_path: '日'.repeat(400), rel_input_path: '日'.repeat(400) }, 'input_path'],
+    ['a branch name past its index limit', { ...outputUpload(), commit_branch: 'b'.repeat(1025) }, 'commit_branch'],
+    ['a batch label past its index limit', { ...outputUpload(), batch_label: 'é'.repeat(513) }, 'batch_label'],
+    ['a project id past its index limit', { ...outputUpload(), project: `group/${'p'.repeat(507)}` }, 'project'],
   ];
 
   test.each(invalidBodies)('%s → 400 naming the field, nothing written', async (_case, body, field) => {
@@ -43,6 +52,56 @@ describe.each(engineNames)('bad input on %s', (engine) => {
     expect(problem.errors.map((e) => e.field)).toContain(field);
     expect(problem.error).toContain(field);
     expect(await rowCounts(database.db)).toEqual(before);
+  });
+
+  test('a lone surrogate in a key → 400 naming it', async () => {
+    const response = await postJson(app, '/api/v1/output/', { ...outputUpload(), input_metadata: { ['k\udfff']: 1 } });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { errors: { field: string }[] }).errors[0]!.field).toMatch(/^input_metadata\./);
+    expect(await rowCounts(database.db)).toEqual(before);
+  });
+
+  test('a number too large for a double (1e309) → 400, not stored as null', async () => {
+    const body = JSON.stringify({ ...outputUpload(), extra_parameters: { gain: 123456 } }).replace('123456', '1e309');
+    const response = await postJson(app, '/api/v1/output/', body);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { errors: { field: string }[] }).errors[0]!.field).toBe('extra_parameters.gain');
+    expect(await rowCounts(database.db)).toEqual(before);
+  });
+
+  test('a body that is not UTF-8 → 400, not stored with U+FFFD', async () => {
+    const bytes = new TextEncoder().encode(JSON.stringify({ ...outputUpload(), commit_message: 'caf_' }));
+    const invalid = Uint8Array.from(bytes, (byte) => byte); // 'caf_' → 'caf' + 0xE9 (Latin-1 é, invalid alone in UTF-8)
+    invalid[bytes.indexOf(0x5f)] = 0xe9;
+    const response = await app.request('/api/v1/output/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: invalid });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain('UTF-8');
+    expect(await rowCounts(database.db)).toEqual(before);
+  });
+
+  test.each([
+    ['/api/v1/commits?project=group%2Frepo%00', 'query.project'],
+    ['/api/v1/commits/ma%00ster?project=group%2Frepo', 'path'],
+    ['/api/v1/output/1%00', 'path'],
+    ['/api/v1/commits?project=group%2Frepo&committer=%ff', 'query.committer'],
+    ['/api/v1/commits?project=group%2Frepo&batch=%ED%A0%80', 'query.batch'],
+    [`/api/v1/commits?project=group%2Frepo&metrics=${encodeURIComponent('{"\\ud800": 0}')}`, 'metrics'],
+    [`/api/v1/commits?project=group%2Frepo&metrics=${encodeURIComponent(JSON.stringify({ ['m'.repeat(300)]: 0 }))}`, 'metrics'],
+    ['/api/v1/commits?project=group%2Frepo&from=0000-01-01T00:00:00Z', 'from'],
+    ['/api/v1/output/0x10', 'id'],
+    ['/api/v1/output/016', 'id'],
+    ['/api/v1/output/2147483648', 'id'],
+  ])('%s → 400 naming %s', async (path, field) => {
+    const response = await app.request(path);
+    expect(response.status).toBe(400);
+    const problem = (await response.json()) as { errors: { field: string }[] };
+    expect(problem.errors.map((e) => e.field)).toContain(field);
+  });
+
+  test('the widest windows Postgres can hold are answered', async () => {
+    for (const query of ['to=9999-12-31T23:59:59Z', 'from=0001-01-01T00:00:00Z', 'from=0001-01-01T00:00:00Z&to=9999-12-31T23:59:59Z']) {
+      expect((await app.request(`/api/v1/commits?project=group%2Frepo&${query}`)).status, query).toBe(200);
+    }
   });
 
   test.each(['/api/v1/output/', '/api/v1/batch/', '/api/v1/commit/'])('%s: a body that is not JSON → 400', async (path) => {
@@ -89,6 +148,32 @@ describe.each(engineNames)('bad input on %s', (engine) => {
     const body = (await response.json()) as { error: string; detail: string };
     expect(body.error).toContain(what);
     expect(body.detail).toBe(body.error);
+  });
+});
+
+describe.each(engineNames)('values at the limits on %s', (engine) => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await openTestDatabase(engine);
+  });
+  afterAll(() => database?.close());
+
+  /** Incompressible text of `bytes` UTF-8 bytes (4-byte characters): the worst case for an index entry. */
+  const randomText = (bytes: number) =>
+    Array.from({ length: bytes / 4 }, () => String.fromCodePoint(0x10000 + Math.floor(Math.random() * 0xfffff))).join('');
+
+  test('identifiers at their byte limits are stored and indexed on a real Postgres', async () => {
+    const app = testApp(database.db, { MAX_BODY_BYTES: '65536' });
+    const upload = {
+      ...outputUpload({ project: `g/${randomText(508)}`, branch: randomText(1024), batch: randomText(1024) }),
+      database: randomText(1024),
+      input_path: randomText(1024),
+      rel_input_path: undefined,
+      platform: randomText(256),
+    };
+    const response = await postJson(app, '/api/v1/output/', upload);
+    expect(response.status, await response.clone().text()).toBe(200);
+    expect(await rowCounts(database.db)).toMatchObject({ projects: 1, ci_commits: 1, batches: 1, test_inputs: 1, outputs: 1 });
   });
 });
 

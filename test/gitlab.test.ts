@@ -2,7 +2,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { queryRows } from '../src/db/client';
-import { inProcessGitLabQueue } from '../src/gitlab/in-process-queue';
+import { inProcessGitLabQueue } from '../src/gitlab/in-process-gitlab-queue';
 import type { InProcessQueue } from '../src/jobs/in-process-queue';
 import type { GitLabJob } from '../src/gitlab/jobs';
 import { postJson, testApp, type TestApp } from './support/app';

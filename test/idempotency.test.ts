@@ -60,10 +60,27 @@ describe.each(engineNames)('idempotency on %s', (engine) => {
   test('a request still in flight with that key → 409', async () => {
     const body = JSON.stringify({ project: 'group/repo', commit_sha: shaOf(18) });
     const digest = await sha256Hex(`POST /api/v1/commit\n${body}`);
-    await database.db.execute(sql`INSERT INTO idempotency_keys (caller, key, request_digest) VALUES ('anonymous', 'k18', ${digest})`);
+    await database.db.execute(
+      sql`INSERT INTO idempotency_keys (caller, key, request_digest, lease_expires_at) VALUES ('anonymous', 'k18', ${digest}, now() + interval '10 seconds')`,
+    );
     const response = await postJson(app, '/api/v1/commit/', body, withKey('k18'));
     expect(response.status).toBe(409);
+    expect(response.headers.get('retry-after')).toBe('10');
     expect(await response.json()).toMatchObject({ status: 409, error: expect.stringContaining('in progress') });
+  });
+
+  test('a claim whose holder died (its lease ran out unrenewed) is free again: the retry runs', async () => {
+    const body = JSON.stringify({ project: 'group/repo', commit_sha: shaOf(19) });
+    const digest = await sha256Hex(`POST /api/v1/commit\n${body}`);
+    // Claimed two seconds ago by a request that crashed: its lease expired a second ago.
+    await database.db.execute(
+      sql`INSERT INTO idempotency_keys (caller, key, request_digest, created_at, lease_expires_at)
+          VALUES ('anonymous', 'k-abandoned', ${digest}, now() - interval '2 seconds', now() - interval '1 second')`,
+    );
+    const response = await postJson(app, '/api/v1/commit/', body, withKey('k-abandoned'));
+    expect(response.status).toBe(200);
+    const replay = await postJson(app, '/api/v1/commit/', body, withKey('k-abandoned'));
+    expect(replay.headers.get('idempotency-replayed')).toBe('true');
   });
 
   test('concurrent requests with one key: one runs, the others are refused (409) or replayed — never run twice', async () => {

@@ -65,6 +65,15 @@ describe.each(engineNames)('ingestion on %s', (engine) => {
     });
   });
 
+  test("a test input belongs to its project: another project naming it neither sees nor changes its metadata", async () => {
+    const teamB = await post('/api/v1/output/', { ...outputUpload({ project: 'team-b/repo', input: 'shared.jpg' }), input_metadata: { owner: 'b', secret: 42 } });
+    const teamA = await post('/api/v1/output/', { ...outputUpload({ project: 'team-a/repo', input: 'shared.jpg' }), input_metadata: { owner: 'a' } });
+    expect(teamA.test_input_metadata).toEqual({ owner: 'a' });
+    const teamBNow = (await (await app.request(`/api/v1/output/${teamB.id}`)).json()) as Json;
+    expect(teamBNow.test_input_metadata).toEqual({ owner: 'b', secret: 42 });
+    expect(await rowCounts(database.db)).toMatchObject({ test_inputs: 2 });
+  });
+
   test('a deleted output comes back when it is uploaded again', async () => {
     const output = await post('/api/v1/output/', outputUpload());
     await database.db.execute(`UPDATE outputs SET deleted = true WHERE id = ${Number(output.id)}` as never);

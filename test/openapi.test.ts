@@ -24,6 +24,24 @@ describe('the OpenAPI document', () => {
     expect(contractProblems(document)).toContain('GET /api/v1/projects: no 401 response');
   });
 
+  test('the lint requires what client generators need: operationIds, descriptions, body examples', async () => {
+    const document = JSON.parse(await generatedDocument());
+    delete document.paths['/api/v1/projects'].get.operationId;
+    delete document.paths['/api/v1/projects'].get.description;
+    document.paths['/api/v1/project/branches'].get.operationId = document.paths['/api/v1/project'].get.operationId;
+    delete document.components.schemas.OutputUpload.example;
+    delete document.components.schemas.Output.example;
+    expect(contractProblems(document)).toEqual(
+      expect.arrayContaining([
+        'GET /api/v1/projects: no operationId',
+        'GET /api/v1/projects: no description',
+        'GET /api/v1/project/branches: operationId getProject is used twice',
+        'POST /api/v1/output: request body (application/json) has no example',
+        'POST /api/v1/output: 200 response (application/json) has no example',
+      ]),
+    );
+  });
+
   test('documents the token schemes, the Idempotency-Key header and the 24 h expiry', async () => {
     const document = JSON.parse(await generatedDocument());
     expect(Object.keys(document.components.securitySchemes).sort()).toEqual(['basicToken', 'bearerToken']);

@@ -1,4 +1,6 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { queryRows } from '../src/db/client';
 import { postJson, testApp, type TestApp } from './support/app';
 import { engineNames, openTestDatabase, type TestDatabase } from './support/databases';
 import { outputUpload, shaOf, type UploadSpec } from './support/uploads';
@@ -105,5 +107,36 @@ describe.each(engineNames)('reads on %s', (engine) => {
     const output = await get(`/api/v1/output/${id}/`);
     expect(output).toEqual(await get(`/api/v1/output/${id}`));
     expect(output).toMatchObject({ id: Number(id), test_input_path: 'inputs/a.jpg', is_pending: false });
+  });
+});
+
+describe.each(engineNames)('the aggregate cache on %s', (engine) => {
+  let database: TestDatabase;
+  let app: TestApp;
+  const cachedMetrics = async () =>
+    (await queryRows<{ metric: string }>(database.db, sql`SELECT DISTINCT metric FROM batch_metric_aggregates ORDER BY metric`)).map((r) => r.metric);
+
+  beforeAll(async () => {
+    database = await openTestDatabase(engine);
+    app = testApp(database.db);
+    const definitions = { available_metrics: { psnr: { label: 'PSNR', smaller_is_better: false } } };
+    for (const input of ['a', 'b']) {
+      const upload = { ...outputUpload({ project: 'cache/repo', input, metrics: { psnr: 30, loss: 1 } }), qaboard_metrics: definitions };
+      expect((await postJson(app, '/api/v1/output/', upload)).status).toBe(200);
+    }
+  });
+  afterAll(() => database?.close());
+
+  test('reads cache only the metrics the project defines: made-up names are computed, never stored', async () => {
+    const madeUp = Object.fromEntries(Array.from({ length: 49 }, (_, i) => [`made-up-${i}`, 0]));
+    const response = await app.request(`/api/v1/commits?project=cache%2Frepo&metrics=${encodeURIComponent(JSON.stringify({ ...madeUp, loss: 0 }))}`);
+    expect(response.status).toBe(200);
+    const [commit] = (await response.json()) as Json[];
+    expect(commit!.batches.default.aggregated_metrics).toEqual({ loss_median: 1, loss_average: 1 });
+    expect(await cachedMetrics()).toEqual([]);
+
+    const defined = await app.request(`/api/v1/commits?project=cache%2Frepo&metrics=${encodeURIComponent('{"psnr": 0, "loss": 0}')}`);
+    expect(((await defined.json()) as Json[])[0]!.batches.default.aggregated_metrics).toEqual({ psnr_median: 30, psnr_average: 30, loss_median: 1, loss_average: 1 });
+    expect(await cachedMetrics()).toEqual(['psnr']);
   });
 });

@@ -30,3 +30,6 @@ export function projectWithin(prefix: string | null, projectId: string): boolean
 }
 
 export const canSeeProject = (caller: Caller, projectId: string) => projectWithin(caller.projectPrefix, projectId);
+
+/** Whether every project `inner` reaches is within `outer` (`null`: every project). */
+export const prefixWithin = (inner: string | null, outer: string | null) => outer === null || (inner !== null && projectWithin(outer, inner));

@@ -11,6 +11,26 @@ export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
   return result.rows;
 }
 
+export interface DatabaseTimeouts {
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
+}
+
+export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = { connectTimeoutMs: 5_000, statementTimeoutMs: 20_000 };
+
+/**
+ * Options for a node-postgres-compatible pool (pg, Neon's) so that a database that doesn't answer
+ * fails the request (503) instead of hanging it. The timeout is the client's: it also covers a
+ * server that accepted the connection and then went silent. A timed-out connection is discarded.
+ */
+export const poolTimeouts = (timeouts: DatabaseTimeouts) => ({
+  connectionTimeoutMillis: timeouts.connectTimeoutMs,
+  query_timeout: timeouts.statementTimeoutMs,
+});
+
+/** A JSON value as a query parameter (cast it with `::jsonb`); SQL NULL when absent. */
+export const jsonParam = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
+
 /** A Postgres array literal of ids, to pass as one parameter: `= ANY(${intArrayLiteral(ids)}::int[])`. */
 export const intArrayLiteral = (ids: number[]) => `{${ids.map((id) => Math.trunc(id)).join(',')}}`;
 
@@ -25,7 +45,7 @@ function isRetryable(error: unknown): boolean {
 /**
  * Runs an idempotent statement again when a concurrent transaction got in the way: it returned
  * nothing because a row it needs was created by a transaction its snapshot can't see (see
- * upsert-commit.ts), or Postgres aborted it as a deadlock victim.
+ * domain/commits/record-commit.ts), or Postgres aborted it as a deadlock victim.
  */
 export async function retryOnConcurrentCreate<T>(attempt: () => Promise<T | undefined>, attempts = 4): Promise<T> {
   for (let i = 1; i <= attempts; i++) {

@@ -5,7 +5,7 @@
  */
 import { Pool, neonConfig } from '@neondatabase/serverless';
 import { drizzle } from 'drizzle-orm/neon-serverless';
-import type { Db } from './client';
+import { DEFAULT_DATABASE_TIMEOUTS, poolTimeouts, type DatabaseTimeouts, type Db } from './client';
 import * as schema from './schema';
 
 /**
@@ -19,8 +19,8 @@ export function configureNeonForProxy(proxyUrl: string) {
   neonConfig.pipelineConnect = false; // with pipelining, SCRAM authentication fails
 }
 
-export function openNeonDatabase(connectionString: string): { db: Db; pool: Pool } {
-  const pool = new Pool({ connectionString });
+export function openNeonDatabase(connectionString: string, timeouts: DatabaseTimeouts = DEFAULT_DATABASE_TIMEOUTS): { db: Db; pool: Pool } {
+  const pool = new Pool({ connectionString, ...poolTimeouts(timeouts) });
   pool.on('error', (err: Error) => console.error('neon pool error:', err.message));
   return { db: drizzle({ client: pool, schema }), pool };
 }

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
-import type { Db } from './client';
+import { DEFAULT_DATABASE_TIMEOUTS, poolTimeouts, type DatabaseTimeouts, type Db } from './client';
 import * as schema from './schema';
 
 /** drizzle/ of the repository: the nearest one above this module (also when it runs bundled, from .cache/). */
@@ -28,7 +28,7 @@ export interface NodeDatabase {
 }
 
 export type NodeDatabaseOptions =
-  | { kind: 'postgres'; url: string; maxConnections?: number }
+  | { kind: 'postgres'; url: string; maxConnections?: number; timeouts?: DatabaseTimeouts }
   /** `dataDir` undefined = in memory (tests). */
   | { kind: 'pglite'; dataDir?: string; client?: PGlite };
 
@@ -40,7 +40,11 @@ export async function connectNodeDatabase(options: NodeDatabaseOptions): Promise
       import('drizzle-orm/node-postgres'),
       import('drizzle-orm/node-postgres/migrator'),
     ]);
-    const pool = new pg.Pool({ connectionString: options.url, max: options.maxConnections ?? 10 });
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.maxConnections ?? 10,
+      ...poolTimeouts(options.timeouts ?? DEFAULT_DATABASE_TIMEOUTS),
+    });
     pool.on('error', (err) => console.error('postgres pool error:', err.message));
     const db = drizzlePg({ client: pool, schema });
     await migratePg(db, { migrationsFolder: MIGRATIONS_FOLDER });

@@ -73,16 +73,22 @@ export const batches = pgTable(
   (t) => [uniqueIndex('batches_commit_label').on(t.ciCommitId, t.label)],
 );
 
+/**
+ * The inputs a project's outputs ran on, and their metadata. An input belongs to one project:
+ * two projects naming the same (database, path) each have their own row and metadata.
+ * `project_id` is NULL only for inputs no output used when inputs became per-project (migration 0003).
+ */
 export const testInputs = pgTable(
   'test_inputs',
   {
     id: serial('id').primaryKey(),
+    projectId: text('project_id').references(() => projects.id, { onDelete: 'cascade' }),
     database: text('database').notNull(),
     /** Relative to `database`. */
     path: text('path').notNull(),
     data: jsonb('data').$type<Json>().notNull().default({}),
   },
-  (t) => [uniqueIndex('test_inputs_database_path').on(t.database, t.path)],
+  (t) => [uniqueIndex('test_inputs_project_database_path').on(t.projectId, t.database, t.path)],
 );
 
 export const outputs = pgTable(
@@ -145,6 +151,7 @@ export const batchMetricAggregates = pgTable(
 /**
  * API tokens (see src/auth/): only the SHA-256 digest of the plaintext is kept; the plaintext is
  * shown once, at creation. A revoked token stays listed (who had access, until when).
+ * Properties are named as the columns — and as the API's fields: the tokens API is derived from this table.
  */
 export const apiTokens = pgTable(
   'api_tokens',
@@ -156,9 +163,9 @@ export const apiTokens = pgTable(
     /** `read`, `write`, `admin`. */
     scopes: jsonb('scopes').$type<string[]>().notNull(),
     /** When set, the token only reaches projects whose id is this prefix or lies under it. */
-    projectPrefix: text('project_prefix'),
-    createdAt: timestamptz('created_at').notNull().defaultNow(),
-    revokedAt: timestamptz('revoked_at'),
+    project_prefix: text('project_prefix'),
+    created_at: timestamptz('created_at').notNull().defaultNow(),
+    revoked_at: timestamptz('revoked_at'),
   },
   (t) => [uniqueIndex('api_tokens_digest').on(t.digest)],
 );
@@ -176,6 +183,8 @@ export const idempotencyKeys = pgTable(
     /** SHA-256 of method, path and body: the same key with another payload is refused. */
     requestDigest: text('request_digest').notNull(),
     createdAt: timestamptz('created_at').notNull().defaultNow(),
+    /** While the request runs it renews this lease; past it, an unanswered claim is abandoned. */
+    leaseExpiresAt: timestamptz('lease_expires_at').notNull().defaultNow(),
     responseStatus: integer('response_status'),
     responseContentType: text('response_content_type'),
     responseBody: text('response_body'),

@@ -4,16 +4,12 @@
  * storage keeps working: folders are served under `/s<path>` (Python's `quote`, `/` kept).
  * A location that already is a URL (`s3://…`, `https://…` for R2 or S3) is passed through unchanged.
  */
-import { createHash } from 'node:crypto';
+import { md5Hex } from '../lib/md5';
 
 type Json = Record<string, unknown>;
 
 const DEFAULT_STORAGE_ROOT = '/mnt/qaboard';
 const URL_WITH_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
-
-export function md5Hex(text: string): string {
-  return createHash('md5').update(text).digest('hex');
-}
 
 /** qatools' `dir_to_url`: `"/s" + urllib.parse.quote(path)`. */
 export function dirToUrl(location: string | null | undefined): string {

@@ -2,14 +2,21 @@
  * Commit metadata for commits created by uploads that carried none (old clients, scripts):
  * message, author, date, parents and branch, from GitLab.
  */
-import { and, eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { ciCommits, projects } from '../db/schema';
-import { projectRepository } from '../domain/storage-locations';
+import { projects } from '../db/schema';
+import { recordCommit } from '../domain/commits/record-commit';
 import type { CommitEnvelope } from '../domain/ingest/envelope';
+import { projectReferenceBranch } from '../domain/projects/reference-branch';
+import { projectRepository } from '../domain/storage-locations';
 import type { GitLabClient } from './client';
-import type { BackfillJob } from './jobs';
-import { referenceBranchOf } from './qaboard-configs';
+
+/** Fill the metadata of a commit created by an upload that carried none. */
+export interface BackfillJob {
+  type: 'backfill-commit';
+  projectId: string;
+  hexsha: string;
+}
 
 /** An upload that created its commit without saying what the commit is. */
 export const needsBackfill = (envelope: CommitEnvelope) =>
@@ -20,17 +27,16 @@ export async function backfillCommit(db: Db, gitlab: GitLabClient, job: Backfill
   if (!project) return;
   const { idGit } = projectRepository({ id: job.projectId, data: project.data });
   const [commit, branches] = await Promise.all([gitlab.commit(idGit, job.hexsha), gitlab.branchesOf(idGit, job.hexsha)]);
-  const reference = referenceBranchOf((project.data.qatools_config ?? {}) as Record<string, unknown>);
-  const branch = branches.includes(reference) ? reference : (branches[0] ?? null);
+  const reference = projectReferenceBranch(project.data);
   // GitLab's authored date replaces the upload's, which was the time of the run (see the qa CLI).
-  await db
-    .update(ciCommits)
-    .set({
-      authoredDatetime: commit.authored_date,
-      message: sql`COALESCE(${ciCommits.message}, ${commit.message})`,
-      committerName: sql`COALESCE(${ciCommits.committerName}, ${commit.author_name})`,
-      parents: sql`COALESCE(${ciCommits.parents}, ${JSON.stringify(commit.parent_ids)}::jsonb)`,
-      branch: sql`COALESCE(${ciCommits.branch}, ${branch})`,
-    })
-    .where(and(eq(ciCommits.projectId, job.projectId), eq(ciCommits.hexsha, job.hexsha)));
+  await recordCommit(db, {
+    projectId: job.projectId,
+    hexsha: job.hexsha,
+    source: 'gitlab',
+    branch: branches.includes(reference) ? reference : (branches[0] ?? null),
+    authoredDatetime: commit.authored_date,
+    committerName: commit.author_name,
+    message: commit.message,
+    parents: commit.parent_ids,
+  });
 }

@@ -1,26 +1,9 @@
 /** Work the GitLab integration does in the background, off the webhook and upload paths. */
 import type { Db } from '../db/client';
 import type { JobHandler } from '../jobs/job-queue';
-import { backfillCommit } from './backfill-commit';
+import { backfillCommit, type BackfillJob } from './backfill-commit';
 import { GitLabError, GitLabNotFound, type GitLabClient } from './client';
-import { processPush } from './process-push';
-
-export interface PushJob {
-  type: 'push';
-  /** GitLab's project info from the webhook. */
-  project: { id: number; path_with_namespace: string } & Record<string, unknown>;
-  ref: string;
-  checkoutSha: string;
-  /** `X-Gitlab-Event-UUID` (or `Idempotency-Key`), for the logs: processing is idempotent anyway. */
-  eventId: string | null;
-}
-
-/** Fill the metadata of a commit created by an upload that carried none. */
-export interface BackfillJob {
-  type: 'backfill-commit';
-  projectId: string;
-  hexsha: string;
-}
+import { processPush, type PushJob } from './process-push';
 
 export type GitLabJob = PushJob | BackfillJob;
 

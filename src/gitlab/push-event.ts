@@ -17,7 +17,15 @@ export const pushEvent = z
     checkout_sha: z.string().regex(/^[0-9a-f]{40,64}$/).nullable(),
     project: gitlabProjectInfo,
   })
-  .openapi('GitLabPushEvent', { description: 'A GitLab Push Hook or Tag Push Hook body.' });
+  .openapi('GitLabPushEvent', {
+    description: 'A GitLab Push Hook or Tag Push Hook body.',
+    example: {
+      object_kind: 'push',
+      ref: 'refs/heads/master',
+      checkout_sha: 'da1560886d4f094c3e6c9ef40349f7d38b5d27d7',
+      project: { id: 1207, path_with_namespace: 'vision/isp-pipeline', web_url: 'https://gitlab.example.com/vision/isp-pipeline', default_branch: 'master' },
+    },
+  });
 export type PushEvent = z.infer<typeof pushEvent>;
 
 export const PUSH_EVENTS = ['Push Hook', 'Tag Push Hook'];

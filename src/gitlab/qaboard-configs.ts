@@ -58,8 +58,3 @@ export function metricsFileOf(config: Json): string | undefined {
   const outputs = config.outputs;
   return isObject(outputs) && typeof outputs.metrics === 'string' && outputs.metrics ? outputs.metrics : undefined;
 }
-
-export function referenceBranchOf(config: Json): string {
-  const project = config.project;
-  return isObject(project) && typeof project.reference_branch === 'string' ? project.reference_branch : 'master';
-}

@@ -1,17 +1,82 @@
 /**
- * The JSON body of a write, parsed once: Hono caches it, so route validators reuse this parse.
- * `undefined` when the request has no JSON body or it doesn't parse (the route's validator answers that).
+ * The JSON body of a write, read and checked once before any route uses it, then served from
+ * memory to every validator (Hono would otherwise parse it again on each `c.req.json()`):
+ * - it must be UTF-8: invalid bytes are refused, not replaced with U+FFFD;
+ * - deep nesting is refused — every later walk over it (validation, jsonb) would pay for it;
+ * - strings and keys must be storable (no NUL, no lone surrogate: see storable-text.ts), and
+ *   numbers finite (`1e309` parses as Infinity, which would be stored as null).
  */
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import { invalidField, type FieldError } from './problem';
+import { unstorableText } from './storable-text';
 
-const JSON_TYPE = /^application\/([a-z-.]+\+)?json/i;
+const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
+const PARSED = Symbol('parsed JSON body');
 
-export async function jsonBodyOf(c: Context): Promise<unknown> {
-  if (c.req.method === 'GET' || c.req.method === 'HEAD' || !JSON_TYPE.test(c.req.header('content-type') ?? '')) return undefined;
-  try {
-    return await c.req.json();
-  } catch (error) {
-    if (error instanceof SyntaxError) return undefined;
-    throw error; // e.g. the body limit tripped while reading
+type WithParsedBody = Context & { [PARSED]?: unknown };
+
+export const hasJsonBody = (c: Context) =>
+  c.req.method !== 'GET' && c.req.method !== 'HEAD' && JSON_TYPE.test(c.req.header('content-type') ?? '');
+
+/** The first problem of a parsed JSON value; iterative, so hostile input can't overflow the stack. */
+export function jsonBodyProblem(value: unknown, maxDepth: number): FieldError | undefined {
+  const stack: [unknown, number, string][] = [[value, 0, '']];
+  while (stack.length) {
+    const [node, depth, path] = stack.pop()!;
+    const field = path || '(body)';
+    if (typeof node === 'string') {
+      const problem = unstorableText(node);
+      if (problem) return { field, message: problem };
+      continue;
+    }
+    if (typeof node === 'number') {
+      if (!Number.isFinite(node)) return { field, message: 'is a number too large to store (it must be finite)' };
+      continue;
+    }
+    if (node === null || typeof node !== 'object') continue;
+    if (depth + 1 > maxDepth) return { field: '(body)', message: `JSON nests deeper than ${maxDepth} levels` };
+    for (const [key, child] of Object.entries(node)) {
+      const childPath = path ? `${path}.${key}` : key;
+      const problem = unstorableText(key);
+      if (problem) return { field: childPath, message: `the key ${problem}` };
+      stack.push([child, depth + 1, childPath]);
+    }
   }
+  return undefined;
 }
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/** Reads, checks and parses the body (400 naming the field when it can't be stored as sent). */
+async function parseStrictJson(c: Context, maxDepth: number): Promise<unknown> {
+  const bytes = await c.req.arrayBuffer(); // throws the body limit's 413 when it trips while reading
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    throw invalidField('(body)', 'is not valid UTF-8');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw invalidField('(body)', `is not valid JSON (${(error as Error).message})`);
+  }
+  const problem = jsonBodyProblem(value, maxDepth);
+  if (problem) throw invalidField(problem.field, problem.message);
+  return value;
+}
+
+/** Checks a JSON body and makes every later `c.req.json()` answer the parsed value. */
+export const checkJsonBody =
+  (maxDepth: (c: Context) => number): MiddlewareHandler =>
+  async (c, next) => {
+    if (!hasJsonBody(c)) return next();
+    const value = await parseStrictJson(c, maxDepth(c));
+    (c as WithParsedBody)[PARSED] = value;
+    c.req.json = (() => Promise.resolve(value)) as typeof c.req.json;
+    return next();
+  };
+
+/** The body checked by `checkJsonBody`; `undefined` when the request has no JSON body. */
+export const jsonBodyOf = (c: Context): unknown => (c as WithParsedBody)[PARSED];

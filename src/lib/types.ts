@@ -1,4 +1,43 @@
+/**
+ * The types every layer above `lib/` shares: what the runtime entry provides on `c.var` and the
+ * handler signature. Type-only imports: `lib/` depends on no other layer at run time.
+ */
 import type { RouteConfig, RouteHandler } from '@hono/zod-openapi';
-import type { AppBindings } from './create-app';
+import type { Context } from 'hono';
+import type { FailedAuthGuard } from '../auth/failed-auth-guard';
+import type { Caller } from '../auth/principal';
+import type { AppConfig } from '../config';
+import type { Db } from '../db/client';
+import type { GitLabJob } from '../gitlab/jobs';
+import type { JobQueue } from '../jobs/job-queue';
+import type { Logger } from './logger';
+import type { RateLimiters } from './rate-limit';
+
+/** What handlers find on `c.var`, provided per request by the runtime entry. */
+export interface Services {
+  db: Db;
+  config: AppConfig;
+  rateLimiters: RateLimiters;
+  /** Blocks addresses that fail authentication too often. */
+  failedAuthGuard: FailedAuthGuard;
+  logger: Logger;
+  /** The client's network address as this runtime can trust it (`unknown` when it can't tell). */
+  clientAddress: string;
+  /** Present when the GitLab integration is configured. */
+  gitlabQueue?: JobQueue<GitLabJob>;
+}
+
+export interface AppBindings {
+  /** Worker bindings (vars, secrets, queues); on Node the entry reads `process.env` instead. */
+  Bindings: object;
+  Variables: Services & { requestId: string; caller: Caller };
+}
+
+export type AppContext = Context<AppBindings>;
 
 export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppBindings>;
+
+/** How a runtime entry equips each request; `release` runs once the response is produced. */
+export interface AppOptions {
+  services(c: AppContext): { services: Services; release?: () => void };
+}

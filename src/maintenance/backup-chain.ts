@@ -11,7 +11,7 @@ import { BACKUP_TABLES, type BackupPart } from './backup-format';
 import type { BlobStore } from './blob-store';
 import { exportPart, writeManifest } from './export-backup';
 import { pruneBackups, type MaintenanceSettings } from './scheduled-jobs';
-import { SCHEMA_VERSION } from './schema-version';
+import { SCHEMA_VERSION } from '../db/schema-version';
 
 export const MAINTENANCE_QUEUE = 'qaboard-maintenance';
 

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client';
+import { referenceBranchOf } from '../domain/projects/reference-branch';
 
 /** Parses `storage.garbage.after` of qaboard.yaml (`2weeks`, `1month`, `1 year`, `3days`) into days. */
 export function retentionDays(after: unknown): number | undefined {
@@ -34,7 +35,7 @@ export async function expiredCommits(db: Db, now: Date, projectId?: string): Pro
     const days = retentionDays(config.storage?.garbage?.after);
     if (days === undefined) continue;
     const cutoff = new Date(now.getTime() - days * 86_400_000);
-    const protectedRefs = [config.project?.reference_branch ?? 'master', ...(config.project?.milestones ?? [])].map(String);
+    const protectedRefs = [referenceBranchOf(config), ...(config.project?.milestones ?? [])].map(String);
     const milestoneCommits = Object.values(project.data.milestones ?? {}).map((m: any) => String(m?.commit));
     expired.push(
       ...(await queryRows<ExpiredCommit>(

@@ -3,7 +3,7 @@ import type { BlobStore } from './blob-store';
 import { exportBackup } from './export-backup';
 import { reapStaleRuns } from './reap-stale-runs';
 import { applyRetention } from './retention';
-import { SCHEMA_VERSION } from './schema-version';
+import { SCHEMA_VERSION } from '../db/schema-version';
 
 export interface MaintenanceSettings {
   keepDailyBackups: number;

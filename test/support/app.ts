@@ -1,17 +1,21 @@
-import { buildApp } from '../../src/app';
 import { parseConfig } from '../../src/config';
 import type { Db } from '../../src/db/client';
-import type { Services } from '../../src/lib/create-app';
-import { memoryRateLimiter } from '../../src/lib/rate-limit';
+import type { LogLevel, LogRecord, Logger } from '../../src/lib/logger';
+import type { Services } from '../../src/lib/types';
+import { NODE_DEFAULTS, nodeApp } from '../../src/node-app';
+
+/** Collects log records instead of printing them: tests stay quiet and can assert what was logged. */
+export function memoryLogger(): Logger & { records: (LogRecord & { level: LogLevel })[] } {
+  const records: (LogRecord & { level: LogLevel })[] = [];
+  return { records, log: (level, record) => void records.push({ level, ...record }) };
+}
 
 /**
  * The app as the Node entry builds it, on a test database; `env` as the process environment would
- * give it; `extra` adds services (a GitLab queue).
+ * give it; `extra` adds services (a GitLab queue, a logger to inspect).
  */
-export function testApp(db: Db, env: Record<string, string> = {}, extra: Partial<Services> = {}) {
-  const config = parseConfig(env);
-  const services = { db, config, rateLimiter: memoryRateLimiter(config.rateLimitPerMinute), ...extra };
-  return buildApp({ services: () => ({ services }) });
+export function testApp(db: Db, env: Record<string, string> = {}, extra: Partial<Pick<Services, 'gitlabQueue' | 'logger'>> = {}) {
+  return nodeApp(db, parseConfig(env, NODE_DEFAULTS), { logger: memoryLogger(), ...extra });
 }
 
 export type TestApp = ReturnType<typeof testApp>;

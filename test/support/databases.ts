@@ -11,7 +11,7 @@ import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import ws from 'ws';
 import { startNeonWsProxy } from '../../scripts/neon-ws-proxy';
-import { queryRows, type Db } from '../../src/db/client';
+import { DEFAULT_DATABASE_TIMEOUTS, poolTimeouts, queryRows, type DatabaseTimeouts, type Db } from '../../src/db/client';
 import { configureNeonForProxy } from '../../src/db/connect-neon';
 import { connectNodeDatabase } from '../../src/db/connect-node';
 import * as schema from '../../src/db/schema';
@@ -45,10 +45,17 @@ export async function createScratchDatabase(baseUrl: string): Promise<{ url: str
   };
 }
 
-export async function openTestDatabase(engine: EngineName): Promise<TestDatabase> {
+export interface TestDatabaseOptions {
+  /** Rewrites the server's connection string (fault tests route it through a proxy they control). */
+  urlFor?: (url: string) => string;
+  timeouts?: DatabaseTimeouts;
+}
+
+export async function openTestDatabase(engine: EngineName, options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   if (engine === 'pglite') return connectNodeDatabase({ kind: 'pglite' });
   const scratch = await createScratchDatabase(process.env.TEST_DATABASE_URL!);
-  const migrated = await connectNodeDatabase({ kind: 'postgres', url: scratch.url, maxConnections: 20 });
+  const url = options.urlFor?.(scratch.url) ?? scratch.url;
+  const migrated = await connectNodeDatabase({ kind: 'postgres', url, maxConnections: 20, timeouts: options.timeouts });
   if (engine === 'pg') {
     return { db: migrated.db, close: async () => (await migrated.close(), await scratch.drop()) };
   }
@@ -56,7 +63,7 @@ export async function openTestDatabase(engine: EngineName): Promise<TestDatabase
   const proxy = await startNeonWsProxy();
   neonConfig.webSocketConstructor = ws;
   configureNeonForProxy(proxy.url);
-  const pool = new NeonPool({ connectionString: scratch.url, max: 20 });
+  const pool = new NeonPool({ connectionString: url, max: 20, ...poolTimeouts(options.timeouts ?? DEFAULT_DATABASE_TIMEOUTS) });
   pool.on('error', () => {}); // idle connections dropped at teardown
   return {
     db: drizzleNeon({ client: pool, schema }),

@@ -2,6 +2,7 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, test } from 'vitest';
 import sample from '../fixtures/qatools/qatools-requests.jsonl?raw';
+import { ADMIN_JSON } from './worker-credentials';
 
 const worker = (exports as unknown as { default: { fetch(request: Request): Promise<Response> } }).default;
 const call = (path: string, init?: RequestInit) => worker.fetch(new Request(`http://qaboard.test${path}`, init));
@@ -11,7 +12,7 @@ describe('the Worker', () => {
   test('ingests a qa CLI upload and reads it back', async () => {
     const sha = 'abcdef0123456789abcdef0123456789abcdef01';
     const upload = { ...firstUpload, commit_sha: sha, git_commit_sha: sha, project: 'worker/project', is_running: false, is_pending: false, metrics: { psnr: 30 } };
-    const posted = await call('/api/v1/output/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(upload) });
+    const posted = await call('/api/v1/output/', { method: 'POST', headers: ADMIN_JSON, body: JSON.stringify(upload) });
     expect(posted.status).toBe(200);
     const output = (await posted.json()) as { id: number; metrics: unknown };
     expect(output.metrics).toEqual({ psnr: 30 });
@@ -25,7 +26,7 @@ describe('the Worker', () => {
   });
 
   test('answers problem+json for bad input and unknown objects', async () => {
-    const bad = await call('/api/v1/output', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"project": 1}' });
+    const bad = await call('/api/v1/output', { method: 'POST', headers: ADMIN_JSON, body: '{"project": 1}' });
     expect(bad.status).toBe(400);
     expect(bad.headers.get('content-type')).toBe('application/problem+json');
     const missing = await call('/api/v1/output/999999/');

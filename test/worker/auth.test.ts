@@ -6,8 +6,18 @@ const worker = (exports as unknown as { default: { fetch(request: Request): Prom
 const call = (path: string, init?: RequestInit) => worker.fetch(new Request(`http://qaboard.test${path}`, init));
 
 describe('the Worker’s access control', () => {
-  test('an unknown token is refused even in open mode, as Bearer and as Basic', async () => {
-    for (const authorization of ['Bearer qab_unknown', `Basic ${btoa('qa:qab_unknown')}`]) {
+  test('a deployed Worker is secure by default: AUTH_MODE=write — reads public, writes need a token — and says so', async () => {
+    expect((await call('/api/v1/projects')).status).toBe(200);
+    const write = await call('/api/v1/commit/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"project": "x/y", "commit_sha": "abcd1234"}' });
+    expect(write.status).toBe(401);
+    expect(write.headers.get('www-authenticate')).toContain('Bearer');
+    const health = await call('/api/v1/health');
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', auth_mode: 'write', database: { ok: true } });
+  });
+
+  test('an unknown or unreadable credential is refused, as Bearer and as Basic', async () => {
+    for (const authorization of ['Bearer qab_unknown', `Basic ${btoa('qa:qab_unknown')}`, 'Token qab_x']) {
       const response = await call('/api/v1/projects', { headers: { authorization } });
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toContain('Basic');

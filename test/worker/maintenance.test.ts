@@ -6,6 +6,7 @@ import { expect, test } from 'vitest';
 import { configureNeonForProxy, openNeonDatabase } from '../../src/db/connect-neon';
 import entry, { type WorkerEnv } from '../../src/worker';
 import sample from '../fixtures/qatools/qatools-requests.jsonl?raw';
+import { ADMIN_JSON } from './worker-credentials';
 
 // The module itself, not the `exports` RPC stub: a ScheduledController can't cross that boundary.
 const worker = entry as Required<typeof entry>;
@@ -15,7 +16,7 @@ const bucket = (env as unknown as WorkerEnv).BACKUPS;
 test('the daily cron writes a complete backup to R2, one part per queue message', async () => {
   const upload = { ...(JSON.parse(sample.split('\n')[0]!).json as object), project: 'worker/backup', metrics: { 'ünïcødé': 1 } };
   const api = (exports as unknown as { default: { fetch(r: Request): Promise<Response> } }).default;
-  const posted = await api.fetch(new Request('http://qaboard.test/api/v1/output/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(upload) }));
+  const posted = await api.fetch(new Request('http://qaboard.test/api/v1/output/', { method: 'POST', headers: ADMIN_JSON, body: JSON.stringify(upload) }));
   expect(posted.status).toBe(200);
 
   const controller = createScheduledController({ cron: '17 3 * * *', scheduledTime: new Date('2026-11-29T03:17:00Z').getTime() });
@@ -38,11 +39,11 @@ test('the daily cron writes a complete backup to R2, one part per queue message'
 test('the hourly cron marks a run that stopped reporting as failed', async () => {
   const api = (exports as unknown as { default: { fetch(r: Request): Promise<Response> } }).default;
   const running = { ...(JSON.parse(sample.split('\n')[0]!).json as object), project: 'worker/reaper', is_running: true, is_pending: true };
-  const posted = await api.fetch(new Request('http://qaboard.test/api/v1/output/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(running) }));
+  const posted = await api.fetch(new Request('http://qaboard.test/api/v1/output/', { method: 'POST', headers: ADMIN_JSON, body: JSON.stringify(running) }));
   const { id } = (await posted.json()) as { id: number };
   // Its last news was two days ago (the API can't backdate: straight through the Neon driver).
   if (workerEnv.NEON_WS_PROXY) configureNeonForProxy(workerEnv.NEON_WS_PROXY);
-  const { db, pool } = openNeonDatabase(workerEnv.DATABASE_URL);
+  const { db, pool } = openNeonDatabase((env as unknown as { DATABASE_URL: string }).DATABASE_URL);
   await db.execute(sql`UPDATE outputs SET updated_at = now() - interval '2 days' WHERE id = ${id}`);
   await pool.end();
 

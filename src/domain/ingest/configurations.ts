@@ -1,30 +1,82 @@
 /**
  * qatools' `deserialize_config`: old clients send configurations as one `:`-separated string in
- * which JSON objects may appear (`base:{"gain": 2}`); `-` means none.
+ * which JSON objects may appear (`base:{"gain": 2}`); `-` means none. A JSON part spans tokens
+ * until it parses, or until its braces balance (then it is kept as a string, as qatools does).
+ *
+ * qatools tries to parse the growing part after every token, which is quadratic: 64 KB of `{:`
+ * took half a minute. Here a JSON part is parsed at most twice — when its top-level value closes
+ * (the only moment it can parse) and when its braces balance — so the work is linear.
  */
-export function deserializeConfiguration(configuration: string): unknown[] {
-  if (configuration === '-') return [];
-  const configurations: unknown[] = [];
-  let pending = '';
-  for (const token of configuration.split(':')) {
-    if (!pending && !token.startsWith('{')) {
-      configurations.push(token);
-      continue;
-    }
-    pending = pending ? `${pending}:${token}` : token;
-    try {
-      configurations.push(JSON.parse(pending));
-      pending = '';
-    } catch {
-      // Not complete JSON yet: keep accumulating until the braces balance.
-      if (count(pending, '{') === count(pending, '}')) {
-        configurations.push(pending);
-        pending = '';
+/** Tracks a JSON part's structure across tokens, character by character, without re-reading. */
+class JsonPart {
+  private readonly tokens: string[] = [];
+  private opened = 0;
+  private closed = 0;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  /** Whether the top-level value closed within the last token appended. */
+  closedInLastToken = false;
+  private topLevelClosed = false;
+
+  append(token: string) {
+    this.closedInLastToken = false;
+    if (this.tokens.length) this.scan(':');
+    this.tokens.push(token);
+    this.scan(token);
+  }
+
+  get text() {
+    return this.tokens.join(':');
+  }
+
+  get bracesBalance() {
+    return this.opened === this.closed;
+  }
+
+  private scan(chunk: string) {
+    for (const ch of chunk) {
+      if (ch === '{') this.opened++;
+      else if (ch === '}') this.closed++;
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (ch === '\\') this.escaped = true;
+        else if (ch === '"') this.inString = false;
+      } else if (ch === '"') this.inString = true;
+      else if (ch === '{' || ch === '[') this.depth++;
+      else if ((ch === '}' || ch === ']') && --this.depth === 0 && !this.topLevelClosed) {
+        this.topLevelClosed = this.closedInLastToken = true;
       }
     }
   }
-  if (pending) configurations.push(pending);
-  return configurations;
 }
 
-const count = (text: string, ch: string) => text.split(ch).length - 1;
+const parsed = (text: string): { value: unknown } | undefined => {
+  try {
+    return { value: JSON.parse(text) };
+  } catch {
+    return undefined;
+  }
+};
+
+export function deserializeConfiguration(configuration: string): unknown[] {
+  if (configuration === '-') return [];
+  const configurations: unknown[] = [];
+  let part: JsonPart | undefined;
+  for (const token of configuration.split(':')) {
+    if (!part && !token.startsWith('{')) {
+      configurations.push(token);
+      continue;
+    }
+    part ??= new JsonPart();
+    part.append(token);
+    // The top-level value just closed (the only moment the part can be valid JSON), or the braces balance.
+    const json = part.closedInLastToken || part.bracesBalance ? parsed(part.text) : undefined;
+    if (json) configurations.push(json.value);
+    else if (part.bracesBalance) configurations.push(part.text);
+    else continue;
+    part = undefined;
+  }
+  if (part) configurations.push(part.text);
+  return configurations;
+}

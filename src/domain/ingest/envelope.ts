@@ -4,12 +4,11 @@
  * accepted and ignored (the CLI sends many: `dryrun`, `color`, `inputs_settings`…).
  */
 import { z } from '@hono/zod-openapi';
+import { boundedText, storableTimestamp } from '../../lib/fields';
+import { batchLabel, branchName, inputDatabase, inputPath, platformName, projectId } from '../fields';
 
 const jsonObject = z.record(z.string(), z.unknown());
-const optionalText = z.string().max(4096).nullish();
-
-/** An ISO 8601 date-time; Python's `isoformat()` may omit the offset (then it is UTC). */
-const isoDatetime = z.union([z.iso.datetime({ offset: true }), z.iso.datetime({ local: true })]);
+const optionalText = boundedText(4096, 0).nullish();
 
 const commitSha = z
   .string()
@@ -18,22 +17,24 @@ const commitSha = z
 
 const commitEnvelope = z
   .object({
-    project: z.string().min(1).max(512).openapi({ example: 'group/repo' }),
+    project: projectId(),
     project_root: optionalText,
     commit_sha: commitSha.optional(),
     git_commit_sha: commitSha.optional().openapi({ description: 'Legacy name of commit_sha.' }),
-    commit_branch: optionalText,
+    commit_branch: branchName().nullish(),
     commit_tag: optionalText,
     commit_committer_name: optionalText,
     commit_committer_email: optionalText,
-    commit_authored_datetime: isoDatetime.nullish(),
+    commit_authored_datetime: storableTimestamp({ local: true }).nullish().openapi({
+      description: "ISO 8601; without an offset it is UTC (Python's naive `isoformat()`).",
+    }),
     commit_parents: z.array(z.string().max(64)).max(64).nullish(),
     commit_message: z.string().max(65536).nullish(),
     artifacts_commit: optionalText,
     commit_ci_dir: optionalText.openapi({ description: 'Legacy name of artifacts_commit.' }),
     qaboard_config: jsonObject.nullish(),
     qaboard_metrics: jsonObject.nullish(),
-    batch_label: z.string().min(1).max(1024).default('default'),
+    batch_label: batchLabel().default('default'),
     job_type: z.string().max(64).nullish(),
     user: z.string().max(256).nullish(),
   });
@@ -48,14 +49,14 @@ function requireCommitSha(upload: CommitEnvelope, ctx: z.RefinementCtx) {
 
 export const outputUpload = commitEnvelope
   .extend({
-    platform: z.string().min(1).max(256).default('linux'),
+    platform: platformName().default('linux'),
     configuration: z.string().max(65536).optional().openapi({ description: 'Legacy `:`-separated configurations.' }),
     configurations: z.array(z.unknown()).max(1000).optional(),
     extra_parameters: jsonObject.default({}),
     input_type: z.string().max(256).nullish(),
-    database: z.string().min(1).max(4096),
-    rel_input_path: z.string().min(1).max(4096).optional(),
-    input_path: z.string().min(1).max(4096).optional(),
+    database: inputDatabase(),
+    rel_input_path: inputPath().optional(),
+    input_path: inputPath().optional(),
     input_metadata: jsonObject.nullish(),
     output_directory: optionalText,
     data: jsonObject.nullish(),
@@ -70,7 +71,31 @@ export const outputUpload = commitEnvelope
       ctx.addIssue({ code: 'custom', path: ['input_path'], message: 'the input path was not provided (input_path or rel_input_path)' });
     }
   })
-  .openapi('OutputUpload');
+  .openapi('OutputUpload', {
+    example: {
+      project: 'group/repo',
+      project_root: 'group/repo',
+      commit_sha: '48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1',
+      commit_branch: 'master',
+      commit_committer_name: 'Ada Lovelace',
+      commit_authored_datetime: '2026-11-28T19:40:00+00:00',
+      commit_message: 'Tune the denoiser',
+      batch_label: 'default',
+      job_type: 'ci',
+      user: 'gitlab-runner',
+      platform: 'linux',
+      configurations: ['base'],
+      extra_parameters: {},
+      input_type: 'default',
+      database: '/mnt/datasets/isp',
+      rel_input_path: 'scenes/night/0001.dng',
+      input_metadata: { iso: 800 },
+      output_directory: '/mnt/qaboard/group/repo/48/b24841e38e16d6/output/scenes/night/0001',
+      is_running: false,
+      is_pending: false,
+      metrics: { psnr: 31.5, loss: 0.25 },
+    },
+  });
 export type OutputUpload = z.infer<typeof outputUpload>;
 
 export const batchUpload = commitEnvelope
@@ -83,14 +108,25 @@ export const batchUpload = commitEnvelope
     command: z.record(z.string(), jsonObject).nullish().openapi({ description: '`{command_id: {...}}`, merged into `data.commands`.' }),
   })
   .superRefine(requireCommitSha)
-  .openapi('BatchUpload');
+  .openapi('BatchUpload', {
+    example: {
+      project: 'group/repo',
+      commit_sha: '48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1',
+      batch_label: 'tuning-1',
+      batch_dir: '/mnt/qaboard/group/repo/48/b24841e38e16d6/output/tuning-1',
+      command: { 'c1a2': { argv: ['qa', 'batch', 'night'] } },
+    },
+  });
 export type BatchUpload = z.infer<typeof batchUpload>;
 
 export const commitUpload = commitEnvelope
   .extend({
     data: jsonObject.nullish().openapi({ description: 'Merged into the commit data.' }),
   })
-  .openapi('CommitUpload', { description: 'The commit is named by the path, else by commit_sha.' });
+  .openapi('CommitUpload', {
+    description: 'The commit is named by the path, else by commit_sha.',
+    example: { project: 'group/repo', commit_sha: '48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1', data: { lint: { warnings: 3 } } },
+  });
 export type CommitUpload = z.infer<typeof commitUpload>;
 
 /** The commit sha of an envelope: `commit_sha`, else the legacy `git_commit_sha`. */

@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
-import { queryRows, retryOnConcurrentCreate, type Db } from '../../db/client';
+import { jsonParam, queryRows, retryOnConcurrentCreate, type Db } from '../../db/client';
+import { commitRecordCtes } from '../commits/record-commit';
 import { envelopeSha, type BatchUpload } from './envelope';
-import { commitUpsertCtes, jsonParam, type Ingested } from './upsert-commit';
+import { uploadCommitRecord, type Ingested } from './upload-commit';
 
 /** The `qa optimize` bookkeeping fields of a batch upload's `data`. */
 interface OptimizationData {
@@ -29,7 +30,7 @@ export async function ingestBatch(db: Db, upload: BatchUpload): Promise<Ingested
   const config = jsonParam(upload.qaboard_config);
   const metrics = jsonParam(upload.qaboard_metrics);
 
-  const upsert = sql`WITH ${commitUpsertCtes(upload, hexsha, { touchLatestOutput: false })}
+  const upsert = sql`WITH ${commitRecordCtes(uploadCommitRecord(upload, hexsha, {}))}
     INSERT INTO batches AS b (ci_commit_id, label, batch_dir_override, data)
     SELECT c.id, ${upload.batch_label}, ${upload.batch_dir ?? upload.prefix_output_dir ?? null},
       CASE WHEN ${config}::jsonb IS NOT NULL AND (c.data ? 'qatools_config') AND c.data -> 'qatools_config' <> ${config}::jsonb

@@ -1,9 +1,10 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { queryRows, retryOnConcurrentCreate, type Db } from '../../db/client';
+import { jsonParam, queryRows, retryOnConcurrentCreate, type Db } from '../../db/client';
+import { commitRecordCtes } from '../commits/record-commit';
 import { outputColumns, outputContextColumns, outputInContextJson, type OutputInContextRow, type OutputJson } from '../rows';
 import { deserializeConfiguration } from './configurations';
 import { envelopeSha, type OutputUpload } from './envelope';
-import { commitUpsertCtes, jsonParam, storedLocation, type Ingested } from './upsert-commit';
+import { storedLocation, uploadCommitRecord, type Ingested } from './upload-commit';
 
 /** The run's status as the original stored it: a running output is pending; results count once it is not. */
 export function outputStatus(upload: OutputUpload) {
@@ -21,6 +22,7 @@ export function outputStatus(upload: OutputUpload) {
 /**
  * The single statement behind `POST /api/v1/output`: get-or-create project, commit, batch and
  * test input (without touching their rows when nothing changes), then upsert the output.
+ * Test inputs belong to the project: the upload's input metadata only ever reaches its own project's row.
  * The output's identity is (batch, test input, platform, configurations, extra_parameters):
  * the start and end uploads of one run update the same row.
  */
@@ -35,7 +37,7 @@ export function ingestOutputStatement(upload: OutputUpload): SQL {
   const batchData = jsonParam(upload.job_type ? { type: upload.job_type } : {});
   const inputData = jsonParam(upload.input_metadata && Object.keys(upload.input_metadata).length ? { metadata: upload.input_metadata } : {});
 
-  return sql`WITH ${commitUpsertCtes(upload, hexsha, { touchLatestOutput: true })},
+  return sql`WITH ${commitRecordCtes(uploadCommitRecord(upload, hexsha, { touchLatestOutput: true }))},
     new_batch AS (
       INSERT INTO batches (ci_commit_id, label, data) SELECT id, ${upload.batch_label}, ${batchData}::jsonb FROM commit
       ON CONFLICT (ci_commit_id, label) DO NOTHING
@@ -50,12 +52,13 @@ export function ingestOutputStatement(upload: OutputUpload): SQL {
     ),
     batch AS (SELECT * FROM new_batch UNION ALL SELECT * FROM existing_batch),
     new_input AS (
-      INSERT INTO test_inputs (database, path, data) VALUES (${upload.database}, ${inputPath}, ${inputData}::jsonb)
-      ON CONFLICT (database, path) DO NOTHING
+      INSERT INTO test_inputs (project_id, database, path, data) SELECT id, ${upload.database}, ${inputPath}, ${inputData}::jsonb FROM project
+      ON CONFLICT (project_id, database, path) DO NOTHING
       RETURNING id, database, path, data
     ),
     existing_input AS (
-      SELECT id, database, path, data FROM test_inputs WHERE database = ${upload.database} AND path = ${inputPath}
+      SELECT t.id, t.database, t.path, t.data FROM test_inputs t JOIN project ON t.project_id = project.id
+      WHERE t.database = ${upload.database} AND t.path = ${inputPath}
     ),
     input_update AS (
       UPDATE test_inputs t SET data = t.data || ${inputData}::jsonb FROM existing_input e

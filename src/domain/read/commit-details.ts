@@ -5,7 +5,7 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { intArrayLiteral, queryRows, type Db } from '../../db/client';
-import { aggregatedMetrics, OUTPUTS_FINGERPRINT } from './metric-aggregates';
+import { aggregatedMetrics, definedMetricNames, OUTPUTS_FINGERPRINT } from './metric-aggregates';
 import { commitJson, isoUtc, outputColumns, type BatchRow, type BatchSummary, type CommitJson, type CommitRow, type OutputRow } from '../rows';
 
 export interface CommitDetailsOptions {
@@ -27,7 +27,7 @@ interface BatchSummaryRow extends BatchRow {
 }
 
 /** The batches of the commits, each with its output counts and aggregated metrics. */
-async function batchSummaries(db: Db, commitIds: number[], options: CommitDetailsOptions) {
+async function batchSummaries(db: Db, commitIds: number[], definedMetrics: ReadonlySet<string>, options: CommitDetailsOptions) {
   const labelFilter: SQL = options.batchLabel === undefined ? sql`` : sql`AND b.label = ${options.batchLabel}`;
   const rows = await queryRows<BatchSummaryRow>(
     db,
@@ -47,6 +47,7 @@ async function batchSummaries(db: Db, commitIds: number[], options: CommitDetail
     db,
     rows.map((row) => ({ id: row.id, outputsFingerprint: row.outputs_fingerprint })),
     options.metrics,
+    definedMetrics,
   );
   return rows.map((row) => {
     const summary: BatchSummary = {
@@ -77,7 +78,9 @@ async function outputsOfBatches(db: Db, batchIds: number[]) {
 
 export async function commitDetails(db: Db, commits: CommitRow[], options: CommitDetailsOptions): Promise<CommitJson[]> {
   if (!commits.length) return [];
-  const batches = await batchSummaries(db, commits.map((c) => c.commit_id), options);
+  // Every commit shown together belongs to one project.
+  const definedMetrics = definedMetricNames(commits[0]!.project_data);
+  const batches = await batchSummaries(db, commits.map((c) => c.commit_id), definedMetrics, options);
   const outputs = options.withOutputs ? await outputsOfBatches(db, batches.map((b) => b.row.id)) : undefined;
   const batchesOfCommit = new Map<number, Parameters<typeof commitJson>[1]>(commits.map((c) => [c.commit_id, []]));
   for (const batch of batches) batchesOfCommit.get(batch.commitId)!.push({ ...batch, outputs: outputs?.get(batch.row.id) });

@@ -1,6 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client';
 import { notFound } from '../../lib/problem';
+import { referenceBranchOf } from '../projects/reference-branch';
 import { commitColumns, type CommitJson, type CommitRow } from '../rows';
 import { commitDetails, type CommitDetailsOptions } from './commit-details';
 
@@ -26,10 +27,15 @@ export async function readCommit(
   return details!;
 }
 
+async function referenceBranchOfProject(db: Db, projectId: string): Promise<string> {
+  const [project] = await queryRows<{ config: unknown }>(db, sql`SELECT data -> 'qatools_config' AS config FROM projects WHERE id = ${projectId}`);
+  return referenceBranchOf(project?.config);
+}
+
 /**
  * The newest of the last `withinLast` commits on a branch that has valid outputs (in `batchLabel`
  * when given): what `qa optimize` and the web app compare against. Without a branch, the
- * project's reference branch (`master` by default).
+ * project's reference branch.
  */
 export async function latestSuccessfulCommit(
   db: Db,
@@ -38,15 +44,7 @@ export async function latestSuccessfulCommit(
   options: CommitDetailsOptions,
   withinLast = 20,
 ): Promise<CommitJson> {
-  const branchName =
-    branch ??
-    (
-      await queryRows<{ reference_branch: string | null }>(
-        db,
-        sql`SELECT data -> 'qatools_config' -> 'project' ->> 'reference_branch' AS reference_branch FROM projects WHERE id = ${projectId}`,
-      )
-    )[0]?.reference_branch ??
-    'master';
+  const branchName = branch ?? (await referenceBranchOfProject(db, projectId));
   const labelFilter = options.batchLabel === undefined ? sql`` : sql`AND b.label = ${options.batchLabel}`;
   const [commit] = await queryRows<CommitRow>(
     db,
@@ -77,6 +75,10 @@ export interface CommitListQuery {
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
 const MAX_COMMITS = 1000;
+/** Postgres timestamps span years 1 to 294276; the window's slack must not push a bound past year 1 or 9999. */
+const EARLIEST = Date.parse('0001-01-01T00:00:00Z');
+const LATEST = Date.parse('9999-12-31T23:59:59Z');
+const clampTime = (time: number) => Math.min(LATEST, Math.max(EARLIEST, time));
 
 /**
  * `GET /api/v1/commits`: the commits with batches in a date window, newest first. When nothing
@@ -85,7 +87,7 @@ const MAX_COMMITS = 1000;
  */
 export async function listCommits(db: Db, query: CommitListQuery, options: CommitDetailsOptions): Promise<CommitJson[]> {
   const now = Date.now();
-  const to = (query.to?.getTime() ?? now) + 3 * HOUR;
+  const to = clampTime((query.to?.getTime() ?? now) + 3 * HOUR);
   const requestedFrom = query.from?.getTime() ?? now - 4 * DAY;
   const filters: SQL[] = [sql`c.project_id = ${query.projectId}`];
   if (query.branch) filters.push(onBranch(query.branch.replace(/^origin\//, '')));
@@ -98,7 +100,7 @@ export async function listCommits(db: Db, query: CommitListQuery, options: Commi
   );
   if (latest?.latest_ms === null || latest?.latest_ms === undefined) return [];
   const latestTime = Number(latest.latest_ms);
-  const from = Math.min(latestTime - (to - requestedFrom), requestedFrom) - 3 * HOUR;
+  const from = clampTime(Math.min(latestTime - (to - requestedFrom), requestedFrom) - 3 * HOUR);
 
   const commits = await queryRows<CommitRow>(
     db,

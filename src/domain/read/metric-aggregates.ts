@@ -7,6 +7,8 @@
  * kept in `batch_metric_aggregates` with a fingerprint of the batch's outputs: their count and
  * the sum of their row versions' `xmin`. Any insert, update or delete of an output changes it,
  * so a cached value is used only while it is exact; otherwise it is recomputed and stored again.
+ * Only the metrics the project defines (`qatools_metrics.available_metrics`, what the web app asks
+ * for) are cached: any other name is computed and forgotten, so reads can't grow the table.
  */
 import { sql } from 'drizzle-orm';
 import { intArrayLiteral, queryRows, type Db } from '../../db/client';
@@ -38,8 +40,8 @@ async function cachedAggregates(db: Db, batchIds: number[], metrics: string[]) {
   );
 }
 
-/** Computes the aggregates of `batchIds` and stores them with the fingerprint seen in the same snapshot. */
-async function computeAggregates(db: Db, batchIds: number[], metrics: string[]): Promise<AggregateRow[]> {
+/** Computes the aggregates of `batchIds`; with `store`, keeps them with the fingerprint seen in the same snapshot. */
+async function computeAggregates(db: Db, batchIds: number[], metrics: string[], store: boolean): Promise<AggregateRow[]> {
   const columns = metrics.map(
     (name, i) => sql`,
       percentile_cont(0.5) WITHIN GROUP (ORDER BY ${metricValue(name)}) FILTER (WHERE ${VALID}) AS ${sql.raw(`m${i}_median`)},
@@ -61,6 +63,7 @@ async function computeAggregates(db: Db, batchIds: number[], metrics: string[]):
       average: row[`m${i}_average`] === null ? null : Number(row[`m${i}_average`]),
     })),
   );
+  if (!store || !computed.length) return computed;
   await db.execute(sql`
     INSERT INTO batch_metric_aggregates (batch_id, metric, outputs_fingerprint, median, average)
     SELECT batch_id, metric, outputs_fingerprint, median, average
@@ -74,26 +77,41 @@ async function computeAggregates(db: Db, batchIds: number[], metrics: string[]):
 /**
  * `{metric}_median` / `{metric}_average` for each batch, given each batch's current outputs
  * fingerprint; a metric without values in a batch is absent, as in the original.
+ * `definedMetrics` are the project's metric names: only they are cached.
  */
 export async function aggregatedMetrics(
   db: Db,
   batches: { id: number; outputsFingerprint: string }[],
   metrics: string[],
+  definedMetrics: ReadonlySet<string>,
 ): Promise<Map<number, Record<string, number>>> {
   const result = new Map(batches.map((b) => [b.id, {} as Record<string, number>]));
   if (!metrics.length || !batches.length) return result;
   const fingerprints = new Map(batches.map((b) => [b.id, b.outputsFingerprint]));
-  const fresh = (await cachedAggregates(db, [...fingerprints.keys()], metrics)).filter(
-    (row) => fingerprints.get(row.batch_id) === row.outputs_fingerprint,
-  );
+  const batchIds = [...fingerprints.keys()];
+  const cacheable = metrics.filter((m) => definedMetrics.has(m));
+  const uncacheable = metrics.filter((m) => !definedMetrics.has(m));
+  const fresh = cacheable.length
+    ? (await cachedAggregates(db, batchIds, cacheable)).filter((row) => fingerprints.get(row.batch_id) === row.outputs_fingerprint)
+    : [];
   const freshPerBatch = new Map<number, number>();
   for (const row of fresh) freshPerBatch.set(row.batch_id, (freshPerBatch.get(row.batch_id) ?? 0) + 1);
-  const stale = [...fingerprints.keys()].filter((id) => freshPerBatch.get(id) !== metrics.length);
-  const rows = [...fresh, ...(stale.length ? await computeAggregates(db, stale, metrics) : [])];
+  const stale = cacheable.length ? batchIds.filter((id) => freshPerBatch.get(id) !== cacheable.length) : [];
+  const rows = [
+    ...fresh,
+    ...(stale.length ? await computeAggregates(db, stale, cacheable, true) : []),
+    ...(uncacheable.length ? await computeAggregates(db, batchIds, uncacheable, false) : []),
+  ];
   for (const row of rows) {
     const aggregated = result.get(row.batch_id)!;
     if (row.median !== null) aggregated[`${row.metric}_median`] = row.median;
     if (row.average !== null) aggregated[`${row.metric}_average`] = row.average;
   }
   return result;
+}
+
+/** The metric names a project defines (its metrics file's `available_metrics`). */
+export function definedMetricNames(projectData: Record<string, unknown>): Set<string> {
+  const definitions = (projectData.qatools_metrics as { available_metrics?: unknown } | undefined)?.available_metrics;
+  return new Set(definitions && typeof definitions === 'object' ? Object.keys(definitions) : []);
 }

@@ -1,28 +1,25 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { booleanQuery, commitSchema, errorResponses, jsonContent, metricsQuery, notFoundResponse } from '../schemas';
+import { batchLabel, branchName, projectId } from '../../domain/fields';
+import { boundedText } from '../../lib/fields';
+import { booleanQuery, commitSchema, errorResponses, jsonContent, metricsQuery, notFoundResponse, timestampQuery } from '../schemas';
 
 const tags = ['Commits'];
-const projectQuery = z.string().min(1).max(512).openapi({ example: 'group/repo' });
-const isoQuery = z.iso
-  .datetime({ offset: true })
-  .optional()
-  .transform((v) => (v ? new Date(v) : undefined))
-  .openapi({ type: 'string', format: 'date-time' });
 
 const commitQuery = {
-  project: projectQuery,
-  batch: z.string().min(1).max(1024).optional().openapi({ description: 'Only this batch label.' }),
+  project: projectId(),
+  batch: batchLabel().optional().openapi({ description: 'Only this batch label.' }),
   metrics: metricsQuery,
 };
 
 export const getCommitById = createRoute({
   method: 'get',
   path: '/api/v1/commit/{id}',
+  operationId: 'getCommitById',
   tags,
   summary: 'A commit with its batches and outputs',
   description: '`id` may be a prefix of the hexsha. Unknown commits answer 404 (the qa CLI treats it as "no outputs yet").',
   request: {
-    params: z.object({ id: z.string().min(1).max(64) }),
+    params: z.object({ id: boundedText(64).openapi({ example: '48b24841' }) }),
     query: z.object(commitQuery),
   },
   responses: { 200: jsonContent(commitSchema, 'The commit.'), ...errorResponses, ...notFoundResponse },
@@ -31,6 +28,7 @@ export const getCommitById = createRoute({
 export const getCommit = createRoute({
   method: 'get',
   path: '/api/v1/commit',
+  operationId: 'getCommit',
   tags,
   summary: 'A commit by query, or the latest successful commit of a branch',
   description:
@@ -39,19 +37,19 @@ export const getCommit = createRoute({
   request: {
     query: z.object({
       ...commitQuery,
-      commit: z.string().min(1).max(64).optional(),
-      branch: z.string().min(1).max(1024).optional(),
+      commit: boundedText(64).optional().openapi({ example: '48b24841' }),
+      branch: branchName().optional(),
     }),
   },
   responses: { 200: jsonContent(commitSchema, 'The commit.'), ...errorResponses, ...notFoundResponse },
 });
 
 const commitListQuery = z.object({
-  project: projectQuery,
-  from: isoQuery.openapi({ description: 'Window start (default: 4 days before `to`).' }),
-  to: isoQuery.openapi({ description: 'Window end (default: now).' }),
-  committer: z.string().max(512).optional(),
-  batch: z.string().min(1).max(1024).optional().openapi({ description: 'Only this batch label.' }),
+  project: projectId(),
+  from: timestampQuery.openapi({ description: 'Window start (default: 4 days before `to`).' }),
+  to: timestampQuery.openapi({ description: 'Window end (default: now).' }),
+  committer: boundedText(512).optional(),
+  batch: batchLabel().optional().openapi({ description: 'Only this batch label.' }),
   only_ci_batches: booleanQuery.openapi({ type: 'string', enum: ['true', 'false'], description: 'Only the `default` (CI) batch.' }),
   with_outputs: booleanQuery.openapi({ type: 'string', enum: ['true', 'false'] }),
   metrics: metricsQuery,
@@ -62,6 +60,7 @@ const commitListDescription =
 export const listCommits = createRoute({
   method: 'get',
   path: '/api/v1/commits',
+  operationId: 'listCommits',
   tags,
   summary: "The project's recent commits",
   description: commitListDescription,
@@ -72,10 +71,11 @@ export const listCommits = createRoute({
 export const listBranchCommits = createRoute({
   method: 'get',
   path: '/api/v1/commits/{branch}',
+  operationId: 'listBranchCommits',
   tags,
   summary: 'Recent commits of a branch',
   description: `${commitListDescription} \`branch\` matches \`x\` and \`origin/x\`, and may contain slashes.`,
-  request: { params: z.object({ branch: z.string().min(1).max(1024) }), query: commitListQuery },
+  request: { params: z.object({ branch: branchName() }), query: commitListQuery },
   responses: { 200: jsonContent(z.array(commitSchema), 'The commits.'), ...errorResponses, ...notFoundResponse },
 });
 

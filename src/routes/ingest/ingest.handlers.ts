@@ -2,11 +2,10 @@ import { envelopeSha, type CommitEnvelope } from '../../domain/ingest/envelope';
 import { ingestBatch } from '../../domain/ingest/ingest-batch';
 import { ingestCommit } from '../../domain/ingest/ingest-commit';
 import { ingestOutput } from '../../domain/ingest/ingest-output';
-import type { Ingested } from '../../domain/ingest/upsert-commit';
+import type { Ingested } from '../../domain/ingest/upload-commit';
 import { needsBackfill } from '../../gitlab/backfill-commit';
-import type { AppContext } from '../../lib/create-app';
 import { invalidField } from '../../lib/problem';
-import type { AppRouteHandler } from '../../lib/types';
+import type { AppContext, AppRouteHandler } from '../../lib/types';
 import type { PostBatch, PostCommit, PostCommitById, PostOutput } from './ingest.routes';
 
 /**
@@ -18,7 +17,7 @@ async function requestBackfill(c: AppContext, upload: CommitEnvelope, hexsha: st
   try {
     await c.var.gitlabQueue.send({ type: 'backfill-commit', projectId: upload.project, hexsha });
   } catch (error) {
-    console.error(JSON.stringify({ level: 'error', request_id: c.var.requestId, backfill_not_queued: String(error) }));
+    c.var.logger.log('error', { request_id: c.var.requestId, backfill_not_queued: String(error) });
   }
 }
 

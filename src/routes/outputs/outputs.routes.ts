@@ -1,13 +1,14 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { errorResponses, jsonContent, notFoundResponse, outputSchema } from '../schemas';
+import { errorResponses, idParam, jsonContent, notFoundResponse, outputSchema } from '../schemas';
 
 export const getOutput = createRoute({
   method: 'get',
   path: '/api/v1/output/{id}',
+  operationId: 'getOutput',
   tags: ['Outputs'],
   summary: 'An output',
   description: '`qa wait` polls it while `is_pending`.',
-  request: { params: z.object({ id: z.coerce.number().int().positive().max(2147483647).openapi({ type: 'integer' }) }) },
+  request: { params: z.object({ id: idParam }) },
   responses: { 200: jsonContent(outputSchema, 'The output.'), ...errorResponses, ...notFoundResponse },
 });
 

@@ -1,18 +1,15 @@
 import { createMiddleware } from 'hono/factory';
+import { timingSafeEqual } from 'hono/utils/buffer';
 import { PUSH_EVENTS } from '../../gitlab/push-event';
-import type { AppBindings } from '../../lib/create-app';
-import { constantTimeEqual } from '../../lib/constant-time';
-import { problem, problemResponse } from '../../lib/problem';
+import { ApiError, serviceUnavailable } from '../../lib/problem';
+import type { AppBindings } from '../../lib/types';
 
 /** Only GitLab (which knows the shared secret) may post; nothing else is read before this passes. */
 export const verifyGitLabToken = createMiddleware<AppBindings>(async (c, next) => {
   const secret = c.var.config.gitlabWebhookSecret;
-  if (!secret || !c.var.gitlabQueue) {
-    return problemResponse(problem(503, 'Service Unavailable', 'The GitLab integration is not configured on this server.'));
-  }
-  const token = c.req.header('x-gitlab-token') ?? '';
-  if (!(await constantTimeEqual(token, secret))) {
-    return problemResponse(problem(401, 'Unauthorized', 'Missing or wrong X-Gitlab-Token.', { instance: c.req.path }));
+  if (!secret || !c.var.gitlabQueue) throw serviceUnavailable('The GitLab integration is not configured on this server.');
+  if (!(await timingSafeEqual(c.req.header('x-gitlab-token') ?? '', secret))) {
+    throw new ApiError(401, 'Missing or wrong X-Gitlab-Token.');
   }
   await next();
 });

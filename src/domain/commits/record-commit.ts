@@ -1,0 +1,162 @@
+/**
+ * Recording a commit of a project, whoever reports it — a qa CLI upload, a GitLab push, a metadata
+ * backfill from GitLab. Every rule about how projects and commits are created and updated is here.
+ *
+ * The work is a list of CTEs (`project`, `commit`, and helpers) that callers may extend, so that an
+ * upload is ONE statement: one round trip, atomic. Parents are shared by every upload of a CI run,
+ * so they are created with `INSERT … ON CONFLICT DO NOTHING` and only updated when something
+ * actually changes — concurrent uploads of one commit don't queue on its row lock.
+ * When another transaction creates the same parent at the same moment, this statement's snapshot
+ * cannot see it and the CTE comes back empty: the caller then runs the statement again
+ * (`retryOnConcurrentCreate`), and the second run finds the committed row.
+ */
+import { sql, type SQL } from 'drizzle-orm';
+import { jsonParam, queryRows, retryOnConcurrentCreate, type Db } from '../../db/client';
+import { referenceBranchOf } from '../projects/reference-branch';
+
+type Json = Record<string, unknown>;
+
+export interface CommitRecord {
+  projectId: string;
+  hexsha: string;
+  /**
+   * `upload`: the commit's config and metadata are recorded when the commit is created, later
+   * uploads only fill what is missing (a local run may carry an edited qaboard.yaml: see batches).
+   * `gitlab`: GitLab's view of the commit is authoritative — its config and authored date are
+   * recorded every time.
+   */
+  source: 'upload' | 'gitlab';
+  /** The commit's merged qaboard.yaml and metric definitions, when the source knows them. */
+  config?: Json | null;
+  metrics?: Json | null;
+  /** GitLab's project info (a push): becomes the project's `data.git`. */
+  gitProject?: Json;
+  /** The repository's path (`group/repo`), recorded in `data.git` when the project has none. */
+  repositoryPath?: string | null;
+  branch?: string | null;
+  authoredDatetime?: string | null;
+  committerName?: string | null;
+  message?: string | null;
+  parents?: string[] | null;
+  /** Where the commit's artifacts are (qatools' `artifacts_commit`). */
+  commitDir?: string | null;
+  /** Merged into the commit's data (`POST /commit`). */
+  commitDataPatch?: Json;
+  /** Output uploads stamp `latest_output_datetime` on the project and the commit. */
+  touchLatestOutput?: boolean;
+  /** Marks a deleted commit as alive again (`POST /commit`). */
+  undelete?: boolean;
+}
+
+/**
+ * `latest_output_datetime` is refreshed at most once a second: exact enough to sort projects and
+ * commits by activity, and it keeps a CI run's parallel uploads from all writing the same row.
+ */
+const LATEST_OUTPUT_THROTTLE = sql.raw(`interval '1 second'`);
+
+export function commitRecordCtes(record: CommitRecord): SQL {
+  const fromGitLab = record.source === 'gitlab';
+  const configData = record.config ? { qatools_config: record.config, ...(record.metrics && { qatools_metrics: record.metrics }) } : null;
+  const isReferenceBranch = configData !== null && record.branch === referenceBranchOf(record.config);
+  const gitData = record.gitProject
+    ? { git: record.gitProject }
+    : record.repositoryPath
+      ? { git: { path_with_namespace: record.repositoryPath } }
+      : {};
+  const newProjectData = { ...gitData, ...configData };
+  const newCommitData = {
+    ...(record.gitProject
+      ? { git: { path_with_namespace: record.gitProject.path_with_namespace } }
+      : record.repositoryPath && { git: { path_with_namespace: record.repositoryPath } }),
+    ...configData,
+    ...record.commitDataPatch,
+  };
+  const touch = sql`${record.touchLatestOutput ?? false}::boolean`;
+  const committer = record.committerName ?? null;
+  const message = record.message ?? null;
+  const branch = record.branch ?? null;
+  const parents = jsonParam(record.parents);
+  const authored = record.authoredDatetime ?? null;
+  const commitDir = record.commitDir ?? null;
+  const undelete = sql`${record.undelete ?? false}::boolean`;
+  // Uploads record the commit's config when they create it; GitLab every time.
+  const dataPatch = jsonParam({ ...(fromGitLab && configData), ...record.commitDataPatch });
+
+  // THE rule: a project adopts the config a commit is recorded with when the commit is on the
+  // project's reference branch, or when the project has none yet (feature branches don't change it).
+  const configRecorded = fromGitLab ? sql`true` : sql`NOT EXISTS (SELECT 1 FROM existing_commit)`;
+  const adoptsConfig = sql`(${jsonParam(configData)}::jsonb IS NOT NULL AND ${configRecorded}
+    AND (NOT (p.data ? 'qatools_config') OR ${isReferenceBranch}::boolean))`;
+  const projectDataUpdate = record.gitProject
+    ? sql`p.data || ${jsonParam(gitData)}::jsonb`
+    : sql`p.data || CASE WHEN ${record.repositoryPath ?? null}::text IS NULL OR (p.data -> 'git') ? 'path_with_namespace' THEN '{}'::jsonb
+        ELSE jsonb_build_object('git', COALESCE(p.data -> 'git', '{}'::jsonb) || jsonb_build_object('path_with_namespace', ${record.repositoryPath ?? null}::text)) END`;
+
+  return sql`
+    existing_commit AS (
+      SELECT id, hexsha, data, commit_dir_override FROM ci_commits WHERE project_id = ${record.projectId} AND hexsha = ${record.hexsha}
+    ),
+    new_project AS (
+      INSERT INTO projects (id, data, latest_output_datetime)
+      VALUES (${record.projectId}, ${jsonParam(newProjectData)}::jsonb, CASE WHEN ${touch} THEN now() END)
+      ON CONFLICT (id) DO NOTHING
+      RETURNING id, data
+    ),
+    project_update AS (
+      UPDATE projects p SET
+        latest_output_datetime = CASE WHEN ${touch} THEN now() ELSE p.latest_output_datetime END,
+        data = CASE WHEN ${adoptsConfig} THEN ${projectDataUpdate} || ${jsonParam(configData)}::jsonb ELSE ${projectDataUpdate} END
+      WHERE p.id = ${record.projectId} AND (
+        (${touch} AND (p.latest_output_datetime IS NULL OR p.latest_output_datetime < now() - ${LATEST_OUTPUT_THROTTLE}))
+        OR ${adoptsConfig}
+        OR p.data IS DISTINCT FROM ${projectDataUpdate})
+    ),
+    project AS (
+      SELECT id, data FROM new_project UNION ALL SELECT id, data FROM projects WHERE id = ${record.projectId}
+    ),
+    new_commit AS (
+      INSERT INTO ci_commits (
+        project_id, hexsha, authored_datetime, committer_name, message, branch, parents,
+        data, commit_dir_override, latest_output_datetime
+      )
+      VALUES (${record.projectId}, ${record.hexsha}, COALESCE(${authored}::timestamptz, now()),
+        ${committer}, ${message}, ${branch}, ${parents}::jsonb, ${jsonParam(newCommitData)}::jsonb, ${commitDir},
+        CASE WHEN ${touch} THEN now() END)
+      ON CONFLICT (project_id, hexsha) DO NOTHING
+      RETURNING id, hexsha, data, commit_dir_override, true AS created
+    ),
+    commit_update AS (
+      UPDATE ci_commits c SET
+        authored_datetime = CASE WHEN ${fromGitLab}::boolean THEN COALESCE(${authored}::timestamptz, c.authored_datetime) ELSE c.authored_datetime END,
+        committer_name = COALESCE(c.committer_name, ${committer}),
+        message = COALESCE(c.message, ${message}),
+        branch = COALESCE(c.branch, ${branch}),
+        parents = COALESCE(c.parents, ${parents}::jsonb),
+        data = c.data || ${dataPatch}::jsonb,
+        commit_dir_override = COALESCE(${commitDir}, c.commit_dir_override),
+        latest_output_datetime = CASE WHEN ${touch} THEN now() ELSE c.latest_output_datetime END,
+        deleted = c.deleted AND NOT ${undelete}
+      FROM existing_commit e
+      WHERE c.id = e.id AND (
+        (${touch} AND (c.latest_output_datetime IS NULL OR c.latest_output_datetime < now() - ${LATEST_OUTPUT_THROTTLE}))
+        OR (${fromGitLab}::boolean AND c.authored_datetime IS DISTINCT FROM COALESCE(${authored}::timestamptz, c.authored_datetime))
+        OR (c.committer_name IS NULL AND ${committer}::text IS NOT NULL)
+        OR (c.message IS NULL AND ${message}::text IS NOT NULL)
+        OR (c.branch IS NULL AND ${branch}::text IS NOT NULL)
+        OR (c.parents IS NULL AND ${parents}::jsonb IS NOT NULL)
+        OR c.data IS DISTINCT FROM c.data || ${dataPatch}::jsonb
+        OR c.commit_dir_override IS DISTINCT FROM COALESCE(${commitDir}, c.commit_dir_override)
+        OR (c.deleted AND ${undelete}))
+    ),
+    commit AS (
+      SELECT id, hexsha, data, commit_dir_override, created FROM new_commit
+      UNION ALL SELECT id, hexsha, data, commit_dir_override, false FROM existing_commit
+    )`;
+}
+
+/** Records the commit on its own (pushes, backfills, `POST /commit`); tells whether it created it. */
+export async function recordCommit(db: Db, record: CommitRecord): Promise<{ commitId: number; created: boolean }> {
+  const statement = sql`WITH ${commitRecordCtes(record)} SELECT id, created FROM commit`;
+  const row = await retryOnConcurrentCreate(async () => (await queryRows<{ id: number; created: boolean }>(db, statement))[0]);
+  return { commitId: row.id, created: row.created };
+}

@@ -1,0 +1,35 @@
+/**
+ * Field types of the contracts that Postgres can store and index as given: lengths in UTF-8 bytes
+ * (a btree entry holds at most ~2.7 KB, whatever the characters), timestamps within Postgres'
+ * range, decimal ids within `int`. Out-of-range values are a 400 naming the field, never a 500 or
+ * a silent rewrite.
+ */
+import { z } from '@hono/zod-openapi';
+import { utf8Length } from './storable-text';
+
+/** Text of 1 to `maxBytes` UTF-8 bytes (`minBytes: 0` allows the empty string). */
+export const boundedText = (maxBytes: number, minBytes = 1) =>
+  z
+    .string()
+    .refine((text) => text.length >= minBytes, minBytes === 1 ? 'must not be empty' : `must be at least ${minBytes} bytes`)
+    .refine((text) => text.length <= maxBytes && utf8Length(text) <= maxBytes, `must be at most ${maxBytes} bytes (UTF-8)`);
+
+/** A database id in a path: decimal digits only (`0x10` is not 16), within Postgres' `int`. */
+export const idParam = z
+  .string()
+  .regex(/^[1-9][0-9]{0,9}$/, 'must be a positive decimal integer')
+  .transform(Number)
+  .refine((id) => id <= 2_147_483_647, 'is too large')
+  .openapi({ type: 'integer', example: 42 });
+
+const OFFSET = /([+-])(\d{2}):?(\d{2})$/;
+
+/**
+ * An ISO 8601 date-time Postgres can store: years 1 to 9999 (there is no year 0), offsets within
+ * ±15:59. With `local`, the offset may be omitted (Python's naive `isoformat()`; then it is UTC).
+ */
+export const storableTimestamp = ({ local = false } = {}) =>
+  (local ? z.union([z.iso.datetime({ offset: true }), z.iso.datetime({ local: true })]) : z.iso.datetime({ offset: true }))
+    .refine((value) => Number(value.slice(0, 4)) >= 1, 'year 0 does not exist (years 0001 to 9999)')
+    .refine((value) => Number(OFFSET.exec(value)?.[2] ?? 0) <= 15, 'the UTC offset must be within ±15:59')
+    .openapi({ type: 'string', format: 'date-time' });

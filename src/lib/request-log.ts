@@ -1,0 +1,36 @@
+/**
+ * One log line per request (method, path, status, duration, request id, caller), and for a failure
+ * what an operator needs: the database's own error (SQLSTATE, message, constraint) or the
+ * exception — never the statement or its parameters, which hold the upload.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { databaseFailure } from './database-failure';
+import type { LogRecord } from './logger';
+import type { AppBindings } from './types';
+
+function describeFailure(error: unknown): LogRecord {
+  const database = databaseFailure(error);
+  if (database) return { db_error: database };
+  // Drizzle's wrapper (it has `query`) holds the statement and its parameters in its message: log what it wraps.
+  const cause = error instanceof Error && 'query' in error ? error.cause : error;
+  return cause instanceof Error ? { error: `${cause.name}: ${cause.message}`, stack: cause.stack } : { error: String(cause) };
+}
+
+const requestBytes = (c: Context) => Number(c.req.header('content-length') ?? 0) || undefined;
+
+export const logRequests: MiddlewareHandler<AppBindings> = async (c, next) => {
+  const started = performance.now();
+  await next();
+  const status = c.res.status;
+  const record: LogRecord = {
+    method: c.req.method,
+    path: c.req.path,
+    status,
+    duration_ms: Math.round((performance.now() - started) * 10) / 10,
+    request_id: c.var.requestId,
+    caller: c.var.caller?.id,
+    request_bytes: requestBytes(c),
+    ...(c.error && status >= 500 && describeFailure(c.error)),
+  };
+  c.var.logger.log(status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', record);
+};
