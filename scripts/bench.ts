@@ -22,6 +22,7 @@ import { ingestOutputStatement } from '../src/domain/ingest/ingest-output';
 import { connectNodeDatabase } from '../src/db/connect-node';
 import { createScratchDatabase } from '../test/support/databases';
 import { outputUpload, shaOf } from '../test/support/uploads';
+import { ms, percentiles } from './latency';
 
 const { values: args } = parseArgs({
   options: {
@@ -37,12 +38,6 @@ const REPEAT = Number(args.repeat);
 const BATCHES = 2;
 const INPUTS = 250;
 
-function percentiles(samples: number[]) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-  return { p50: at(50), p95: at(95), p99: at(99) };
-}
-const ms = (n: number) => `${n.toFixed(1)} ms`;
 
 /** The i-th upload: inputs vary fastest, then batches, then commits. */
 function uploadNumber(i: number) {

@@ -1,21 +1,30 @@
 /**
- * A WebSocket → TCP proxy that lets the Neon serverless driver reach any Postgres server, so the
- * production driver runs for real in tests and in `wrangler dev` against a local database.
+ * The local stand-in for Neon's front door, so the production driver runs for real in tests and in
+ * `wrangler dev` against any Postgres server. One port serves both of the driver's transports:
+ * - WebSocket (`Pool`/`Client`): a WebSocket → TCP proxy. The driver is configured with
+ *   `neonConfig.wsProxy = (host, port) => `${proxy}/v2?address=${host}:${port}``. The driver never
+ *   closes its socket after the Terminate message, so the proxy ends the TCP side itself when it sees
+ *   one ('X'); otherwise Postgres would keep the backend until the WebSocket times out.
+ * - HTTP (`neon()`, drizzle-orm/neon-http): `POST /sql`, Neon's SQL-over-HTTP protocol
+ *   (scripts/neon-sql-over-http.ts), with `neonConfig.fetchEndpoint = `http://127.0.0.1:<port>/sql``.
+ * `configureNeonForProxy` (src/db/connect-neon.ts) points the driver at both.
  *
- * The driver is configured with `neonConfig.wsProxy = (host, port) => `${proxy}/v2?address=${host}:${port}``
- * (see `configureNeonForProxy`). The driver never closes its socket after the Terminate message,
- * so the proxy ends the TCP side itself when it sees one ('X'); otherwise Postgres would keep the
- * backend until the WebSocket times out.
+ * Local development and tests only: it listens on 127.0.0.1 and reaches whatever server a client names.
+ * Its address (`NEON_WS_PROXY`) never belongs in deployed configuration.
  *
  * CLI: `tsx scripts/neon-ws-proxy.ts [port]` (default 5433).
  */
+import http from 'node:http';
 import net from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { sqlOverHttp } from './neon-sql-over-http';
 
 export interface NeonWsProxy {
-  /** `ws://127.0.0.1:<port>` */
+  /** `ws://127.0.0.1:<port>`: what `NEON_WS_PROXY` and `configureNeonForProxy` take. */
   url: string;
+  /** `http://127.0.0.1:<port>/sql`: the SQL-over-HTTP endpoint on the same port. */
+  sqlUrl: string;
   close(): Promise<void>;
 }
 
@@ -79,25 +88,34 @@ function bridge(ws: WebSocket, address: string) {
 }
 
 export async function startNeonWsProxy(port = 0): Promise<NeonWsProxy> {
-  const server = new WebSocketServer({ host: '127.0.0.1', port });
-  server.on('connection', (ws, request) => {
+  const sql = sqlOverHttp();
+  const server = http.createServer((request, response) => {
+    if (request.method === 'POST' && new URL(request.url ?? '/', 'http://proxy').pathname === '/sql') {
+      return void sql.handle(request, response);
+    }
+    response.writeHead(404, { 'content-type': 'text/plain' }).end('POST /sql (SQL over HTTP) or a WebSocket to /v2?address=host:port');
+  });
+  const sockets = new WebSocketServer({ server });
+  sockets.on('connection', (ws, request) => {
     const address = new URL(request.url ?? '/', 'ws://proxy').searchParams.get('address');
     if (!address) return ws.close(1008, 'missing ?address=host:port');
     bridge(ws, address);
   });
-  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
   const { port: actualPort } = server.address() as { port: number };
   return {
     url: `ws://127.0.0.1:${actualPort}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const client of server.clients) client.terminate();
-        server.close(() => resolve());
-      }),
+    sqlUrl: `http://127.0.0.1:${actualPort}/sql`,
+    async close() {
+      for (const client of sockets.clients) client.terminate();
+      sockets.close();
+      server.closeAllConnections(); // idle keep-alive HTTP connections would hold close() open
+      await Promise.all([new Promise((resolve) => server.close(resolve)), sql.close()]);
+    },
   };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const proxy = await startNeonWsProxy(Number(process.argv[2] ?? 5433));
-  console.log(`Neon WebSocket proxy on ${proxy.url} (set NEON_WS_PROXY=${proxy.url})`);
+  console.log(`Neon proxy: WebSocket on ${proxy.url}, SQL over HTTP on ${proxy.sqlUrl}; set NEON_WS_PROXY=${proxy.url}`);
 }
