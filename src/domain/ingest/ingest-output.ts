@@ -1,7 +1,8 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { jsonParam, queryRows, retryOnConcurrentCreate, type Db } from '../../db/client';
 import { commitRecordCtes } from '../commits/record-commit';
-import { outputColumns, outputContextColumns, outputInContextJson, type OutputInContextRow, type OutputJson } from '../rows';
+import { outputColumns, outputContextColumns, type OutputInContextRow } from '../rows';
+import { outputInContextJson, type OutputJson } from '../v1-json';
 import { deserializeConfiguration } from './configurations';
 import { envelopeSha, type OutputUpload } from './envelope';
 import { storedLocation, uploadCommitRecord, type Ingested } from './upload-commit';
@@ -92,7 +93,7 @@ export function ingestOutputStatement(upload: OutputUpload): SQL {
         updated_at = now()
       RETURNING *
     )
-    SELECT ${outputColumns}, ${outputContextColumns}, c.created AS commit_created
+    SELECT ${outputColumns}, ${outputContextColumns}, c.created AS "commitCreated"
     FROM output o, test_input t, batch b, commit c, project p`;
 }
 
@@ -100,7 +101,7 @@ export function ingestOutputStatement(upload: OutputUpload): SQL {
 export async function ingestOutput(db: Db, upload: OutputUpload): Promise<Ingested<OutputJson>> {
   const statement = ingestOutputStatement(upload);
   const row = await retryOnConcurrentCreate(
-    async () => (await queryRows<OutputInContextRow & { commit_created: boolean }>(db, statement))[0],
+    async () => (await queryRows<OutputInContextRow & { commitCreated: boolean }>(db, statement))[0],
   );
-  return { body: outputInContextJson(row), commitCreated: row.commit_created };
+  return { body: outputInContextJson(row), commitCreated: row.commitCreated };
 }

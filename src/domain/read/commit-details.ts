@@ -5,8 +5,9 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { intArrayLiteral, queryRows, type Db } from '../../db/client';
+import { batchColumns, outputColumns, type BatchRow, type CommitRow, type OutputRow } from '../rows';
+import { commitJson, type BatchSummary, type CommitJson } from '../v1-json';
 import { aggregatedMetrics, definedMetricNames, OUTPUTS_FINGERPRINT } from './metric-aggregates';
-import { commitJson, isoUtc, outputColumns, type BatchRow, type BatchSummary, type CommitJson, type CommitRow, type OutputRow } from '../rows';
 
 export interface CommitDetailsOptions {
   /** Only this batch (all batches when absent). */
@@ -16,22 +17,14 @@ export interface CommitDetailsOptions {
   withOutputs: boolean;
 }
 
-interface BatchSummaryRow extends BatchRow {
-  ci_commit_id: number;
-  valid_outputs: number;
-  pending_outputs: number;
-  running_outputs: number;
-  failed_outputs: number;
-  deleted_outputs: number;
-  outputs_fingerprint: string;
-}
+type BatchCountsRow = BatchRow & Omit<BatchSummary, 'aggregated_metrics'> & { outputs_fingerprint: string };
 
 /** The batches of the commits, each with its output counts and aggregated metrics. */
 async function batchSummaries(db: Db, commitIds: number[], definedMetrics: ReadonlySet<string>, options: CommitDetailsOptions) {
   const labelFilter: SQL = options.batchLabel === undefined ? sql`` : sql`AND b.label = ${options.batchLabel}`;
-  const rows = await queryRows<BatchSummaryRow>(
+  const rows = await queryRows<BatchCountsRow>(
     db,
-    sql`SELECT b.id, b.ci_commit_id, b.label, ${sql.raw(isoUtc('b.created_date'))} AS created_date, b.data, b.batch_dir_override,
+    sql`SELECT ${batchColumns},
       count(o.id) FILTER (WHERE NOT o.is_failed AND NOT o.is_pending)::int AS valid_outputs,
       count(o.id) FILTER (WHERE o.is_pending)::int AS pending_outputs,
       count(o.id) FILTER (WHERE o.is_running)::int AS running_outputs,
@@ -49,16 +42,16 @@ async function batchSummaries(db: Db, commitIds: number[], definedMetrics: Reado
     options.metrics,
     definedMetrics,
   );
-  return rows.map((row) => {
+  return rows.map(({ valid_outputs, pending_outputs, running_outputs, failed_outputs, deleted_outputs, outputs_fingerprint: _, ...row }) => {
     const summary: BatchSummary = {
-      valid_outputs: row.valid_outputs,
-      pending_outputs: row.pending_outputs,
-      running_outputs: row.running_outputs,
-      failed_outputs: row.failed_outputs,
-      deleted_outputs: row.deleted_outputs,
+      valid_outputs,
+      pending_outputs,
+      running_outputs,
+      failed_outputs,
+      deleted_outputs,
       aggregated_metrics: aggregates.get(row.id)!,
     };
-    return { commitId: row.ci_commit_id, row: row as BatchRow, summary };
+    return { row: row as BatchRow, summary };
   });
 }
 
@@ -72,17 +65,17 @@ async function outputsOfBatches(db: Db, batchIds: number[]) {
     WHERE o.batch_id = ANY(${intArrayLiteral(batchIds)}::int[])
     ORDER BY o.id`,
   );
-  for (const row of rows) byBatch.get(row.batch_id)!.push(row);
+  for (const row of rows) byBatch.get(row.batchId)!.push(row);
   return byBatch;
 }
 
 export async function commitDetails(db: Db, commits: CommitRow[], options: CommitDetailsOptions): Promise<CommitJson[]> {
   if (!commits.length) return [];
   // Every commit shown together belongs to one project.
-  const definedMetrics = definedMetricNames(commits[0]!.project_data);
-  const batches = await batchSummaries(db, commits.map((c) => c.commit_id), definedMetrics, options);
+  const definedMetrics = definedMetricNames(commits[0]!.projectData);
+  const batches = await batchSummaries(db, commits.map((c) => c.commitId), definedMetrics, options);
   const outputs = options.withOutputs ? await outputsOfBatches(db, batches.map((b) => b.row.id)) : undefined;
-  const batchesOfCommit = new Map<number, Parameters<typeof commitJson>[1]>(commits.map((c) => [c.commit_id, []]));
-  for (const batch of batches) batchesOfCommit.get(batch.commitId)!.push({ ...batch, outputs: outputs?.get(batch.row.id) });
-  return commits.map((commit) => commitJson(commit, batchesOfCommit.get(commit.commit_id)!));
+  const batchesOfCommit = new Map<number, Parameters<typeof commitJson>[1]>(commits.map((c) => [c.commitId, []]));
+  for (const batch of batches) batchesOfCommit.get(batch.row.ciCommitId)!.push({ ...batch, outputs: outputs?.get(batch.row.id) });
+  return commits.map((commit) => commitJson(commit, batchesOfCommit.get(commit.commitId)!));
 }

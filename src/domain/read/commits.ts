@@ -2,7 +2,8 @@ import { sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client';
 import { notFound } from '../../lib/problem';
 import { referenceBranchOf } from '../projects/reference-branch';
-import { commitColumns, type CommitJson, type CommitRow } from '../rows';
+import { commitColumns, type CommitRow } from '../rows';
+import type { CommitJson } from '../v1-json';
 import { commitDetails, type CommitDetailsOptions } from './commit-details';
 
 /** Branch names are stored as seen: `x` from the CLI, sometimes `origin/x`. Match both. */
@@ -85,7 +86,7 @@ const clampTime = (time: number) => Math.min(LATEST, Math.max(EARLIEST, time));
  * matches recently, the window slides back so that it ends at the latest matching commit.
  * (3 h of slack on both ends smooth out the web app's time zones, as in the original.)
  */
-export async function listCommits(db: Db, query: CommitListQuery, options: CommitDetailsOptions): Promise<CommitJson[]> {
+export async function commitsInWindow(db: Db, query: CommitListQuery, options: CommitDetailsOptions): Promise<CommitJson[]> {
   const now = Date.now();
   const to = clampTime((query.to?.getTime() ?? now) + 3 * HOUR);
   const requestedFrom = query.from?.getTime() ?? now - 4 * DAY;

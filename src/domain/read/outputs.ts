@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client';
 import { notFound } from '../../lib/problem';
-import { outputColumns, outputContextColumns, outputInContextJson, type OutputInContextRow, type OutputJson } from '../rows';
+import { outputColumns, outputContextColumns, type OutputInContextRow } from '../rows';
+import { outputInContextJson, type OutputJson } from '../v1-json';
 
 /**
  * `GET /api/v1/output/:id` — `qa wait` polls it while the output is pending. Outputs of projects
@@ -18,6 +19,6 @@ export async function readOutput(db: Db, outputId: number, canSeeProject: (proje
     JOIN projects p ON p.id = c.project_id
     WHERE o.id = ${outputId}`,
   );
-  if (!row || !canSeeProject(row.project_id)) throw notFound(`Sorry, there is no output ${outputId}.`);
+  if (!row || !canSeeProject(row.projectId)) throw notFound(`Sorry, there is no output ${outputId}.`);
   return outputInContextJson(row);
 }

@@ -2,7 +2,7 @@ import { asc, eq, isNotNull, sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client';
 import { ciCommits, projects } from '../../db/schema';
 import { notFound } from '../../lib/problem';
-import { isoUtc } from '../rows';
+import { isoUtc } from '../../db/select-columns';
 
 type Json = Record<string, unknown>;
 

@@ -1,4 +1,5 @@
-import { latestSuccessfulCommit, listCommits as listCommitsInWindow, readCommit } from '../../domain/read/commits';
+import type { Db } from '../../db/client';
+import { commitsInWindow, latestSuccessfulCommit, readCommit } from '../../domain/read/commits';
 import type { AppRouteHandler } from '../../lib/types';
 import type { GetCommit, GetCommitById, ListBranchCommits, ListCommits } from './commits.routes';
 
@@ -19,9 +20,10 @@ export const getCommit: AppRouteHandler<GetCommit> = async (c) => {
 
 type CommitListQuery = ReturnType<Parameters<AppRouteHandler<ListCommits>>[0]['req']['valid']>;
 
-function commitList(db: Parameters<typeof listCommitsInWindow>[0], query: CommitListQuery, branch?: string) {
+/** The commits a list query asks for (`only_ci_batches` means the `default` batch). */
+function commitsOfQuery(db: Db, query: CommitListQuery, branch?: string) {
   const batchLabel = query.batch ?? (query.only_ci_batches ? 'default' : undefined);
-  return listCommitsInWindow(
+  return commitsInWindow(
     db,
     { projectId: query.project, branch, committer: query.committer, from: query.from, to: query.to },
     { batchLabel, metrics: query.metrics, withOutputs: query.with_outputs },
@@ -29,7 +31,7 @@ function commitList(db: Parameters<typeof listCommitsInWindow>[0], query: Commit
 }
 
 export const listCommits: AppRouteHandler<ListCommits> = async (c) =>
-  c.json(await commitList(c.var.db, c.req.valid('query')), 200);
+  c.json(await commitsOfQuery(c.var.db, c.req.valid('query')), 200);
 
 export const listBranchCommits: AppRouteHandler<ListBranchCommits> = async (c) =>
-  c.json(await commitList(c.var.db, c.req.valid('query'), c.req.valid('param').branch), 200);
+  c.json(await commitsOfQuery(c.var.db, c.req.valid('query'), c.req.valid('param').branch), 200);

@@ -1,0 +1,107 @@
+/**
+ * The domain's rules, tested on a real database without building requests: how commits and
+ * projects are recorded whoever reports them, how a run's uploads update one output, and how
+ * reads find commits.
+ */
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { queryRows } from '../src/db/client';
+import { recordCommit, type CommitRecord } from '../src/domain/commits/record-commit';
+import { outputUpload as outputUploadSchema } from '../src/domain/ingest/envelope';
+import { ingestOutput } from '../src/domain/ingest/ingest-output';
+import { commitsInWindow, latestSuccessfulCommit, readCommit } from '../src/domain/read/commits';
+import { emptyTables, engineNames, openTestDatabase, type TestDatabase } from './support/databases';
+import { outputUpload, shaOf, type UploadSpec } from './support/uploads';
+
+type Json = Record<string, any>;
+const DAY = 86_400_000;
+const daysAgo = (days: number) => new Date(Date.now() - days * DAY).toISOString();
+const config = (name: string, referenceBranch = 'main') => ({ project: { name, reference_branch: referenceBranch } });
+const noOptions = { metrics: [], withOutputs: true };
+
+describe.each(engineNames)('domain rules on %s', (engine) => {
+  let database: TestDatabase;
+  const projectData = async (id = 'group/repo') =>
+    (await queryRows<{ data: Json }>(database.db, sql`SELECT data FROM projects WHERE id = ${id}`))[0]?.data;
+  const commitData = async (hexsha: string) =>
+    (await queryRows<{ data: Json }>(database.db, sql`SELECT data FROM ci_commits WHERE hexsha = ${hexsha}`))[0]?.data;
+  const ingest = (spec: UploadSpec, extra: Json = {}) => ingestOutput(database.db, outputUploadSchema.parse({ ...outputUpload(spec), ...extra }));
+  const record = (fields: Partial<CommitRecord>) =>
+    recordCommit(database.db, { projectId: 'group/repo', hexsha: shaOf(1), source: 'upload', ...fields });
+
+  beforeAll(async () => {
+    database = await openTestDatabase(engine);
+  });
+  beforeEach(() => emptyTables(database.db));
+  afterAll(() => database?.close());
+
+  describe('recording commits: the project adopts a config on its reference branch, or when it has none', () => {
+    test.each(['upload', 'gitlab'] as const)('from %s', async (source) => {
+      await record({ source, hexsha: shaOf(1), branch: 'feature', config: config('first') });
+      expect((await projectData())!.qatools_config.project.name).toBe('first');
+      await record({ source, hexsha: shaOf(2), branch: 'feature', config: config('feature-edit') });
+      expect((await projectData())!.qatools_config.project.name).toBe('first');
+      await record({ source, hexsha: shaOf(3), branch: 'main', config: config('released') });
+      expect((await projectData())!.qatools_config.project.name).toBe('released');
+      expect((await commitData(shaOf(2)))!.qatools_config.project.name).toBe('feature-edit');
+    });
+
+    test('an upload records its commit’s config when it creates the commit; GitLab whenever it reports it', async () => {
+      expect(await record({ hexsha: shaOf(1), branch: 'main', config: config('v1') })).toMatchObject({ created: true });
+      expect(await record({ hexsha: shaOf(1), branch: 'main', config: config('local-edit') })).toMatchObject({ created: false });
+      expect((await commitData(shaOf(1)))!.qatools_config.project.name).toBe('v1');
+      expect((await projectData())!.qatools_config.project.name).toBe('v1');
+      await record({ source: 'gitlab', hexsha: shaOf(1), branch: 'main', config: config('pushed') });
+      expect((await commitData(shaOf(1)))!.qatools_config.project.name).toBe('pushed');
+      expect((await projectData())!.qatools_config.project.name).toBe('pushed');
+    });
+
+    test('metadata: the first source’s is kept, later ones fill gaps; GitLab’s authored date is authoritative', async () => {
+      await record({ hexsha: shaOf(1), authoredDatetime: '2026-01-02T00:00:00Z', message: null, committerName: 'First' });
+      await record({ hexsha: shaOf(1), authoredDatetime: '2026-05-05T00:00:00Z', message: 'filled', committerName: 'Second' });
+      const read = async () =>
+        (await queryRows<Json>(database.db, sql`SELECT committer_name, message, (extract(epoch FROM authored_datetime) * 1000)::float8 AS authored FROM ci_commits`))[0];
+      expect(await read()).toMatchObject({ committer_name: 'First', message: 'filled', authored: Date.parse('2026-01-02T00:00:00Z') });
+      await record({ source: 'gitlab', hexsha: shaOf(1), authoredDatetime: '2025-12-31T23:00:00Z' });
+      expect((await read())!.authored).toBe(Date.parse('2025-12-31T23:00:00Z'));
+    });
+  });
+
+  describe('ingesting outputs', () => {
+    test('a run’s start and end update one output; a late start keeps the results', async () => {
+      const started = await ingest({ status: 'running' });
+      const ended = await ingest({ metrics: { psnr: 30 } });
+      const late = await ingest({ status: 'running' });
+      expect(ended.body).toMatchObject({ id: started.body.id, is_pending: false, metrics: { psnr: 30, is_failed: false } });
+      expect(late.body).toMatchObject({ id: started.body.id, is_pending: true, metrics: { psnr: 30, is_failed: false } });
+      expect([started.commitCreated, ended.commitCreated]).toEqual([true, false]);
+    });
+  });
+
+  describe('reading commits', () => {
+    test('by hexsha prefix, an exact match first', async () => {
+      const long = 'abcd'.padEnd(40, '1');
+      await ingest({ sha: long });
+      await ingest({ sha: 'abcd' });
+      expect((await readCommit(database.db, 'group/repo', 'abcd', noOptions)).id).toBe('abcd');
+      expect((await readCommit(database.db, 'group/repo', 'abcd1', noOptions)).id).toBe(long);
+      await expect(readCommit(database.db, 'group/repo', 'ffff', noOptions)).rejects.toMatchObject({ status: 404 });
+    });
+
+    test('the latest successful commit of the reference branch the project’s config names', async () => {
+      const ref = { qaboard_config: config('group/repo', 'main') };
+      await ingest({ sha: shaOf(1), branch: 'main', authored: daysAgo(3) }, ref);
+      await ingest({ sha: shaOf(2), branch: 'main', authored: daysAgo(2), status: 'failed' }, ref);
+      await ingest({ sha: shaOf(3), branch: 'master', authored: daysAgo(1) }, ref);
+      expect((await latestSuccessfulCommit(database.db, 'group/repo', undefined, noOptions)).id).toBe(shaOf(1));
+    });
+
+    test('the window slides back to the latest matching commit when nothing is recent', async () => {
+      await ingest({ sha: shaOf(1), authored: daysAgo(30) });
+      await ingest({ sha: shaOf(2), authored: daysAgo(31) });
+      await ingest({ sha: shaOf(3), authored: daysAgo(60) });
+      const found = await commitsInWindow(database.db, { projectId: 'group/repo' }, { ...noOptions, withOutputs: false });
+      expect(found.map((c) => c.id)).toEqual([shaOf(1), shaOf(2)]);
+    });
+  });
+});
