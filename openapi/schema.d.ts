@@ -15,7 +15,7 @@ export interface paths {
         put?: never;
         /**
          * Create or update an output (a run of the code on a test input)
-         * @description Sent by `qa run` when a run starts and when it ends. Creates the project, commit, batch and test input on first sight. Identity: (commit, batch label, test input, platform, configurations, extra_parameters).
+         * @description Sent by `qa run` when a run starts and when it ends. Creates the project, commit, batch and test input on first sight. Identity: (commit, batch label, test input, platform, configurations, extra_parameters). Uploads of one output are kept in the order they were received, whenever they are written.
          */
         post: operations["postOutput"];
         delete?: never;
@@ -86,6 +86,26 @@ export interface paths {
          * @description As `POST /api/v1/commit`, the commit named by the path.
          */
         post: operations["postCommitById"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/outputs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Many output uploads at once (at most 1000, 5 MB)
+         * @description Every upload is validated first: one invalid upload refuses the request with a 400 that names it, and nothing is kept. Accepted uploads are queued and written with multi-row statements; `GET /api/v1/ingestions/{id}` tells when they are.
+         */
+        post: operations["postBulkOutputs"];
         delete?: never;
         options?: never;
         head?: never;
@@ -296,6 +316,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ingestions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What became of uploads acknowledged with a receipt (202)
+         * @description `queued` until every upload under the receipt is written; `failed` lists the uploads the database refused, with why.
+         */
+        get: operations["getIngestion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/retention/preview": {
         parameters: {
             query?: never;
@@ -404,6 +444,20 @@ export interface components {
             test_input_metadata: {
                 [key: string]: unknown;
             };
+        };
+        /**
+         * @example {
+         *       "status": "queued",
+         *       "ingestion_id": "0192f4a2-7c3e-7b1a-9d2e-5f6a7b8c9d0e",
+         *       "detail": "Accepted while the database is unavailable; it will be written when the database is back."
+         *     }
+         */
+        IngestionReceipt: {
+            /** @enum {string} */
+            status: "queued";
+            /** @description Ask `GET /api/v1/ingestions/{id}` what became of the upload. */
+            ingestion_id: string;
+            detail: string;
         };
         /**
          * @example {
@@ -672,6 +726,49 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /**
+         * @example {
+         *       "ingestion_id": "0192f4a2-7c3e-7b1a-9d2e-5f6a7b8c9d0e",
+         *       "accepted": 1000
+         *     }
+         */
+        BulkAccepted: {
+            ingestion_id: string;
+            accepted: number;
+        };
+        /**
+         * @example {
+         *       "project": "group/repo",
+         *       "commit_sha": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
+         *       "commit_branch": "master",
+         *       "batch_label": "default",
+         *       "database": "/mnt/datasets/isp",
+         *       "outputs": [
+         *         {
+         *           "rel_input_path": "scenes/night/0001.dng",
+         *           "metrics": {
+         *             "psnr": 31.5
+         *           }
+         *         },
+         *         {
+         *           "rel_input_path": "scenes/night/0002.dng",
+         *           "metrics": {
+         *             "psnr": 29.8
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
+        BulkOutputs: {
+            [key: string]: unknown;
+        }[] | ({
+            /** @description The runs: each is merged over the object's other fields. */
+            outputs: {
+                [key: string]: unknown;
+            }[];
+        } & {
+            [key: string]: unknown;
+        });
         /**
          * @example {
          *       "id": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
@@ -1020,6 +1117,30 @@ export interface components {
         };
         /**
          * @example {
+         *       "id": "0192f4a2-7c3e-7b1a-9d2e-5f6a7b8c9d0e",
+         *       "status": "written",
+         *       "total": 1000,
+         *       "written": 1000,
+         *       "failed": []
+         *     }
+         */
+        Ingestion: {
+            id: string;
+            /**
+             * @description `failed`: written, except the uploads `failed` lists.
+             * @enum {string}
+             */
+            status: "queued" | "written" | "failed";
+            /** @description Uploads under the receipt (null while none is written yet). */
+            total: number | null;
+            written: number;
+            failed: {
+                item: number;
+                error: string;
+            }[];
+        };
+        /**
+         * @example {
          *       "projectId": "group/repo",
          *       "hexsha": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
          *       "branch": "feature/old",
@@ -1097,6 +1218,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Output"];
+                };
+            };
+            /** @description Accepted while the database is unavailable: kept, and written once it is back. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestionReceipt"];
                 };
             };
             /** @description Invalid request: `errors` names the fields. */
@@ -1213,6 +1343,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BatchUploaded"];
+                };
+            };
+            /** @description Accepted while the database is unavailable: kept, and written once it is back. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestionReceipt"];
                 };
             };
             /** @description Invalid request: `errors` names the fields. */
@@ -1426,6 +1565,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StatusOk"];
+                };
+            };
+            /** @description Accepted while the database is unavailable: kept, and written once it is back. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestionReceipt"];
                 };
             };
             /** @description Invalid request: `errors` names the fields. */
@@ -1652,6 +1800,15 @@ export interface operations {
                     "application/json": components["schemas"]["StatusOk"];
                 };
             };
+            /** @description Accepted while the database is unavailable: kept, and written once it is back. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestionReceipt"];
+                };
+            };
             /** @description Invalid request: `errors` names the fields. */
             400: {
                 headers: {
@@ -1683,6 +1840,122 @@ export interface operations {
             };
             /** @description Unknown project, commit or output. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still in progress. */
+            409: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another payload. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postBulkOutputs: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same payload replays the stored response (header `Idempotency-Replayed: true`). Keys are per token and expire after 24 h. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkOutputs"];
+            };
+        };
+        responses: {
+            /** @description Accepted: queued for writing. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkAccepted"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2692,6 +2965,97 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ApiToken"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getIngestion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The state of the uploads. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ingestion"];
                 };
             };
             /** @description Invalid request: `errors` names the fields. */

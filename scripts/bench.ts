@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { outputUpload as outputUploadSchema } from '../src/domain/ingest/envelope';
-import { ingestOutputStatement } from '../src/domain/ingest/ingest-output';
+import { ingestOutputs } from '../src/domain/ingest/ingest-outputs';
 import { connectNodeDatabase } from '../src/db/connect-node';
 import { createScratchDatabase } from '../test/support/databases';
 import { outputUpload, shaOf } from '../test/support/uploads';

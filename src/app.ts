@@ -15,11 +15,14 @@ import { routeMatcher } from './lib/route-matcher';
 import { routingPath } from './lib/routing-path';
 import type { AppOptions } from './lib/types';
 import { checkUrlText } from './lib/url-text';
+import { guardDatabase } from './ingestion/database-guard';
 import { commitsRouter } from './routes/commits/commits.index';
 import { healthRouter } from './routes/health/health.index';
 import { healthRoutes } from './routes/health/health.routes';
 import { ingestRouter } from './routes/ingest/ingest.index';
-import { ingestionRoutes } from './routes/ingest/ingest.routes';
+import { bulkRoutes, ingestionRoutes } from './routes/ingest/ingest.routes';
+import { ingestionsRouter } from './routes/ingestions/ingestions.index';
+import { MAX_BULK_BYTES } from './domain/ingest/bulk';
 import { outputsRouter } from './routes/outputs/outputs.index';
 import { projectsRouter } from './routes/projects/projects.index';
 import { retentionRouter } from './routes/retention/retention.index';
@@ -31,13 +34,17 @@ import { webhookRoutes } from './routes/webhooks/webhooks.routes';
 export const OPENAPI_PATH = '/api/openapi.json';
 const DOCS_PATH = '/api/docs';
 
-/** Routes that need no API token: they authenticate otherwise (the webhook's secret) or describe the service. */
-const isPublic = routeMatcher([
-  ...webhookRoutes,
-  ...healthRoutes,
+const documentationRoutes = [
   { method: 'get', path: OPENAPI_PATH },
   { method: 'get', path: DOCS_PATH },
-]);
+] as const;
+
+/** Routes that need no API token: they authenticate otherwise (the webhook's secret) or describe the service. */
+const isPublic = routeMatcher([...webhookRoutes, ...healthRoutes, ...documentationRoutes]);
+const isIngestion = routeMatcher(ingestionRoutes);
+/** Routes that don't wait on a known-down database: uploads spool, health probes it, the docs don't need it. */
+const spareTheDatabaseCircuit = routeMatcher([...ingestionRoutes, ...webhookRoutes, ...healthRoutes, ...documentationRoutes]);
+const isBulk = routeMatcher(bulkRoutes);
 
 export function buildApp(options: AppOptions) {
   const app = createApp(options);
@@ -52,16 +59,18 @@ export function buildApp(options: AppOptions) {
       maxAge: 600,
     })(c, next),
   );
+  app.use(guardDatabase(spareTheDatabaseCircuit));
   app.use(authenticate({ isPublic, isAdmin: routeMatcher(tokenRoutes) }));
-  app.use(limitRequests(routeMatcher(ingestionRoutes)));
-  app.use((c, next) =>
-    bodyLimit({
-      maxSize: c.var.config.maxBodyBytes,
-      onError: (c) => {
-        throw new ApiError(413, `The request body exceeds ${c.var.config.maxBodyBytes} bytes.`);
+  app.use(limitRequests(isIngestion));
+  app.use((c, next) => {
+    const maxSize = isBulk(c.req.method, routingPath(c.req.raw)) ? Math.max(MAX_BULK_BYTES, c.var.config.maxBodyBytes) : c.var.config.maxBodyBytes;
+    return bodyLimit({
+      maxSize,
+      onError: () => {
+        throw new ApiError(413, `The request body exceeds ${maxSize} bytes.`);
       },
-    })(c, next),
-  );
+    })(c, next);
+  });
   // Public routes check their own credentials first, then the body (the webhook: see its contract).
   app.use((c, next) => (isPublic(c.req.method, routingPath(c.req.raw)) ? next() : checkJsonBody((c) => c.var.config.maxJsonDepth)(c, next)));
   app.use(restrictBodyProject);
@@ -73,6 +82,7 @@ export function buildApp(options: AppOptions) {
     .route('/', outputsRouter)
     .route('/', webhooksRouter)
     .route('/', tokensRouter)
+    .route('/', ingestionsRouter)
     .route('/', retentionRouter)
     .route('/', healthRouter);
 

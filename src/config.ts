@@ -14,7 +14,12 @@ const envSchema = z.object({
   /** Milliseconds to wait for a database connection, and for a statement, before answering 503. */
   DATABASE_CONNECT_TIMEOUT_MS: integer().default(5_000),
   DATABASE_STATEMENT_TIMEOUT_MS: integer().default(20_000),
-  /** Node entry: where it listens, and where the embedded database and local backups live. */
+  /** How long an upload waits for the database before it is spooled (202) instead of written (200). */
+  INGEST_DEADLINE_MS: integer().default(3_000),
+  /** Database failures in a row that open the circuit, and how long it stays open before a trial. */
+  CIRCUIT_FAILURES: integer().default(3),
+  CIRCUIT_OPEN_MS: integer().default(5_000),
+  /** Node entry: where it listens, and where the embedded database, the spool and local backups live. */
   PORT: integer(0).max(65535).default(8787),
   HOST: z.string().min(1).default('127.0.0.1'),
   QABOARD_DATA_DIR: z.string().min(1).default('.data'),
@@ -79,6 +84,8 @@ export function parseConfig(env: object, defaults: RuntimeDefaults) {
   return {
     databaseUrl: e.DATABASE_URL,
     database: { connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS, statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS },
+    ingestion: { deadlineMs: e.INGEST_DEADLINE_MS },
+    circuit: { failureThreshold: e.CIRCUIT_FAILURES, openMs: e.CIRCUIT_OPEN_MS },
     node: { port: e.PORT, host: e.HOST, dataDir: e.QABOARD_DATA_DIR },
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxJsonDepth: e.MAX_JSON_DEPTH,

@@ -1,30 +1,67 @@
 /**
  * The app as a Node process serves it (the Node entry, tests, scripts): rate limits in memory,
- * client addresses from the socket — or from trusted proxies' `X-Forwarded-For`.
+ * client addresses from the socket — or from trusted proxies' `X-Forwarded-For` — and uploads
+ * grouped into shared transactions (group commit), spooled to a file in the data folder while
+ * the database is unavailable.
  */
+import { mkdtempSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { buildApp } from './app';
 import { failedAuthGuard } from './auth/failed-auth-guard';
+import { KnownCallers } from './auth/known-callers';
 import type { AppConfig, RuntimeDefaults } from './config';
 import type { Db } from './db/client';
+import { backfillHook } from './ingestion/backfill-hook';
+import { CircuitBreaker } from './ingestion/circuit-breaker';
+import { fileSpool } from './ingestion/file-spool';
+import { Ingestion } from './ingestion/ingestion';
+import { outputCoalescer } from './ingestion/output-coalescer';
+import { receiptClock } from './ingestion/receipts';
+import { startSpoolDrain } from './ingestion/spool-drain';
 import { clientAddress } from './lib/client-address';
 import { consoleLogger } from './lib/logger';
 import { memoryRateLimiter, memoryRateLimiters } from './lib/rate-limit';
 import type { Services } from './lib/types';
 
-/** On a laptop the embedded default is a local tool: open, with a warning at start (see warnWhenOpen). */
+/** On a laptop the embedded default is a local tool: open, with a warning at start (see announceAuthMode). */
 export const NODE_DEFAULTS: RuntimeDefaults = { authMode: 'open' };
 
-export function nodeApp(db: Db, config: AppConfig, extra: Partial<Pick<Services, 'gitlabQueue' | 'logger'>> = {}) {
+export interface NodeAppOptions extends Partial<Pick<Services, 'gitlabQueue' | 'logger'>> {
+  /** Where the spool lives (the Node entry: `QABOARD_DATA_DIR/spool`); default: a new temporary folder. */
+  spoolFolder?: string;
+}
+
+export function nodeApp(db: Db, config: AppConfig, { spoolFolder, ...extra }: NodeAppOptions = {}) {
+  const logger = extra.logger ?? consoleLogger;
+  const folder = spoolFolder ?? mkdtempSync(path.join(tmpdir(), 'qaboard-spool-'));
+  const spool = fileSpool(folder);
+  const databaseCircuit = new CircuitBreaker(config.circuit);
+  const hooks = backfillHook(extra.gitlabQueue, logger);
+  const spoolDrain = startSpoolDrain(spool, { db, hooks, breaker: databaseCircuit, logger, folder });
+  const ingestion = new Ingestion({
+    db,
+    writeOutput: outputCoalescer(db),
+    // Bulk uploads are written as soon as they are spooled.
+    spool: { ...spool, append: async (messages) => (await spool.append(messages), spoolDrain.kick()) },
+    breaker: databaseCircuit,
+    receivedAt: receiptClock(),
+    deadlineMs: config.ingestion.deadlineMs,
+    written: hooks.written,
+  });
   const shared = {
     db,
     config,
     rateLimiters: memoryRateLimiters(config.rateLimits),
     failedAuthGuard: failedAuthGuard(memoryRateLimiter(config.rateLimits.authFailuresPerMinute)),
-    logger: consoleLogger,
-    ...extra,
+    knownCallers: new KnownCallers(),
+    logger,
+    gitlabQueue: extra.gitlabQueue,
+    ingestion,
+    databaseCircuit,
   };
-  return buildApp({
+  const app = buildApp({
     services(c) {
       // @hono/node-server passes the Node request as `c.env.incoming` (absent under app.request in tests).
       const socket = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket;
@@ -32,4 +69,5 @@ export function nodeApp(db: Db, config: AppConfig, extra: Partial<Pick<Services,
       return { services: { ...shared, clientAddress: address } };
     },
   });
+  return Object.assign(app, { spool, spoolDrain });
 }

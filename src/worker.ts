@@ -5,11 +5,19 @@
  */
 import { buildApp } from './app';
 import { failedAuthGuard, type FailedAuthGuard } from './auth/failed-auth-guard';
+import { KnownCallers } from './auth/known-callers';
 import { announceAuthMode } from './auth/announce-auth-mode';
 import { parseConfig, type AppConfig, type RuntimeDefaults } from './config';
 import { configureNeonForProxy, openNeonDatabase } from './db/connect-neon';
 import { GitLabClient } from './gitlab/client';
 import { GITLAB_QUEUE, gitlabJobHandler, type GitLabJob } from './gitlab/jobs';
+import { backfillHook } from './ingestion/backfill-hook';
+import { CircuitBreaker } from './ingestion/circuit-breaker';
+import { Ingestion } from './ingestion/ingestion';
+import { directOutputWriter } from './ingestion/output-coalescer';
+import { receiptClock } from './ingestion/receipts';
+import { queueSpool } from './ingestion/spool';
+import { INGEST_QUEUE, writeSpooled, type SpooledUpload } from './ingestion/spooled-uploads';
 import { consumeBatch } from './jobs/worker-consumer';
 import { consoleLogger } from './lib/logger';
 import { bindingRateLimiter, type RateLimiters } from './lib/rate-limit';
@@ -35,6 +43,9 @@ interface IsolateState {
   config: AppConfig;
   rateLimiters: RateLimiters;
   failedAuthGuard: FailedAuthGuard;
+  databaseCircuit: CircuitBreaker;
+  knownCallers: KnownCallers;
+  receivedAt: () => string;
 }
 
 /** The env object is the same across requests of an isolate: parse it, and build what it configures, once. */
@@ -51,6 +62,9 @@ function isolateState(env: WorkerEnv): IsolateState {
         ingestion: env.INGEST_RATE_LIMITER && bindingRateLimiter(env.INGEST_RATE_LIMITER, RATE_LIMIT_PERIOD_SECONDS),
       },
       failedAuthGuard: failedAuthGuard(bindingRateLimiter(env.AUTH_FAILURE_LIMITER, RATE_LIMIT_PERIOD_SECONDS)),
+      databaseCircuit: new CircuitBreaker(config.circuit),
+      knownCallers: new KnownCallers(),
+      receivedAt: receiptClock(),
     };
     isolates.set(env, state);
   }
@@ -70,17 +84,30 @@ const app = buildApp({
   services(c) {
     const env = c.env as WorkerEnv;
     const { db, release } = openDatabase(env, c.executionCtx);
-    const { config, rateLimiters, failedAuthGuard } = isolateState(env);
+    const { config, rateLimiters, failedAuthGuard, databaseCircuit, knownCallers, receivedAt } = isolateState(env);
+    const gitlabQueue = config.gitlab ? (env.GITLAB_JOBS as Queue<GitLabJob>) : undefined;
+    const ingestion = new Ingestion({
+      db,
+      writeOutput: directOutputWriter(db),
+      spool: queueSpool(env.INGEST_JOBS as Queue<SpooledUpload>),
+      breaker: databaseCircuit,
+      receivedAt,
+      deadlineMs: config.ingestion.deadlineMs,
+      written: backfillHook(gitlabQueue, consoleLogger).written,
+    });
     return {
       services: {
         db,
         config,
         rateLimiters,
         failedAuthGuard,
+        knownCallers,
         logger: consoleLogger,
         // Set by Cloudflare's edge for every request; a client can't forge it.
         clientAddress: c.req.header('cf-connecting-ip') ?? 'unknown',
-        gitlabQueue: config.gitlab ? (env.GITLAB_JOBS as Queue<GitLabJob>) : undefined,
+        gitlabQueue,
+        ingestion,
+        databaseCircuit,
       },
       release,
     };
@@ -95,6 +122,17 @@ const consumers: Record<string, (batch: MessageBatch, env: WorkerEnv, ctx: Execu
     const { db, release } = openDatabase(env, ctx);
     try {
       await consumeBatch(batch as MessageBatch<GitLabJob>, gitlabJobHandler(db, new GitLabClient(config.gitlab)));
+    } finally {
+      release();
+    }
+  },
+  // Uploads acknowledged with a receipt: written when the database answers, retried (then dead-lettered) otherwise.
+  async [INGEST_QUEUE](batch, env, ctx) {
+    const { db, release } = openDatabase(env, ctx);
+    const { config } = isolateState(env);
+    const hooks = backfillHook(config.gitlab ? (env.GITLAB_JOBS as Queue<GitLabJob>) : undefined, consoleLogger);
+    try {
+      await consumeBatch(batch as MessageBatch<SpooledUpload>, (message) => writeSpooled(db, message, hooks));
     } finally {
       release();
     }

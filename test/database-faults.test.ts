@@ -1,19 +1,23 @@
 /**
- * When the database is down or hangs, requests fail fast with a 503 the client can retry — not a
- * generic 500, and not a request that waits as long as the client does — and the service recovers
- * by itself once the database is back. Needs a Postgres server (TEST_DATABASE_URL), reached
- * through a proxy the test breaks on purpose; PGlite runs in process and can't hang.
+ * When the database is down or hangs: reads fail fast with a 503 the client can retry (not a
+ * generic 500, not a request that waits as long as the client does), uploads are kept and
+ * acknowledged (202), and once the database is back every acknowledged upload is written exactly
+ * once, in its final state. Needs a Postgres server (TEST_DATABASE_URL), reached through a proxy
+ * the test breaks on purpose; PGlite runs in process and can't go down.
  */
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { queryRows } from '../src/db/client';
 import { postJson, testApp, type TestApp } from './support/app';
 import { openTestDatabase, type TestDatabase } from './support/databases';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy';
-import { outputUpload } from './support/uploads';
+import { outputUpload, shaOf } from './support/uploads';
 
-const serverEngines = process.env.TEST_DATABASE_URL ? (['pg', 'neon'] as const) : [];
+const serverEngines = ['pg', 'neon'] as const;
 const timeouts = { connectTimeoutMs: 500, statementTimeoutMs: 1000 };
+const settings = { INGEST_DEADLINE_MS: '700', CIRCUIT_OPEN_MS: '300', CIRCUIT_FAILURES: '2' };
 
-describe.skipIf(!serverEngines.length).each(serverEngines)('a failing database on %s', (engine) => {
+describe.skipIf(!process.env.TEST_DATABASE_URL).each(serverEngines)('a failing database on %s (needs TEST_DATABASE_URL)', (engine) => {
   let proxy: FaultProxy;
   let database: TestDatabase;
   let app: TestApp;
@@ -22,7 +26,7 @@ describe.skipIf(!serverEngines.length).each(serverEngines)('a failing database o
     const server = new URL(process.env.TEST_DATABASE_URL!);
     proxy = await startFaultProxy({ host: server.hostname, port: Number(server.port || 5432) });
     database = await openTestDatabase(engine, { urlFor: proxy.urlThrough, timeouts });
-    app = testApp(database.db);
+    app = testApp(database.db, settings);
   });
   afterAll(async () => {
     proxy.setMode('pass');
@@ -33,31 +37,68 @@ describe.skipIf(!serverEngines.length).each(serverEngines)('a failing database o
   async function expectUnavailable(request: () => Response | Promise<Response>) {
     const started = performance.now();
     const response = await request();
-    const seconds = (performance.now() - started) / 1000;
     expect(response.status).toBe(503);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
     expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(((await response.json()) as { detail: string }).detail).toContain('database is unavailable');
-    return seconds;
+    return (performance.now() - started) / 1000;
   }
 
-  test('down: 503 with Retry-After at once, for reads and uploads; back up: served again', async () => {
+  /** Retries while the circuit recovers (a trial at a time). */
+  async function eventually(request: () => Response | Promise<Response>, status: number) {
+    let response = await request();
+    for (let i = 0; i < 40 && response.status !== status; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      response = await request();
+    }
+    return response;
+  }
+
+  const outputsOf = (project: string) =>
+    queryRows<{ path: string; is_pending: boolean; metrics: Record<string, unknown> }>(
+      database.db,
+      sql`SELECT t.path, o.is_pending, o.metrics FROM outputs o JOIN test_inputs t ON t.id = o.test_input_id
+          JOIN batches b ON b.id = o.batch_id JOIN ci_commits c ON c.id = b.ci_commit_id WHERE c.project_id = ${project} ORDER BY t.path`,
+    );
+
+  test('down: reads 503 at once; uploads are acknowledged (202) and written when it is back', async () => {
     expect((await app.request('/api/v1/projects')).status).toBe(200);
     proxy.setMode('down');
     expect(await expectUnavailable(() => app.request('/api/v1/projects'))).toBeLessThan(2);
-    expect(await expectUnavailable(() => postJson(app, '/api/v1/output/', outputUpload({ project: 'faults/down' })))).toBeLessThan(2);
+    const started = await postJson(app, '/api/v1/output/', outputUpload({ project: 'faults/down', sha: shaOf(1), input: 'a', status: 'running' }));
+    const other = await postJson(app, '/api/v1/output/', outputUpload({ project: 'faults/down', sha: shaOf(1), input: 'b', metrics: { psnr: 20 } }));
+    expect([started.status, other.status]).toEqual([202, 202]);
+    const receipt = ((await started.json()) as { ingestion_id: string }).ingestion_id;
+    // The circuit is open now: reads don't even wait for a connection timeout.
+    expect(await expectUnavailable(() => app.request('/api/v1/projects'))).toBeLessThan(0.2);
+
     proxy.setMode('pass');
-    expect((await postJson(app, '/api/v1/output/', outputUpload({ project: 'faults/down' }))).status).toBe(200);
+    // The run ends after the database is back: written at once, and the spooled start (received before) can't reopen it.
+    const ended = await eventually(() => postJson(app, '/api/v1/output/', outputUpload({ project: 'faults/down', sha: shaOf(1), input: 'a', metrics: { psnr: 30 } })), 200);
+    expect(ended.status).toBe(200);
+    app.spoolDrain.kick();
+    await app.spoolDrain.idle();
+    expect(await outputsOf('faults/down')).toEqual([
+      { path: 'a', is_pending: false, metrics: { psnr: 30, is_failed: false } },
+      { path: 'b', is_pending: false, metrics: { psnr: 20, is_failed: false } },
+    ]);
+    const state = await (await app.request(`/api/v1/ingestions/${receipt}`)).json();
+    expect(state).toMatchObject({ id: receipt, status: 'written', total: 1, written: 1 });
   });
 
-  test('hung: the request gives up after the statement timeout with a 503, then recovers', async () => {
-    expect((await app.request('/api/v1/projects')).status).toBe(200);
+  test('hung: reads give up after the statement timeout with a 503, uploads after the ingestion deadline with a 202', async () => {
+    await eventually(() => app.request('/api/v1/projects'), 200);
     proxy.setMode('hang');
     const seconds = await expectUnavailable(() => app.request('/api/v1/projects'));
     expect(seconds).toBeLessThan(timeouts.statementTimeoutMs / 1000 + timeouts.connectTimeoutMs / 1000 + 1);
+    const started = performance.now();
+    const upload = await postJson(app, '/api/v1/output/', outputUpload({ project: 'faults/hung', sha: shaOf(2), input: 'h', metrics: { psnr: 1 } }));
+    expect(upload.status).toBe(202);
+    expect(performance.now() - started).toBeLessThan(Number(settings.INGEST_DEADLINE_MS) + 1_000);
     proxy.setMode('pass');
-    let status = 0;
-    for (let i = 0; i < 10 && status !== 200; i++) status = (await app.request('/api/v1/projects')).status;
-    expect(status).toBe(200);
+    expect((await eventually(() => app.request('/api/v1/projects'), 200)).status).toBe(200);
+    app.spoolDrain.kick();
+    await app.spoolDrain.idle();
+    expect(await outputsOf('faults/hung')).toEqual([{ path: 'h', is_pending: false, metrics: { psnr: 1, is_failed: false } }]);
   });
 });

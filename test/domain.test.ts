@@ -8,8 +8,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { queryRows } from '../src/db/client';
 import { recordCommit, type CommitRecord } from '../src/domain/commits/record-commit';
 import { outputUpload as outputUploadSchema } from '../src/domain/ingest/envelope';
-import { ingestOutput } from '../src/domain/ingest/ingest-output';
+import { ingestOutputs } from '../src/domain/ingest/ingest-outputs';
 import { commitsInWindow, latestSuccessfulCommit, readCommit } from '../src/domain/read/commits';
+import { receiptClock } from '../src/ingestion/receipts';
 import { emptyTables, engineNames, openTestDatabase, type TestDatabase } from './support/databases';
 import { outputUpload, shaOf, type UploadSpec } from './support/uploads';
 
@@ -25,7 +26,9 @@ describe.each(engineNames)('domain rules on %s', (engine) => {
     (await queryRows<{ data: Json }>(database.db, sql`SELECT data FROM projects WHERE id = ${id}`))[0]?.data;
   const commitData = async (hexsha: string) =>
     (await queryRows<{ data: Json }>(database.db, sql`SELECT data FROM ci_commits WHERE hexsha = ${hexsha}`))[0]?.data;
-  const ingest = (spec: UploadSpec, extra: Json = {}) => ingestOutput(database.db, outputUploadSchema.parse({ ...outputUpload(spec), ...extra }));
+  const clock = receiptClock();
+  const ingest = async (spec: UploadSpec, extra: Json = {}) =>
+    (await ingestOutputs(database.db, [{ upload: outputUploadSchema.parse({ ...outputUpload(spec), ...extra }), receivedAt: clock() }]))[0]!;
   const record = (fields: Partial<CommitRecord>) =>
     recordCommit(database.db, { projectId: 'group/repo', hexsha: shaOf(1), source: 'upload', ...fields });
 

@@ -4,10 +4,9 @@
  * what callers without a token may do. A presented credential is always verified, in every mode:
  * unknown, revoked or unreadable → 401. Public routes (declared by their contracts) skip this.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { timingSafeEqual } from 'hono/utils/buffer';
 import type { AppConfig } from '../config';
-import type { Db } from '../db/client';
 import { addressKey } from '../lib/client-address';
 import { ApiError, notFound } from '../lib/problem';
 import type { RouteMatcher } from '../lib/route-matcher';
@@ -22,9 +21,10 @@ const ANONYMOUS_SCOPES: Record<AppConfig['authMode'], Scope[]> = { open: ['write
 
 export const BOOTSTRAP_ADMIN: Caller = { id: 'admin:bootstrap', scopes: ['admin'], projectPrefix: null };
 
-async function callerOf(db: Db, config: AppConfig, token: string): Promise<Caller | undefined> {
+async function callerOf(c: Context<AppBindings>, token: string): Promise<Caller | undefined> {
+  const { db, config, knownCallers, databaseCircuit } = c.var;
   if (config.adminToken && (await timingSafeEqual(token, config.adminToken))) return BOOTSTRAP_ADMIN;
-  return callerOfToken(db, token);
+  return callerOfToken(db, token, knownCallers, databaseCircuit.state === 'open');
 }
 
 const unauthorized = (detail: string) =>
@@ -46,14 +46,14 @@ export const authenticate =
       c.set('caller', anonymousCaller([]));
       return next();
     }
-    const { db, config, failedAuthGuard, clientAddress } = c.var;
+    const { config, failedAuthGuard, clientAddress } = c.var;
     const credential = presentedCredential(c.req.header('authorization'));
     let caller: Caller | undefined;
     if (credential.kind === 'none') caller = anonymousCaller(ANONYMOUS_SCOPES[config.authMode]);
     else {
       const address = addressKey(clientAddress);
       failedAuthGuard.checkNotBlocked(address);
-      if (credential.kind === 'token') caller = await callerOf(db, config, credential.token);
+      if (credential.kind === 'token') caller = await callerOf(c, credential.token);
       if (!caller) {
         throw (
           (await failedAuthGuard.recordFailure(address)) ??

@@ -8,8 +8,10 @@ import { and, asc, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import { createInsertSchema, createSelectSchema } from 'drizzle-zod';
 import type { Db } from '../db/client';
 import { apiTokens } from '../db/schema';
+import { databaseFailure } from '../lib/database-failure';
 import { sha256Hex } from '../lib/digest';
 import { ApiError, notFound } from '../lib/problem';
+import type { KnownCallers } from './known-callers';
 import { hasScope, prefixWithin, SCOPES, type Caller, type Scope } from './principal';
 
 const scopes = z.array(z.enum(SCOPES));
@@ -94,11 +96,23 @@ export async function revokeToken(db: Db, caller: Caller, id: number): Promise<T
  * The caller a presented token stands for, or undefined when it is unknown or revoked. The token
  * is looked up by its digest: an attacker can't steer the digest's bytes, so the index comparison
  * leaks nothing usable about stored tokens (the bootstrap token is compared in constant time).
+ * While the database is unavailable (or known to be: `databaseDown`), the caller the token stood
+ * for when last verified answers instead, so that uploads can still be spooled.
  */
-export async function callerOfToken(db: Db, token: string): Promise<Caller | undefined> {
-  const [row] = await db
-    .select({ id: apiTokens.id, scopes: apiTokens.scopes, project_prefix: apiTokens.project_prefix })
-    .from(apiTokens)
-    .where(and(eq(apiTokens.digest, await sha256Hex(token)), isNull(apiTokens.revoked_at)));
-  return row && { id: `token:${row.id}`, scopes: row.scopes as Scope[], projectPrefix: row.project_prefix };
+export async function callerOfToken(db: Db, token: string, known: KnownCallers, databaseDown: boolean): Promise<Caller | undefined> {
+  const digest = await sha256Hex(token);
+  if (databaseDown && known.recall(digest)) return known.recall(digest);
+  try {
+    const [row] = await db
+      .select({ id: apiTokens.id, scopes: apiTokens.scopes, project_prefix: apiTokens.project_prefix })
+      .from(apiTokens)
+      .where(and(eq(apiTokens.digest, digest), isNull(apiTokens.revoked_at)));
+    const caller = row && { id: `token:${row.id}`, scopes: row.scopes as Scope[], projectPrefix: row.project_prefix };
+    known.remember(digest, caller);
+    return caller;
+  } catch (error) {
+    const recalled = databaseFailure(error)?.unavailable ? known.recall(digest) : undefined;
+    if (recalled) return recalled;
+    throw error;
+  }
 }

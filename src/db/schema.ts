@@ -191,3 +191,26 @@ export const idempotencyKeys = pgTable(
   },
   (t) => [primaryKey({ columns: [t.caller, t.key] }), index('idempotency_keys_created').on(t.createdAt)],
 );
+
+/**
+ * What became of uploads acknowledged with a receipt (202) instead of written at once — spooled
+ * while the database was unavailable, or sent in bulk: one row per written chunk of a receipt,
+ * in the same transaction as the chunk's outputs, so a redelivered chunk is recorded once.
+ * No row yet: still queued. Properties named as the columns (`GET /api/v1/ingestions/:id` serves them).
+ */
+export const ingestionChunks = pgTable(
+  'ingestion_chunks',
+  {
+    ingestion_id: text('ingestion_id').notNull(),
+    chunk: integer('chunk').notNull(),
+    /** Uploads under the receipt, all chunks together. */
+    total: integer('total').notNull(),
+    /** Uploads of this chunk. */
+    items: integer('items').notNull(),
+    /** `[{item, error}]`: uploads of this chunk that could not be written, by index within the receipt. */
+    errors: jsonb('errors').$type<{ item: number; error: string }[]>().notNull().default([]),
+    project_ids: jsonb('project_ids').$type<string[]>().notNull(),
+    written_at: timestamptz('written_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.ingestion_id, t.chunk] }), index('ingestion_chunks_written').on(t.written_at)],
+);

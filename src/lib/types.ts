@@ -5,10 +5,13 @@
 import type { RouteConfig, RouteHandler } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { FailedAuthGuard } from '../auth/failed-auth-guard';
+import type { KnownCallers } from '../auth/known-callers';
 import type { Caller } from '../auth/principal';
 import type { AppConfig } from '../config';
 import type { Db } from '../db/client';
 import type { GitLabJob } from '../gitlab/jobs';
+import type { CircuitBreaker } from '../ingestion/circuit-breaker';
+import type { Ingestion } from '../ingestion/ingestion';
 import type { JobQueue } from '../jobs/job-queue';
 import type { Logger } from './logger';
 import type { RateLimiters } from './rate-limit';
@@ -20,11 +23,17 @@ export interface Services {
   rateLimiters: RateLimiters;
   /** Blocks addresses that fail authentication too often. */
   failedAuthGuard: FailedAuthGuard;
+  /** Callers of recently verified tokens, for while the database is unavailable. */
+  knownCallers: KnownCallers;
   logger: Logger;
   /** The client's network address as this runtime can trust it (`unknown` when it can't tell). */
   clientAddress: string;
   /** Present when the GitLab integration is configured. */
   gitlabQueue?: JobQueue<GitLabJob>;
+  /** Takes uploads in: written at once, or spooled while the database is unavailable. */
+  ingestion: Ingestion;
+  /** Open while the database is known to be down: requests answer 503 at once instead of waiting. */
+  databaseCircuit: CircuitBreaker;
 }
 
 export interface AppBindings {

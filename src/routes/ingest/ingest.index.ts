@@ -6,4 +6,5 @@ export const ingestRouter = createRouter()
   .openapi(routes.postOutput, handlers.postOutput)
   .openapi(routes.postBatch, handlers.postBatch)
   .openapi(routes.postCommit, handlers.postCommit)
-  .openapi(routes.postCommitById, handlers.postCommitById);
+  .openapi(routes.postCommitById, handlers.postCommitById)
+  .openapi(routes.postBulkOutputs, handlers.postBulkOutputs);

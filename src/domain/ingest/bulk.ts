@@ -1,0 +1,53 @@
+/**
+ * Bulk ingestion bodies (`POST /api/v2/outputs`): up to 1,000 output uploads, either as an array
+ * of v1 uploads, or (v2) one object whose `outputs` list the runs and whose other fields — the
+ * commit, its config, defaults such as `batch_label` — are sent once for all of them. Every
+ * upload is validated up front; the errors name the item (`3.input_path`, `outputs.3.input_path`).
+ */
+import { z } from '@hono/zod-openapi';
+import { outputUpload, type OutputUpload } from './envelope';
+
+export const MAX_BULK_UPLOADS = 1_000;
+/** The largest bulk body: its uploads share one request instead of a thousand. */
+export const MAX_BULK_BYTES = 5 * 1024 * 1024;
+
+const uploadItem = z.record(z.string(), z.unknown());
+
+const v1Bulk = z.array(uploadItem).min(1).max(MAX_BULK_UPLOADS).openapi({ description: 'v1 output uploads, as the qa CLI sends them one by one.' });
+
+const v2Bulk = z
+  .looseObject({
+    outputs: z.array(uploadItem).min(1).max(MAX_BULK_UPLOADS).openapi({ description: "The runs: each is merged over the object's other fields." }),
+  })
+  .openapi({ description: 'The commit envelope (project, commit_sha, qaboard_config…) once, and the runs.' });
+
+export const bulkUpload = z
+  .union([v1Bulk, v2Bulk])
+  .transform((body, ctx): OutputUpload[] => {
+    const items = Array.isArray(body)
+      ? body.map((item, i) => ({ item, path: [i] }))
+      : body.outputs.map((run, i) => {
+          const { outputs: _, ...envelope } = body;
+          return { item: { ...envelope, ...run }, path: ['outputs', i] };
+        });
+    const uploads: OutputUpload[] = [];
+    for (const { item, path } of items) {
+      const parsed = outputUpload.safeParse(item);
+      if (parsed.success) uploads.push(parsed.data);
+      else for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: [...path, ...issue.path] });
+    }
+    return uploads;
+  })
+  .openapi('BulkOutputs', {
+    example: {
+      project: 'group/repo',
+      commit_sha: '48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1',
+      commit_branch: 'master',
+      batch_label: 'default',
+      database: '/mnt/datasets/isp',
+      outputs: [
+        { rel_input_path: 'scenes/night/0001.dng', metrics: { psnr: 31.5 } },
+        { rel_input_path: 'scenes/night/0002.dng', metrics: { psnr: 29.8 } },
+      ],
+    },
+  });

@@ -1,0 +1,210 @@
+/**
+ * `POST /api/v1/output` (and bulk ingestion): records runs. Any number of uploads of one commit are
+ * written by ONE statement: get-or-create the project, commit, batches and test inputs (without
+ * touching their rows when nothing changes), then upsert the outputs — one round trip, atomic, and
+ * the same statement whether one upload is written or a thousand (group commit, bulk, spool replay).
+ *
+ * An output's identity is (batch, test input, platform, configurations, extra_parameters): the
+ * start and end uploads of one run update the same row. Each upload carries the time it was
+ * received; an output only takes an upload received after the one it holds (`updated_at`), so
+ * uploads written late — replayed from a spool or a queue, in any order, more than once — can't
+ * overwrite a newer state: a late "start" never reopens a finished run, a duplicate changes nothing.
+ */
+import { sql, type SQL } from 'drizzle-orm';
+import { jsonParam, queryRows, retryOnConcurrentCreate, type Db } from '../../db/client';
+import { commitRecordCtes } from '../commits/record-commit';
+import { outputColumns, outputContextColumns, type OutputInContextRow } from '../rows';
+import { outputInContextJson, type OutputJson } from '../v1-json';
+import { envelopeSha, type OutputUpload } from './envelope';
+import { outputRun, type OutputRun } from './output-run';
+import { uploadCommitRecord, type Ingested } from './upload-commit';
+
+/** An upload as received: its receipt time orders it against other uploads of the same output. */
+export interface ReceivedUpload {
+  upload: OutputUpload;
+  /** ISO 8601 with microseconds; strictly increasing per process (see ingestion/receipt-clock.ts). */
+  receivedAt: string;
+}
+
+/** What a group of uploads of one commit writes, in order: merged patches where uploads share a parent. */
+interface CommitGroup {
+  record: ReturnType<typeof uploadCommitRecord>;
+  runs: (OutputRun & { i: number; receivedAt: string })[];
+}
+
+const identityOf = (run: OutputRun) =>
+  JSON.stringify([run.batchLabel, run.database, run.path, run.platform, run.configurations, run.extraParameters]);
+
+/**
+ * Splits uploads into statements: one commit per statement (its record comes from the first
+ * upload, later ones only fill gaps — as if written one after the other), and an output at most
+ * once per statement (Postgres can't upsert a row twice in one statement: the next upload of the
+ * same output goes to the next group, which runs after).
+ */
+function commitGroups(uploads: ReceivedUpload[]): CommitGroup[] {
+  const groups: (CommitGroup & { key: string; identities: Set<string> })[] = [];
+  uploads.forEach(({ upload, receivedAt }, i) => {
+    const hexsha = envelopeSha(upload)!;
+    const key = JSON.stringify([upload.project, hexsha]);
+    const run = { ...outputRun(upload), i, receivedAt };
+    const identity = identityOf(run);
+    const group = groups.find((g) => g.key === key && !g.identities.has(identity));
+    if (group) {
+      group.record = fillGaps(group.record, uploadCommitRecord(upload, hexsha, { touchLatestOutput: true }));
+      group.runs.push(run);
+      group.identities.add(identity);
+    } else {
+      groups.push({ key, identities: new Set([identity]), record: uploadCommitRecord(upload, hexsha, { touchLatestOutput: true }), runs: [run] });
+    }
+  });
+  return groups;
+}
+
+/** The record uploads written one after the other would leave: the first's values, gaps filled by later ones. */
+function fillGaps<T extends object>(first: T, later: T): T {
+  const merged = { ...first };
+  for (const [key, value] of Object.entries(later) as [keyof T, T[keyof T]][]) {
+    if ((merged[key] === null || merged[key] === undefined) && value !== null && value !== undefined) merged[key] = value;
+  }
+  return merged;
+}
+
+/** Patches of the same parent merged in upload order, as successive `data || patch` updates would. */
+function mergedPatches<T>(runs: T[], keyOf: (run: T) => string, patchOf: (run: T) => Record<string, unknown>) {
+  const merged = new Map<string, { run: T; patch: Record<string, unknown> }>();
+  for (const run of runs) {
+    const entry = merged.get(keyOf(run));
+    if (entry) Object.assign(entry.patch, patchOf(run));
+    else merged.set(keyOf(run), { run, patch: { ...patchOf(run) } });
+  }
+  return [...merged.values()];
+}
+
+/** The statement writing one commit group; it answers one row per run that found its parents. */
+function groupStatement({ record, runs }: CommitGroup): SQL {
+  const batchPatches = mergedPatches(runs, (r) => r.batchLabel, (r) => r.batchData).map(({ run, patch }) => ({ label: run.batchLabel, data: patch }));
+  const inputPatches = mergedPatches(runs, (r) => JSON.stringify([r.database, r.path]), (r) => r.inputData).map(({ run, patch }) => ({
+    database: run.database,
+    path: run.path,
+    data: patch,
+  }));
+  const runRows = runs.map((r) => ({
+    i: r.i,
+    batch_label: r.batchLabel,
+    database: r.database,
+    path: r.path,
+    platform: r.platform,
+    configurations: r.configurations,
+    extra_parameters: r.extraParameters,
+    output_type: r.outputType,
+    data: r.data,
+    output_dir: r.outputDir,
+    is_running: r.isRunning,
+    is_pending: r.isPending,
+    is_failed: r.isFailed,
+    metrics: r.metrics,
+    received_at: r.receivedAt,
+  }));
+  const sameOutput = sql.raw(`o.batch_id = b.id AND o.test_input_id = t.id AND o.platform = r.platform
+    AND o.configurations = r.configurations AND o.extra_parameters = r.extra_parameters`);
+
+  return sql`WITH ${commitRecordCtes(record)},
+    run AS (
+      SELECT * FROM jsonb_to_recordset(${jsonParam(runRows)}::jsonb) AS r(
+        i int, batch_label text, database text, path text, platform text, configurations jsonb, extra_parameters jsonb,
+        output_type text, data jsonb, output_dir text, is_running boolean, is_pending boolean, is_failed boolean,
+        metrics jsonb, received_at timestamptz)
+    ),
+    batch_patch AS (SELECT * FROM jsonb_to_recordset(${jsonParam(batchPatches)}::jsonb) AS x(label text, data jsonb)),
+    new_batch AS (
+      INSERT INTO batches (ci_commit_id, label, data) SELECT commit.id, x.label, x.data FROM commit, batch_patch x
+      ON CONFLICT (ci_commit_id, label) DO NOTHING
+      RETURNING id, label, batch_dir_override
+    ),
+    existing_batch AS (
+      SELECT b.id, b.label, b.batch_dir_override, x.data AS patch
+      FROM batches b JOIN commit ON b.ci_commit_id = commit.id JOIN batch_patch x ON x.label = b.label
+    ),
+    batch_update AS (
+      UPDATE batches b SET data = b.data || e.patch FROM existing_batch e
+      WHERE b.id = e.id AND b.data IS DISTINCT FROM b.data || e.patch
+    ),
+    batch AS (
+      SELECT id, label, batch_dir_override FROM new_batch UNION ALL SELECT id, label, batch_dir_override FROM existing_batch
+    ),
+    input_patch AS (SELECT * FROM jsonb_to_recordset(${jsonParam(inputPatches)}::jsonb) AS x(database text, path text, data jsonb)),
+    new_input AS (
+      INSERT INTO test_inputs (project_id, database, path, data) SELECT project.id, x.database, x.path, x.data FROM project, input_patch x
+      ON CONFLICT (project_id, database, path) DO NOTHING
+      RETURNING id, database, path, data
+    ),
+    existing_input AS (
+      SELECT t.id, t.database, t.path, t.data, x.data AS patch
+      FROM test_inputs t JOIN project ON t.project_id = project.id JOIN input_patch x ON x.database = t.database AND x.path = t.path
+    ),
+    input_update AS (
+      UPDATE test_inputs t SET data = t.data || e.patch FROM existing_input e
+      WHERE t.id = e.id AND t.data IS DISTINCT FROM t.data || e.patch
+      RETURNING t.id, t.database, t.path, t.data
+    ),
+    test_input AS (
+      SELECT id, database, path, data FROM new_input
+      UNION ALL SELECT id, database, path, data FROM input_update
+      UNION ALL SELECT id, database, path, data FROM existing_input e WHERE NOT EXISTS (SELECT 1 FROM input_update u WHERE u.id = e.id)
+    ),
+    written AS (
+      INSERT INTO outputs AS o (
+        batch_id, test_input_id, platform, configurations, extra_parameters, output_type, data,
+        output_dir_override, is_running, is_pending, is_failed, metrics, updated_at
+      )
+      SELECT b.id, t.id, r.platform, r.configurations, r.extra_parameters, r.output_type, r.data,
+        r.output_dir, r.is_running, r.is_pending, r.is_failed, r.metrics, r.received_at
+      FROM run r JOIN batch b ON b.label = r.batch_label JOIN test_input t ON t.database = r.database AND t.path = r.path
+      -- one lock order for every writer: concurrent groups can't deadlock on each other's outputs
+      ORDER BY b.id, t.id, r.platform, r.configurations::text, r.extra_parameters::text
+      ON CONFLICT (batch_id, test_input_id, platform, md5(configurations::text), md5(extra_parameters::text)) DO UPDATE SET
+        output_type = EXCLUDED.output_type,
+        data = EXCLUDED.data,
+        output_dir_override = COALESCE(EXCLUDED.output_dir_override, o.output_dir_override),
+        is_running = EXCLUDED.is_running,
+        is_pending = EXCLUDED.is_pending,
+        is_failed = CASE WHEN EXCLUDED.is_pending THEN o.is_failed ELSE EXCLUDED.is_failed END,
+        metrics = CASE WHEN EXCLUDED.is_pending THEN o.metrics ELSE EXCLUDED.metrics END,
+        deleted = false,
+        updated_at = EXCLUDED.updated_at
+      WHERE EXCLUDED.updated_at > o.updated_at
+      RETURNING *
+    ),
+    result AS (
+      SELECT r.i, o.* FROM run r JOIN batch b ON b.label = r.batch_label JOIN test_input t ON t.database = r.database AND t.path = r.path
+        JOIN written o ON ${sameOutput}
+      UNION ALL
+      -- outputs that already hold a later upload are answered as they are
+      SELECT r.i, o.* FROM run r JOIN batch b ON b.label = r.batch_label JOIN test_input t ON t.database = r.database AND t.path = r.path
+        JOIN outputs o ON ${sameOutput}
+      WHERE NOT EXISTS (SELECT 1 FROM written w WHERE w.id = o.id)
+    )
+    SELECT o.i, ${outputColumns}, ${outputContextColumns}, c.created AS "commitCreated"
+    FROM result o JOIN test_input t ON t.id = o.test_input_id JOIN batch b ON b.id = o.batch_id, commit c, project p`;
+}
+
+type GroupRow = OutputInContextRow & { i: number; commitCreated: boolean };
+
+/**
+ * Writes the uploads (statement by statement, see `commitGroups`) and answers each one's output
+ * as it stands after the write. Run it in a transaction to make the whole set atomic.
+ */
+export async function ingestOutputs(db: Db, uploads: ReceivedUpload[]): Promise<Ingested<OutputJson>[]> {
+  const answers = new Array<Ingested<OutputJson>>(uploads.length);
+  for (const group of commitGroups(uploads)) {
+    const statement = groupStatement(group);
+    // A parent created at the same moment by another transaction hides from this statement's
+    // snapshot: its runs get no row, and the (idempotent) statement runs again.
+    const rows = await retryOnConcurrentCreate(async () => {
+      const found = await queryRows<GroupRow>(db, statement);
+      return found.length === group.runs.length ? found : undefined;
+    });
+    for (const row of rows) answers[row.i] = { body: outputInContextJson(row), commitCreated: row.commitCreated };
+  }
+  return answers;
+}

@@ -1,0 +1,63 @@
+/**
+ * Group commit for a process that serves many concurrent uploads (the Node entry): uploads that
+ * arrive while earlier writes are in flight wait for them, then go together — one transaction,
+ * one statement per commit (see domain/ingest/ingest-outputs.ts). A lone upload is written at once,
+ * so nothing waits when there is nothing to group; under load, groups grow by themselves.
+ * Each caller gets its own answer, or its own error.
+ */
+import type { Db } from '../db/client';
+import { envelopeSha } from '../domain/ingest/envelope';
+import { ingestOutputs, type ReceivedUpload } from '../domain/ingest/ingest-outputs';
+import { isUnavailable, writeOutputs, type OutputWriteResult } from './write-outputs';
+
+type Written = Extract<OutputWriteResult, { written: unknown }>;
+export type OutputWriter = (upload: ReceivedUpload) => Promise<Written>;
+
+/** One upload is one statement: atomic by itself, no transaction round trips. */
+async function writeOne(db: Db, upload: ReceivedUpload): Promise<Written> {
+  const [written] = await ingestOutputs(db, [upload]);
+  return { written: written!, hexsha: envelopeSha(upload.upload)! };
+}
+
+interface Waiting {
+  upload: ReceivedUpload;
+  resolve(result: Written): void;
+  reject(error: unknown): void;
+}
+
+/** An unavailable database fails the whole group; any other error is this upload's own. */
+const asResult = (error: unknown): OutputWriteResult => {
+  if (isUnavailable(error)) throw error;
+  return { error };
+};
+
+export function outputCoalescer(db: Db, { maxInFlight = 2, maxGroup = 200 } = {}): OutputWriter {
+  let waiting: Waiting[] = [];
+  let inFlight = 0;
+
+  async function flush() {
+    inFlight += 1;
+    const group = waiting.splice(0, maxGroup);
+    try {
+      const results = group.length === 1 ? [await writeOne(db, group[0]!.upload).catch(asResult)] : await writeOutputs(db, group.map((w) => w.upload));
+      results.forEach((result, i) => ('error' in result ? group[i]!.reject(result.error) : group[i]!.resolve(result)));
+    } catch (error) {
+      for (const w of group) w.reject(error); // the database is unavailable: every caller spools
+    } finally {
+      inFlight -= 1;
+      if (waiting.length) void flush();
+    }
+  }
+
+  return (upload) =>
+    new Promise((resolve, reject) => {
+      waiting.push({ upload, resolve, reject });
+      if (inFlight < maxInFlight) void flush();
+    });
+}
+
+/** One upload, one write: for runtimes where each request has its own connection (Workers). */
+export const directOutputWriter =
+  (db: Db): OutputWriter =>
+  (upload) =>
+    writeOne(db, upload);

@@ -1,0 +1,130 @@
+/**
+ * Uploads acknowledged with a receipt and written later: the messages a spool holds (Cloudflare
+ * Queue on Workers, a file on Node), and how they are written. Outputs travel in chunks that
+ * carry their commit envelope (project, commit, qaboard.yaml config: kilobytes) once; every upload
+ * keeps its receipt time, so chunks may be written in any order and more than once.
+ */
+import type { Db } from '../db/client';
+import { envelopeSha, type BatchUpload, type CommitUpload, type OutputUpload } from '../domain/ingest/envelope';
+import { ingestBatch } from '../domain/ingest/ingest-batch';
+import { ingestCommit } from '../domain/ingest/ingest-commit';
+import type { ReceivedUpload } from '../domain/ingest/ingest-outputs';
+import { chunkRecorded, recordChunk } from '../domain/ingest/ingestion-receipts';
+import { databaseFailure } from '../lib/database-failure';
+import { writeOutputs } from './write-outputs';
+
+/** The fields an output upload shares with every upload of its commit (see domain/ingest/envelope.ts). */
+const ENVELOPE_FIELDS = [
+  'project', 'project_root', 'commit_sha', 'git_commit_sha', 'commit_branch', 'commit_tag', 'commit_committer_name',
+  'commit_committer_email', 'commit_authored_datetime', 'commit_parents', 'commit_message', 'artifacts_commit',
+  'commit_ci_dir', 'qaboard_config', 'qaboard_metrics',
+] as const;
+
+type Json = Record<string, unknown>;
+
+/** The Cloudflare Queue of spooled uploads (wrangler.jsonc). */
+export const INGEST_QUEUE = 'qaboard-ingest';
+
+export type SpooledUpload =
+  | {
+      kind: 'outputs';
+      receipt: string;
+      chunk: number;
+      /** Uploads under the receipt, all chunks together; `first` is this chunk's first one. */
+      total: number;
+      first: number;
+      envelope: Json;
+      items: { run: Json; receivedAt: string }[];
+    }
+  | { kind: 'batch'; receipt: string; receivedAt: string; upload: BatchUpload }
+  | { kind: 'commit'; receipt: string; receivedAt: string; upload: CommitUpload; hexsha: string };
+
+function splitEnvelope(upload: OutputUpload): { envelope: Json; run: Json } {
+  const envelope: Json = {};
+  const run: Json = { ...upload };
+  for (const field of ENVELOPE_FIELDS) {
+    if (field in run) envelope[field] = run[field];
+    delete run[field];
+  }
+  return { envelope, run };
+}
+
+const sizeOf = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length;
+
+/**
+ * The messages carrying `uploads` under one receipt: consecutive uploads of the same envelope share
+ * a chunk while it stays under `maxBytes` (a Cloudflare Queue message holds 128 KB).
+ * An upload too large for a message on its own is refused (`tooLarge`), not truncated.
+ */
+export function outputChunks(receipt: string, uploads: ReceivedUpload[], maxBytes = Infinity): { chunks: SpooledUpload[]; tooLarge: number[] } {
+  const chunks: Extract<SpooledUpload, { kind: 'outputs' }>[] = [];
+  const tooLarge: number[] = [];
+  let current: (typeof chunks)[number] | undefined;
+  let currentEnvelope = '';
+  let currentBytes = 0;
+  uploads.forEach(({ upload, receivedAt }, index) => {
+    const { envelope, run } = splitEnvelope(upload);
+    const envelopeText = JSON.stringify(envelope);
+    const itemBytes = sizeOf({ run, receivedAt });
+    if (!current || currentEnvelope !== envelopeText || currentBytes + itemBytes > maxBytes) {
+      const emptyBytes = sizeOf({ kind: 'outputs', receipt, chunk: 0, total: 0, first: index, envelope, items: [] });
+      if (emptyBytes + itemBytes > maxBytes) return void tooLarge.push(index);
+      current = { kind: 'outputs', receipt, chunk: chunks.length, total: uploads.length, first: index, envelope, items: [] };
+      chunks.push(current);
+      currentEnvelope = envelopeText;
+      currentBytes = emptyBytes;
+    }
+    current.items.push({ run, receivedAt });
+    currentBytes += itemBytes + 1;
+  });
+  return { chunks, tooLarge };
+}
+
+export interface SpoolWriteHooks {
+  /** After an upload created its commit (e.g. to ask GitLab for the commit's metadata). */
+  written(upload: OutputUpload | BatchUpload | CommitUpload, hexsha: string, commitCreated: boolean): Promise<void>;
+}
+
+const errorText = (error: unknown) => databaseFailure(error)?.message ?? (error instanceof Error ? error.message : String(error));
+
+/**
+ * Writes one spooled message, and records its chunk in the same transaction. A database that is
+ * unavailable throws (the spool retries later); an upload the database refuses is recorded as
+ * failed with the reason, and the rest of its chunk is written.
+ */
+export async function writeSpooled(db: Db, message: SpooledUpload, hooks: SpoolWriteHooks): Promise<void> {
+  const chunkNumber = message.kind === 'outputs' ? message.chunk : 0;
+  const created: { upload: OutputUpload | BatchUpload | CommitUpload; hexsha: string }[] = [];
+  await db.transaction(async (tx) => {
+    // A redelivered chunk stops here: its writes were done (and were idempotent anyway).
+    if (await chunkRecorded(tx, message.receipt, chunkNumber)) return;
+    let written: { upload: OutputUpload | BatchUpload | CommitUpload; hexsha: string; commitCreated: boolean }[];
+    let errors: { item: number; error: string }[];
+    let total = 1;
+    if (message.kind === 'outputs') {
+      const uploads = message.items.map(({ run, receivedAt }) => ({ upload: { ...message.envelope, ...run } as OutputUpload, receivedAt }));
+      const results = await writeOutputs(tx, uploads);
+      written = results.flatMap((r, i) => ('written' in r ? [{ upload: uploads[i]!.upload, hexsha: r.hexsha, commitCreated: r.written.commitCreated }] : []));
+      errors = results.flatMap((r, i) => ('error' in r ? [{ item: message.first + i, error: errorText(r.error) }] : []));
+      total = message.total;
+    } else {
+      const hexsha = message.kind === 'commit' ? message.hexsha : envelopeSha(message.upload)!;
+      try {
+        const result = await tx.transaction((savepoint) =>
+          message.kind === 'batch' ? ingestBatch(savepoint, message.upload) : ingestCommit(savepoint, message.upload, hexsha),
+        );
+        written = [{ upload: message.upload, hexsha, commitCreated: result.commitCreated }];
+        errors = [];
+      } catch (error) {
+        if (databaseFailure(error)?.unavailable) throw error;
+        written = [];
+        errors = [{ item: 0, error: errorText(error) }];
+      }
+    }
+    const items = message.kind === 'outputs' ? message.items.length : 1;
+    const projectIds = message.kind === 'outputs' ? [String(message.envelope.project)] : [message.upload.project];
+    await recordChunk(tx, { ingestionId: message.receipt, chunk: chunkNumber, total, items, errors, projectIds });
+    created.push(...written.filter((w) => w.commitCreated));
+  });
+  for (const { upload, hexsha } of created) await hooks.written(upload, hexsha, true);
+}

@@ -1,0 +1,168 @@
+/**
+ * The pieces that keep acknowledged uploads: the file spool (durable, ordered, crash-tolerant),
+ * receipts, the circuit breaker — and writing spooled messages: once, in any order, any number of
+ * times.
+ */
+import { appendFile, mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { queryRows } from '../src/db/client';
+import { outputUpload as outputUploadSchema } from '../src/domain/ingest/envelope';
+import { CircuitBreaker } from '../src/ingestion/circuit-breaker';
+import { fileSpool } from '../src/ingestion/file-spool';
+import { newReceiptId, receiptClock, receiptIssuedAt } from '../src/ingestion/receipts';
+import { outputChunks, writeSpooled, type SpooledUpload } from '../src/ingestion/spooled-uploads';
+import { emptyTables, engineNames, openTestDatabase, type TestDatabase } from './support/databases';
+import { outputUpload, shaOf, type UploadSpec } from './support/uploads';
+
+const commit = (n: number): SpooledUpload => ({
+  kind: 'commit',
+  receipt: newReceiptId(),
+  receivedAt: new Date().toISOString(),
+  upload: { project: 'spool/repo', batch_label: 'default', data: { n } },
+  hexsha: shaOf(n),
+});
+
+describe('the file spool', () => {
+  const folder = () => mkdtemp(path.join(tmpdir(), 'spool-test-'));
+
+  test('keeps messages in order across reopening, and moves past a batch only once it is done', async () => {
+    const dir = await folder();
+    const spool = fileSpool(dir);
+    await Promise.all([spool.append([commit(1), commit(2)]), spool.append([commit(3)])]);
+    expect(await spool.depth()).toBe(3);
+    const first = await spool.take(2);
+    expect(first.messages.map((m) => (m as { hexsha: string }).hexsha)).toEqual([shaOf(1), shaOf(2)]);
+    // Not done: a new reader (a restart) reads the same messages again.
+    const reopened = fileSpool(dir);
+    expect((await reopened.take(10)).messages).toHaveLength(3);
+    await first.done();
+    const afterDone = fileSpool(dir);
+    expect(await afterDone.depth()).toBe(1);
+    const rest = await afterDone.take(10);
+    expect(rest.messages.map((m) => (m as { hexsha: string }).hexsha)).toEqual([shaOf(3)]);
+    await rest.done();
+    expect((await afterDone.take(10)).messages).toEqual([]);
+  });
+
+  test('a torn last line (a crash mid-append, never acknowledged) is cut off when the spool opens', async () => {
+    const dir = await folder();
+    await fileSpool(dir).append([commit(1)]);
+    const [segment] = (await readdir(dir)).filter((name) => name.startsWith('segment-'));
+    await appendFile(path.join(dir, segment!), '{"kind":"commit","rece');
+    const reopened = fileSpool(dir);
+    expect(await reopened.depth()).toBe(1);
+    await reopened.append([commit(2)]);
+    const batch = await reopened.take(10);
+    expect(batch.messages.map((m) => (m as { hexsha: string }).hexsha)).toEqual([shaOf(1), shaOf(2)]);
+    expect((await readFile(path.join(dir, segment!), 'utf8')).split('\n').filter(Boolean)).toHaveLength(2);
+  });
+
+  test('many appends at once share writes and lose nothing', async () => {
+    const spool = fileSpool(await folder());
+    await Promise.all(Array.from({ length: 200 }, (_, i) => spool.append([commit(i)])));
+    const batch = await spool.take(1_000);
+    expect(new Set(batch.messages.map((m) => (m as { hexsha: string }).hexsha)).size).toBe(200);
+  });
+});
+
+describe('receipts and the circuit', () => {
+  test('receipt times are strictly increasing, even within one millisecond', () => {
+    const clock = receiptClock(() => 1_700_000_000_000);
+    const times = Array.from({ length: 5 }, clock);
+    expect([...times].sort()).toEqual(times);
+    expect(new Set(times).size).toBe(5);
+    expect(times[0]).toBe('2023-11-14T22:13:20.000000Z');
+  });
+
+  test('receipt ids are UUIDv7 carrying the time they were issued', () => {
+    const id = newReceiptId(1_700_000_000_123);
+    expect(receiptIssuedAt(id)).toBe(1_700_000_000_123);
+    expect(receiptIssuedAt('not-a-receipt')).toBeUndefined();
+  });
+
+  test('the circuit opens after failures in a row, lets one trial through after the pause, closes on success', () => {
+    let now = 0;
+    const circuit = new CircuitBreaker({ failureThreshold: 2, openMs: 1_000, now: () => now });
+    circuit.recordFailure();
+    expect(circuit.allows()).toBe(true);
+    circuit.recordFailure();
+    expect([circuit.state, circuit.allows(), circuit.retryAfterSeconds()]).toEqual(['open', false, 1]);
+    now = 1_000;
+    expect([circuit.allows(), circuit.allows()]).toEqual([true, false]);
+    circuit.recordFailure();
+    expect(circuit.state).toBe('open');
+    now = 2_000;
+    expect(circuit.allows()).toBe(true);
+    circuit.recordSuccess();
+    expect([circuit.state, circuit.allows()]).toEqual(['closed', true]);
+  });
+});
+
+describe.each(engineNames)('writing spooled uploads on %s', (engine) => {
+  let database: TestDatabase;
+  const clock = receiptClock();
+  const received = (spec: UploadSpec, extra: Record<string, unknown> = {}) => ({
+    upload: outputUploadSchema.parse({ ...outputUpload({ project: 'spool/repo', ...spec }), ...extra }),
+    receivedAt: clock(),
+  });
+  const noHooks = { written: async () => {} };
+  const outputsNow = () =>
+    queryRows<{ path: string; is_pending: boolean; metrics: Record<string, unknown> }>(
+      database.db,
+      sql`SELECT t.path, o.is_pending, o.metrics FROM outputs o JOIN test_inputs t ON t.id = o.test_input_id ORDER BY t.path`,
+    );
+
+  beforeAll(async () => {
+    database = await openTestDatabase(engine);
+  });
+  beforeEach(() => emptyTables(database.db));
+  afterAll(() => database?.close());
+
+  test('in any order and twice: each output ends in the state of the upload received last', async () => {
+    const start = received({ input: 'a', status: 'running' });
+    const end = received({ input: 'a', metrics: { psnr: 30 } });
+    const other = received({ input: 'b', metrics: { psnr: 20 } });
+    const receipt = newReceiptId();
+    const { chunks } = outputChunks(receipt, [start, end, other]);
+    const late = outputChunks(newReceiptId(), [start]).chunks;
+    // The end arrives first; the start, received before it, arrives after it — twice.
+    for (const message of [...chunks, ...late, ...late, ...chunks]) await writeSpooled(database.db, message, noHooks);
+    expect(await outputsNow()).toEqual([
+      { path: 'a', is_pending: false, metrics: { psnr: 30, is_failed: false } },
+      { path: 'b', is_pending: false, metrics: { psnr: 20, is_failed: false } },
+    ]);
+    const [chunkRows] = await queryRows<{ n: number }>(database.db, sql`SELECT count(*)::int AS n FROM ingestion_chunks WHERE ingestion_id = ${receipt}`);
+    expect(chunkRows!.n).toBe(chunks.length);
+  });
+
+  test('an upload the database refuses is recorded as failed; the rest of its chunk is written', async () => {
+    const authored = new Date().toISOString();
+    const good = received({ input: 'ok', authored });
+    // A NUL can't be stored (the contract refuses it; here it got into the spool anyway): the database refuses it.
+    const refused = received({ input: 'bad', authored });
+    (refused.upload as Record<string, unknown>).platform = 'x\u0000y';
+    const receipt = newReceiptId();
+    const { chunks } = outputChunks(receipt, [good, refused]);
+    for (const message of chunks) await writeSpooled(database.db, message, noHooks);
+    expect((await outputsNow()).map((o) => o.path)).toEqual(['ok']);
+    const rows = await queryRows<{ errors: { item: number; error: string }[] }>(
+      database.db,
+      sql`SELECT errors FROM ingestion_chunks WHERE ingestion_id = ${receipt}`,
+    );
+    expect(rows.flatMap((r) => r.errors)).toEqual([{ item: 1, error: expect.stringContaining('Unicode') }]);
+  });
+
+  test('chunks stay under the message size a queue carries, each carrying its envelope once', () => {
+    const uploads = Array.from({ length: 300 }, (_, i) => received({ input: `i${i}` }));
+    const { chunks, tooLarge } = outputChunks(newReceiptId(), uploads, 120_000);
+    expect(tooLarge).toEqual([]);
+    expect(chunks.length).toBeGreaterThan(1);
+    for (const chunk of chunks) expect(new TextEncoder().encode(JSON.stringify(chunk)).length).toBeLessThanOrEqual(120_000);
+    expect(chunks.reduce((n, c) => n + (c.kind === 'outputs' ? c.items.length : 0), 0)).toBe(300);
+    const huge = received({ input: 'huge' }, { data: { blob: 'x'.repeat(130_000) } });
+    expect(outputChunks(newReceiptId(), [huge], 120_000).tooLarge).toEqual([0]);
+  });
+});
