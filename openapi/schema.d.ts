@@ -121,7 +121,7 @@ export interface paths {
         };
         /**
          * The project's recent commits
-         * @description Newest first, at most 1000, only commits with batches, within a date window that slides back to the latest matching commit.
+         * @description Newest first, only commits with batches, within a date window that slides back to the latest matching commit. Pages of `limit` commits; when there are more, `Link: <…>; rel="next"` is the next page (same window, same filters).
          */
         get: operations["listCommits"];
         put?: never;
@@ -141,7 +141,7 @@ export interface paths {
         };
         /**
          * Recent commits of a branch
-         * @description Newest first, at most 1000, only commits with batches, within a date window that slides back to the latest matching commit. `branch` matches `x` and `origin/x`, and may contain slashes.
+         * @description Newest first, only commits with batches, within a date window that slides back to the latest matching commit. Pages of `limit` commits; when there are more, `Link: <…>; rel="next"` is the next page (same window, same filters). `branch` matches `x` and `origin/x`, and may contain slashes.
          */
         get: operations["listBranchCommits"];
         put?: never;
@@ -364,10 +364,30 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Whether the service can serve: database reachable and migrated
+         * Whether the service can serve: database reachable and migrated, bindings present
          * @description Public, for load balancers and monitors. 503 with the same body when degraded.
          */
         get: operations["getHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/version": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What is deployed: package version, git commit, database schema
+         * @description Public. `git_sha` is null unless the deployment knows it (GIT_SHA, or a git checkout on Node).
+         */
+        get: operations["getVersion"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1161,10 +1181,18 @@ export interface components {
          *         "ok": true,
          *         "latency_ms": 1.4,
          *         "schema": {
-         *           "applied": "0003_per_project_inputs_and_idempotency_leases",
-         *           "expected": "0003_per_project_inputs_and_idempotency_leases"
+         *           "applied": "0004_ingestion_receipts",
+         *           "expected": "0004_ingestion_receipts"
          *         }
-         *       }
+         *       },
+         *       "circuit": "closed",
+         *       "bindings": {
+         *         "INGEST_JOBS": true,
+         *         "GITLAB_JOBS": true,
+         *         "MAINTENANCE_JOBS": true,
+         *         "BACKUPS": true
+         *       },
+         *       "spool_depth": null
          *     }
          */
         Health: {
@@ -1185,6 +1213,31 @@ export interface components {
                 };
                 error?: string;
             };
+            /**
+             * @description Open: the database is considered down; uploads are spooled.
+             * @enum {string}
+             */
+            circuit: "closed" | "open" | "half-open";
+            /** @description The queues, buckets and spool the deployment needs, and whether each is there. */
+            bindings: {
+                [key: string]: boolean;
+            };
+            /** @description Uploads waiting to be written (null where the runtime can’t tell). */
+            spool_depth: number | null;
+        };
+        /**
+         * @example {
+         *       "version": "0.1.0",
+         *       "git_sha": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
+         *       "schema_version": "0004_ingestion_receipts"
+         *     }
+         */
+        Version: {
+            /** @description The package version. */
+            version: string;
+            git_sha: string | null;
+            /** @description The latest migration this code expects. */
+            schema_version: string;
         };
     };
     responses: never;
@@ -2041,6 +2094,10 @@ export interface operations {
                 with_outputs?: "true" | "false";
                 /** @description JSON object `{metric_name: threshold}`; its keys are aggregated. */
                 metrics?: string;
+                /** @description Commits per page (at most 1000, the default). */
+                limit?: number;
+                /** @description Where the page starts: from the previous page’s `Link: rel="next"`. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -2051,6 +2108,8 @@ export interface operations {
             /** @description The commits. */
             200: {
                 headers: {
+                    /** @description The next page, when there is one: `<url>; rel="next"`. */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2144,6 +2203,10 @@ export interface operations {
                 with_outputs?: "true" | "false";
                 /** @description JSON object `{metric_name: threshold}`; its keys are aggregated. */
                 metrics?: string;
+                /** @description Commits per page (at most 1000, the default). */
+                limit?: number;
+                /** @description Where the page starts: from the previous page’s `Link: rel="next"`. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -2156,6 +2219,8 @@ export interface operations {
             /** @description The commits. */
             200: {
                 headers: {
+                    /** @description The next page, when there is one: `<url>; rel="next"`. */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3278,13 +3343,93 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Degraded: `database` says why. */
+            /** @description Degraded: the database or a binding is missing. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    getVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The versions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Version"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

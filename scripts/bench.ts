@@ -15,10 +15,10 @@ import { once } from 'node:events';
 import http from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { outputUpload as outputUploadSchema } from '../src/domain/ingest/envelope';
 import { ingestOutputs } from '../src/domain/ingest/ingest-outputs';
+import { receiptClock } from '../src/ingestion/receipts';
 import { connectNodeDatabase } from '../src/db/connect-node';
 import { createScratchDatabase } from '../test/support/databases';
 import { outputUpload, shaOf } from '../test/support/uploads';
@@ -79,19 +79,17 @@ function report(label: string, run: { latencies: number[]; seconds: number }) {
 }
 
 /**
- * The ceiling: the exact statement the API runs for each upload, sent straight through node-postgres —
+ * The ceiling: the domain function the API runs for each upload, called straight on a pg pool —
  * no HTTP, JSON parsing, validation or response, so the difference is what the API layer costs.
  */
 async function benchRawSql(url: string) {
-  const pool = new pg.Pool({ connectionString: url, max: CONCURRENCY });
-  const dialect = new PgDialect();
-  const statements = Array.from({ length: OUTPUTS }, (_, i) => dialect.sqlToQuery(ingestOutputStatement(outputUploadSchema.parse(uploadNumber(i)))));
+  const database = await connectNodeDatabase({ kind: 'postgres', url, maxConnections: CONCURRENCY });
+  const clock = receiptClock();
+  const uploads = Array.from({ length: OUTPUTS }, (_, i) => outputUploadSchema.parse(uploadNumber(i)));
   const run = await runConcurrently(OUTPUTS, CONCURRENCY, async (i) => {
-    const { sql, params } = statements[i]!;
-    const { rowCount } = await pool.query(sql, params as unknown[]);
-    if (!rowCount) await pool.query(sql, params as unknown[]); // a concurrent first upload: as the API does
+    await ingestOutputs(database.db, [{ upload: uploads[i]!, receivedAt: clock() }]);
   });
-  await pool.end();
+  await database.close();
   return run;
 }
 

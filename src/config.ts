@@ -19,6 +19,8 @@ const envSchema = z.object({
   /** Database failures in a row that open the circuit, and how long it stays open before a trial. */
   CIRCUIT_FAILURES: integer().default(3),
   CIRCUIT_OPEN_MS: integer().default(5_000),
+  /** The deployed git commit, for `/api/v1/version` (e.g. `wrangler deploy --var GIT_SHA:$(git rev-parse HEAD)`). */
+  GIT_SHA: z.string().regex(/^[0-9a-f]{7,64}$/, 'must be a git commit id').optional(),
   /** Node entry: where it listens, and where the embedded database, the spool and local backups live. */
   PORT: integer(0).max(65535).default(8787),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -87,6 +89,7 @@ export function parseConfig(env: object, defaults: RuntimeDefaults) {
     ingestion: { deadlineMs: e.INGEST_DEADLINE_MS },
     circuit: { failureThreshold: e.CIRCUIT_FAILURES, openMs: e.CIRCUIT_OPEN_MS },
     node: { port: e.PORT, host: e.HOST, dataDir: e.QABOARD_DATA_DIR },
+    gitSha: e.GIT_SHA,
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxJsonDepth: e.MAX_JSON_DEPTH,
     authMode: e.AUTH_MODE ?? defaults.authMode,

@@ -31,9 +31,11 @@ export const NODE_DEFAULTS: RuntimeDefaults = { authMode: 'open' };
 export interface NodeAppOptions extends Partial<Pick<Services, 'gitlabQueue' | 'logger'>> {
   /** Where the spool lives (the Node entry: `QABOARD_DATA_DIR/spool`); default: a new temporary folder. */
   spoolFolder?: string;
+  /** The git commit being served, when the entry knows it (else GIT_SHA). */
+  gitSha?: string;
 }
 
-export function nodeApp(db: Db, config: AppConfig, { spoolFolder, ...extra }: NodeAppOptions = {}) {
+export function nodeApp(db: Db, config: AppConfig, { spoolFolder, gitSha, ...extra }: NodeAppOptions = {}) {
   const logger = extra.logger ?? consoleLogger;
   const folder = spoolFolder ?? mkdtempSync(path.join(tmpdir(), 'qaboard-spool-'));
   const spool = fileSpool(folder);
@@ -60,6 +62,10 @@ export function nodeApp(db: Db, config: AppConfig, { spoolFolder, ...extra }: No
     gitlabQueue: extra.gitlabQueue,
     ingestion,
     databaseCircuit,
+    async runtimeStatus() {
+      const spoolDepth = await spool.depth().catch(() => undefined);
+      return { bindings: { spool: spoolDepth !== undefined }, spoolDepth, gitSha: config.gitSha ?? gitSha };
+    },
   };
   const app = buildApp({
     services(c) {

@@ -3,6 +3,7 @@
  * database persisted in `QABOARD_DATA_DIR` — no server or Cloudflare account needed. The Worker's
  * cron jobs run in process, with backups in `QABOARD_DATA_DIR/backups`.
  */
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { announceAuthMode } from './auth/announce-auth-mode';
@@ -12,6 +13,15 @@ import { inProcessGitLabQueue } from './gitlab/in-process-gitlab-queue';
 import { folderBlobStore } from './maintenance/folder-blob-store';
 import { startMaintenanceSchedule } from './maintenance/in-process-schedule';
 import { NODE_DEFAULTS, nodeApp } from './node-app';
+
+/** The commit of the checkout being served, when it is one (for `/api/v1/version`). */
+function checkedOutCommit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 2_000 }).toString().trim();
+  } catch {
+    return undefined;
+  }
+}
 
 const config = parseConfig(process.env, NODE_DEFAULTS);
 const { port, host } = config.node;
@@ -23,7 +33,7 @@ const database = await connectNodeDatabase(
     : { kind: 'pglite', dataDir: path.join(dataRoot, 'pglite') },
 );
 const gitlabQueue = config.gitlab && inProcessGitLabQueue(database.db, config.gitlab);
-const app = nodeApp(database.db, config, { gitlabQueue });
+const app = nodeApp(database.db, config, { gitlabQueue, spoolFolder: path.join(dataRoot, 'spool'), gitSha: checkedOutCommit() });
 const stopSchedule = startMaintenanceSchedule(database.db, folderBlobStore(path.join(dataRoot, 'backups')), config.maintenance);
 
 const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
@@ -34,6 +44,7 @@ const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     stopSchedule();
+    app.spoolDrain.stop();
     server.close();
     void database.close().then(() => process.exit(0));
   });

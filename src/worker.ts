@@ -71,6 +71,14 @@ function isolateState(env: WorkerEnv): IsolateState {
   return state;
 }
 
+/** The bindings this deployment needs (the GitLab queue only with the GitLab integration). */
+const requiredBindings = (env: WorkerEnv, config: AppConfig) => ({
+  INGEST_JOBS: Boolean(env.INGEST_JOBS),
+  MAINTENANCE_JOBS: Boolean(env.MAINTENANCE_JOBS),
+  BACKUPS: Boolean(env.BACKUPS),
+  ...(config.gitlab && { GITLAB_JOBS: Boolean(env.GITLAB_JOBS) }),
+});
+
 /** A Neon pool lives for one invocation (request, queue batch, cron run); end it with `waitUntil`. */
 function openDatabase(env: WorkerEnv, ctx: ExecutionContext) {
   const { config } = isolateState(env);
@@ -108,6 +116,7 @@ const app = buildApp({
         gitlabQueue,
         ingestion,
         databaseCircuit,
+        runtimeStatus: async () => ({ bindings: requiredBindings(env, config), gitSha: config.gitSha }),
       },
       release,
     };

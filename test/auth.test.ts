@@ -57,6 +57,7 @@ const SAMPLES: Record<string, Sample> = {
   'GET /api/v1/tokens': { path: () => '/api/v1/tokens', projectBound: false },
   'DELETE /api/v1/tokens/{id}': { path: (t) => `/api/v1/tokens/${t.tokenId}`, projectBound: true },
   'GET /api/v1/health': { path: () => '/api/v1/health', projectBound: false, public: true },
+  'GET /api/v1/version': { path: () => '/api/v1/version', projectBound: false, public: true },
   'POST /api/v2/outputs': { path: () => '/api/v2/outputs', body: (t) => [outputUpload({ project: t.project, sha: t.sha })], projectBound: true },
   'GET /api/v1/ingestions/{id}': { path: (t) => `/api/v1/ingestions/${t.receipt}`, projectBound: true },
 };

@@ -33,7 +33,9 @@ describe.each(engineNames)('the generated client on %s', (engine) => {
     const upload = outputUpload({ project: 'client/repo', sha, metrics: { psnr: 31 } }) as paths['/api/v1/output']['post']['requestBody']['content']['application/json'];
     const posted = await client.POST('/api/v1/output', { ...auth, params: { header: { 'idempotency-key': 'client-1' } }, body: upload });
     expect(posted.error).toBeUndefined();
+    expect(posted.response.status).toBe(200); // written at once (a 202 would carry a receipt instead)
     const output = posted.data!;
+    if (!('id' in output)) throw new Error('expected the output, got a receipt');
     expect(output.metrics).toEqual({ psnr: 31, is_failed: false });
 
     const batch = await client.POST('/api/v1/batch', { ...auth, body: { project: 'client/repo', commit_sha: sha, batch_label: 'tuning' } });

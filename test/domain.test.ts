@@ -9,7 +9,7 @@ import { queryRows } from '../src/db/client';
 import { recordCommit, type CommitRecord } from '../src/domain/commits/record-commit';
 import { outputUpload as outputUploadSchema } from '../src/domain/ingest/envelope';
 import { ingestOutputs } from '../src/domain/ingest/ingest-outputs';
-import { commitsInWindow, latestSuccessfulCommit, readCommit } from '../src/domain/read/commits';
+import { commitsInWindow, decodeCursor, latestSuccessfulCommit, readCommit } from '../src/domain/read/commits';
 import { receiptClock } from '../src/ingestion/receipts';
 import { emptyTables, engineNames, openTestDatabase, type TestDatabase } from './support/databases';
 import { outputUpload, shaOf, type UploadSpec } from './support/uploads';
@@ -104,7 +104,23 @@ describe.each(engineNames)('domain rules on %s', (engine) => {
       await ingest({ sha: shaOf(2), authored: daysAgo(31) });
       await ingest({ sha: shaOf(3), authored: daysAgo(60) });
       const found = await commitsInWindow(database.db, { projectId: 'group/repo' }, { ...noOptions, withOutputs: false });
-      expect(found.map((c) => c.id)).toEqual([shaOf(1), shaOf(2)]);
+      expect(found.commits.map((c) => c.id)).toEqual([shaOf(1), shaOf(2)]);
+      expect(found.next).toBeUndefined();
+    });
+
+    test('pages follow each other on (authored date, id), in the first page’s window, to the end', async () => {
+      for (let i = 1; i <= 5; i++) await ingest({ sha: shaOf(i), authored: daysAgo(i / 10) });
+      await ingest({ sha: shaOf(6), authored: daysAgo(1 / 10) }); // the same date as commit 1: the id breaks the tie
+      const seen: string[] = [];
+      let cursor: ReturnType<typeof decodeCursor>;
+      for (let pages = 0; pages < 5; pages++) {
+        const page = await commitsInWindow(database.db, { projectId: 'group/repo' }, { ...noOptions, withOutputs: false }, { limit: 2, cursor });
+        seen.push(...page.commits.map((c) => c.id));
+        if (!page.next) break;
+        cursor = decodeCursor(page.next);
+      }
+      expect(seen).toEqual([shaOf(6), shaOf(1), shaOf(2), shaOf(3), shaOf(4), shaOf(5)]);
+      expect(decodeCursor('bm90IGEgY3Vyc29y')).toBeUndefined();
     });
   });
 });

@@ -140,3 +140,32 @@ describe.each(engineNames)('the aggregate cache on %s', (engine) => {
     expect(await cachedMetrics()).toEqual(['psnr']);
   });
 });
+
+describe.each(engineNames)('pages of the commit list on %s', (engine) => {
+  let database: TestDatabase;
+  let app: TestApp;
+  beforeAll(async () => {
+    database = await openTestDatabase(engine);
+    app = testApp(database.db);
+    for (let i = 1; i <= 5; i++) {
+      expect((await postJson(app, '/api/v1/output/', outputUpload({ project: 'pages/repo', sha: shaOf(i), authored: daysAgo(i / 10) }))).status).toBe(200);
+    }
+  });
+  afterAll(() => database?.close());
+
+  test('`limit` cuts pages; `Link: rel="next"` leads to the rest, and the last page has none', async () => {
+    const ids: string[] = [];
+    let path: string | undefined = '/api/v1/commits?project=pages%2Frepo&limit=2';
+    for (let pages = 0; path && pages < 5; pages++) {
+      const response = await app.request(path);
+      expect(response.status).toBe(200);
+      ids.push(...((await response.json()) as Json[]).map((c) => c.id));
+      path = /^<([^>]+)>; rel="next"$/.exec(response.headers.get('link') ?? '')?.[1];
+    }
+    expect(ids).toEqual([1, 2, 3, 4, 5].map(shaOf));
+    expect((await app.request('/api/v1/commits?project=pages%2Frepo')).headers.get('link')).toBeNull();
+    const forged = await app.request('/api/v1/commits?project=pages%2Frepo&cursor=not-a-cursor');
+    expect(forged.status).toBe(400);
+    expect(await forged.text()).toContain('cursor');
+  });
+});

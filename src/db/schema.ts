@@ -127,6 +127,9 @@ export const outputs = pgTable(
       sql`md5(${t.extraParameters}::text)`,
     ),
     index('outputs_test_input').on(t.testInputId),
+    // Per-batch counts and the aggregate cache's fingerprint (domain/read/) read this index alone
+    // (an index-only scan: Drizzle can't declare INCLUDE columns, so they are key columns).
+    index('outputs_batch_summary').on(t.batchId, t.isFailed, t.isPending, t.isRunning, t.deleted, t.updatedAt),
   ],
 );
 

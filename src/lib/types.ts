@@ -34,6 +34,17 @@ export interface Services {
   ingestion: Ingestion;
   /** Open while the database is known to be down: requests answer 503 at once instead of waiting. */
   databaseCircuit: CircuitBreaker;
+  runtimeStatus(): Promise<RuntimeStatus>;
+}
+
+/** What the runtime can tell about itself, for `/api/v1/health` and `/api/v1/version`. */
+export interface RuntimeStatus {
+  /** Each binding (queue, bucket, spool) the deployment needs, and whether it is there. */
+  bindings: Record<string, boolean>;
+  /** Uploads waiting in the spool, when the runtime can tell. */
+  spoolDepth?: number;
+  /** The deployed git commit, when known. */
+  gitSha?: string;
 }
 
 export interface AppBindings {

@@ -55,7 +55,7 @@ export async function ingestBatch(db: Db, upload: BatchUpload): Promise<Ingested
     if (isBestIteration && typeof clientData.iteration_label === 'string') {
       await tx.execute(sql`DELETE FROM outputs WHERE batch_id = ${id} AND output_type <> 'optim_iteration'`);
       await tx.execute(sql`
-        UPDATE outputs o SET batch_id = ${id}
+        UPDATE outputs o SET batch_id = ${id}, updated_at = now()
         FROM batches source
         WHERE source.ci_commit_id = ${commitId} AND source.label = ${clientData.iteration_label}
           AND o.batch_id = source.id AND source.id <> ${id}

@@ -25,11 +25,11 @@ async function batchSummaries(db: Db, commitIds: number[], definedMetrics: Reado
   const rows = await queryRows<BatchCountsRow>(
     db,
     sql`SELECT ${batchColumns},
-      count(o.id) FILTER (WHERE NOT o.is_failed AND NOT o.is_pending)::int AS valid_outputs,
-      count(o.id) FILTER (WHERE o.is_pending)::int AS pending_outputs,
-      count(o.id) FILTER (WHERE o.is_running)::int AS running_outputs,
-      count(o.id) FILTER (WHERE o.is_failed)::int AS failed_outputs,
-      count(o.id) FILTER (WHERE o.deleted)::int AS deleted_outputs,
+      count(o.batch_id) FILTER (WHERE NOT o.is_failed AND NOT o.is_pending)::int AS valid_outputs,
+      count(o.batch_id) FILTER (WHERE o.is_pending)::int AS pending_outputs,
+      count(o.batch_id) FILTER (WHERE o.is_running)::int AS running_outputs,
+      count(o.batch_id) FILTER (WHERE o.is_failed)::int AS failed_outputs,
+      count(o.batch_id) FILTER (WHERE o.deleted)::int AS deleted_outputs,
       ${OUTPUTS_FINGERPRINT} AS outputs_fingerprint
     FROM batches b LEFT JOIN outputs o ON o.batch_id = b.id
     WHERE b.ci_commit_id = ANY(${intArrayLiteral(commitIds)}::int[]) ${labelFilter}

@@ -75,41 +75,86 @@ export interface CommitListQuery {
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
-const MAX_COMMITS = 1000;
+export const MAX_COMMITS_PER_PAGE = 1000;
 /** Postgres timestamps span years 1 to 294276; the window's slack must not push a bound past year 1 or 9999. */
 const EARLIEST = Date.parse('0001-01-01T00:00:00Z');
 const LATEST = Date.parse('9999-12-31T23:59:59Z');
 const clampTime = (time: number) => Math.min(LATEST, Math.max(EARLIEST, time));
 
 /**
- * `GET /api/v1/commits`: the commits with batches in a date window, newest first. When nothing
- * matches recently, the window slides back so that it ends at the latest matching commit.
- * (3 h of slack on both ends smooth out the web app's time zones, as in the original.)
+ * Where a page of the commit list starts: the window of the first page (so that every page of a
+ * list shows the same window, however long the client takes) and the last commit shown.
  */
-export async function commitsInWindow(db: Db, query: CommitListQuery, options: CommitDetailsOptions): Promise<CommitJson[]> {
-  const now = Date.now();
-  const to = clampTime((query.to?.getTime() ?? now) + 3 * HOUR);
-  const requestedFrom = query.from?.getTime() ?? now - 4 * DAY;
+export interface CommitCursor {
+  from: number;
+  to: number;
+  /** The last commit shown: its authored date-time (ISO, µs) and id; the page starts after it. */
+  after: [string, number];
+}
+
+export const encodeCursor = (cursor: CommitCursor) =>
+  btoa(JSON.stringify(cursor)).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+
+/** The cursor a client sent back, or undefined when it isn't one of ours. */
+export function decodeCursor(text: string): CommitCursor | undefined {
+  try {
+    const value = JSON.parse(atob(text.replaceAll('-', '+').replaceAll('_', '/'))) as CommitCursor;
+    const valid =
+      Number.isFinite(value.from) && Number.isFinite(value.to) && Array.isArray(value.after) &&
+      typeof value.after[0] === 'string' && !Number.isNaN(Date.parse(value.after[0])) && Number.isInteger(value.after[1]);
+    return valid ? { from: clampTime(value.from), to: clampTime(value.to), after: [value.after[0], value.after[1]] } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface CommitPage {
+  commits: CommitJson[];
+  /** The cursor of the next page, when there is one. */
+  next?: string;
+}
+
+/**
+ * `GET /api/v1/commits`: the commits with batches in a date window, newest first, `limit` per page.
+ * When nothing matches recently, the window slides back so that it ends at the latest matching
+ * commit. (3 h of slack on both ends smooth out the web app's time zones, as in the original.)
+ * Pages are cut on (authored date, id): keyset pagination, as fast on the last page as on the first.
+ */
+export async function commitsInWindow(
+  db: Db,
+  query: CommitListQuery,
+  options: CommitDetailsOptions,
+  page: { limit: number; cursor?: CommitCursor } = { limit: MAX_COMMITS_PER_PAGE },
+): Promise<CommitPage> {
   const filters: SQL[] = [sql`c.project_id = ${query.projectId}`];
   if (query.branch) filters.push(onBranch(query.branch.replace(/^origin\//, '')));
   if (query.committer) filters.push(sql`c.committer_name = ${query.committer}`);
   const where = sql.join(filters, sql` AND `);
 
-  const [latest] = await queryRows<{ latest_ms: number | null }>(
-    db,
-    sql`SELECT (extract(epoch FROM max(c.authored_datetime)) * 1000)::float8 AS latest_ms FROM ci_commits c WHERE ${where}`,
-  );
-  if (latest?.latest_ms === null || latest?.latest_ms === undefined) return [];
-  const latestTime = Number(latest.latest_ms);
-  const from = clampTime(Math.min(latestTime - (to - requestedFrom), requestedFrom) - 3 * HOUR);
-
-  const commits = await queryRows<CommitRow>(
+  let window = page.cursor && { from: page.cursor.from, to: page.cursor.to };
+  if (!window) {
+    const now = Date.now();
+    const to = clampTime((query.to?.getTime() ?? now) + 3 * HOUR);
+    const requestedFrom = query.from?.getTime() ?? now - 4 * DAY;
+    const [latest] = await queryRows<{ latest_ms: number | null }>(
+      db,
+      sql`SELECT (extract(epoch FROM max(c.authored_datetime)) * 1000)::float8 AS latest_ms FROM ci_commits c WHERE ${where}`,
+    );
+    if (latest?.latest_ms === null || latest?.latest_ms === undefined) return { commits: [] };
+    window = { from: clampTime(Math.min(Number(latest.latest_ms) - (to - requestedFrom), requestedFrom) - 3 * HOUR), to };
+  }
+  const after = page.cursor ? sql`AND (c.authored_datetime, c.id) < (${page.cursor.after[0]}::timestamptz, ${page.cursor.after[1]})` : sql``;
+  const rows = await queryRows<CommitRow>(
     db,
     sql`SELECT ${commitColumns} FROM ci_commits c JOIN projects p ON p.id = c.project_id
     WHERE ${where}
-      AND c.authored_datetime BETWEEN ${new Date(from).toISOString()}::timestamptz AND ${new Date(to).toISOString()}::timestamptz
+      AND c.authored_datetime BETWEEN ${new Date(window.from).toISOString()}::timestamptz AND ${new Date(window.to).toISOString()}::timestamptz
+      ${after}
       AND EXISTS (SELECT 1 FROM batches b WHERE b.ci_commit_id = c.id)
-    ORDER BY c.authored_datetime DESC LIMIT ${MAX_COMMITS}`,
+    ORDER BY c.authored_datetime DESC, c.id DESC LIMIT ${page.limit + 1}`,
   );
-  return commitDetails(db, commits, options);
+  const shown = rows.slice(0, page.limit);
+  const last = shown.at(-1);
+  const next = rows.length > page.limit && last ? encodeCursor({ ...window, after: [last.authoredDatetime, last.commitId] }) : undefined;
+  return { commits: await commitDetails(db, shown, options), next };
 }

@@ -5,8 +5,10 @@
  * Extracting values from every output's JSONB metrics is the expensive part of the commit list
  * (~20 ms per metric per 40,000 outputs here), and finished batches never change, so results are
  * kept in `batch_metric_aggregates` with a fingerprint of the batch's outputs: their count and
- * the sum of their row versions' `xmin`. Any insert, update or delete of an output changes it,
- * so a cached value is used only while it is exact; otherwise it is recomputed and stored again.
+ * the sum of their `updated_at` (every change of an output moves it forward). Any insert, update
+ * or delete of an output changes the fingerprint, so a cached value is used only while it is
+ * exact; otherwise it is recomputed and stored again. The fingerprint and the counts read only the
+ * `outputs_batch_summary` index (an index-only scan), never the outputs' rows.
  * Only the metrics the project defines (`qatools_metrics.available_metrics`, what the web app asks
  * for) are cached: any other name is computed and forgotten, so reads can't grow the table.
  */
@@ -14,7 +16,7 @@ import { sql } from 'drizzle-orm';
 import { intArrayLiteral, queryRows, type Db } from '../../db/client';
 
 /** SQL: the fingerprint of the outputs `o` of a batch, as aggregated over `o`. */
-export const OUTPUTS_FINGERPRINT = sql.raw(`count(o.id) || ':' || COALESCE(sum(o.xmin::text::bigint), 0)`);
+export const OUTPUTS_FINGERPRINT = sql.raw(`count(o.batch_id) || ':' || COALESCE(sum(extract(epoch FROM o.updated_at)), 0)`);
 
 const VALID = sql.raw('NOT o.is_failed AND NOT o.is_pending');
 

@@ -1,6 +1,5 @@
-import type { Db } from '../../db/client';
 import { commitsInWindow, latestSuccessfulCommit, readCommit } from '../../domain/read/commits';
-import type { AppRouteHandler } from '../../lib/types';
+import type { AppContext, AppRouteHandler } from '../../lib/types';
 import type { GetCommit, GetCommitById, ListBranchCommits, ListCommits } from './commits.routes';
 
 export const getCommitById: AppRouteHandler<GetCommitById> = async (c) => {
@@ -20,18 +19,24 @@ export const getCommit: AppRouteHandler<GetCommit> = async (c) => {
 
 type CommitListQuery = ReturnType<Parameters<AppRouteHandler<ListCommits>>[0]['req']['valid']>;
 
-/** The commits a list query asks for (`only_ci_batches` means the `default` batch). */
-function commitsOfQuery(db: Db, query: CommitListQuery, branch?: string) {
+/** The page of commits a list query asks for (`only_ci_batches` means the `default` batch), with its `Link` to the next. */
+async function commitsOfQuery(c: AppContext, query: CommitListQuery, branch?: string) {
   const batchLabel = query.batch ?? (query.only_ci_batches ? 'default' : undefined);
-  return commitsInWindow(
-    db,
+  const page = await commitsInWindow(
+    c.var.db,
     { projectId: query.project, branch, committer: query.committer, from: query.from, to: query.to },
     { batchLabel, metrics: query.metrics, withOutputs: query.with_outputs },
+    { limit: query.limit, cursor: query.cursor },
   );
+  if (page.next) {
+    const next = new URL(c.req.url);
+    next.searchParams.set('cursor', page.next);
+    c.header('Link', `<${next.pathname}${next.search}>; rel="next"`);
+  }
+  return page.commits;
 }
 
-export const listCommits: AppRouteHandler<ListCommits> = async (c) =>
-  c.json(await commitsOfQuery(c.var.db, c.req.valid('query')), 200);
+export const listCommits: AppRouteHandler<ListCommits> = async (c) => c.json(await commitsOfQuery(c, c.req.valid('query')), 200);
 
 export const listBranchCommits: AppRouteHandler<ListBranchCommits> = async (c) =>
-  c.json(await commitsOfQuery(c.var.db, c.req.valid('query'), c.req.valid('param').branch), 200);
+  c.json(await commitsOfQuery(c, c.req.valid('query'), c.req.valid('param').branch), 200);

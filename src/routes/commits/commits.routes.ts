@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { batchLabel, branchName, projectId } from '../../domain/fields';
 import { boundedText } from '../../lib/fields';
+import { MAX_COMMITS_PER_PAGE, decodeCursor } from '../../domain/read/commits';
 import { booleanQuery, commitSchema, errorResponses, jsonContent, metricsQuery, notFoundResponse, timestampQuery } from '../schemas';
 
 const tags = ['Commits'];
@@ -53,9 +54,31 @@ const commitListQuery = z.object({
   only_ci_batches: booleanQuery.openapi({ type: 'string', enum: ['true', 'false'], description: 'Only the `default` (CI) batch.' }),
   with_outputs: booleanQuery.openapi({ type: 'string', enum: ['true', 'false'] }),
   metrics: metricsQuery,
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_COMMITS_PER_PAGE)
+    .default(MAX_COMMITS_PER_PAGE)
+    .openapi({ type: 'integer', description: `Commits per page (at most ${MAX_COMMITS_PER_PAGE}, the default).` }),
+  cursor: z
+    .string()
+    .max(1024)
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined) return undefined;
+      const cursor = decodeCursor(text);
+      if (!cursor) ctx.addIssue({ code: 'custom', message: 'is not a cursor this API gave (use the `Link: rel="next"` URL)' });
+      return cursor ?? z.NEVER;
+    })
+    .openapi({ type: 'string', description: 'Where the page starts: from the previous page’s `Link: rel="next"`.' }),
 });
 const commitListDescription =
-  'Newest first, at most 1000, only commits with batches, within a date window that slides back to the latest matching commit.';
+  'Newest first, only commits with batches, within a date window that slides back to the latest matching commit. ' +
+  'Pages of `limit` commits; when there are more, `Link: <…>; rel="next"` is the next page (same window, same filters).';
+const nextPageHeader = {
+  Link: { description: 'The next page, when there is one: `<url>; rel="next"`.', schema: { type: 'string' as const } },
+};
 
 export const listCommits = createRoute({
   method: 'get',
@@ -65,7 +88,7 @@ export const listCommits = createRoute({
   summary: "The project's recent commits",
   description: commitListDescription,
   request: { query: commitListQuery },
-  responses: { 200: jsonContent(z.array(commitSchema), 'The commits.'), ...errorResponses, ...notFoundResponse },
+  responses: { 200: { ...jsonContent(z.array(commitSchema), 'The commits.'), headers: nextPageHeader }, ...errorResponses, ...notFoundResponse },
 });
 
 export const listBranchCommits = createRoute({
@@ -76,7 +99,7 @@ export const listBranchCommits = createRoute({
   summary: 'Recent commits of a branch',
   description: `${commitListDescription} \`branch\` matches \`x\` and \`origin/x\`, and may contain slashes.`,
   request: { params: z.object({ branch: branchName() }), query: commitListQuery },
-  responses: { 200: jsonContent(z.array(commitSchema), 'The commits.'), ...errorResponses, ...notFoundResponse },
+  responses: { 200: { ...jsonContent(z.array(commitSchema), 'The commits.'), headers: nextPageHeader }, ...errorResponses, ...notFoundResponse },
 });
 
 export type GetCommitById = typeof getCommitById;

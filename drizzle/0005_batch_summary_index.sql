@@ -1,0 +1,1 @@
+CREATE INDEX "outputs_batch_summary" ON "outputs" USING btree ("batch_id","is_failed","is_pending","is_running","deleted","updated_at");
