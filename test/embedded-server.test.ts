@@ -61,9 +61,13 @@ describe('the embedded database under the Node entry', () => {
     if (server) await killOwned(server.child);
   });
 
-  test.runIf(process.platform === 'linux')('a first start on an empty folder answers within 5 s, under 250 MB of RSS', async () => {
-    // The start in beforeAll was a first start: the folder was empty.
-    expect(server.answeredAfterMs).toBeLessThan(5_000);
+  test.runIf(process.platform === 'linux')('a first start on an empty folder takes under 5 s of work and 250 MB of RSS', async () => {
+    // The start in beforeAll was a first start: the folder was empty. Its CPU time, not its wall time,
+    // is what is asserted: `npm test` runs files in parallel on 2 shared cores, where the wall time of
+    // the same start varies 1–6 s (npm run bench:startup measures wall time on a quiet machine). The
+    // server is single-threaded, so on an idle machine its wall time is its CPU time plus a little I/O.
+    // Before the data-folder template, PGlite's initdb alone took ~4–7 s of CPU and peaked near 900 MB.
+    expect(server.cpuSecondsToAnswer).toBeLessThan(5);
     expect(peakRssMb(server.child.pid!)).toBeLessThan(250);
   });
 

@@ -30,6 +30,8 @@ export interface RunningServer {
   child: ChildProcess;
   /** From spawn to the first answered `GET /api/v1/projects`. */
   answeredAfterMs: number;
+  /** CPU time the server had used by then (Linux; user + system), which other processes on the machine don't inflate. */
+  cpuSecondsToAnswer: number | undefined;
   output(): string;
 }
 
@@ -52,8 +54,21 @@ export async function startServer(dataRoot: string, env: Record<string, string> 
       throw new Error(`the server did not answer within 30 s: ${output}`);
     }
     const answer = await fetch(`${url}/api/v1/projects`).catch(() => undefined);
-    if (answer?.ok) return { url, child, answeredAfterMs: performance.now() - started, output: () => output };
+    if (answer?.ok) {
+      return { url, child, answeredAfterMs: performance.now() - started, cpuSecondsToAnswer: cpuSeconds(child.pid!), output: () => output };
+    }
     await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** user + system CPU seconds of a process so far (Linux: /proc/<pid>/stat counts in USER_HZ, 100 per second). */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime
+  } catch {
+    return undefined;
   }
 }
 
