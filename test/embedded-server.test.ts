@@ -3,12 +3,14 @@
  * its own process. One owner per folder, backups through the running server, a SIGKILL survived,
  * and the start-up budget (first start < 5 s, RSS < 250 MB).
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { connectNodeDatabase } from '../src/db/connect-node';
+import { connectNodeDatabase, REPO_ROOT } from '../src/db/connect-node';
 import { DataFolderInUseError } from '../src/db/data-folder-lock';
+import { pgliteVersion, templateFile } from '../src/db/pglite-template';
 import type { BackupManifest } from '../src/maintenance/backup-format';
 import { killOwned } from '../src/maintenance/owned-children';
 import { peakRssMb, runScript, startServer, type RunningServer } from './support/node-entry';
@@ -48,6 +50,11 @@ function loadUploads(server: RunningServer) {
   };
   return { acknowledged, until, stop };
 }
+
+test('a data-folder template exists for the installed PGlite (else: npm run db:pglite-template)', () => {
+  // Without it every first start runs PGlite's initdb again (4–8 s, ~900 MB).
+  expect(existsSync(templateFile(REPO_ROOT)), `no template for PGlite ${pgliteVersion()}`).toBe(true);
+});
 
 describe('the embedded database under the Node entry', () => {
   let dataRoot: string;
