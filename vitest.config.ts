@@ -18,6 +18,7 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: ['test/worker/**'],
           environment: 'node',
+          globalSetup: ['test/support/build-node.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

@@ -1,7 +1,9 @@
 /**
  * Node entry: serves the API on `DATABASE_URL` (any Postgres) or, by default, on an embedded PGlite
  * database persisted in `QABOARD_DATA_DIR` — no server or Cloudflare account needed. The Worker's
- * cron jobs run in process, with backups in `QABOARD_DATA_DIR/backups`.
+ * cron jobs run in process, with backups in `QABOARD_DATA_DIR/backups`. On the embedded database this
+ * process is the folder's only owner (db/data-folder-lock.ts), and `npm run backup` reaches it through
+ * its control socket (maintenance/control-socket.ts). `npm start` runs this file bundled by esbuild.
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -10,6 +12,8 @@ import { announceAuthMode } from './auth/announce-auth-mode';
 import { parseConfig } from './config';
 import { connectNodeDatabase } from './db/connect-node';
 import { inProcessGitLabQueue } from './gitlab/in-process-gitlab-queue';
+import { serveControlSocket } from './maintenance/control-socket';
+import { backupToFolder } from './maintenance/folder-backup';
 import { folderBlobStore } from './maintenance/folder-blob-store';
 import { startMaintenanceSchedule } from './maintenance/in-process-schedule';
 import { NODE_DEFAULTS, nodeApp } from './node-app';
@@ -36,6 +40,14 @@ const gitlabQueue = config.gitlab && inProcessGitLabQueue(database.db, config.gi
 const app = nodeApp(database.db, config, { gitlabQueue, spoolFolder: path.join(dataRoot, 'spool'), gitSha: checkedOutCommit() });
 const stopSchedule = startMaintenanceSchedule(database.db, folderBlobStore(path.join(dataRoot, 'backups')), config.maintenance);
 
+const control =
+  database.lock &&
+  (await serveControlSocket(dataRoot, async (request, progress) => {
+    if (request.command !== 'backup') throw new Error(`unknown command "${String(request.command)}"`);
+    return backupToFolder(database.db, request.to, progress, config.maintenance.rowsPerPart);
+  }));
+if (control) database.lock!.advertise(control.path);
+
 const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
   console.log(`QA-Board API on http://${host}:${info.port} (${database.description})`);
   console.log(`  try: curl http://${host}:${info.port}/api/v1/projects`);
@@ -46,6 +58,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     stopSchedule();
     app.spoolDrain.stop();
     server.close();
-    void database.close().then(() => process.exit(0));
+    void Promise.all([control?.close(), database.close()]).then(() => process.exit(0));
   });
 }

@@ -16,6 +16,7 @@ export type BackupTable = (typeof BACKUP_TABLES)[number];
 
 export interface BackupPart {
   table: string;
+  /** Relative to the manifest, e.g. `outputs/part-000000.ndjson.gz`, so a backup can be moved or copied under another prefix. */
   key: string;
   rows: number;
   sha256: string;
@@ -29,6 +30,24 @@ export interface BackupManifest {
 }
 
 export const MANIFEST_KEY = 'manifest.json';
+
+/** A backup that can't be restored as it is: missing, incomplete, corrupt, or not ours. */
+export class BackupError extends Error {}
+
+export const partKey = (table: string, index: number) => `${table}/part-${String(index).padStart(6, '0')}.ndjson.gz`;
+
+/**
+ * Where a part lives, relative to its manifest. Manifests written before keys were relative stored them
+ * with the backup's prefix (`backups/2026-11-28/outputs/part-000000.ndjson.gz`), which broke when the
+ * backup was moved: the relative key is always the last two segments. The table and key are checked,
+ * since both end up in SQL and file paths.
+ */
+export function relativePartKey(part: BackupPart): string {
+  if (!BACKUP_TABLES.some((t) => t.name === part.table)) throw new BackupError(`the manifest names an unknown table "${part.table}"`);
+  const key = part.key.split('/').slice(-2).join('/');
+  if (!new RegExp(`^${part.table}/part-\\d{6}\\.ndjson\\.gz$`).test(key)) throw new BackupError(`the manifest names an unexpected part "${part.key}"`);
+  return key;
+}
 
 async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   return new Uint8Array(await new Response(stream).arrayBuffer());

@@ -1,19 +1,42 @@
-import pg from 'pg';
 import { sha256Hex } from '../lib/digest';
-import { BACKUP_TABLES, type BackupManifest, gunzip, MANIFEST_KEY } from './backup-format';
+import { BACKUP_TABLES, BackupError, type BackupManifest, type BackupPart, gunzip, MANIFEST_KEY, relativePartKey } from './backup-format';
 import type { BlobStore } from './blob-store';
 
-export class BackupError extends Error {}
+/**
+ * The one session a restore runs in: a node-postgres client, or PGlite itself (the embedded database).
+ * Both answer `query(text, params)` with `{ rows }`.
+ */
+export interface SqlSession {
+  query<T>(text: string, params?: unknown[]): Promise<{ rows: T[] }>;
+}
 
-/** Reads the manifest and checks every part is present with its recorded sha256, before loading anything. */
-export async function verifiedManifest(store: Pick<BlobStore, 'get'>, prefix: string): Promise<BackupManifest> {
+/** Progress of a long restore, for the operator: what is done out of what. */
+export type RestoreProgress =
+  | { step: 'verify'; partsDone: number; parts: number }
+  | { step: 'load'; partsDone: number; parts: number; rowsDone: number; rows: number }
+  | { step: 'rebuild'; indexes: number; foreignKeys: number };
+
+export async function readManifest(store: Pick<BlobStore, 'get'>, prefix: string): Promise<BackupManifest> {
   const raw = await store.get(`${prefix}${MANIFEST_KEY}`);
   if (!raw) throw new BackupError(`no ${MANIFEST_KEY} under "${prefix}": the backup is missing or was never completed`);
-  const manifest = JSON.parse(new TextDecoder().decode(raw)) as BackupManifest;
-  for (const part of manifest.parts) {
-    const body = await store.get(part.key);
-    if (!body) throw new BackupError(`part ${part.key} is listed in the manifest but missing`);
-    if ((await sha256Hex(body)) !== part.sha256) throw new BackupError(`part ${part.key} is corrupt: sha256 differs from the manifest`);
+  return JSON.parse(new TextDecoder().decode(raw)) as BackupManifest;
+}
+
+/** A part's bytes, checked against the manifest. */
+export async function verifiedPart(store: Pick<BlobStore, 'get'>, prefix: string, part: BackupPart): Promise<Uint8Array> {
+  const key = relativePartKey(part);
+  const body = await store.get(`${prefix}${key}`);
+  if (!body) throw new BackupError(`part ${key} is listed in the manifest but missing under "${prefix}"`);
+  if ((await sha256Hex(body)) !== part.sha256) throw new BackupError(`part ${key} is corrupt: sha256 differs from the manifest`);
+  return body;
+}
+
+/** Reads the manifest and checks every part is present with its recorded sha256, before loading anything. */
+export async function verifiedManifest(store: Pick<BlobStore, 'get'>, prefix: string, onProgress?: (progress: RestoreProgress) => void): Promise<BackupManifest> {
+  const manifest = await readManifest(store, prefix);
+  for (const [i, part] of manifest.parts.entries()) {
+    await verifiedPart(store, prefix, part);
+    onProgress?.({ step: 'verify', partsDone: i + 1, parts: manifest.parts.length });
   }
   return manifest;
 }
@@ -31,7 +54,7 @@ interface DeferredDefinition {
  * transaction, so a failure restores them too) is several times faster — and the rebuild still
  * checks every unique index and every reference.
  */
-async function deferredDefinitions(client: pg.ClientBase, tables: string[]): Promise<DeferredDefinition[]> {
+async function deferredDefinitions(client: SqlSession, tables: string[]): Promise<DeferredDefinition[]> {
   const { rows } = await client.query<DeferredDefinition>(
     `SELECT 'foreign key' AS kind, con.conname AS name, rel.relname AS table, pg_get_constraintdef(con.oid) AS definition
        FROM pg_constraint con JOIN pg_class rel ON rel.oid = con.conrelid
@@ -46,13 +69,13 @@ async function deferredDefinitions(client: pg.ClientBase, tables: string[]): Pro
   return rows;
 }
 
-async function dropDeferred(client: pg.ClientBase, deferred: DeferredDefinition[]) {
+async function dropDeferred(client: SqlSession, deferred: DeferredDefinition[]) {
   for (const d of deferred) {
     await client.query(d.kind === 'index' ? `DROP INDEX "${d.name}"` : `ALTER TABLE "${d.table}" DROP CONSTRAINT "${d.name}"`);
   }
 }
 
-async function recreateDeferred(client: pg.ClientBase, deferred: DeferredDefinition[]) {
+async function recreateDeferred(client: SqlSession, deferred: DeferredDefinition[]) {
   // Indexes first: foreign keys may rely on them.
   for (const d of deferred.filter((d) => d.kind === 'index')) await client.query(d.definition);
   for (const d of deferred.filter((d) => d.kind === 'foreign key')) {
@@ -63,13 +86,20 @@ async function recreateDeferred(client: pg.ClientBase, deferred: DeferredDefinit
 /** Rows loaded per INSERT: one jsonb parameter each, so no bind-parameter limit applies. */
 const ROWS_PER_INSERT = 5_000;
 
+export interface RestoreOptions {
+  /** Replace the data of a non-empty target (in the same transaction). */
+  force?: boolean;
+  onProgress?: (progress: RestoreProgress) => void;
+}
+
 /**
  * Loads a verified backup into a migrated database in ONE transaction: any failure (corrupt part,
  * count mismatch, constraint) rolls everything back, so nothing is ever half-loaded.
  * Refuses a target holding data unless `force` (which empties it inside the same transaction).
  */
-export async function restoreBackup(client: pg.ClientBase, store: Pick<BlobStore, 'get'>, prefix: string, options: { force?: boolean } = {}) {
-  const manifest = await verifiedManifest(store, prefix);
+export async function restoreBackup(client: SqlSession, store: Pick<BlobStore, 'get'>, prefix: string, options: RestoreOptions = {}) {
+  const manifest = await verifiedManifest(store, prefix, options.onProgress);
+  const totalRows = manifest.parts.reduce((sum, p) => sum + p.rows, 0);
   const tables = BACKUP_TABLES.map((t) => `"${t.name}"`).join(', ');
   await client.query('BEGIN');
   try {
@@ -81,15 +111,24 @@ export async function restoreBackup(client: pg.ClientBase, store: Pick<BlobStore
     const deferred = await deferredDefinitions(client, BACKUP_TABLES.map((t) => t.name));
     await dropDeferred(client, deferred);
     const loaded = new Map<string, number>();
-    for (const part of manifest.parts) {
-      const lines = (await gunzip((await store.get(part.key))!)).split('\n').filter(Boolean);
+    let rowsDone = 0;
+    for (const [index, part] of manifest.parts.entries()) {
+      // Read and checked again: parts are not kept in memory between verifying and loading.
+      const lines = (await gunzip(await verifiedPart(store, prefix, part))).split('\n').filter(Boolean);
       if (lines.length !== part.rows) throw new BackupError(`part ${part.key} holds ${lines.length} rows, the manifest says ${part.rows}`);
       for (let i = 0; i < lines.length; i += ROWS_PER_INSERT) {
         const json = `[${lines.slice(i, i + ROWS_PER_INSERT).join(',')}]`;
         await client.query(`INSERT INTO "${part.table}" SELECT * FROM jsonb_populate_recordset(NULL::"${part.table}", $1::jsonb)`, [json]);
       }
       loaded.set(part.table, (loaded.get(part.table) ?? 0) + lines.length);
+      rowsDone += lines.length;
+      options.onProgress?.({ step: 'load', partsDone: index + 1, parts: manifest.parts.length, rowsDone, rows: totalRows });
     }
+    options.onProgress?.({
+      step: 'rebuild',
+      indexes: deferred.filter((d) => d.kind === 'index').length,
+      foreignKeys: deferred.filter((d) => d.kind === 'foreign key').length,
+    });
     await recreateDeferred(client, deferred);
     for (const table of BACKUP_TABLES) {
       const { rows: counted } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM "${table.name}"`);

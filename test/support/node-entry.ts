@@ -1,0 +1,84 @@
+/**
+ * The bundled Node entry and scripts (test/support/build-node.ts builds them), run as their own
+ * processes with the node options of their npm scripts.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import path from 'node:path';
+import { killOwned, runOwned, spawnOwned } from '../../src/maintenance/owned-children';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+/** `node` arguments of an npm script such as `npm run -s build:node && node --flag .cache/node/x.mjs`. */
+function nodeArgsOf(script: 'start' | 'backup' | 'restore'): string[] {
+  const scripts = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const [, args] = scripts[script]!.match(/&& node (.*)$/)!;
+  return args!.split(' ').map((arg) => (arg.startsWith('.cache/') ? path.join(root, arg) : arg));
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface RunningServer {
+  url: string;
+  child: ChildProcess;
+  /** From spawn to the first answered `GET /api/v1/projects`. */
+  answeredAfterMs: number;
+  /** CPU time the server had used by then (Linux; user + system), which other processes on the machine don't inflate. */
+  cpuSecondsToAnswer: number | undefined;
+  output(): string;
+}
+
+/** `npm start` on `dataRoot` (QABOARD_DATA_DIR), once it answers. */
+export async function startServer(dataRoot: string, env: Record<string, string> = {}): Promise<RunningServer> {
+  const port = await freePort();
+  const started = performance.now();
+  const child = spawnOwned(process.execPath, nodeArgsOf('start'), {
+    env: { ...process.env, DATABASE_URL: '', QABOARD_DATA_DIR: dataRoot, PORT: String(port), RATE_LIMIT_PER_MINUTE: '100000', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}: ${output}`);
+    if (performance.now() - started > 30_000) {
+      await killOwned(child);
+      throw new Error(`the server did not answer within 30 s: ${output}`);
+    }
+    const answer = await fetch(`${url}/api/v1/projects`).catch(() => undefined);
+    if (answer?.ok) {
+      return { url, child, answeredAfterMs: performance.now() - started, cpuSecondsToAnswer: cpuSeconds(child.pid!), output: () => output };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** user + system CPU seconds of a process so far (Linux: /proc/<pid>/stat counts in USER_HZ, 100 per second). */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime
+  } catch {
+    return undefined;
+  }
+}
+
+/** Peak resident memory of a process so far, in MB (Linux). */
+export function peakRssMb(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmHWM:\s+(\d+) kB/)![1]) / 1024;
+}
+
+/** `npm run backup|restore -- …args`, bundled, to completion (killed past `timeoutMs`); its output as text. */
+export async function runScript(script: 'backup' | 'restore', args: string[], env: Record<string, string> = {}, timeoutMs = 60_000) {
+  const { stdout, stderr } = await runOwned(process.execPath, [...nodeArgsOf(script), ...args], { env: { ...process.env, ...env }, timeoutMs });
+  return { stdout: stdout.toString(), stderr };
+}
