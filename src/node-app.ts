@@ -33,13 +33,16 @@ export interface NodeAppOptions extends Partial<Pick<Services, 'gitlabQueue' | '
   spoolFolder?: string;
   /** The git commit being served, when the entry knows it (else GIT_SHA). */
   gitSha?: string;
+  /** Until it resolves (the database answered and is migrated), the database is treated as down. */
+  databaseReady?: Promise<void>;
 }
 
-export function nodeApp(db: Db, config: AppConfig, { spoolFolder, gitSha, ...extra }: NodeAppOptions = {}) {
+export function nodeApp(db: Db, config: AppConfig, { spoolFolder, gitSha, databaseReady, ...extra }: NodeAppOptions = {}) {
   const logger = extra.logger ?? consoleLogger;
   const folder = spoolFolder ?? mkdtempSync(path.join(tmpdir(), 'qaboard-spool-'));
   const spool = fileSpool(folder);
   const databaseCircuit = new CircuitBreaker(config.circuit);
+  if (databaseReady) databaseCircuit.holdOpenUntil(databaseReady);
   const hooks = backfillHook(extra.gitlabQueue, logger);
   const spoolDrain = startSpoolDrain(spool, { db, hooks, breaker: databaseCircuit, logger, folder });
   const ingestion = new Ingestion({

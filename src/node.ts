@@ -16,6 +16,7 @@ import { serveControlSocket } from './maintenance/control-socket';
 import { backupToFolder } from './maintenance/folder-backup';
 import { folderBlobStore } from './maintenance/folder-blob-store';
 import { startMaintenanceSchedule } from './maintenance/in-process-schedule';
+import { consoleLogger } from './lib/logger';
 import { NODE_DEFAULTS, nodeApp } from './node-app';
 
 /** The commit of the checkout being served, when it is one (for `/api/v1/version`). */
@@ -33,11 +34,23 @@ const dataRoot = path.resolve(config.node.dataDir);
 announceAuthMode(config);
 const database = await connectNodeDatabase(
   config.databaseUrl
-    ? { kind: 'postgres', url: config.databaseUrl, timeouts: config.database }
+    ? {
+        kind: 'postgres',
+        url: config.databaseUrl,
+        timeouts: config.database,
+        untilReachable: (error, retryInMs) =>
+          consoleLogger.log('warn', { database: 'unreachable at start: serving (uploads spool, reads 503) and retrying', retry_in_ms: retryInMs, error: String(error) }),
+      }
     : { kind: 'pglite', dataDir: path.join(dataRoot, 'pglite') },
 );
 const gitlabQueue = config.gitlab && inProcessGitLabQueue(database.db, config.gitlab);
-const app = nodeApp(database.db, config, { gitlabQueue, spoolFolder: path.join(dataRoot, 'spool'), gitSha: checkedOutCommit() });
+const app = nodeApp(database.db, config, {
+  gitlabQueue,
+  spoolFolder: path.join(dataRoot, 'spool'),
+  gitSha: checkedOutCommit(),
+  databaseReady: database.ready,
+});
+void database.ready.then(() => app.spoolDrain.kick());
 const stopSchedule = startMaintenanceSchedule(database.db, folderBlobStore(path.join(dataRoot, 'backups')), config.maintenance);
 
 const control =

@@ -5,11 +5,16 @@
  * once, in its final state. Needs a Postgres server (TEST_DATABASE_URL), reached through a proxy
  * the test breaks on purpose; PGlite runs in process and can't go down.
  */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { queryRows } from '../src/db/client';
 import { postJson, testApp, type TestApp } from './support/app';
-import { openTestDatabase, type TestDatabase } from './support/databases';
+import { killOwned } from '../src/maintenance/owned-children';
+import { createScratchDatabase, openTestDatabase, type TestDatabase } from './support/databases';
+import { startServer } from './support/node-entry';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy';
 import { outputUpload, shaOf } from './support/uploads';
 
@@ -101,4 +106,36 @@ describe.skipIf(!process.env.TEST_DATABASE_URL).each(serverEngines)('a failing d
     await app.spoolDrain.idle();
     expect(await outputsOf('faults/hung')).toEqual([{ path: 'h', is_pending: false, metrics: { psnr: 1, is_failed: false } }]);
   });
+});
+
+describe.skipIf(!process.env.TEST_DATABASE_URL)('the Node entry started while its database is down (needs TEST_DATABASE_URL)', () => {
+  test('serves at once: health 503, uploads acknowledged; once the database answers, migrates and writes them', async () => {
+    const scratch = await createScratchDatabase(process.env.TEST_DATABASE_URL!); // empty: not migrated yet
+    const server = new URL(process.env.TEST_DATABASE_URL!);
+    const proxy = await startFaultProxy({ host: server.hostname, port: Number(server.port || 5432) });
+    proxy.setMode('down');
+    const dataRoot = await mkdtemp(path.join(tmpdir(), 'qaboard-down-at-start-'));
+    const running = await startServer(dataRoot, { DATABASE_URL: proxy.urlThrough(scratch.url), DATABASE_CONNECT_TIMEOUT_MS: '500' }, { path: '/api/v1/health', status: 503 });
+    try {
+      const upload = await fetch(`${running.url}/api/v1/output/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(outputUpload({ project: 'faults/start', sha: shaOf(7), metrics: { psnr: 7 } })),
+      });
+      expect(upload.status).toBe(202);
+      proxy.setMode('pass');
+      let read: Response | undefined;
+      for (let i = 0; i < 100 && read?.status !== 200; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        read = await fetch(`${running.url}/api/v1/commit/${shaOf(7)}?project=faults%2Fstart`);
+      }
+      expect(read?.status).toBe(200);
+      expect(running.output()).toContain('unreachable at start');
+      expect((await (await fetch(`${running.url}/api/v1/health`)).json()).status).toBe('ok');
+    } finally {
+      await killOwned(running.child);
+      await proxy.close();
+      await scratch.drop();
+    }
+  }, 90_000);
 });

@@ -28,6 +28,8 @@ export const lockFileOf = (dataDir: string) => `${dataDir}.lock`;
 
 export interface NodeDatabase {
   db: Db;
+  /** Resolves once the database answered and is migrated (at once, unless it was unreachable at start). */
+  ready: Promise<void>;
   /** Where the data lives, for logs (never includes a password). */
   description: string;
   /** PGlite only: the instance itself, one session for raw SQL (a restore runs in it). */
@@ -38,7 +40,17 @@ export interface NodeDatabase {
 }
 
 export type NodeDatabaseOptions =
-  | { kind: 'postgres'; url: string; maxConnections?: number; timeouts?: DatabaseTimeouts }
+  | {
+      kind: 'postgres';
+      url: string;
+      maxConnections?: number;
+      timeouts?: DatabaseTimeouts;
+      /**
+       * The Node entry: don't wait for a database that is down at start — answer at once (uploads
+       * spool, reads 503) and keep trying to migrate it in the background, reporting each failure.
+       */
+      untilReachable?: (error: unknown, retryInMs: number) => void;
+    }
   /** `dataDir` undefined = in memory (tests). */
   | { kind: 'pglite'; dataDir?: string; client?: PGlite };
 
@@ -57,9 +69,11 @@ export async function connectNodeDatabase(options: NodeDatabaseOptions): Promise
     });
     pool.on('error', (err) => console.error('postgres pool error:', err.message));
     const db = drizzlePg({ client: pool, schema });
-    await migratePg(db, { migrationsFolder: MIGRATIONS_FOLDER });
+    const migrate = () => migratePg(db, { migrationsFolder: MIGRATIONS_FOLDER });
+    const ready = options.untilReachable ? retryUntilDone(migrate, options.untilReachable) : migrate();
+    if (!options.untilReachable) await ready;
     const url = new URL(options.url);
-    return { db, description: `postgres://${url.host}${url.pathname}`, close: () => pool.end() };
+    return { db, ready, description: `postgres://${url.host}${url.pathname}`, close: () => pool.end() };
   }
   const { dataDir } = options;
   if (dataDir) mkdirSync(path.dirname(dataDir), { recursive: true });
@@ -75,6 +89,7 @@ export async function connectNodeDatabase(options: NodeDatabaseOptions): Promise
     await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
     return {
       db,
+      ready: Promise.resolve(),
       pglite: client,
       lock,
       description: dataDir ? `embedded PGlite in ${dataDir}` : 'embedded PGlite in memory',
@@ -87,6 +102,18 @@ export async function connectNodeDatabase(options: NodeDatabaseOptions): Promise
     if (!options.client) await opening.then((client) => client.close()).catch(() => {});
     lock?.release();
     throw error;
+  }
+}
+
+/** Runs `work` until it succeeds, waiting 1 s, 2 s, 4 s… (at most 30 s) between attempts. */
+async function retryUntilDone(work: () => Promise<void>, onRetry: (error: unknown, retryInMs: number) => void): Promise<void> {
+  for (let delay = 1_000; ; delay = Math.min(delay * 2, 30_000)) {
+    try {
+      return await work();
+    } catch (error) {
+      onRetry(error, delay);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
 }
 

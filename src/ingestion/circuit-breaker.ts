@@ -28,7 +28,16 @@ export class CircuitBreaker {
     this.now = now;
   }
 
+  private held = false;
+
+  /** Open, whatever happens, until `until` settles (a database not migrated yet must not be used). */
+  holdOpenUntil(until: Promise<unknown>) {
+    this.held = true;
+    void until.finally(() => (this.held = false));
+  }
+
   get state(): CircuitState {
+    if (this.held) return 'open';
     if (this.openedAt === undefined) return 'closed';
     return this.now() - this.openedAt >= this.openMs ? 'half-open' : 'open';
   }
@@ -44,7 +53,8 @@ export class CircuitBreaker {
 
   /** Seconds until a trial is allowed: what a refused client is told to wait. */
   retryAfterSeconds(): number {
-    return this.openedAt === undefined ? 1 : Math.max(1, Math.ceil((this.openedAt + this.openMs - this.now()) / 1000));
+    if (this.held || this.openedAt === undefined) return Math.max(1, Math.ceil(this.openMs / 1000));
+    return Math.max(1, Math.ceil((this.openedAt + this.openMs - this.now()) / 1000));
   }
 
   recordSuccess() {

@@ -35,8 +35,12 @@ export interface RunningServer {
   output(): string;
 }
 
-/** `npm start` on `dataRoot` (QABOARD_DATA_DIR), once it answers. */
-export async function startServer(dataRoot: string, env: Record<string, string> = {}): Promise<RunningServer> {
+/** `npm start` on `dataRoot` (QABOARD_DATA_DIR), once it answers (`answered`: a 200 from `GET /api/v1/projects`). */
+export async function startServer(
+  dataRoot: string,
+  env: Record<string, string> = {},
+  answered: { path: string; status: number } = { path: '/api/v1/projects', status: 200 },
+): Promise<RunningServer> {
   const port = await freePort();
   const started = performance.now();
   const child = spawnOwned(process.execPath, nodeArgsOf('start'), {
@@ -53,8 +57,8 @@ export async function startServer(dataRoot: string, env: Record<string, string> 
       await killOwned(child);
       throw new Error(`the server did not answer within 30 s: ${output}`);
     }
-    const answer = await fetch(`${url}/api/v1/projects`).catch(() => undefined);
-    if (answer?.ok) {
+    const answer = await fetch(`${url}${answered.path}`).catch(() => undefined);
+    if (answer?.status === answered.status) {
       return { url, child, answeredAfterMs: performance.now() - started, cpuSecondsToAnswer: cpuSeconds(child.pid!), output: () => output };
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
