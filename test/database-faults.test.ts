@@ -131,7 +131,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('the Node entry started while it
       }
       expect(read?.status).toBe(200);
       expect(running.output()).toContain('unreachable at start');
-      expect(((await (await fetch(`${running.url}/api/v1/health`)).json()) as { status: string }).status).toBe("ok");
+      expect(((await (await fetch(`${running.url}/api/v1/health`)).json()) as { status: string }).status).toBe('ok');
     } finally {
       await killOwned(running.child);
       await proxy.close();
