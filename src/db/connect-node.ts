@@ -68,6 +68,9 @@ export async function connectNodeDatabase(options: NodeDatabaseOptions): Promise
       ...poolTimeouts(options.timeouts ?? DEFAULT_DATABASE_TIMEOUTS),
     });
     pool.on('error', (err) => console.error('postgres pool error:', err.message));
+    // A connection lost while a client is checked out emits 'error' on that client, which would crash
+    // the process unheard; the query in flight fails on its own (and the client is discarded).
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = drizzlePg({ client: pool, schema });
     const migrate = () => migratePg(db, { migrationsFolder: MIGRATIONS_FOLDER });
     const ready = options.untilReachable ? retryUntilDone(migrate, options.untilReachable) : migrate();
