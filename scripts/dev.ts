@@ -86,16 +86,17 @@ async function gitlab() {
   return { url: fake.url, token: fake.token, description: `a fake one on ${fake.url} serving the fixture repository vision/isp-pipeline` };
 }
 
+/** Ready: a database route answers (200, or 401 when AUTH_MODE asks for a token), not only workerd listening. */
 async function waitUntilServing(base: string, wranglerExit: Promise<number | null>) {
   let exited = false;
   void wranglerExit.then(() => (exited = true));
-  for (const deadline = Date.now() + 90_000; Date.now() < deadline && !exited; ) {
-    // A database route: ready means the Worker reaches the database, not only that workerd listens.
-    const status = await fetch(`${base}/api/v1/projects`).then((r) => r.status, () => 0);
-    if (status === 200) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
+  let status = 0;
+  for (const deadline = Date.now() + 90_000; Date.now() < deadline && !exited; await new Promise((resolve) => setTimeout(resolve, 250))) {
+    status = await fetch(`${base}/api/v1/projects`).then((r) => r.status, () => 0);
+    if (status === 200 || status === 401) return;
   }
-  throw new Error(exited ? 'wrangler dev exited before serving' : 'wrangler dev did not serve /api/v1/projects within 90 s');
+  if (exited) throw new Error('wrangler dev exited before serving');
+  throw new Error(`GET /api/v1/projects still answers ${status || 'nothing'} after 90 s: see the log above`);
 }
 
 let stopping: Promise<void> | undefined;
