@@ -111,7 +111,8 @@ function stop(exitCode: number) {
   return stopping;
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop(0));
+// A second Ctrl-C does not wait for a clean stop.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => (stopping ? process.exit(130) : void stop(0)));
 // Last resort if this process dies some other way: never leave workerd behind.
 process.on('exit', () => signalWrangler('SIGKILL'));
 
