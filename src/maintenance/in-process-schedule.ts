@@ -5,7 +5,7 @@
  */
 import { Cron } from 'croner';
 import type { Db } from '../db/client';
-import { describeError } from '../lib/describe-error';
+import { describeFailure } from '../lib/database-failure';
 import type { BlobStore } from './blob-store';
 import { backupAtOnce, DAILY_BACKUP_CRON, HOURLY_CLEANUP_CRON, runScheduledMaintenance, type MaintenanceSettings } from './scheduled-jobs';
 
@@ -21,7 +21,7 @@ export function startMaintenanceSchedule(db: Db, store: BlobStore, settings: Mai
         const at = startOfMinute(job.currentRun() ?? new Date());
         running = running
           .then(() => runScheduledMaintenance(db, startBackup, settings, cron, at))
-          .catch((error) => console.error(JSON.stringify({ level: 'error', schedule: cron, error: describeError(error) })));
+          .catch((error) => console.error(JSON.stringify({ level: 'error', schedule: cron, ...describeFailure(error) })));
         await running;
       }),
   );
