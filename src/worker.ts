@@ -26,7 +26,7 @@ import { r2BlobStore } from './maintenance/blob-store';
 import { runScheduledMaintenance } from './maintenance/scheduled-jobs';
 
 /** A deployed Worker is on the internet: reads are public, writes need a token unless AUTH_MODE says otherwise. */
-export const WORKER_DEFAULTS: RuntimeDefaults = { authMode: 'write' };
+const WORKER_DEFAULTS: RuntimeDefaults = { authMode: 'write' };
 
 /** Bindings that are optional, so not in wrangler.jsonc's generated `Env`. */
 export interface WorkerEnv extends Env {
@@ -36,8 +36,11 @@ export interface WorkerEnv extends Env {
   INGEST_RATE_LIMITER?: RateLimit;
 }
 
-/** The period of every `ratelimits` binding in wrangler.jsonc (test/wrangler-config.test.ts checks it). */
-export const RATE_LIMIT_PERIOD_SECONDS = 60;
+/**
+ * The period of every `ratelimits` binding in wrangler.jsonc. Not exported: workerd takes every named
+ * export of the entry module for an entrypoint and refuses to start on a constant.
+ */
+const RATE_LIMIT_PERIOD_SECONDS = 60;
 
 interface IsolateState {
   config: AppConfig;
