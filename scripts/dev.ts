@@ -7,7 +7,8 @@
  * - GitLab: `GITLAB_URL` + `GITLAB_TOKEN` when given, else a fake GitLab serving the fixture repository
  *   (test/fixtures/gitlab), so the fixture push webhook is processed end to end; the webhook secret is
  *   `GITLAB_WEBHOOK_SECRET` or `dev-webhook-secret`.
- * - Queues, R2 and the rate limiter run locally (state in `<data>/wrangler`); crons fire on
+ * - AUTH_MODE: as configured, else `open` (it listens on 127.0.0.1 only, like `npm start`).
+ * - Queues, R2 and the rate limiters run locally (state in `<data>/wrangler`); crons fire on
  *   `GET /__scheduled?cron=…` (`--test-scheduled`).
  * - No network look-ups: no metrics, no `cf` object download, no update check.
  * Ctrl-C (SIGINT) or SIGTERM ends wrangler with its workerd and everything above.
@@ -122,7 +123,9 @@ try {
   resources.push(proxy);
   const git = await gitlab();
   const webhookSecret = setting('GITLAB_WEBHOOK_SECRET') ?? 'dev-webhook-secret';
-  const vars = { DATABASE_URL: database.url, NEON_WS_PROXY: proxy.url, GITLAB_URL: git.url, GITLAB_TOKEN: git.token, GITLAB_WEBHOOK_SECRET: webhookSecret };
+  // Listening on 127.0.0.1 only, like `npm start`: open unless configured (a deployed Worker defaults to `write`).
+  const authMode = setting('AUTH_MODE') ?? 'open';
+  const vars = { DATABASE_URL: database.url, NEON_WS_PROXY: proxy.url, GITLAB_URL: git.url, GITLAB_TOKEN: git.token, GITLAB_WEBHOOK_SECRET: webhookSecret, AUTH_MODE: authMode };
 
   const wrangler = spawn(
     path.join('node_modules', '.bin', 'wrangler'),
@@ -151,6 +154,7 @@ QA-Board dev: the Worker in workerd on ${base}  (docs: ${base}/api/docs)
   database  ${database.description}
   proxy     Neon WebSocket proxy on ${proxy.url}
   GitLab    ${git.description}; webhook secret "${webhookSecret}"
+  auth      AUTH_MODE=${authMode}${authMode === 'open' ? ' (set AUTH_MODE and ADMIN_TOKEN in .dev.vars to try tokens)' : ''}
   try       curl ${base}/api/v1/projects
             curl "${base}/__scheduled?cron=5+*+*+*+*"        (the hourly cleanup; 17+3+*+*+* the backup)
             curl -X POST ${base}/webhook/gitlab -H 'X-Gitlab-Event: Push Hook' -H 'X-Gitlab-Token: ${webhookSecret}' \\
