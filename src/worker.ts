@@ -20,7 +20,7 @@ import { queueSpool } from './ingestion/spool';
 import { INGEST_QUEUE, writeSpooled, type SpooledUpload } from './ingestion/spooled-uploads';
 import { consumeBatch } from './jobs/worker-consumer';
 import { consoleLogger } from './lib/logger';
-import { bindingRateLimiter, type RateLimiters } from './lib/rate-limit';
+import { bindingRateLimiter, RATE_LIMIT_PERIOD_SECONDS, type RateLimiters } from './lib/rate-limit';
 import { backupStepHandler, firstBackupStep, MAINTENANCE_QUEUE, type BackupStepJob } from './maintenance/backup-chain';
 import { r2BlobStore } from './maintenance/blob-store';
 import { runScheduledMaintenance } from './maintenance/scheduled-jobs';
@@ -35,12 +35,6 @@ export interface WorkerEnv extends Env {
   /** A `ratelimits` binding for ingestion uploads per caller; absent: not limited. */
   INGEST_RATE_LIMITER?: RateLimit;
 }
-
-/**
- * The period of every `ratelimits` binding in wrangler.jsonc. Not exported: workerd takes every named
- * export of the entry module for an entrypoint and refuses to start on a constant.
- */
-const RATE_LIMIT_PERIOD_SECONDS = 60;
 
 interface IsolateState {
   config: AppConfig;
