@@ -10,10 +10,7 @@
  *    with 3 metrics aggregated (both seeded with SQL).
  * Each part runs in its own scratch database, dropped at the end.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import http from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { outputUpload as outputUploadSchema } from '../src/domain/ingest/envelope';
@@ -21,6 +18,7 @@ import { ingestOutputs } from '../src/domain/ingest/ingest-outputs';
 import { receiptClock } from '../src/ingestion/receipts';
 import { connectNodeDatabase } from '../src/db/connect-node';
 import { createScratchDatabase } from '../test/support/databases';
+import { startNodeEntry } from '../test/support/processes';
 import { outputUpload, shaOf } from '../test/support/uploads';
 import { ms, percentiles } from './latency';
 
@@ -154,33 +152,11 @@ function post(url: string, body: string): Promise<{ status: number; body: string
   });
 }
 
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as AddressInfo;
-  probe.close();
-  return port;
-}
-
-/** The Node entry (`npm start`) in its own process, as deployed on a server, on the given database. */
-async function startNodeEntry(databaseUrl: string): Promise<{ url: string; process: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/node.ts'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('QA-Board API on') && resolve());
-    child.once('exit', (code) => reject(new Error(`the Node entry exited with ${code}`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, process: child };
-}
-
 async function main() {
   const apiDatabase = await createScratchDatabase(args['base-url']!);
   const rawDatabase = await createScratchDatabase(args['base-url']!);
   await (await connectNodeDatabase({ kind: 'postgres', url: rawDatabase.url })).close(); // migrate
-  const api = await startNodeEntry(apiDatabase.url);
+  const api = await startNodeEntry({ DATABASE_URL: apiDatabase.url });
   const apiUrl = api.url;
   try {
     console.log(`QA-Board Edge bench: ${OUTPUTS} outputs (${OUTPUTS / (BATCHES * INPUTS)} commits × ${BATCHES} batches × ${INPUTS} inputs), concurrency ${CONCURRENCY}, Node ${process.version}, local Postgres\n`);
@@ -199,8 +175,7 @@ async function main() {
     await seed(apiDatabase.url, 'bench/history', 100, 2, 200);
     await timeReads('GET /commits (100 commits × 2 batches × 200 outputs)', apiUrl, `/api/v1/commits?project=bench%2Fhistory&metrics=${metrics}`, 50);
   } finally {
-    api.process.kill('SIGTERM');
-    await once(api.process, 'exit');
+    await api.stop();
     await apiDatabase.drop();
     await rawDatabase.drop();
   }

@@ -12,6 +12,7 @@ import { announceAuthMode } from './auth/announce-auth-mode';
 import { parseConfig } from './config';
 import { connectNodeDatabase } from './db/connect-node';
 import { inProcessGitLabQueue } from './gitlab/in-process-gitlab-queue';
+import { withApiReferenceAssets } from './lib/api-reference-assets';
 import { serveControlSocket } from './maintenance/control-socket';
 import { backupToFolder } from './maintenance/folder-backup';
 import { folderBlobStore } from './maintenance/folder-blob-store';
@@ -61,7 +62,7 @@ const control =
   }));
 if (control) database.lock!.advertise(control.path);
 
-const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
+const server = serve({ fetch: withApiReferenceAssets(app.fetch), port, hostname: host }, (info) => {
   console.log(`QA-Board API on http://${host}:${info.port} (${database.description})`);
   console.log(`  try: curl http://${host}:${info.port}/api/v1/projects`);
 });

@@ -20,13 +20,13 @@ import { queueSpool } from './ingestion/spool';
 import { INGEST_QUEUE, writeSpooled, type SpooledUpload } from './ingestion/spooled-uploads';
 import { consumeBatch } from './jobs/worker-consumer';
 import { consoleLogger } from './lib/logger';
-import { bindingRateLimiter, type RateLimiters } from './lib/rate-limit';
+import { bindingRateLimiter, RATE_LIMIT_PERIOD_SECONDS, type RateLimiters } from './lib/rate-limit';
 import { backupStepHandler, firstBackupStep, MAINTENANCE_QUEUE, type BackupStepJob } from './maintenance/backup-chain';
 import { r2BlobStore } from './maintenance/blob-store';
 import { runScheduledMaintenance } from './maintenance/scheduled-jobs';
 
 /** A deployed Worker is on the internet: reads are public, writes need a token unless AUTH_MODE says otherwise. */
-export const WORKER_DEFAULTS: RuntimeDefaults = { authMode: 'write' };
+const WORKER_DEFAULTS: RuntimeDefaults = { authMode: 'write' };
 
 /** Bindings that are optional, so not in wrangler.jsonc's generated `Env`. */
 export interface WorkerEnv extends Env {
@@ -35,9 +35,6 @@ export interface WorkerEnv extends Env {
   /** A `ratelimits` binding for ingestion uploads per caller; absent: not limited. */
   INGEST_RATE_LIMITER?: RateLimit;
 }
-
-/** The period of every `ratelimits` binding in wrangler.jsonc (test/wrangler-config.test.ts checks it). */
-export const RATE_LIMIT_PERIOD_SECONDS = 60;
 
 interface IsolateState {
   config: AppConfig;

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { contractProblems, DOCUMENT_FILE, generatedDocument, lintDocument } from '../scripts/openapi';
 import { connectNodeDatabase } from '../src/db/connect-node';
+import { SCALAR_BUNDLE_PATH } from '../src/lib/api-reference';
 import { testApp } from './support/app';
 
 describe('the OpenAPI document', () => {
@@ -59,7 +60,11 @@ describe('the OpenAPI document', () => {
       const page = await app.request('/api/docs');
       expect(page.status).toBe(200);
       expect(page.headers.get('content-type')).toContain('text/html');
-      expect(await page.text()).toContain('"/api/openapi.json"');
+      const html = await page.text();
+      expect(html).toContain('"/api/openapi.json"');
+      // Scalar's bundle comes from the app (Workers Static Assets, or the Node entry), never from a CDN.
+      expect(html).toContain(`<script src="${SCALAR_BUNDLE_PATH}">`);
+      expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
       expect((await app.request('/api/openapi.json')).status).toBe(200);
     } finally {
       await close();

@@ -9,7 +9,7 @@ import { describe, expect, test } from 'vitest';
 import { GITLAB_MAX_RETRIES, GITLAB_QUEUE } from '../src/gitlab/jobs';
 import { MAINTENANCE_QUEUE } from '../src/maintenance/backup-chain';
 import { DAILY_BACKUP_CRON, HOURLY_CLEANUP_CRON } from '../src/maintenance/scheduled-jobs';
-import { RATE_LIMIT_PERIOD_SECONDS } from '../src/worker';
+import { RATE_LIMIT_PERIOD_SECONDS } from '../src/lib/rate-limit';
 
 interface WranglerConfig {
   compatibility_flags?: string[];

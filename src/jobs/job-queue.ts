@@ -3,6 +3,8 @@
  * requests answer fast: Cloudflare Queues on Workers — a binding's `send` has this same shape —
  * and `InProcessQueue` on Node. Delivery is at-least-once: handlers must be idempotent.
  */
+import { describeFailure } from '../lib/database-failure';
+
 export interface JobQueue<M> {
   send(message: M, options?: { delaySeconds?: number }): Promise<unknown>;
 }
@@ -34,5 +36,5 @@ export function retryDelaySeconds(attempts: number, error: unknown): number {
 }
 
 export function logJobFailure(queue: string, attempts: number, error: unknown) {
-  console.warn(JSON.stringify({ level: 'warn', queue, attempts, error: error instanceof Error ? error.message : String(error) }));
+  console.warn(JSON.stringify({ level: 'warn', queue, attempts, ...describeFailure(error) }));
 }

@@ -1,24 +1,25 @@
 /**
- * `/api/docs`: the interactive API reference (Scalar) over `/api/openapi.json`. The page loads
- * Scalar's pinned bundle from a CDN, so the Worker ships no UI code.
+ * `/api/docs`: the interactive API reference (Scalar) over `/api/openapi.json`. The page loads Scalar's
+ * pinned standalone bundle from this app — never from a CDN — so the docs work on instances behind a
+ * firewall or offline. Workers serve the bundle as a static asset (wrangler.jsonc `assets`, written by
+ * scripts/worker-assets.ts); the Node entry serves the same file (src/lib/api-reference-assets.ts).
  */
-import type { Handler } from 'hono';
+import { Scalar } from '@scalar/hono-api-reference';
 
-const SCALAR_BUNDLE = 'https://cdn.jsdelivr.net/npm/@scalar/api-reference@1.76.0';
+/** Where the app serves `@scalar/api-reference`'s standalone bundle. */
+export const SCALAR_BUNDLE_PATH = '/api/docs/scalar.js';
 
-export const apiReferencePage =
-  (specUrl: string): Handler =>
-  (c) =>
-    c.html(`<!doctype html>
-<html lang="en">
-  <head>
-    <meta charset="utf-8" />
-    <meta name="viewport" content="width=device-width, initial-scale=1" />
-    <title>QA-Board Edge API</title>
-  </head>
-  <body>
-    <div id="app"></div>
-    <script src="${SCALAR_BUNDLE}"></script>
-    <script>Scalar.createApiReference('#app', { url: ${JSON.stringify(specUrl)} });</script>
-  </body>
-</html>`);
+export const apiReferencePage = (specUrl: string) =>
+  Scalar({
+    url: specUrl,
+    cdn: SCALAR_BUNDLE_PATH,
+    pageTitle: 'QA-Board Edge API',
+    // A few dozen operations: list them all in the sidebar.
+    defaultOpenAllTags: true,
+    // Scalar's default fonts come from its own host: use the system fonts instead.
+    withDefaultFonts: false,
+    // Features served by Scalar's cloud (AI agent, SDK generation): off, as on hosts other than localhost.
+    agent: { disabled: true },
+    showDeveloperTools: 'never',
+    telemetry: false,
+  });

@@ -4,6 +4,8 @@
  * errors in one whose message holds the whole statement and its parameters (uploads: up to a MB):
  * only the driver error's own fields are kept, never that message.
  */
+import type { LogRecord } from './logger';
+
 export interface DatabaseFailure {
   /** SQLSTATE (`23505`), or the socket error code (`ECONNREFUSED`). */
   code?: string;
@@ -55,4 +57,13 @@ export function databaseFailure(error: unknown): DatabaseFailure | undefined {
     current = current.cause as DriverError | undefined;
   }
   return undefined;
+}
+
+/** A failure's log fields: the database's own error, else the exception — what Drizzle wraps, never its statement. */
+export function describeFailure(error: unknown): LogRecord {
+  const database = databaseFailure(error);
+  if (database) return { db_error: database };
+  // Drizzle's wrapper (it has `query`) holds the statement and its parameters in its message: log what it wraps.
+  const cause = error instanceof Error && 'query' in error ? error.cause : error;
+  return cause instanceof Error ? { error: `${cause.name}: ${cause.message}`, stack: cause.stack } : { error: String(cause) };
 }

@@ -18,6 +18,12 @@ export interface RateLimiters {
   ingestion?: RateLimiter;
 }
 
+/**
+ * The period of every `ratelimits` binding in wrangler.jsonc (test/wrangler-config.test.ts checks it).
+ * Here, not in src/worker.ts: workerd takes every named export of the entry module for an entrypoint.
+ */
+export const RATE_LIMIT_PERIOD_SECONDS = 60;
+
 /** The Workers binding (`ratelimits` in wrangler.jsonc); it doesn't say when the window ends, so advise its period. */
 export function bindingRateLimiter(binding: RateLimit, periodSeconds: number): RateLimiter {
   return {

@@ -4,17 +4,9 @@
  * exception — never the statement or its parameters, which hold the upload.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { databaseFailure } from './database-failure';
+import { describeFailure } from './database-failure';
 import type { LogRecord } from './logger';
 import type { AppBindings } from './types';
-
-function describeFailure(error: unknown): LogRecord {
-  const database = databaseFailure(error);
-  if (database) return { db_error: database };
-  // Drizzle's wrapper (it has `query`) holds the statement and its parameters in its message: log what it wraps.
-  const cause = error instanceof Error && 'query' in error ? error.cause : error;
-  return cause instanceof Error ? { error: `${cause.name}: ${cause.message}`, stack: cause.stack } : { error: String(cause) };
-}
 
 const requestBytes = (c: Context) => Number(c.req.header('content-length') ?? 0) || undefined;
 

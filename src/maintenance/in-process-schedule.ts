@@ -1,30 +1,29 @@
 /**
- * The Node entry's Cron Triggers: the Worker's schedules, run in process. Checks a few times a
- * minute which schedule is due in the current UTC minute, runs each at most once per minute, one
- * job at a time.
+ * The Node entry's Cron Triggers: the Worker's schedules (the same constants), run in process by
+ * croner in UTC, one job at a time. A schedule whose previous run is still going skips its turn
+ * instead of piling up.
  */
+import { Cron } from 'croner';
 import type { Db } from '../db/client';
-import { cronMatches } from '../lib/cron-expression';
+import { describeFailure } from '../lib/database-failure';
 import type { BlobStore } from './blob-store';
 import { backupAtOnce, DAILY_BACKUP_CRON, HOURLY_CLEANUP_CRON, runScheduledMaintenance, type MaintenanceSettings } from './scheduled-jobs';
 
-const CHECK_EVERY_MS = 15_000;
+const startOfMinute = (date: Date) => new Date(Math.floor(date.getTime() / 60_000) * 60_000);
 
 export function startMaintenanceSchedule(db: Db, store: BlobStore, settings: MaintenanceSettings): () => void {
-  let lastMinute = Math.floor(Date.now() / 60_000);
   const startBackup = backupAtOnce(db, store, settings);
-  let queue = Promise.resolve();
-  const timer = setInterval(() => {
-    const minute = Math.floor(Date.now() / 60_000);
-    if (minute === lastMinute) return;
-    lastMinute = minute;
-    const at = new Date(minute * 60_000);
-    for (const cron of [DAILY_BACKUP_CRON, HOURLY_CLEANUP_CRON].filter((c) => cronMatches(c, at))) {
-      queue = queue
-        .then(() => runScheduledMaintenance(db, startBackup, settings, cron, at))
-        .catch((error) => console.error(JSON.stringify({ level: 'error', schedule: cron, error: String(error) })));
-    }
-  }, CHECK_EVERY_MS);
-  timer.unref();
-  return () => clearInterval(timer);
+  let running = Promise.resolve();
+  const jobs = [DAILY_BACKUP_CRON, HOURLY_CLEANUP_CRON].map(
+    (cron) =>
+      new Cron(cron, { timezone: 'UTC', mode: '5-part', protect: true, unref: true }, async (job) => {
+        // Like Cron Triggers' `scheduledTime`: the minute the schedule fired for.
+        const at = startOfMinute(job.currentRun() ?? new Date());
+        running = running
+          .then(() => runScheduledMaintenance(db, startBackup, settings, cron, at))
+          .catch((error) => console.error(JSON.stringify({ level: 'error', schedule: cron, ...describeFailure(error) })));
+        await running;
+      }),
+  );
+  return () => jobs.forEach((job) => job.stop());
 }

@@ -2,10 +2,9 @@
  * A Postgres reachable over the network for code that can't use an in-process handle — the Worker
  * in workerd (through the Neon driver and the WebSocket proxy) and the benchmark's HTTP server.
  * A scratch database on TEST_DATABASE_URL's server when set; otherwise embedded PGlite served
- * over the wire protocol (pglite-socket), so these tests also pass on a machine without Postgres.
+ * over the wire protocol, so these tests also pass on a machine without Postgres.
  */
-import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { servePglite } from '../../scripts/pglite-server';
 import { connectNodeDatabase } from '../../src/db/connect-node';
 import { createScratchDatabase } from './databases';
 
@@ -22,17 +21,5 @@ export async function serveTestDatabase(): Promise<ServedDatabase> {
     await (await connectNodeDatabase({ kind: 'postgres', url: scratch.url })).close(); // migrates
     return { url: scratch.url, engine: 'postgres', close: scratch.drop };
   }
-  const client = await PGlite.create();
-  await connectNodeDatabase({ kind: 'pglite', client }); // migrates
-  // PGlite has a single session: connections share it, so keep them few and use it sequentially.
-  const server = new PGLiteSocketServer({ db: client, port: 0, maxConnections: 8 });
-  await server.start();
-  return {
-    url: `postgres://postgres:postgres@${server.getServerConn()}/postgres`,
-    engine: 'pglite',
-    async close() {
-      await server.stop();
-      await client.close();
-    },
-  };
+  return { ...(await servePglite()), engine: 'pglite' };
 }
