@@ -12,10 +12,10 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { freePort } from '../test/support/node-entry';
 import { outputUpload, shaOf } from '../test/support/uploads';
 
 const { values: args } = parseArgs({
@@ -25,14 +25,6 @@ const { values: args } = parseArgs({
     uploads: { type: 'string', default: '500' },
   },
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Pids of a process group, and each one's current and peak RSS in kB (Linux /proc). */
 function groupMemory(pgid: number) {

@@ -18,7 +18,8 @@ import { ingestOutputs } from '../src/domain/ingest/ingest-outputs';
 import { receiptClock } from '../src/ingestion/receipts';
 import { connectNodeDatabase } from '../src/db/connect-node';
 import { createScratchDatabase } from '../test/support/databases';
-import { startNodeEntry } from '../test/support/processes';
+import { killOwned } from '../src/maintenance/owned-children';
+import { startServer } from '../test/support/node-entry';
 import { outputUpload, shaOf } from '../test/support/uploads';
 import { ms, percentiles } from './latency';
 

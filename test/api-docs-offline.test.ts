@@ -8,11 +8,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { browserTestsRun, openOffline, operationSummaries } from './support/offline-browser';
-import { startNodeEntry } from './support/processes';
+import { killOwned } from '../src/maintenance/owned-children';
+import { startServer } from './support/node-entry';
 
 describe.runIf(browserTestsRun)('the docs page with all network but the app blocked', () => {
   test('on the Node entry, shows every operation of the OpenAPI document', async () => {
-    const entry = await startNodeEntry({ QABOARD_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'qaboard-docs-')) });
+    const entry = await startServer(mkdtempSync(path.join(tmpdir(), 'qaboard-docs-')));
     try {
       const summaries = operationSummaries(await (await fetch(`${entry.url}/api/openapi.json`)).json());
       expect(summaries.length).toBeGreaterThan(10);
@@ -20,7 +21,7 @@ describe.runIf(browserTestsRun)('the docs page with all network but the app bloc
       expect(summaries.filter((s) => !page.text.includes(s))).toEqual([]);
       expect(page.refused).toEqual([]);
     } finally {
-      await entry.stop();
+      await killOwned(entry.child);
     }
   });
 });

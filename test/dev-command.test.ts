@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, test } from 'vitest';
 import { browserTestsRun, openOffline, operationSummaries } from './support/offline-browser';
-import { freePort } from './support/processes';
+import { freePort } from './support/node-entry';
 import { outputUpload, shaOf } from './support/uploads';
 
 /** Processes whose environment carries `marker`: every descendant of the command (Linux /proc). */

@@ -17,7 +17,7 @@ function nodeArgsOf(script: 'start' | 'backup' | 'restore'): string[] {
   return args!.split(' ').map((arg) => (arg.startsWith('.cache/') ? path.join(root, arg) : arg));
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;
