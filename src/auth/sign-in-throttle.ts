@@ -14,7 +14,8 @@ import { queryRows, type Db } from '../db/client';
 import { signInFailures } from '../db/schema';
 import { tooManyRequests } from '../lib/problem';
 
-const POLICY = { user: { freeFailures: 5 }, address: { freeFailures: 20 } } as const;
+/** Failures that lock a subject: the 5th in a row for a user name, the 20th for an address. */
+const POLICY = { user: { lockingFailures: 5 }, address: { lockingFailures: 20 } } as const;
 const FIRST_LOCK_SECONDS = 30;
 const MAX_LOCK_SECONDS = 15 * 60;
 const FORGET_AFTER = sql.raw(`interval '1 hour'`);
@@ -42,7 +43,7 @@ export async function checkNotLockedOut(db: Db, subjects: SignInSubjects): Promi
 
 /** Counts a failed sign-in against the user name and the address (one statement). */
 export async function recordSignInFailure(db: Db, subjects: SignInSubjects): Promise<void> {
-  const free = sql.raw(`(CASE WHEN starts_with(f.subject, 'user:') THEN ${POLICY.user.freeFailures} ELSE ${POLICY.address.freeFailures} END)`);
+  const locking = sql.raw(`(CASE WHEN starts_with(f.subject, 'user:') THEN ${POLICY.user.lockingFailures} ELSE ${POLICY.address.lockingFailures} END)`);
   const stale = sql`f.last_failure_at < now() - ${FORGET_AFTER}`;
   const values = subjectsOf(subjects).map((name) => sql`(${name}, 1, now())`);
   await db.execute(sql`
@@ -50,8 +51,8 @@ export async function recordSignInFailure(db: Db, subjects: SignInSubjects): Pro
     ON CONFLICT (subject) DO UPDATE SET
       failures = CASE WHEN ${stale} THEN 1 ELSE f.failures + 1 END,
       last_failure_at = now(),
-      locked_until = CASE WHEN NOT ${stale} AND f.failures + 1 > ${free}
-        THEN now() + make_interval(secs => least(${sql.raw(String(MAX_LOCK_SECONDS))}, ${sql.raw(String(FIRST_LOCK_SECONDS))} * power(2, f.failures - ${free}))) END`);
+      locked_until = CASE WHEN NOT ${stale} AND f.failures + 1 >= ${locking}
+        THEN now() + make_interval(secs => least(${sql.raw(String(MAX_LOCK_SECONDS))}, ${sql.raw(String(FIRST_LOCK_SECONDS))} * power(2, f.failures + 1 - ${locking}))) END`);
 }
 
 /** A successful sign-in clears the user name's failures (the address keeps its count). */

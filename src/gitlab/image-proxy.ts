@@ -43,9 +43,9 @@ export async function proxyGitLabImage(config: AppConfig['gitlabProxy'], target:
   try {
     const response = await fetchOnGitLab(url, config.origin, signal);
     const type = response.headers.get('content-type')?.split(';')[0]?.trim() ?? '';
-    if (response.status === 404) throw notFound('GitLab has no such image.');
     if (response.status !== 200 || !IMAGE.test(type)) {
       await response.body?.cancel();
+      if (response.status === 404) throw notFound('GitLab has no such image.');
       throw new ApiError(502, response.status !== 200 ? `GitLab answered ${response.status}.` : `GitLab answered ${type || 'no content type'}, not an image.`);
     }
     const body = await bodyUpTo(response, config.maxBytes);
