@@ -91,7 +91,11 @@ const envSchema = z.object({
   CI_ID_TOKEN_PROJECTS: z.string().default(''),
   /** Local users: whether `POST /api/v1/user/signup` creates accounts, and the scopes new accounts get. */
   LOCAL_SIGNUP: z.enum(['true', 'false']).default('false'),
-  LOCAL_USER_SCOPES: z.string().default('read').pipe(z.string().transform((text) => text.split(',').map((s) => s.trim())).pipe(z.array(z.enum(['read', 'write', 'admin'])).min(1))),
+  LOCAL_USER_SCOPES: z
+    .string()
+    .default('read')
+    .transform((text) => text.split(',').map((scope) => scope.trim()))
+    .pipe(z.array(z.enum(['read', 'write', 'admin'])).min(1)),
   /** Sessions end after this many hours without a request (sliding), and this many hours after sign-in whatever. */
   SESSION_IDLE_HOURS: z.coerce.number().positive().default(24 * 7),
   SESSION_MAX_HOURS: z.coerce.number().positive().default(24 * 30),

@@ -6,7 +6,9 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { parseConfig } from '../src/config';
 import { queryRows } from '../src/db/client';
+import { NODE_DEFAULTS } from '../src/node-app';
 import { sha256Hex } from '../src/lib/digest';
 import { postJson, testApp, type TestApp } from './support/app';
 import { engineNames, openTestDatabase, type TestDatabase } from './support/databases';
@@ -224,5 +226,29 @@ describe.each(engineNames)('GitLab sign-in on %s', (engine) => {
       expect(((await token.json()) as Json).detail).toContain('Sign in with GitLab');
       expect((await job(developer, '/api/v1/gitlab/job', { ...request, project_id: 'other/beta' })).status).toBe(404);
     });
+  });
+});
+
+describe('sign-in configuration', () => {
+  const parse = (env: Record<string, string>) => parseConfig(env, NODE_DEFAULTS);
+  const gitlabEnv = { GITLAB_URL: 'https://gitlab.example.com/', PUBLIC_URL: 'https://qaboard.example.com/', GITLAB_OAUTH_CLIENT_ID: 'id', GITLAB_OAUTH_CLIENT_SECRET: 'secret' };
+
+  test('GitLab sign-in needs GITLAB_URL, PUBLIC_URL and the OAuth app; CI id_tokens need GITLAB_URL and PUBLIC_URL', () => {
+    const config = parse(gitlabEnv);
+    expect(config.gitlabSignIn).toMatchObject({ url: 'https://gitlab.example.com', redirectUri: 'https://qaboard.example.com/api/v1/user/callback/gitlab', oauthScopes: ['api'] });
+    expect(config.ciIdTokens).toMatchObject({ issuer: 'https://gitlab.example.com', audience: 'https://qaboard.example.com', jwksUrl: 'https://gitlab.example.com/oauth/discovery/keys', protectedRefsOnly: false });
+    expect(parse({ GITLAB_URL: gitlabEnv.GITLAB_URL, PUBLIC_URL: gitlabEnv.PUBLIC_URL }).gitlabSignIn).toBeUndefined();
+    expect(parse({ GITLAB_URL: gitlabEnv.GITLAB_URL }).ciIdTokens).toBeUndefined();
+  });
+
+  test('GITLAB_ROLE_SCOPES: each role maps to a scope, highest first; unknown roles and scopes are refused at start', () => {
+    expect(parse({ ...gitlabEnv, GITLAB_ROLE_SCOPES: 'developer=write, reporter=read ,owner=admin' }).gitlabSignIn!.roleScopes).toEqual([
+      { minAccessLevel: 50, scope: 'admin' },
+      { minAccessLevel: 30, scope: 'write' },
+      { minAccessLevel: 20, scope: 'read' },
+    ]);
+    expect(() => parse({ GITLAB_ROLE_SCOPES: 'boss=admin' })).toThrow(/unknown GitLab role `boss`/);
+    expect(() => parse({ GITLAB_ROLE_SCOPES: 'guest=root' })).toThrow(/read, write or admin/);
+    expect(() => parse({ ADMIN_TOKEN: 'eyJhbGciOiJSUzI1NiJ9.e30.sig-sig-sig' })).toThrow(/must not look like a JWT/);
   });
 });
