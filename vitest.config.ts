@@ -36,6 +36,12 @@ export default defineConfig({
                 GITLAB_URL: inject('fakeGitLabUrl'),
                 GITLAB_TOKEN: inject('fakeGitLabToken'),
                 GITLAB_WEBHOOK_SECRET: 'worker-test-secret',
+                // Sign-in: GitLab OAuth and CI id_tokens against the fake GitLab; local sign-up on.
+                PUBLIC_URL: 'http://qaboard.test',
+                GITLAB_OAUTH_CLIENT_ID: inject('fakeGitLabOAuthClient').id,
+                GITLAB_OAUTH_CLIENT_SECRET: inject('fakeGitLabOAuthClient').secret,
+                LOCAL_SIGNUP: 'true',
+                LOCAL_USER_SCOPES: 'write',
                 // The Worker runs in its default AUTH_MODE (write): tests write with the bootstrap admin token.
                 ADMIN_TOKEN: WORKER_TEST_ADMIN_TOKEN,
               },

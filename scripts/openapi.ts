@@ -62,7 +62,7 @@ export function contractProblems(document: { paths: Record<string, Record<string
       if (!operation.summary) problems.push(`${name}: no summary`);
       if (!operation.description) problems.push(`${name}: no description`);
       if (!(operation.tags as unknown[] | undefined)?.length) problems.push(`${name}: no tags`);
-      if (!Object.keys(responses).some((status) => /^2/.test(status))) problems.push(`${name}: no success response`);
+      if (!Object.keys(responses).some((status) => /^[23]/.test(status))) problems.push(`${name}: no success (or redirect) response`);
       for (const status of ['400', '401', '429', '500']) if (!responses[status]) problems.push(`${name}: no ${status} response`);
       for (const [type, media] of jsonMedia((operation.requestBody as Json | undefined)?.content)) {
         if (media.example === undefined && !hasExample(document as Json, media.schema as Json)) problems.push(`${name}: request body (${type}) has no example`);

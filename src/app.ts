@@ -6,6 +6,8 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { authenticate } from './auth/authenticate';
 import { restrictBodyProject } from './auth/body-project';
+import { SESSION_COOKIE } from './auth/credentials';
+import { CSRF_HEADER } from './auth/csrf';
 import { limitRequests } from './auth/request-limits';
 import { apiReferencePage } from './lib/api-reference';
 import { createApp } from './lib/create-app';
@@ -17,6 +19,8 @@ import type { AppOptions } from './lib/types';
 import { checkUrlText } from './lib/url-text';
 import { guardDatabase } from './ingestion/database-guard';
 import { commitsRouter } from './routes/commits/commits.index';
+import { gitlabRouter } from './routes/gitlab/gitlab.index';
+import { gitlabReadRoutes } from './routes/gitlab/gitlab.routes';
 import { healthRouter } from './routes/health/health.index';
 import { healthRoutes } from './routes/health/health.routes';
 import { ingestRouter } from './routes/ingest/ingest.index';
@@ -28,6 +32,8 @@ import { projectsRouter } from './routes/projects/projects.index';
 import { retentionRouter } from './routes/retention/retention.index';
 import { tokensRouter } from './routes/tokens/tokens.index';
 import { tokenRoutes } from './routes/tokens/tokens.routes';
+import { usersRouter } from './routes/users/users.index';
+import { userRoutes } from './routes/users/users.routes';
 import { webhooksRouter } from './routes/webhooks/webhooks.index';
 import { webhookRoutes } from './routes/webhooks/webhooks.routes';
 
@@ -39,8 +45,11 @@ const documentationRoutes = [
   { method: 'get', path: DOCS_PATH },
 ] as const;
 
-/** Routes that need no API token: they authenticate otherwise (the webhook's secret) or describe the service. */
-const isPublic = routeMatcher([...webhookRoutes, ...healthRoutes, ...documentationRoutes]);
+/**
+ * Routes that need no credential: they authenticate otherwise (the webhook's secret, signing in),
+ * answer anyone (`/user/me`), or describe the service.
+ */
+const isPublic = routeMatcher([...webhookRoutes, ...userRoutes, ...healthRoutes, ...documentationRoutes]);
 const isIngestion = routeMatcher(ingestionRoutes);
 /** Routes that don't wait on a known-down database: uploads spool, health probes it, the docs don't need it. */
 const spareTheDatabaseCircuit = routeMatcher([...ingestionRoutes, ...webhookRoutes, ...healthRoutes, ...documentationRoutes]);
@@ -54,13 +63,13 @@ export function buildApp(options: AppOptions) {
     cors({
       origin: (origin) => (c.var.config.corsOrigins.includes(origin) ? origin : null),
       credentials: c.var.config.corsCredentials,
-      allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+      allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', CSRF_HEADER],
       exposeHeaders: ['Retry-After', 'X-Request-Id', 'Idempotency-Replayed'],
       maxAge: 600,
     })(c, next),
   );
   app.use(guardDatabase(spareTheDatabaseCircuit));
-  app.use(authenticate({ isPublic, isAdmin: routeMatcher(tokenRoutes) }));
+  app.use(authenticate({ isPublic, isAdmin: routeMatcher(tokenRoutes), isReadOnly: routeMatcher(gitlabReadRoutes) }));
   app.use(limitRequests(isIngestion));
   app.use((c, next) => {
     const maxSize = isBulk(c.req.method, routingPath(c.req.raw)) ? Math.max(MAX_BULK_BYTES, c.var.config.maxBodyBytes) : c.var.config.maxBodyBytes;
@@ -84,14 +93,27 @@ export function buildApp(options: AppOptions) {
     .route('/', tokensRouter)
     .route('/', ingestionsRouter)
     .route('/', retentionRouter)
+    .route('/', usersRouter)
+    .route('/', gitlabRouter)
     .route('/', healthRouter);
 
-  // Tokens go as Bearer, or as the HTTP Basic password (the qa CLI's `user:token@host`). `{}`: open mode needs none.
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerToken', { type: 'http', scheme: 'bearer' });
+  // Tokens go as Bearer, or as the HTTP Basic password (the qa CLI's `user:token@host`); the web app
+  // has a session cookie. `{}`: open mode needs none.
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API token (`qab_…`), or a GitLab CI id_token whose audience is this API.',
+  });
   app.openAPIRegistry.registerComponent('securitySchemes', 'basicToken', {
     type: 'http',
     scheme: 'basic',
-    description: 'Any user name; the API token as password.',
+    description: 'Any user name; the API token (or CI id_token) as password.',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'sessionCookie', {
+    type: 'apiKey',
+    in: 'cookie',
+    name: SESSION_COOKIE,
+    description: `The web app's session. Writes also need an allowed \`Origin\` and the \`${CSRF_HEADER}\` header.`,
   });
   app.doc31(OPENAPI_PATH, {
     openapi: '3.1.0',
@@ -100,7 +122,7 @@ export function buildApp(options: AppOptions) {
       version: '1.0.0',
       description: 'The QA-Board v1 API: ingestion from the qa CLI, reads for the web app.',
     },
-    security: [{ bearerToken: [] }, { basicToken: [] }, {}],
+    security: [{ bearerToken: [] }, { basicToken: [] }, { sessionCookie: [] }, {}],
   });
   app.get(DOCS_PATH, apiReferencePage(OPENAPI_PATH));
   return app;

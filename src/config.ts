@@ -32,7 +32,11 @@ const envSchema = z.object({
   /** Who needs a token: `open` (nobody), `write` (writes only), `all`. Default: per runtime. */
   AUTH_MODE: z.enum(['open', 'write', 'all']).optional(),
   /** Bootstrap admin token (a secret): creates the first tokens. */
-  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  ADMIN_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .refine((token) => !token.startsWith('eyJ'), 'must not look like a JWT (bearer JWTs are read as GitLab CI id_tokens)')
+    .optional(),
   /** Comma-separated origins allowed by CORS (the web app's), e.g. `https://qaboard.example.com`. */
   CORS_ORIGINS: z.string().default(''),
   /** Whether browsers may send cookies/credentials cross-origin. */
@@ -57,6 +61,46 @@ const envSchema = z.object({
   GITLAB_WEBHOOK_SECRET: z.string().min(1).optional(),
   /** Milliseconds before a GitLab API call is abandoned (and retried later). */
   GITLAB_TIMEOUT_MS: integer().default(10_000),
+  /**
+   * The API's public URL, e.g. https://qaboard.example.com: the audience GitLab CI id_tokens must
+   * name, the base of the GitLab sign-in redirect URI, and an origin the web app may write from.
+   */
+  PUBLIC_URL: z.url().optional(),
+  /** GitLab sign-in: the OAuth application's id and secret (a secret); redirect URI `<PUBLIC_URL>/api/v1/user/callback/gitlab`. */
+  GITLAB_OAUTH_CLIENT_ID: z.string().min(1).optional(),
+  GITLAB_OAUTH_CLIENT_SECRET: z.string().min(1).optional(),
+  /** OAuth scopes asked of GitLab: `read_api` reads memberships and jobs; `api` also plays manual jobs. */
+  GITLAB_OAUTH_SCOPES: z.string().min(1).default('api'),
+  /** GitLab role → scope on that project, e.g. `reporter=read,developer=write,maintainer=admin`; roles above the highest listed get its scope. */
+  GITLAB_ROLE_SCOPES: z
+    .string()
+    .default('reporter=read,developer=write,maintainer=admin')
+    .transform((text, ctx) => {
+      const mapping = parseRoleScopes(text);
+      if (typeof mapping === 'string') {
+        ctx.addIssue({ code: 'custom', message: mapping });
+        return z.NEVER;
+      }
+      return mapping;
+    }),
+  /** Seconds a signed-in GitLab user's project memberships are used before GitLab is asked again. */
+  GITLAB_MEMBERSHIP_TTL_SECONDS: integer().default(300),
+  /** CI id_tokens: `any` ref, or only `protected` refs (`ref_protected`), may upload. */
+  CI_ID_TOKEN_REFS: z.enum(['any', 'protected']).default('any'),
+  /** CI id_tokens: comma-separated project prefixes whose jobs may upload (e.g. `vision/,tools/qa`); empty: every project of the GitLab. */
+  CI_ID_TOKEN_PROJECTS: z.string().default(''),
+  /** Local users: whether `POST /api/v1/user/signup` creates accounts, and the scopes new accounts get. */
+  LOCAL_SIGNUP: z.enum(['true', 'false']).default('false'),
+  LOCAL_USER_SCOPES: z
+    .string()
+    .default('read')
+    .transform((text) => text.split(',').map((scope) => scope.trim()))
+    .pipe(z.array(z.enum(['read', 'write', 'admin'])).min(1)),
+  /** Sessions end after this many hours without a request (sliding), and this many hours after sign-in whatever. */
+  SESSION_IDLE_HOURS: z.coerce.number().positive().default(24 * 7),
+  SESSION_MAX_HOURS: z.coerce.number().positive().default(24 * 30),
+  /** `/api/v1/gitlab/proxy`: the largest image passed through, in bytes. */
+  GITLAB_PROXY_MAX_BYTES: integer().default(5 * 1024 * 1024),
   /** Daily backups kept, and Sunday backups kept beyond them. */
   BACKUP_KEEP_DAILY: integer().default(7),
   BACKUP_KEEP_WEEKLY: integer(0).default(4),
@@ -67,6 +111,23 @@ const envSchema = z.object({
 });
 
 export type AuthMode = 'open' | 'write' | 'all';
+
+/** GitLab's access levels by role name (docs.gitlab.com/api/members/#roles). */
+export const GITLAB_ACCESS_LEVELS = { guest: 10, planner: 15, reporter: 20, developer: 30, maintainer: 40, owner: 50 } as const;
+type RoleScope = { minAccessLevel: number; scope: 'read' | 'write' | 'admin' };
+
+/** `reporter=read,developer=write` → the lowest access level of each scope, highest first; or what is wrong with it. */
+function parseRoleScopes(text: string): RoleScope[] | string {
+  const mapping: RoleScope[] = [];
+  for (const entry of text.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const [role, scope] = entry.split('=').map((part) => part.trim().toLowerCase());
+    const level = GITLAB_ACCESS_LEVELS[role as keyof typeof GITLAB_ACCESS_LEVELS];
+    if (!level) return `unknown GitLab role \`${role}\` (one of ${Object.keys(GITLAB_ACCESS_LEVELS).join(', ')})`;
+    if (scope !== 'read' && scope !== 'write' && scope !== 'admin') return `\`${entry}\`: the scope must be read, write or admin`;
+    mapping.push({ minAccessLevel: level, scope });
+  }
+  return mapping.sort((a, b) => b.minAccessLevel - a.minAccessLevel);
+}
 
 export interface RuntimeDefaults {
   authMode: AuthMode;
@@ -83,6 +144,8 @@ export function parseConfig(env: object, defaults: RuntimeDefaults) {
     throw new Error(`Invalid configuration: ${fields}`);
   }
   const e = parsed.data;
+  const gitlabUrl = e.GITLAB_URL?.replace(/\/+$/, '');
+  const publicUrl = e.PUBLIC_URL?.replace(/\/+$/, '');
   return {
     databaseUrl: e.DATABASE_URL,
     database: { connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS, statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS },
@@ -102,10 +165,35 @@ export function parseConfig(env: object, defaults: RuntimeDefaults) {
       authFailuresPerMinute: e.AUTH_FAILURES_PER_MINUTE,
     },
     trustedProxyHops: e.TRUST_PROXY,
-    gitlab:
-      e.GITLAB_URL && e.GITLAB_TOKEN
-        ? { url: e.GITLAB_URL.replace(/\/+$/, ''), token: e.GITLAB_TOKEN, timeoutMs: e.GITLAB_TIMEOUT_MS }
+    gitlab: gitlabUrl && e.GITLAB_TOKEN ? { url: gitlabUrl, token: e.GITLAB_TOKEN, timeoutMs: e.GITLAB_TIMEOUT_MS } : undefined,
+    publicUrl,
+    gitlabSignIn:
+      gitlabUrl && publicUrl && e.GITLAB_OAUTH_CLIENT_ID && e.GITLAB_OAUTH_CLIENT_SECRET
+        ? {
+            url: gitlabUrl,
+            clientId: e.GITLAB_OAUTH_CLIENT_ID,
+            clientSecret: e.GITLAB_OAUTH_CLIENT_SECRET,
+            redirectUri: `${publicUrl}/api/v1/user/callback/gitlab`,
+            oauthScopes: e.GITLAB_OAUTH_SCOPES.split(/[\s,]+/).filter(Boolean),
+            roleScopes: e.GITLAB_ROLE_SCOPES,
+            membershipTtlSeconds: e.GITLAB_MEMBERSHIP_TTL_SECONDS,
+            timeoutMs: e.GITLAB_TIMEOUT_MS,
+          }
         : undefined,
+    ciIdTokens:
+      gitlabUrl && publicUrl
+        ? {
+            issuer: gitlabUrl,
+            jwksUrl: `${gitlabUrl}/oauth/discovery/keys`,
+            audience: publicUrl,
+            protectedRefsOnly: e.CI_ID_TOKEN_REFS === 'protected',
+            projectPrefixes: e.CI_ID_TOKEN_PROJECTS.split(',').map((p) => p.trim()).filter(Boolean),
+            timeoutMs: e.GITLAB_TIMEOUT_MS,
+          }
+        : undefined,
+    gitlabProxy: gitlabUrl ? { origin: new URL(gitlabUrl).origin, maxBytes: e.GITLAB_PROXY_MAX_BYTES, timeoutMs: e.GITLAB_TIMEOUT_MS } : undefined,
+    localUsers: { signup: e.LOCAL_SIGNUP === 'true', scopes: e.LOCAL_USER_SCOPES },
+    sessions: { idleSeconds: Math.round(e.SESSION_IDLE_HOURS * 3600), maxSeconds: Math.round(e.SESSION_MAX_HOURS * 3600) },
     gitlabWebhookSecret: e.GITLAB_WEBHOOK_SECRET,
     maintenance: {
       keepDailyBackups: e.BACKUP_KEEP_DAILY,

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { buildApp } from './app';
 import { failedAuthGuard } from './auth/failed-auth-guard';
 import { KnownCallers } from './auth/known-callers';
+import { keySetCache } from './auth/key-set-cache';
 import type { AppConfig, RuntimeDefaults } from './config';
 import type { Db } from './db/client';
 import { backfillHook } from './ingestion/backfill-hook';
@@ -61,6 +62,7 @@ export function nodeApp(db: Db, config: AppConfig, { spoolFolder, gitSha, databa
     rateLimiters: memoryRateLimiters(config.rateLimits),
     failedAuthGuard: failedAuthGuard(memoryRateLimiter(config.rateLimits.authFailuresPerMinute)),
     knownCallers: new KnownCallers(),
+    keySets: keySetCache(),
     logger,
     gitlabQueue: extra.gitlabQueue,
     ingestion,

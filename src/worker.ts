@@ -7,6 +7,7 @@ import { buildApp } from './app';
 import { failedAuthGuard, type FailedAuthGuard } from './auth/failed-auth-guard';
 import { KnownCallers } from './auth/known-callers';
 import { announceAuthMode } from './auth/announce-auth-mode';
+import { keySetCache, type KeySetCache } from './auth/key-set-cache';
 import { parseConfig, type AppConfig, type RuntimeDefaults } from './config';
 import { configureNeonForProxy, openNeonDatabase } from './db/connect-neon';
 import { GitLabClient } from './gitlab/client';
@@ -43,6 +44,7 @@ interface IsolateState {
   databaseCircuit: CircuitBreaker;
   knownCallers: KnownCallers;
   receivedAt: () => string;
+  keySets: KeySetCache;
 }
 
 /** The env object is the same across requests of an isolate: parse it, and build what it configures, once. */
@@ -62,6 +64,7 @@ function isolateState(env: WorkerEnv): IsolateState {
       databaseCircuit: new CircuitBreaker(config.circuit),
       knownCallers: new KnownCallers(),
       receivedAt: receiptClock(),
+      keySets: keySetCache(),
     };
     isolates.set(env, state);
   }
@@ -89,7 +92,7 @@ const app = buildApp({
   services(c) {
     const env = c.env as WorkerEnv;
     const { db, release } = openDatabase(env, c.executionCtx);
-    const { config, rateLimiters, failedAuthGuard, databaseCircuit, knownCallers, receivedAt } = isolateState(env);
+    const { config, rateLimiters, failedAuthGuard, databaseCircuit, knownCallers, keySets, receivedAt } = isolateState(env);
     const gitlabQueue = config.gitlab ? (env.GITLAB_JOBS as Queue<GitLabJob>) : undefined;
     const ingestion = new Ingestion({
       db,
@@ -107,6 +110,7 @@ const app = buildApp({
         rateLimiters,
         failedAuthGuard,
         knownCallers,
+        keySets,
         logger: consoleLogger,
         // Set by Cloudflare's edge for every request; a client can't forge it.
         clientAddress: c.req.header('cf-connecting-ip') ?? 'unknown',

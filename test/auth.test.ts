@@ -1,16 +1,23 @@
 /**
- * Access control on every route: the matrix no token / wrong scope / other project / valid, in each
- * AUTH_MODE, with Bearer and Basic credentials, revoked and unknown tokens. The routes come from the
- * OpenAPI document, so a new route without an entry here fails the coverage test.
+ * Access control on every route: the matrix no credential / wrong scope / other project / valid, in
+ * each AUTH_MODE, with API tokens (Bearer and Basic; revoked, unknown), web-app sessions (local and
+ * GitLab users; cross-site writes, ended sessions) and GitLab CI id_tokens (valid, expired, wrong
+ * audience or issuer, tampered, `alg: none`, unknown key, unprotected ref when protected ones are
+ * required). The routes come from the OpenAPI document, so a new route without an entry here fails
+ * the coverage test.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { presentedCredential } from '../src/auth/credentials';
-import { projectWithin } from '../src/auth/principal';
+import { canSeeProject, projectAccess, projectWithin, type Caller } from '../src/auth/principal';
 import { sha256Hex } from '../src/lib/digest';
 import { queryRows } from '../src/db/client';
 import { sql } from 'drizzle-orm';
 import { postJson, testApp, type TestApp } from './support/app';
+import { newSigningKey, signCiIdToken, tamperedCopy, unsignedCopy, type SigningKey } from './support/ci-id-tokens';
 import { engineNames, openTestDatabase, type TestDatabase } from './support/databases';
+import { startFakeGitLab, type FakeGitLab } from './support/fake-gitlab';
+import { HEAD_SHA } from './support/gitlab-fixtures';
+import { addGitLabUser, browser, createUser, PUBLIC_URL, signInEnv, signInLocally, signInWithGitLab, WEB_APP_HEADERS } from './support/sign-in';
 import { outputUpload, shaOf } from './support/uploads';
 
 const ADMIN_TOKEN = 'bootstrap-admin-token-for-tests';
@@ -24,14 +31,28 @@ type Target = typeof OWN & { outputId: number; tokenId: number; receipt: string 
 interface Sample {
   path(target: Target): string;
   body?(target: Target): unknown;
+  /** A form body instead of JSON (the sign-in routes). */
+  form?: Record<string, string>;
   /** Whether the request names a project (a restricted token must get 404 for other projects). */
   projectBound: boolean;
   /** What a restricted token gets for another project (404 unless said otherwise). */
   otherProjectStatus?: number;
-  /** Public: answers whatever the credentials (its own secret, or none). */
+  /** Public: answers whatever the credentials (its own secret, or none) — with this status. */
   public?: true;
+  publicStatus?: number;
+  /** A POST that only reads: `read` suffices. */
+  reads?: true;
+  /** Checks its origin whatever the credential (the sign-in forms): a cross-site request gets 403. */
+  sameSiteChecked?: true;
+  /** Sent without the credential (sign-out would end the matrix's sessions). */
+  withoutCredential?: true;
+  /** What a credential the access control lets through gets, when not 200 (the GitLab job routes need a GitLab session). */
+  granted?(credential: Credential): number;
 }
 const q = encodeURIComponent;
+let gitlabUrl = '';
+const JOB = (t: Target) => ({ gitlab_host: gitlabUrl, project_id: t.project, commit_id: HEAD_SHA, job_name: 'deploy-preview' });
+const needsGitLabSession = (credential: Credential) => (credential.gitlab ? 200 : 403);
 
 /** One valid request per operation of the OpenAPI document, for the project of `target`. */
 const SAMPLES: Record<string, Sample> = {
@@ -60,6 +81,17 @@ const SAMPLES: Record<string, Sample> = {
   'GET /api/v1/version': { path: () => '/api/v1/version', projectBound: false, public: true },
   'POST /api/v2/outputs': { path: () => '/api/v2/outputs', body: (t) => [outputUpload({ project: t.project, sha: t.sha })], projectBound: true },
   'GET /api/v1/ingestions/{id}': { path: (t) => `/api/v1/ingestions/${t.receipt}`, projectBound: true },
+  // Sign-in routes are public; the matrix checks that no credential changes their answer (the
+  // flows themselves: test/sessions.test.ts, test/gitlab-sign-in.test.ts). Invalid forms avoid hashing.
+  'POST /api/v1/user/auth': { path: () => '/api/v1/user/auth', form: { username: 'nobody' }, projectBound: false, public: true, publicStatus: 400, sameSiteChecked: true },
+  'POST /api/v1/user/signup': { path: () => '/api/v1/user/signup', form: { user_name: 'x' }, projectBound: false, public: true, publicStatus: 400, sameSiteChecked: true },
+  'POST /api/v1/user/logout': { path: () => '/api/v1/user/logout', projectBound: false, public: true, sameSiteChecked: true, withoutCredential: true },
+  'GET /api/v1/user/me': { path: () => '/api/v1/user/me', projectBound: false, public: true },
+  'GET /api/v1/user/login/gitlab': { path: () => '/api/v1/user/login/gitlab', projectBound: false, public: true, publicStatus: 302 },
+  'GET /api/v1/user/callback/gitlab': { path: () => '/api/v1/user/callback/gitlab?code=c&state=s', projectBound: false, public: true, publicStatus: 400 },
+  'GET /api/v1/gitlab/proxy': { path: () => `/api/v1/gitlab/proxy?url=${q(`${gitlabUrl}/uploads/avatar.png`)}`, projectBound: false },
+  'POST /api/v1/gitlab/job': { path: () => '/api/v1/gitlab/job/', body: JOB, projectBound: true, reads: true, granted: needsGitLabSession },
+  'POST /api/v1/gitlab/job/play': { path: () => '/api/v1/gitlab/job/play/', body: JOB, projectBound: true, granted: needsGitLabSession },
 };
 /** Routes that authenticate with their own secret (GitLab's `X-Gitlab-Token`), not with API tokens. */
 const EXEMPT = ['POST /webhook/gitlab', 'POST /api/v1/webhook/gitlab'];
@@ -67,10 +99,26 @@ const EXEMPT = ['POST /webhook/gitlab', 'POST /api/v1/webhook/gitlab'];
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const basic = (token: string) => ({ authorization: `Basic ${btoa(`qa-user:${token}`)}` });
 
-type Credential = { name: string; headers: Record<string, string>; scope?: 'read' | 'write' | 'admin'; restricted?: boolean; invalid?: boolean };
+interface Credential {
+  name: string;
+  headers: Record<string, string>;
+  scope?: 'read' | 'write' | 'admin';
+  restricted?: boolean;
+  invalid?: boolean;
+  /** A session cookie (its writes are CSRF-checked). */
+  session?: boolean;
+  /** A GitLab user's session (the GitLab job routes need one). */
+  gitlab?: boolean;
+  /** Sent cross-site (another Origin): cookie writes and sign-in forms get 403. */
+  crossSite?: boolean;
+  /** Refused by policy on every route that checks credentials. */
+  refused?: number;
+}
 
 describe.each(engineNames)('access control on %s', (engine) => {
   let database: TestDatabase;
+  let gitlab: FakeGitLab;
+  let signingKey: SigningKey;
   const apps = {} as Record<Mode, TestApp>;
   const targets = {} as Record<'own' | 'other', Target>;
   const credentials: Credential[] = [];
@@ -84,8 +132,21 @@ describe.each(engineNames)('access control on %s', (engine) => {
 
   beforeAll(async () => {
     database = await openTestDatabase(engine);
+    const commit = { message: 'm', author_name: 'a', authored_date: '2026-11-20T10:00:00Z', parent_ids: [], branches: ['master'] };
+    gitlab = await startFakeGitLab([{ path: 'team/alpha', files: {}, commits: { [HEAD_SHA]: commit } }]);
+    gitlabUrl = gitlab.url;
+    signingKey = await newSigningKey('gitlab-ci-key-1');
+    gitlab.identity.signingKeys.push(signingKey);
+    gitlab.identity.images.set('/uploads/avatar.png', { type: 'image/png', body: Buffer.from('png') });
     for (const mode of MODES) {
-      apps[mode] = testApp(database.db, { AUTH_MODE: mode, ADMIN_TOKEN, RATE_LIMIT_PER_MINUTE: '100000', AUTH_FAILURES_PER_MINUTE: '100000' });
+      apps[mode] = testApp(database.db, {
+        ...signInEnv(gitlab),
+        AUTH_MODE: mode,
+        ADMIN_TOKEN,
+        CI_ID_TOKEN_REFS: 'protected',
+        RATE_LIMIT_PER_MINUTE: '100000',
+        AUTH_FAILURES_PER_MINUTE: '100000',
+      });
     }
     for (const [name, spec] of [['own', OWN], ['other', OTHER]] as const) {
       const response = await postJson(apps.open, '/api/v1/output/', outputUpload(spec));
@@ -105,6 +166,21 @@ describe.each(engineNames)('access control on %s', (engine) => {
     adminTeamToken = adminTeam.token;
     const revoked = await newToken({ name: 'revoked', scopes: ['admin'] });
     expect((await apps.all.request(`/api/v1/tokens/${revoked.id}`, { method: 'DELETE', headers: bearer(ADMIN_TOKEN) })).status).toBe(200);
+
+    await createUser(database.db, { user_name: 'reader', password: 'reader password', scopes: ['read'] });
+    await createUser(database.db, { user_name: 'team-writer', password: 'writer password', scopes: ['write'], project_prefix: 'team/' });
+    const readerSession = await signInLocally(apps.all, 'reader', 'reader password');
+    const writerSession = await signInLocally(apps.all, 'team-writer', 'writer password');
+    // A GitLab Maintainer of team/alpha: admin there, nothing elsewhere.
+    addGitLabUser(gitlab, { username: 'alpha-maintainer', memberships: { 'team/alpha': 40 } });
+    gitlab.identity.pipelines.set(`team/alpha:${HEAD_SHA}`, { id: 5, jobs: [{ id: 51, name: 'deploy-preview', status: 'manual' }] });
+    const gitlabSession = await signInWithGitLab(apps.all, gitlab, 'alpha-maintainer');
+
+    const ci = (spec: Partial<Parameters<typeof signCiIdToken>[1]> = {}) =>
+      signCiIdToken(signingKey, { issuer: gitlab.url, audience: PUBLIC_URL, project_path: 'team/alpha', ...spec });
+    const idToken = await ci();
+    const strangerKey = await newSigningKey('gitlab-ci-key-1');
+
     credentials.push(
       { name: 'no token', headers: {} },
       { name: 'read (Bearer)', headers: bearer(read.token), scope: 'read' },
@@ -119,9 +195,27 @@ describe.each(engineNames)('access control on %s', (engine) => {
       { name: 'malformed Authorization header', headers: { authorization: 'Token qab_x' }, invalid: true },
       { name: 'revoked admin', headers: bearer(revoked.token), invalid: true },
       { name: 'unknown token', headers: bearer('qab_not-a-token'), invalid: true },
+      { name: 'session: local reader', headers: browser(readerSession), scope: 'read', session: true },
+      { name: 'session: local writer restricted to team/', headers: browser(writerSession), scope: 'write', restricted: true, session: true },
+      { name: 'session: GitLab Maintainer of team/alpha', headers: browser(gitlabSession), scope: 'admin', restricted: true, session: true, gitlab: true },
+      { name: 'session, cross-site', headers: { ...browser(writerSession), origin: 'https://evil.example' }, scope: 'write', restricted: true, session: true, crossSite: true },
+      { name: 'session without X-Requested-With', headers: { ...browser(writerSession), 'x-requested-with': '' }, scope: 'write', restricted: true, session: true, crossSite: true },
+      { name: 'ended session (anonymous)', headers: browser('Ab3'.padEnd(43, 'x')) },
+      { name: 'CI id_token of team/alpha (Bearer)', headers: bearer(idToken), scope: 'write', restricted: true },
+      { name: 'CI id_token of team/alpha (Basic, as the qa CLI)', headers: basic(idToken), scope: 'write', restricted: true },
+      { name: 'CI id_token, expired', headers: bearer(await ci({ expiresIn: -120 })), invalid: true },
+      { name: 'CI id_token for another audience', headers: bearer(await ci({ audience: 'https://other-service.example' })), invalid: true },
+      { name: 'CI id_token from another issuer', headers: bearer(await ci({ issuer: 'https://gitlab.evil.example' })), invalid: true },
+      { name: 'CI id_token, tampered (another project, same signature)', headers: bearer(tamperedCopy(idToken, 'other/beta')), invalid: true },
+      { name: 'CI id_token, alg none', headers: basic(unsignedCopy(idToken)), invalid: true },
+      { name: 'CI id_token signed by another key', headers: bearer(await signCiIdToken(strangerKey, { issuer: gitlab.url, audience: PUBLIC_URL, project_path: 'team/alpha' })), invalid: true },
+      { name: 'CI id_token of an unprotected ref (protected required)', headers: bearer(await ci({ ref: 'feature/x', ref_protected: 'false' })), refused: 403 },
     );
   });
-  afterAll(() => database?.close());
+  afterAll(async () => {
+    await gitlab?.close();
+    await database?.close();
+  });
 
   test('every operation of the OpenAPI document is in the matrix (or exempt)', async () => {
     const document = (await (await apps.open.request('/api/openapi.json')).json()) as { paths: Record<string, object> };
@@ -131,17 +225,20 @@ describe.each(engineNames)('access control on %s', (engine) => {
 
   function expectedStatus(mode: Mode, credential: Credential, operation: string, sample: Sample, target: 'own' | 'other'): number {
     const method = operation.split(' ')[0]!;
-    const needed = operation.includes('/tokens') ? 'admin' : method === 'GET' ? 'read' : 'write';
+    const needed = operation.includes('/tokens') ? 'admin' : method === 'GET' || sample.reads ? 'read' : 'write';
     const rank = { read: 1, write: 2, admin: 3 };
-    if (sample.public) return 200;
+    const sent = sample.withoutCredential ? { name: 'none', headers: {} } : credential;
+    if (sent.crossSite && method !== 'GET' && (sent.session || sample.sameSiteChecked)) return 403;
+    if (sample.public) return sample.publicStatus ?? 200;
     if (credential.invalid) return 401;
+    if (credential.refused) return credential.refused;
     if (!credential.scope) {
       const anonymous = { open: 2, write: 1, all: 0 }[mode];
-      return rank[needed] <= anonymous ? 200 : 401;
+      return rank[needed] <= anonymous ? (sample.granted?.(credential) ?? 200) : 401;
     }
     if (rank[credential.scope] < rank[needed]) return 403;
     if (credential.restricted && sample.projectBound && target === 'other') return sample.otherProjectStatus ?? 404;
-    return 200;
+    return sample.granted?.(credential) ?? 200;
   }
 
   test.each(MODES)('AUTH_MODE=%s: every route × every credential × own/other project', async (mode) => {
@@ -151,10 +248,16 @@ describe.each(engineNames)('access control on %s', (engine) => {
         for (const target of ['own', 'other'] as const) {
           const t = targets[target];
           const body = sample.body?.(t);
+          const credentialHeaders = sample.withoutCredential ? {} : credential.headers;
           const response = await apps[mode].request(sample.path(t), {
             method: operation.split(' ')[0],
-            headers: { ...credential.headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-            body: body === undefined ? undefined : JSON.stringify(body),
+            headers: {
+              ...(sample.sameSiteChecked && WEB_APP_HEADERS),
+              ...credentialHeaders,
+              ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+              ...(sample.form && { 'content-type': 'application/x-www-form-urlencoded' }),
+            },
+            body: sample.form ? new URLSearchParams(sample.form).toString() : body === undefined ? undefined : JSON.stringify(body),
           });
           const expected = expectedStatus(mode, credential, operation, sample, target);
           const actual = response.status === 201 || response.status === 202 ? 200 : response.status;
@@ -246,6 +349,17 @@ describe.each(engineNames)('access control on %s', (engine) => {
 });
 
 describe('credential parsing and project prefixes', () => {
+  test('a JWT-shaped bearer is a CI id_token; the session cookie counts only without an Authorization header', () => {
+    const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln';
+    expect(presentedCredential(`Bearer ${jwt}`)).toEqual({ kind: 'id-token', jwt });
+    expect(presentedCredential(`Basic ${btoa(`ci:${jwt}`)}`)).toEqual({ kind: 'id-token', jwt });
+    expect(presentedCredential('Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.')).toEqual({ kind: 'id-token', jwt: 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.' });
+    const cookie = 'theme=dark; __Host-qaboard-session=abc; other=1';
+    expect(presentedCredential(undefined, cookie)).toEqual({ kind: 'session', secret: 'abc' });
+    expect(presentedCredential('Bearer qab_x', cookie)).toEqual({ kind: 'token', token: 'qab_x' });
+    expect(presentedCredential(undefined, 'qaboard-session=abc')).toEqual({ kind: 'none' });
+  });
+
   test('Bearer, Basic user:token, Basic token-as-user; an unreadable header is malformed, not "no token"', () => {
     const token = (value: string) => ({ kind: 'token', token: value });
     expect(presentedCredential('Bearer abc')).toEqual(token('abc'));
@@ -256,6 +370,24 @@ describe('credential parsing and project prefixes', () => {
       expect(presentedCredential(malformed), malformed).toEqual({ kind: 'malformed' });
     }
     expect(presentedCredential(undefined)).toEqual({ kind: 'none' });
+  });
+
+  test('a caller acts on a project only with a grant holding the scope the request needs', () => {
+    const grace: Caller = {
+      id: 'user:1',
+      acting: 'write',
+      grants: [
+        { projectPrefix: 'vision/isp', scopes: ['write'] },
+        { projectPrefix: 'team/alpha', scopes: ['read'] },
+      ],
+    };
+    expect(canSeeProject(grace, 'vision/isp/hdr')).toBe(true);
+    // A by-id write checked with canSeeProject is refused where the caller may only read…
+    expect(canSeeProject(grace, 'team/alpha')).toBe(false);
+    expect(projectAccess(grace, 'team/alpha')).toBe('read-only');
+    expect(projectAccess(grace, 'other/beta')).toBe('invisible');
+    // …and allowed for a read.
+    expect(canSeeProject({ ...grace, acting: 'read' }, 'team/alpha')).toBe(true);
   });
 
   test('prefixes match whole path segments', () => {

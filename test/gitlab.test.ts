@@ -123,13 +123,26 @@ describe.each(engineNames)('GitLab integration on %s', (engine) => {
         });
         expect(row.data.qatools_config.project.name).toBe(row.project_id);
       }
-      // 2 tree pages (156 entries at 100 per page), 3 configs, 2 metrics files (root's shared by 2 projects), 1 commit.
+      // 2 tree pages (156 entries at 100 per page), 3 configs, 2 metrics files (root's shared by 2 projects), 1 commit, its author's avatar.
       const count = (re: RegExp) => gitlab.requests.filter((r) => re.test(r)).length;
       expect(count(/\/repository\/tree/)).toBe(2);
       expect(count(/qaboard\.yaml\/raw/)).toBe(3);
       expect(count(/metrics\.yaml\/raw/)).toBe(2);
       expect(count(/\/repository\/commits\//)).toBe(1);
-      expect(gitlab.requests).toHaveLength(8);
+      expect(count(/^\/api\/v4\/avatar\?email=grace%40example\.com$/)).toBe(1);
+      expect(gitlab.requests).toHaveLength(9);
+    });
+
+    test('the commit shows its author’s GitLab avatar; an author GitLab only knows from Gravatar gets "" (the web app draws initials)', async () => {
+      const avatar = `${gitlab.url}/uploads/-/system/user/avatar/9/grace.png`;
+      gitlab.identity.users.set('grace', { id: 9, username: 'grace', name: 'Grace Hopper', email: 'grace@example.com', avatar_url: avatar, state: 'active', memberships: {} });
+      await pushTo('feature/denoise-v2');
+      await pushTo('master', PARENT_SHA);
+      const avatarOf = async (sha: string) =>
+        ((await (await app.request(`/api/v1/commit/${sha}?project=vision%2Fisp-pipeline`)).json()) as Json).committer_avatar_url;
+      expect(await avatarOf(HEAD_SHA)).toBe(avatar);
+      expect(await avatarOf(PARENT_SHA)).toBe('');
+      gitlab.identity.users.delete('grace');
     });
 
     test('the project takes a new config only from its reference branch; the commit always does', async () => {

@@ -43,9 +43,10 @@ describe('the OpenAPI document', () => {
     );
   });
 
-  test('documents the token schemes, the Idempotency-Key header and the 24 h expiry', async () => {
+  test('documents the credential schemes, the Idempotency-Key header and the 24 h expiry', async () => {
     const document = JSON.parse(await generatedDocument());
-    expect(Object.keys(document.components.securitySchemes).sort()).toEqual(['basicToken', 'bearerToken']);
+    expect(Object.keys(document.components.securitySchemes).sort()).toEqual(['basicToken', 'bearerToken', 'sessionCookie']);
+    expect(document.components.securitySchemes.sessionCookie).toMatchObject({ type: 'apiKey', in: 'cookie', name: '__Host-qaboard-session' });
     const postOutput = document.paths['/api/v1/output'].post;
     const header = postOutput.parameters.find((p: { name: string }) => p.name === 'idempotency-key');
     expect(header).toMatchObject({ in: 'header', required: false });

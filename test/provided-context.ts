@@ -5,6 +5,9 @@ declare module 'vitest' {
     neonWsProxy: string;
     fakeGitLabUrl: string;
     fakeGitLabToken: string;
+    fakeGitLabOAuthClient: { id: string; secret: string };
+    /** The fake GitLab's CI id_token signing key (JSON of a SigningKey), for tests that sign tokens inside workerd. */
+    ciSigningKey: string;
   }
 }
 export {};

@@ -1,13 +1,12 @@
 /**
  * Writes name their project in the JSON body (`project`, as the qa CLI sends it; in each item of a
- * bulk upload): a token restricted to a project prefix gets 404 for any other project, as for
- * reads — no hint whether it exists.
+ * bulk upload): each is checked as `?project=` is — 404 for a project the caller can't see (no hint
+ * whether it exists), 403 for one it may only read.
  */
 import type { MiddlewareHandler } from 'hono';
 import { jsonBodyOf } from '../lib/json-body';
-import { notFound } from '../lib/problem';
 import type { AppBindings } from '../lib/types';
-import { canSeeProject } from './principal';
+import { reachesEveryProject, requireProjectAccess } from './principal';
 
 const projectOf = (value: unknown) => (value && typeof value === 'object' ? (value as { project?: unknown }).project : undefined);
 
@@ -19,9 +18,7 @@ function projectsNamedBy(body: unknown): string[] {
 }
 
 export const restrictBodyProject: MiddlewareHandler<AppBindings> = async (c, next) => {
-  if (c.var.caller.projectPrefix === null) return next();
-  for (const project of projectsNamedBy(jsonBodyOf(c))) {
-    if (!canSeeProject(c.var.caller, project)) throw notFound(`Sorry, there is no project ${project}.`);
-  }
+  if (reachesEveryProject(c.var.caller)) return next();
+  for (const project of projectsNamedBy(jsonBodyOf(c))) requireProjectAccess(c.var.caller, project);
   return next();
 };

@@ -4,15 +4,16 @@
  * prefix only, and can't mint a token wider than itself. The wire shapes derive from the table.
  */
 import { z } from '@hono/zod-openapi';
-import { and, asc, eq, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, isNull, or, sql, type SQL } from 'drizzle-orm';
 import { createInsertSchema, createSelectSchema } from 'drizzle-zod';
 import type { Db } from '../db/client';
 import { apiTokens } from '../db/schema';
+import { toBase64url } from '../lib/base64url';
 import { databaseFailure } from '../lib/database-failure';
 import { sha256Hex } from '../lib/digest';
 import { ApiError, notFound } from '../lib/problem';
 import type { KnownCallers } from './known-callers';
-import { hasScope, prefixWithin, SCOPES, type Caller, type Scope } from './principal';
+import { actingGrants, prefixWithin, scopesImply, singleGrant, SCOPES, type Caller, type Principal, type Scope } from './principal';
 
 const scopes = z.array(z.enum(SCOPES));
 
@@ -40,7 +41,7 @@ export type NewToken = z.infer<typeof newTokenSchema>;
 /** 32 random bytes, base64url, with a prefix that secret scanners (and people) recognise. */
 function newPlaintextToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return `qab_${btoa(String.fromCharCode(...bytes)).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')}`;
+  return `qab_${toBase64url(bytes)}`;
 }
 
 /** Timestamps as ISO 8601, whatever the driver's text format. */
@@ -53,23 +54,33 @@ const infoColumns = {
   revoked_at: sql<string | null>`to_json(${apiTokens.revoked_at})#>>'{}'`,
 };
 
-/** The tokens a caller manages: all, or those whose prefix lies within the caller's. */
-function managedBy(caller: Caller): SQL | undefined {
-  const prefix = caller.projectPrefix;
+/** Tokens whose prefix lies within `prefix` (every token: `null`). */
+function tokensWithin(prefix: string | null): SQL | undefined {
   if (prefix === null) return undefined;
   return prefix.endsWith('/')
     ? sql`starts_with(${apiTokens.project_prefix}, ${prefix})`
     : sql`(${apiTokens.project_prefix} = ${prefix} OR starts_with(${apiTokens.project_prefix}, ${`${prefix}/`}))`;
 }
 
-/** Creates a token no wider than its creator; the plaintext is in the result only — it can't be recovered later. */
+/** The tokens a caller manages: those within one of its `admin` grants (this route needs `admin`). */
+function managedBy(caller: Caller): SQL | undefined {
+  const prefixes = actingGrants(caller).map((grant) => grant.projectPrefix);
+  if (prefixes.includes(null)) return undefined;
+  return or(...prefixes.map(tokensWithin)) ?? sql`false`;
+}
+
+const quoted = (prefixes: (string | null)[]) => prefixes.map((p) => `\`${p}\``).join(', ');
+
+/** Creates a token no wider than one of its creator's grants; the plaintext is in the result only — it can't be recovered later. */
 export async function createToken(db: Db, caller: Caller, spec: NewToken): Promise<TokenInfo & { token: string }> {
   const prefix = spec.project_prefix ?? null;
-  if (!prefixWithin(prefix, caller.projectPrefix)) {
-    throw new ApiError(403, `This token may only create tokens restricted to projects under \`${caller.projectPrefix}\`.`);
+  const covering = actingGrants(caller).filter((grant) => prefixWithin(prefix, grant.projectPrefix));
+  if (!covering.length) {
+    const prefixes = actingGrants(caller).map((grant) => grant.projectPrefix);
+    throw new ApiError(403, `This credential may only create tokens restricted to projects under ${quoted(prefixes)}.`);
   }
-  const wider = spec.scopes.find((scope) => !hasScope(caller, scope));
-  if (wider) throw new ApiError(403, `This token lacks the \`${wider}\` scope, so it can't grant it.`);
+  const wider = spec.scopes.find((scope) => !covering.some((grant) => scopesImply(grant.scopes, scope)));
+  if (wider) throw new ApiError(403, `This credential lacks the \`${wider}\` scope, so it can't grant it.`);
   const token = newPlaintextToken();
   const [row] = await db
     .insert(apiTokens)
@@ -93,13 +104,13 @@ export async function revokeToken(db: Db, caller: Caller, id: number): Promise<T
 }
 
 /**
- * The caller a presented token stands for, or undefined when it is unknown or revoked. The token
+ * The principal a presented token stands for, or undefined when it is unknown or revoked. The token
  * is looked up by its digest: an attacker can't steer the digest's bytes, so the index comparison
  * leaks nothing usable about stored tokens (the bootstrap token is compared in constant time).
- * While the database is unavailable (or known to be: `databaseDown`), the caller the token stood
+ * While the database is unavailable (or known to be: `databaseDown`), the principal the token stood
  * for when last verified answers instead, so that uploads can still be spooled.
  */
-export async function callerOfToken(db: Db, token: string, known: KnownCallers, databaseDown: boolean): Promise<Caller | undefined> {
+export async function principalOfToken(db: Db, token: string, known: KnownCallers, databaseDown: boolean): Promise<Principal | undefined> {
   const digest = await sha256Hex(token);
   if (databaseDown && known.recall(digest)) return known.recall(digest);
   try {
@@ -107,9 +118,9 @@ export async function callerOfToken(db: Db, token: string, known: KnownCallers, 
       .select({ id: apiTokens.id, scopes: apiTokens.scopes, project_prefix: apiTokens.project_prefix })
       .from(apiTokens)
       .where(and(eq(apiTokens.digest, digest), isNull(apiTokens.revoked_at)));
-    const caller = row && { id: `token:${row.id}`, scopes: row.scopes as Scope[], projectPrefix: row.project_prefix };
-    known.remember(digest, caller);
-    return caller;
+    const principal = row && singleGrant(`token:${row.id}`, row.scopes as Scope[], row.project_prefix);
+    known.remember(digest, principal);
+    return principal;
   } catch (error) {
     const recalled = databaseFailure(error)?.unavailable ? known.recall(digest) : undefined;
     if (recalled) return recalled;

@@ -39,6 +39,8 @@ export const ciCommits = pgTable(
     hexsha: text('hexsha').notNull(),
     authoredDatetime: timestamptz('authored_datetime').notNull(),
     committerName: text('committer_name'),
+    /** The GitLab avatar of the commit's author, when GitLab knows them (an URL on the GitLab host). */
+    committerAvatarUrl: text('committer_avatar_url'),
     message: text('message'),
     /** The first branch the commit was seen on. */
     branch: text('branch'),
@@ -217,3 +219,73 @@ export const ingestionChunks = pgTable(
   },
   (t) => [primaryKey({ columns: [t.ingestion_id, t.chunk] }), index('ingestion_chunks_written').on(t.written_at)],
 );
+
+/**
+ * People who sign in to the web app (see src/auth/): local users with a password, and GitLab users.
+ * A local user's access is set like an API token's (`scopes`, `project_prefix`); a GitLab user's
+ * comes from their GitLab memberships, cached per session. Properties are named as the columns —
+ * and as the v1 API's fields where it serves them.
+ */
+export const users = pgTable(
+  'users',
+  {
+    id: serial('id').primaryKey(),
+    /** What a local user signs in with; a GitLab user's GitLab username (kept current at each sign-in). */
+    user_name: text('user_name').notNull(),
+    full_name: text('full_name').notNull().default(''),
+    email: text('email'),
+    /** Local users: a PBKDF2 hash with its parameters (src/auth/passwords.ts). GitLab users: null. */
+    password_hash: text('password_hash'),
+    /** GitLab users: their id on the configured GitLab. */
+    gitlab_id: integer('gitlab_id'),
+    avatar_url: text('avatar_url'),
+    /** Local users: `read`, `write`, `admin`, on projects under `project_prefix` (null: all). */
+    scopes: jsonb('scopes').$type<string[]>().notNull().default([]),
+    project_prefix: text('project_prefix'),
+    created_at: timestamptz('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('users_gitlab_id').on(t.gitlab_id),
+    // Local names and emails are unique whatever their case; GitLab users live in GitLab's namespace.
+    uniqueIndex('users_local_user_name').on(sql`lower(${t.user_name})`).where(sql`${t.gitlab_id} IS NULL`),
+    uniqueIndex('users_local_email').on(sql`lower(${t.email})`).where(sql`${t.gitlab_id} IS NULL`),
+  ],
+);
+
+/**
+ * Web-app sessions: the cookie holds a random secret, the table its SHA-256 digest. GitLab
+ * sessions also keep the user's GitLab OAuth tokens — encrypted under a key derived from the
+ * cookie's secret, so the table alone opens nothing — and the grants their memberships give.
+ */
+export const sessions = pgTable(
+  'sessions',
+  {
+    /** Hex SHA-256 of the cookie's secret. */
+    digest: text('digest').primaryKey(),
+    user_id: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    created_at: timestamptz('created_at').notNull().defaultNow(),
+    last_seen_at: timestamptz('last_seen_at').notNull().defaultNow(),
+    /** Slides forward with use, never past `created_at` + the maximum lifetime. */
+    expires_at: timestamptz('expires_at').notNull(),
+    user_agent: text('user_agent'),
+    /** AES-GCM ciphertext of the GitLab OAuth tokens (src/auth/session-secrets.ts). */
+    gitlab_tokens: text('gitlab_tokens'),
+    /** GitLab sessions: the grants of the user's memberships (`projectPrefix`, `scopes`), as last fetched. */
+    grants: jsonb('grants').$type<{ projectPrefix: string | null; scopes: string[] }[]>(),
+    grants_fetched_at: timestamptz('grants_fetched_at'),
+    /** When the grants are next refreshed; one request claims the refresh by moving it forward. */
+    grants_refresh_after: timestamptz('grants_refresh_after'),
+  },
+  (t) => [index('sessions_user').on(t.user_id), index('sessions_expires').on(t.expires_at)],
+);
+
+/** Failed sign-ins per user name and per client address, for lockout with exponential backoff. */
+export const signInFailures = pgTable('sign_in_failures', {
+  /** `user:<lower-cased name>` or `address:<address key>`. */
+  subject: text('subject').primaryKey(),
+  failures: integer('failures').notNull(),
+  lastFailureAt: timestamptz('last_failure_at').notNull(),
+  lockedUntil: timestamptz('locked_until'),
+});

@@ -14,7 +14,7 @@ type Batch = typeof batches.$inferSelect;
 type Output = typeof outputs.$inferSelect;
 type TestInput = typeof testInputs.$inferSelect;
 
-const COMMIT_PROPERTIES = ['hexsha', 'branch', 'message', 'committerName', 'authoredDatetime', 'latestOutputDatetime', 'deleted', 'commitDirOverride'] as const;
+const COMMIT_PROPERTIES = ['hexsha', 'branch', 'message', 'committerName', 'committerAvatarUrl', 'authoredDatetime', 'latestOutputDatetime', 'deleted', 'commitDirOverride'] as const;
 
 /** A commit with its project, from `ci_commits c` joined with `projects p`. */
 export type CommitRow = Pick<Commit, (typeof COMMIT_PROPERTIES)[number]> & {

@@ -131,8 +131,3 @@ export function defaultOutputDir(
   if (inputFolder.length > 70) inputFolder = slugifyHash(inputFolder, 70);
   return joinPath(batchDirectory, slugifyHash(fullConfigurations, 16), inputFolder);
 }
-
-/** Gravatar of the lower-cased committer name, as the original did without a users directory. */
-export function committerAvatarUrl(committerName: string | null): string {
-  return committerName ? `https://www.gravatar.com/avatar/${md5Hex(committerName.toLowerCase())}` : '';
-}

@@ -2,7 +2,7 @@
  * Commits, batches and outputs as the v1 API shows them (the web app and the qa CLI read these
  * field names), built from the rows of domain/rows.ts, with the URLs of their folders.
  */
-import { batchDir, commitLocations, committerAvatarUrl, defaultOutputDir, dirToUrl } from './storage-locations';
+import { batchDir, commitLocations, defaultOutputDir, dirToUrl } from './storage-locations';
 import type { BatchRow, CommitRow, OutputInContextRow, OutputRow } from './rows';
 
 export function outputJson(row: OutputRow, batchDirectory: () => string) {
@@ -65,7 +65,8 @@ export function commitJson(commit: CommitRow, batches: { row: BatchRow; summary:
     branch: commit.branch?.replace(/^origin\//, '') ?? null,
     message: commit.message ?? '<NA>',
     committer_name: commit.committerName ?? 'unknown',
-    committer_avatar_url: committerAvatarUrl(commit.committerName),
+    // The author's GitLab avatar when the GitLab integration found one; "" makes the web app draw initials.
+    committer_avatar_url: commit.committerAvatarUrl ?? '',
     authored_datetime: commit.authoredDatetime,
     authored_date: commit.authoredDate,
     latest_output_datetime: commit.latestOutputDatetime,

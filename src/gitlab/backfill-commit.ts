@@ -9,6 +9,7 @@ import { recordCommit } from '../domain/commits/record-commit';
 import type { CommitEnvelope } from '../domain/ingest/envelope';
 import { projectReferenceBranch } from '../domain/projects/reference-branch';
 import { projectRepository } from '../domain/storage-locations';
+import { authorAvatar } from './author-avatar';
 import type { GitLabClient } from './client';
 
 /** Fill the metadata of a commit created by an upload that carried none. */
@@ -27,6 +28,7 @@ export async function backfillCommit(db: Db, gitlab: GitLabClient, job: Backfill
   if (!project) return;
   const { idGit } = projectRepository({ id: job.projectId, data: project.data });
   const [commit, branches] = await Promise.all([gitlab.commit(idGit, job.hexsha), gitlab.branchesOf(idGit, job.hexsha)]);
+  const avatar = await authorAvatar(gitlab, commit);
   const reference = projectReferenceBranch(project.data);
   // GitLab's authored date replaces the upload's, which was the time of the run (see the qa CLI).
   await recordCommit(db, {
@@ -36,6 +38,7 @@ export async function backfillCommit(db: Db, gitlab: GitLabClient, job: Backfill
     branch: branches.includes(reference) ? reference : (branches[0] ?? null),
     authoredDatetime: commit.authored_date,
     committerName: commit.author_name,
+    committerAvatarUrl: avatar,
     message: commit.message,
     parents: commit.parent_ids,
   });

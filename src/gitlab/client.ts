@@ -7,17 +7,27 @@
  * 429, 5xx, timeouts and network errors → a quick retry in place, then `RetryLater` (honouring
  * `Retry-After`) so the queue retries with backoff; anything else → `GitLabError` (permanent).
  */
-import { z } from 'zod';
+import { z } from '@hono/zod-openapi';
 import { RetryLater } from '../jobs/job-queue';
+import { gitlabUrl } from './gitlab-urls';
 
 export class GitLabNotFound extends Error {}
-export class GitLabError extends Error {}
+export class GitLabError extends Error {
+  constructor(
+    message: string,
+    /** GitLab's HTTP status, when it answered one. */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
 
 export interface GitLabClientOptions {
   /** e.g. https://gitlab.com (without /api/v4) */
   url: string;
-  /** A token with the `read_api` scope. */
+  /** A token with the `read_api` scope: the server's (`private`), or a signed-in user's OAuth token (`oauth`). */
   token: string;
+  tokenKind?: 'private' | 'oauth';
   timeoutMs: number;
   /** Delay before the in-place retry (tests shorten it). */
   retryDelayMs?: number;
@@ -30,12 +40,38 @@ const commitSchema = z.object({
   id: z.string().regex(/^[0-9a-f]{40,64}$/),
   message: z.string(),
   author_name: z.string(),
+  author_email: z.string().nullish(),
   authored_date: z.string(),
   parent_ids: z.array(z.string()),
 });
 export type GitLabCommit = z.infer<typeof commitSchema>;
 
 const refsSchema = z.array(z.object({ type: z.string(), name: z.string() }));
+
+const userSchema = z.object({
+  id: z.number().int(),
+  username: z.string().min(1),
+  name: z.string(),
+  email: z.string().nullish(),
+  avatar_url: z.string().nullish(),
+  state: z.string().optional(),
+});
+export type GitLabUser = z.infer<typeof userSchema>;
+
+const projectPathSchema = z.array(z.object({ path_with_namespace: z.string().min(1) }));
+
+/** A CI job as GitLab describes it: the web app reads `id`, `status`, `allow_failure`, `web_url`; the rest passes through. */
+export const gitlabJobSchema = z.looseObject({
+  id: z.number().int(),
+  name: z.string(),
+  status: z.string(),
+  allow_failure: z.boolean().optional(),
+  web_url: z.string().optional(),
+});
+export type GitLabJobInfo = z.infer<typeof gitlabJobSchema>;
+
+const commitPipelineSchema = z.object({ last_pipeline: z.object({ id: z.number().int() }).nullish() });
+const avatarSchema = z.object({ avatar_url: z.string().nullish() });
 
 /** Seconds from a `Retry-After` header (delta-seconds or an HTTP date). */
 function retryAfterSeconds(header: string | null): number | undefined {
@@ -75,17 +111,66 @@ export class GitLabClient {
   }
 
   /** Every file of the tree at `ref`: recursive listing, keyset pagination. */
-  async tree(project: string, ref: string): Promise<TreeEntry[]> {
-    const entries: TreeEntry[] = [];
-    let url: string | undefined =
-      `${this.projectUrl(project)}/repository/tree?ref=${encodeURIComponent(ref)}&recursive=true&per_page=100&pagination=keyset`;
-    while (url) {
+  tree(project: string, ref: string): Promise<TreeEntry[]> {
+    const url = `${this.projectUrl(project)}/repository/tree?ref=${encodeURIComponent(ref)}&recursive=true&per_page=100&pagination=keyset`;
+    return this.allPages(url, treeEntry, 'tree');
+  }
+
+  /** `GET /user`: whose token this is. */
+  async currentUser(): Promise<GitLabUser> {
+    return this.parse(userSchema, await (await this.get(`${this.api}/user`)).json(), 'user');
+  }
+
+  /** Paths of the projects where the token's user has at least `minAccessLevel` (memberships, inherited ones too). */
+  async projectPathsWithAccess(minAccessLevel: number, maxPages: number): Promise<string[]> {
+    const url = `${this.api}/projects?min_access_level=${minAccessLevel}&simple=true&per_page=100&pagination=keyset&order_by=id&sort=asc`;
+    const projects = await this.allPages(url, projectPathSchema.element, 'projects', maxPages);
+    return projects.map((p) => p.path_with_namespace);
+  }
+
+  /** The id of the commit's latest pipeline, if any. */
+  async lastPipelineOf(project: string, sha: string): Promise<number | undefined> {
+    const response = await this.get(`${this.projectUrl(project)}/repository/commits/${encodeURIComponent(sha)}`);
+    return this.parse(commitPipelineSchema, await response.json(), 'commit').last_pipeline?.id;
+  }
+
+  /** The jobs of a pipeline, in GitLab's order. */
+  pipelineJobs(project: string, pipelineId: number): Promise<GitLabJobInfo[]> {
+    return this.allPages(`${this.projectUrl(project)}/pipelines/${pipelineId}/jobs?per_page=100`, gitlabJobSchema, 'jobs', 20);
+  }
+
+  async job(project: string, jobId: number): Promise<GitLabJobInfo> {
+    return this.parse(gitlabJobSchema, await (await this.get(`${this.projectUrl(project)}/jobs/${jobId}`)).json(), 'job');
+  }
+
+  /** Starts a manual job (not retried: it is not idempotent). */
+  async playJob(project: string, jobId: number): Promise<GitLabJobInfo> {
+    const response = await this.send('POST', `${this.projectUrl(project)}/jobs/${jobId}/play`, { retry: false });
+    return this.parse(gitlabJobSchema, await response.json(), 'job');
+  }
+
+  /**
+   * The avatar GitLab shows for an email address, when it is an image on this GitLab (a user's
+   * upload) — not an external service's (Gravatar), which the web app couldn't load through the
+   * API's GitLab-only proxy.
+   */
+  async avatarOf(email: string): Promise<string | undefined> {
+    const response = await this.get(`${this.api}/avatar?email=${encodeURIComponent(email)}`);
+    const url = this.parse(avatarSchema, await response.json(), 'avatar').avatar_url;
+    return url && gitlabUrl(url, new URL(this.options.url).origin) ? url : undefined;
+  }
+
+  /** Every item of a paginated list, following `Link: rel="next"` on this GitLab's API only. */
+  private async allPages<T>(first: string, item: z.ZodType<T>, what: string, maxPages = Infinity): Promise<T[]> {
+    const items: T[] = [];
+    let url: string | undefined = first;
+    for (let page = 0; url && page < maxPages; page++) {
       const response = await this.get(url);
-      entries.push(...this.parse(z.array(treeEntry), await response.json(), 'tree'));
+      items.push(...this.parse(z.array(item), await response.json(), what));
       url = nextLink(response.headers.get('link'));
       if (url && !url.startsWith(`${this.api}/`)) throw new GitLabError(`GitLab sent a pagination link outside ${this.api}`);
     }
-    return entries;
+    return items;
   }
 
   /** A file's content at `ref`. */
@@ -104,16 +189,20 @@ export class GitLabClient {
     return parsed.data;
   }
 
-  private async get(url: string): Promise<Response> {
+  private get(url: string): Promise<Response> {
+    return this.send('GET', url, { retry: true });
+  }
+
+  private async send(method: 'GET' | 'POST', url: string, { retry }: { retry: boolean }): Promise<Response> {
+    const auth: Record<string, string> =
+      this.options.tokenKind === 'oauth' ? { authorization: `Bearer ${this.options.token}` } : { 'PRIVATE-TOKEN': this.options.token };
+    const attempts = retry ? 2 : 1;
     for (let attempt = 1; ; attempt++) {
       let response: Response;
       try {
-        response = await fetch(url, {
-          headers: { 'PRIVATE-TOKEN': this.options.token, accept: 'application/json' },
-          signal: AbortSignal.timeout(this.options.timeoutMs),
-        });
+        response = await fetch(url, { method, headers: { ...auth, accept: 'application/json' }, signal: AbortSignal.timeout(this.options.timeoutMs) });
       } catch (error) {
-        if (attempt < 2) {
+        if (attempt < attempts) {
           await sleep(this.options.retryDelayMs ?? 250);
           continue;
         }
@@ -121,17 +210,21 @@ export class GitLabClient {
       }
       if (response.ok) return response;
       const path = new URL(url).pathname;
-      if (response.status === 404) throw new GitLabNotFound(`GitLab: 404 for ${path}`);
+      if (response.status === 404) {
+        await response.body?.cancel();
+        throw new GitLabNotFound(`GitLab: 404 for ${path}`);
+      }
       if (response.status === 429 || response.status >= 500) {
         const wait = retryAfterSeconds(response.headers.get('retry-after'));
         await response.body?.cancel();
-        if (attempt < 2 && (wait ?? 0) <= QUICK_RETRY_MAX_SECONDS) {
+        if (attempt < attempts && (wait ?? 0) <= QUICK_RETRY_MAX_SECONDS) {
           await sleep(wait !== undefined ? wait * 1000 : (this.options.retryDelayMs ?? 250));
           continue;
         }
         throw new RetryLater(`GitLab: ${response.status} for ${path}`, wait);
       }
-      throw new GitLabError(`GitLab: ${response.status} for ${path}`);
+      await response.body?.cancel();
+      throw new GitLabError(`GitLab: ${response.status} for ${path}`, response.status);
     }
   }
 }

@@ -7,6 +7,7 @@
 import { sql } from 'drizzle-orm';
 import { jsonParam, type Db } from '../db/client';
 import { recordCommit } from '../domain/commits/record-commit';
+import { authorAvatar } from './author-avatar';
 import type { GitLabClient } from './client';
 import { isConfigFile, metricsFileOf, parseYamlObject, subProjects } from './qaboard-configs';
 
@@ -26,6 +27,7 @@ export async function processPush(db: Db, gitlab: GitLabClient, job: PushJob): P
   const repository = job.project.path_with_namespace;
   const sha = job.checkoutSha;
   const [tree, commit] = await Promise.all([gitlab.tree(repository, sha), gitlab.commit(repository, sha)]);
+  const avatar = await authorAvatar(gitlab, commit);
 
   const configPaths = tree.filter((entry) => entry.type === 'blob' && isConfigFile(entry.path)).map((entry) => entry.path);
   const configs = new Map(
@@ -64,6 +66,7 @@ export async function processPush(db: Db, gitlab: GitLabClient, job: PushJob): P
         branch,
         authoredDatetime: commit.authored_date,
         committerName: commit.author_name,
+        committerAvatarUrl: avatar,
         message: commit.message,
         parents: commit.parent_ids,
       });

@@ -24,7 +24,7 @@ export interface Problem {
   errors?: FieldError[];
 }
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 410 | 413 | 415 | 422 | 429 | 500 | 501 | 502 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 410 | 413 | 415 | 422 | 429 | 500 | 501 | 502 | 503 | 504;
 
 const TITLES: Record<ErrorStatus, string> = {
   400: 'Invalid request',
@@ -42,6 +42,7 @@ const TITLES: Record<ErrorStatus, string> = {
   501: 'Not Implemented',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 };
 
 /** A failure the client can act on; `problemResponse` turns it into the response. */

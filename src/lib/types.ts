@@ -6,6 +6,7 @@ import type { RouteConfig, RouteHandler } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { FailedAuthGuard } from '../auth/failed-auth-guard';
 import type { KnownCallers } from '../auth/known-callers';
+import type { KeySetCache } from '../auth/key-set-cache';
 import type { Caller } from '../auth/principal';
 import type { AppConfig } from '../config';
 import type { Db } from '../db/client';
@@ -25,6 +26,8 @@ export interface Services {
   failedAuthGuard: FailedAuthGuard;
   /** Callers of recently verified tokens, for while the database is unavailable. */
   knownCallers: KnownCallers;
+  /** GitLab's signing keys for CI id_tokens, cached per process or isolate. */
+  keySets: KeySetCache;
   logger: Logger;
   /** The client's network address as this runtime can trust it (`unknown` when it can't tell). */
   clientAddress: string;

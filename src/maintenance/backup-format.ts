@@ -9,6 +9,8 @@ export const BACKUP_TABLES = [
   { name: 'outputs', key: ['id'] },
   { name: 'batch_metric_aggregates', key: ['batch_id', 'metric'] },
   { name: 'api_tokens', key: ['id'] },
+  // Users, not their sessions: after a restore everyone signs in again.
+  { name: 'users', key: ['id'] },
   { name: 'idempotency_keys', key: ['caller', 'key'] },
 ] as const;
 

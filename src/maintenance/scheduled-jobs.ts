@@ -1,6 +1,7 @@
 import type { Db } from '../db/client';
 import type { BlobStore } from './blob-store';
 import { exportBackup } from './export-backup';
+import { reapExpiredSignIns } from './reap-expired-sign-ins';
 import { reapStaleRuns } from './reap-stale-runs';
 import { applyRetention } from './retention';
 import { SCHEMA_VERSION } from '../db/schema-version';
@@ -55,6 +56,7 @@ export async function runScheduledMaintenance(db: Db, startBackup: StartBackup, 
   if (cron === HOURLY_CLEANUP_CRON) {
     await reapStaleRuns(db, now, settings.staleRunHours);
     await applyRetention(db, now);
+    await reapExpiredSignIns(db, now);
     return;
   }
   throw new Error(`no maintenance job for schedule "${cron}"`);

@@ -1,15 +1,22 @@
 /**
  * A fake GitLab for tests and benchmarks, speaking the documented REST shapes the integration
- * uses: repository tree (recursive, keyset pagination with `Link` headers), raw files, commits,
- * the branches containing a commit. It can answer slowly, or fail (429 + Retry-After, 500).
+ * uses: repository tree (recursive, keyset pagination with `Link` headers), raw files, commits
+ * (with their latest pipeline), the branches containing a commit; and sign-in, CI id_token keys,
+ * users, memberships and jobs (fake-gitlab-identity.ts). It can answer slowly, or fail
+ * (429 + Retry-After, 500). Repository routes take the server's `PRIVATE-TOKEN`, or a user's OAuth
+ * token when the user can read the project.
  */
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { bearerUser, identityRoute, newFakeIdentity, type FakeIdentity } from './fake-gitlab-identity';
+
+export type { FakeJob, FakeUser } from './fake-gitlab-identity';
 
 export interface FakeCommit {
   message: string;
   author_name: string;
+  author_email?: string;
   authored_date: string;
   parent_ids: string[];
   branches: string[];
@@ -40,6 +47,7 @@ export interface FakeGitLab {
   requests: string[];
   failures: FakeFailure[];
   delayMs: number;
+  identity: FakeIdentity;
   close(): Promise<void>;
 }
 
@@ -73,6 +81,7 @@ export async function startFakeGitLab(repositories: FakeRepository[], token = 'g
     requests: [],
     failures: [],
     delayMs: 0,
+    identity: newFakeIdentity(),
     close: async () => {},
   };
   const server = http.createServer(async (request, response) => {
@@ -80,8 +89,9 @@ export async function startFakeGitLab(repositories: FakeRepository[], token = 'g
     const rawPath = url.pathname;
     fake.requests.push(decodeURIComponent(rawPath) + url.search);
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-      response.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain' : 'application/json', ...headers });
-      response.end(typeof body === 'string' ? body : JSON.stringify(body));
+      const raw = typeof body === 'string' || Buffer.isBuffer(body);
+      response.writeHead(status, { 'content-type': raw ? 'text/plain' : 'application/json', ...headers });
+      response.end(raw ? body : JSON.stringify(body));
     };
     if (fake.delayMs) await new Promise((resolve) => setTimeout(resolve, fake.delayMs));
     const failure = fake.failures.find((f) => f.times > 0 && f.match.test(decodeURIComponent(rawPath)));
@@ -89,10 +99,12 @@ export async function startFakeGitLab(repositories: FakeRepository[], token = 'g
       failure.times--;
       return send(failure.status, { message: `${failure.status}` }, failure.retryAfter === undefined ? {} : { 'retry-after': String(failure.retryAfter) });
     }
-    if (request.headers['private-token'] !== token) return send(401, { message: '401 Unauthorized' });
+    if (await identityRoute(fake.identity, request, url, send)) return;
+    const user = bearerUser(fake.identity, request);
+    if (request.headers['private-token'] !== token && !user) return send(401, { message: '401 Unauthorized' });
     const route = [TREE_PAGE, RAW_FILE, COMMIT_REFS, COMMIT].map((re) => rawPath.match(re)).find(Boolean);
     const repository = route && fake.repositories.get(decodeURIComponent(route[1]!));
-    if (!route || !repository) return send(404, { message: '404 Project Not Found' });
+    if (!route || !repository || (user && (user.memberships[repository.path] ?? 0) < 20)) return send(404, { message: '404 Project Not Found' });
 
     if (TREE_PAGE.test(rawPath)) {
       const perPage = Number(url.searchParams.get('per_page') ?? 20);
@@ -117,7 +129,14 @@ export async function startFakeGitLab(repositories: FakeRepository[], token = 'g
     if (!commit) return send(404, { message: '404 Commit Not Found' });
     if (COMMIT_REFS.test(rawPath)) return send(200, commit.branches.map((name) => ({ type: 'branch', name })));
     const { branches: _, ...fields } = commit;
-    return send(200, { id: route[2], short_id: route[2]!.slice(0, 8), title: commit.message.split('\n')[0], ...fields });
+    const pipeline = fake.identity.pipelines.get(`${repository.path}:${route[2]}`);
+    return send(200, {
+      id: route[2],
+      short_id: route[2]!.slice(0, 8),
+      title: commit.message.split('\n')[0],
+      ...fields,
+      last_pipeline: pipeline ? { id: pipeline.id, status: 'success' } : null,
+    });
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

@@ -41,6 +41,7 @@ export function ispPipelineRepository(): FakeRepository {
       [HEAD_SHA]: {
         message: 'Add metrics for the HDR sub-project\n\nAlso lowers the SSIM target.',
         author_name: 'Grace Hopper',
+        author_email: 'grace@example.com',
         authored_date: '2026-11-20T10:47:55.000+01:00',
         parent_ids: [PARENT_SHA],
         branches: ['feature/denoise-v2'],
@@ -48,6 +49,7 @@ export function ispPipelineRepository(): FakeRepository {
       [PARENT_SHA]: {
         message: 'Tune the bilateral filter radius\n',
         author_name: 'Ada Lovelace',
+        author_email: 'ada@example.com',
         authored_date: '2026-11-20T09:12:03.000+01:00',
         parent_ids: [],
         branches: ['master', 'feature/denoise-v2'],

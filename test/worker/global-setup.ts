@@ -6,6 +6,7 @@ import type { TestProject } from 'vitest/node';
 import '../provided-context';
 import { startNeonWsProxy } from '../../scripts/neon-ws-proxy';
 import { writeWorkerAssets } from '../../scripts/worker-assets';
+import { newSigningKey } from '../support/ci-id-tokens';
 import { startFakeGitLab } from '../support/fake-gitlab';
 import { ispPipelineRepository } from '../support/gitlab-fixtures';
 import { serveTestDatabase } from '../support/served-database';
@@ -19,6 +20,16 @@ export default async function setup(project: TestProject) {
   const gitlab = await startFakeGitLab([ispPipelineRepository()]);
   project.provide('fakeGitLabUrl', gitlab.url);
   project.provide('fakeGitLabToken', gitlab.token);
+  project.provide('fakeGitLabOAuthClient', gitlab.identity.client);
+  // Sign-in inside workerd: a GitLab user already signed in to the fake GitLab, and its CI signing key.
+  const signingKey = await newSigningKey('worker-ci-key');
+  gitlab.identity.signingKeys.push(signingKey);
+  project.provide('ciSigningKey', JSON.stringify(signingKey));
+  gitlab.identity.users.set('worker-dev', {
+    id: 501, username: 'worker-dev', name: 'Worker Dev', email: 'dev@example.com', avatar_url: null, state: 'active',
+    memberships: { 'worker/oauth': 30 },
+  });
+  gitlab.identity.signedInAs = 'worker-dev';
   console.log(`worker tests on ${database.engine} through the Neon driver via ${proxy.url}`);
   return async () => {
     await gitlab.close();

@@ -36,6 +36,8 @@ export interface CommitRecord {
   branch?: string | null;
   authoredDatetime?: string | null;
   committerName?: string | null;
+  /** The author's avatar on GitLab (only GitLab knows it; it replaces what was recorded). */
+  committerAvatarUrl?: string | null;
   message?: string | null;
   parents?: string[] | null;
   /** Where the commit's artifacts are (qatools' `artifacts_commit`). */
@@ -73,6 +75,7 @@ export function commitRecordCtes(record: CommitRecord): SQL {
   };
   const touch = sql`${record.touchLatestOutput ?? false}::boolean`;
   const committer = record.committerName ?? null;
+  const avatar = record.committerAvatarUrl ?? null;
   const message = record.message ?? null;
   const branch = record.branch ?? null;
   const parents = jsonParam(record.parents);
@@ -116,11 +119,11 @@ export function commitRecordCtes(record: CommitRecord): SQL {
     ),
     new_commit AS (
       INSERT INTO ci_commits (
-        project_id, hexsha, authored_datetime, committer_name, message, branch, parents,
+        project_id, hexsha, authored_datetime, committer_name, committer_avatar_url, message, branch, parents,
         data, commit_dir_override, latest_output_datetime
       )
       VALUES (${record.projectId}, ${record.hexsha}, COALESCE(${authored}::timestamptz, now()),
-        ${committer}, ${message}, ${branch}, ${parents}::jsonb, ${jsonParam(newCommitData)}::jsonb, ${commitDir},
+        ${committer}, ${avatar}, ${message}, ${branch}, ${parents}::jsonb, ${jsonParam(newCommitData)}::jsonb, ${commitDir},
         CASE WHEN ${touch} THEN now() END)
       ON CONFLICT (project_id, hexsha) DO NOTHING
       RETURNING id, hexsha, data, commit_dir_override, true AS created
@@ -129,6 +132,7 @@ export function commitRecordCtes(record: CommitRecord): SQL {
       UPDATE ci_commits c SET
         authored_datetime = CASE WHEN ${fromGitLab}::boolean THEN COALESCE(${authored}::timestamptz, c.authored_datetime) ELSE c.authored_datetime END,
         committer_name = COALESCE(c.committer_name, ${committer}),
+        committer_avatar_url = COALESCE(${avatar}::text, c.committer_avatar_url),
         message = COALESCE(c.message, ${message}),
         branch = COALESCE(c.branch, ${branch}),
         parents = COALESCE(c.parents, ${parents}::jsonb),
@@ -141,6 +145,7 @@ export function commitRecordCtes(record: CommitRecord): SQL {
         (${touch} AND (c.latest_output_datetime IS NULL OR c.latest_output_datetime < now() - ${LATEST_OUTPUT_THROTTLE}))
         OR (${fromGitLab}::boolean AND c.authored_datetime IS DISTINCT FROM COALESCE(${authored}::timestamptz, c.authored_datetime))
         OR (c.committer_name IS NULL AND ${committer}::text IS NOT NULL)
+        OR c.committer_avatar_url IS DISTINCT FROM COALESCE(${avatar}::text, c.committer_avatar_url)
         OR (c.message IS NULL AND ${message}::text IS NOT NULL)
         OR (c.branch IS NULL AND ${branch}::text IS NOT NULL)
         OR (c.parents IS NULL AND ${parents}::jsonb IS NOT NULL)

@@ -3,6 +3,7 @@ import { queryRows, type Db } from '../../db/client';
 import { ciCommits, projects } from '../../db/schema';
 import { notFound } from '../../lib/problem';
 import { isoUtc } from '../../db/select-columns';
+import { projectRepository } from '../storage-locations';
 
 type Json = Record<string, unknown>;
 
@@ -49,4 +50,10 @@ export async function listBranches(db: Db, projectId: string): Promise<string[]>
     .where(sql`${eq(ciCommits.projectId, projectId)} AND ${isNotNull(ciCommits.branch)}`)
     .orderBy(asc(ciCommits.branch));
   return rows.map((r) => r.branch!);
+}
+
+/** The GitLab repository a (sub-)project lives in (`data.git`); an unknown project is taken as a repository path itself. */
+export async function repositoryPathOf(db: Db, projectId: string): Promise<string> {
+  const [row] = await db.select({ data: projects.data }).from(projects).where(eq(projects.id, projectId));
+  return row ? projectRepository({ id: projectId, data: row.data }).idGit : projectId;
 }
