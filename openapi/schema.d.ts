@@ -3811,7 +3811,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Cross-site request: `Origin` not allowed, or `X-Requested-With` missing. */
+            /** @description Cross-site request: `Origin` not allowed. */
             403: {
                 headers: {
                     [name: string]: unknown;

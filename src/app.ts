@@ -7,7 +7,6 @@ import { cors } from 'hono/cors';
 import { authenticate } from './auth/authenticate';
 import { restrictBodyProject } from './auth/body-project';
 import { SESSION_COOKIE } from './auth/credentials';
-import { CSRF_HEADER } from './auth/csrf';
 import { limitRequests } from './auth/request-limits';
 import { apiReferencePage } from './lib/api-reference';
 import { createApp } from './lib/create-app';
@@ -63,7 +62,7 @@ export function buildApp(options: AppOptions) {
     cors({
       origin: (origin) => (c.var.config.corsOrigins.includes(origin) ? origin : null),
       credentials: c.var.config.corsCredentials,
-      allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', CSRF_HEADER],
+      allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'X-Requested-With'],
       exposeHeaders: ['Retry-After', 'X-Request-Id', 'Idempotency-Replayed'],
       maxAge: 600,
     })(c, next),
@@ -113,7 +112,7 @@ export function buildApp(options: AppOptions) {
     type: 'apiKey',
     in: 'cookie',
     name: SESSION_COOKIE,
-    description: `The web app's session. Writes also need an allowed \`Origin\` and the \`${CSRF_HEADER}\` header.`,
+    description: "The web app's session. Writes also need an allowed `Origin`, and JSON bodies (or PUT/DELETE).",
   });
   app.doc31(OPENAPI_PATH, {
     openapi: '3.1.0',

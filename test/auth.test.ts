@@ -199,7 +199,7 @@ describe.each(engineNames)('access control on %s', (engine) => {
       { name: 'session: local writer restricted to team/', headers: browser(writerSession), scope: 'write', restricted: true, session: true },
       { name: 'session: GitLab Maintainer of team/alpha', headers: browser(gitlabSession), scope: 'admin', restricted: true, session: true, gitlab: true },
       { name: 'session, cross-site', headers: { ...browser(writerSession), origin: 'https://evil.example' }, scope: 'write', restricted: true, session: true, crossSite: true },
-      { name: 'session without X-Requested-With', headers: { ...browser(writerSession), 'x-requested-with': '' }, scope: 'write', restricted: true, session: true, crossSite: true },
+      { name: 'session, Origin null (a sandboxed page)', headers: { ...browser(writerSession), origin: 'null' }, scope: 'write', restricted: true, session: true, crossSite: true },
       { name: 'ended session (anonymous)', headers: browser('Ab3'.padEnd(43, 'x')) },
       { name: 'CI id_token of team/alpha (Bearer)', headers: bearer(idToken), scope: 'write', restricted: true },
       { name: 'CI id_token of team/alpha (Basic, as the qa CLI)', headers: basic(idToken), scope: 'write', restricted: true },

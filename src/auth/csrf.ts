@@ -1,22 +1,24 @@
 /**
  * Cross-site request forgery: a browser sends the session cookie with requests any page makes, so
- * a write carried by the cookie must prove it comes from the web app:
+ * a write carried by the cookie must prove it comes from the web app — the original web app,
+ * unchanged:
  * - its `Origin` (or, without one, its `Referer`'s origin) is the API's own (PUBLIC_URL's, or the
  *   request's) or one of CORS_ORIGINS — pages elsewhere can't forge it;
- * - it carries `X-Requested-With` (the web app sends `X-Requested-With: XMLHttpRequest`): a
- *   cross-site form can't set headers, and a cross-site script can't without a CORS preflight,
- *   which only CORS_ORIGINS pass.
- * Requests with an Authorization header (API tokens, CI id_tokens) carry no ambient credential and
- * are not concerned.
+ * - and it is a request no page can send cross-site without a CORS preflight (which only
+ *   CORS_ORIGINS pass): a PUT, PATCH or DELETE, or a POST of JSON — what the web app sends for its
+ *   writes (`Content-Type: application/json`), unlike the forms and plain text other sites may post.
+ *   `X-Requested-With` (any value) counts too, for clients that post something else.
+ * The sign-in, sign-up and sign-out forms (multipart, as the web app posts them) rely on the origin
+ * check alone (login CSRF). Requests with an Authorization header (API tokens, CI id_tokens) carry no
+ * ambient credential and are not concerned.
  */
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { ApiError } from '../lib/problem';
 import type { AppBindings } from '../lib/types';
 
-export const CSRF_HEADER = 'X-Requested-With';
-
 const SAFE_METHODS = ['GET', 'HEAD', 'OPTIONS'];
+const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
 
 export const isUnsafeMethod = (method: string) => !SAFE_METHODS.includes(method);
 
@@ -29,19 +31,30 @@ export function originOf(url: string | undefined): string | undefined {
   }
 }
 
-/** Throws 403 unless the request comes from the web app (see above). */
-export function requireSameSiteRequest(c: Context<AppBindings>): void {
+/** Throws 403 unless the request's origin is the API's own or the web app's. */
+function requireAllowedOrigin(c: Context<AppBindings>): void {
   const { config } = c.var;
   const allowed = [...config.corsOrigins, originOf(config.publicUrl), originOf(c.req.url)];
   const origin = c.req.header('origin') ?? originOf(c.req.header('referer'));
   if (!origin || !allowed.includes(origin)) {
     throw new ApiError(403, `Cross-site request refused: ${origin ? `origin ${origin} is not allowed` : 'no Origin header'} (CORS_ORIGINS).`);
   }
-  if (!c.req.header(CSRF_HEADER)) throw new ApiError(403, `Cross-site request refused: the \`${CSRF_HEADER}\` header is missing.`);
 }
 
-/** Routes that set or end a session from a browser form check their origin whatever the credential (login CSRF). */
+/** Whether a browser would have asked a CORS preflight before sending it cross-site. */
+const needsPreflight = (c: Context) =>
+  c.req.method !== 'POST' || JSON_TYPE.test(c.req.header('content-type') ?? '') || c.req.header('x-requested-with') !== undefined;
+
+/** Throws 403 unless a cookie-authenticated write comes from the web app (see above). */
+export function requireSameSiteRequest(c: Context<AppBindings>): void {
+  requireAllowedOrigin(c);
+  if (!needsPreflight(c)) {
+    throw new ApiError(403, 'Cross-site request refused: a write with a session cookie must be JSON (Content-Type: application/json).');
+  }
+}
+
+/** The sign-in forms check their origin whatever the credential (login CSRF). */
 export const requireSameSite = createMiddleware<AppBindings>(async (c, next) => {
-  requireSameSiteRequest(c);
+  requireAllowedOrigin(c);
   await next();
 });

@@ -1,5 +1,5 @@
 /**
- * Signing in as a browser would, for tests: the web app's headers (its origin, `X-Requested-With`),
+ * Signing in as a browser would, for tests: the web app's headers (its origin),
  * local users created straight in the database, and the GitLab OAuth round trip against the fake
  * GitLab (follow its redirects by hand, carry the cookies).
  */
@@ -15,7 +15,8 @@ export const PUBLIC_URL = 'https://qaboard.test';
 export const WEB_APP_ORIGIN = 'https://app.qaboard.test';
 
 /** What the web app adds to its requests. */
-export const WEB_APP_HEADERS = { origin: WEB_APP_ORIGIN, 'x-requested-with': 'XMLHttpRequest' };
+/** What the original web app's requests carry (it sets no extra header): its origin. */
+export const WEB_APP_HEADERS = { origin: WEB_APP_ORIGIN };
 
 /** Settings that make a test app sign people in with the fake GitLab and accept its CI id_tokens. */
 export const signInEnv = (gitlab: FakeGitLab): Record<string, string> => ({

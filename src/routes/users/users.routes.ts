@@ -11,7 +11,7 @@ const formContent = <T extends z.ZodType>(schema: T) => ({
 const sessionCookieHeader = {
   'Set-Cookie': { description: 'The session cookie (`__Host-qaboard-session`, HttpOnly, Secure, SameSite=Lax).', schema: { type: 'string' as const } },
 };
-const crossSite = problemResponseSpec('Cross-site request: `Origin` not allowed, or `X-Requested-With` missing.');
+const crossSite = problemResponseSpec('Cross-site request: `Origin` not allowed.');
 const password = z.string().min(1).max(1024, 'must be at most 1024 characters');
 
 const signInForm = z.object({ username: boundedText(256), password }).openapi('SignInForm', { example: { username: 'ada', password: 'correct horse battery staple' } });
