@@ -1,58 +1,61 @@
 /**
- * Benchmark of the Node entry on local Postgres (not a test): prints figures.
+ * Benchmark of the Node entry (`npm start`, bundled, in its own process) on the local Postgres — not
+ * a test: it prints figures next to their targets (issue 11).
  *
- *   npm run bench -- [--outputs 10000] [--concurrency 8] [--base-url postgres://postgres@127.0.0.1:5432/postgres]
+ *   npm run bench -- [--outputs 20000] [--concurrency 8] [--base-url postgres://postgres@127.0.0.1:5432/postgres]
+ *                    [--only ingest,bulk,outage,reads-1m,reads-small]
  *
- * 1. Ingestion: N qa CLI–shaped outputs (commits × batches × inputs) POSTed to /api/v1/output at
- *    concurrency C; throughput and latency percentiles.
- * 2. The ceiling: the same uploads as the same SQL statements sent straight through node-postgres, same concurrency.
- * 3. Reads: a commit with 5,000 outputs, and /commits over 100 commits × 2 batches × 200 outputs
- *    with 3 metrics aggregated (both seeded with SQL).
- * Each part runs in its own scratch database, dropped at the end.
+ * 1. ingest       POST /api/v1/output, qa CLI uploads at concurrency C: outputs/s and latency percentiles.
+ * 2. bulk         POST /api/v2/outputs, 1,000 runs per request: accepted → written, outputs/s.
+ * 3. outage       a 10 s database outage in the middle of the per-request load (through a TCP proxy):
+ *                 non-2xx answers, then every acknowledged upload stored exactly once in its final state.
+ * 4. reads-1m     GET /api/v1/commit/:id of 5,000 outputs with 1,000,000 outputs stored (seeded in SQL).
+ * 5. reads-small  the original's scale (10 commits × 5 batches × 40 inputs, 4 metrics) at concurrency 8:
+ *                 GET /api/v1/commit/:id and GET /api/v1/commits, p50.
+ * Each part runs on its own scratch database, dropped at the end.
  */
+import { mkdtemp } from 'node:fs/promises';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { outputUpload as outputUploadSchema } from '../src/domain/ingest/envelope';
-import { ingestOutputs } from '../src/domain/ingest/ingest-outputs';
-import { receiptClock } from '../src/ingestion/receipts';
-import { connectNodeDatabase } from '../src/db/connect-node';
-import { createScratchDatabase } from '../test/support/databases';
 import { killOwned } from '../src/maintenance/owned-children';
-import { startServer } from '../test/support/node-entry';
+import { createScratchDatabase } from '../test/support/databases';
+import { startFaultProxy } from '../test/support/fault-proxy';
+import { startServer, type RunningServer } from '../test/support/node-entry';
 import { outputUpload, shaOf } from '../test/support/uploads';
 import { ms, percentiles } from './latency';
 
 const { values: args } = parseArgs({
   options: {
-    outputs: { type: 'string', default: '10000' },
+    outputs: { type: 'string', default: '20000' },
     concurrency: { type: 'string', default: '8' },
     'base-url': { type: 'string', default: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
-    repeat: { type: 'string', default: '60' },
+    only: { type: 'string', default: 'ingest,bulk,outage,reads-1m,reads-small' },
   },
 });
 const OUTPUTS = Number(args.outputs);
 const CONCURRENCY = Number(args.concurrency);
-const REPEAT = Number(args.repeat);
-const BATCHES = 2;
-const INPUTS = 250;
+const BASE_URL = args['base-url']!;
+const PARTS = new Set(args.only!.split(','));
 
-
-/** The i-th upload: inputs vary fastest, then batches, then commits. */
-function uploadNumber(i: number) {
-  const input = i % INPUTS;
-  const batch = Math.floor(i / INPUTS) % BATCHES;
-  const commit = Math.floor(i / (INPUTS * BATCHES));
-  return outputUpload({
-    project: 'bench/ingest',
-    sha: shaOf(commit + 1),
-    batch: batch ? 'tuning' : 'default',
-    input: `inputs/${input}.jpg`,
-    metrics: { psnr: 30 + (i % 7), loss: i % 3, compute_time: 0.01 },
+/** A keep-alive HTTP client much lighter than fetch, so the client doesn't weigh on the figures. */
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+function request(url: string, method = 'GET', body?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    const sent = http.request(url, { method, agent, headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode!, body: Buffer.concat(chunks).toString() }));
+    });
+    sent.on('error', reject);
+    sent.end(body);
   });
 }
 
-/** Runs `task(i)` for i < count with `concurrency` loops; returns the latency of each call and the wall time. */
+/** Runs `task(i)` for i < count with `concurrency` loops; the latency of each call and the wall time. */
 async function runConcurrently(count: number, concurrency: number, task: (i: number) => Promise<void>) {
   const latencies: number[] = [];
   let next = 0;
@@ -70,116 +73,216 @@ async function runConcurrently(count: number, concurrency: number, task: (i: num
   return { latencies, seconds: (performance.now() - started) / 1000 };
 }
 
-function report(label: string, run: { latencies: number[]; seconds: number }) {
-  const p = percentiles(run.latencies);
-  const perSecond = run.latencies.length / run.seconds;
-  console.log(`${label.padEnd(34)} ${perSecond.toFixed(0).padStart(6)} outputs/s   p50 ${ms(p.p50)}  p95 ${ms(p.p95)}  p99 ${ms(p.p99)}`);
-  return perSecond;
-}
+const verdict = (ok: boolean) => (ok ? 'OK' : 'MISSED');
 
-/**
- * The ceiling: the domain function the API runs for each upload, called straight on a pg pool —
- * no HTTP, JSON parsing, validation or response, so the difference is what the API layer costs.
- */
-async function benchRawSql(url: string) {
-  const database = await connectNodeDatabase({ kind: 'postgres', url, maxConnections: CONCURRENCY });
-  const clock = receiptClock();
-  const uploads = Array.from({ length: OUTPUTS }, (_, i) => outputUploadSchema.parse(uploadNumber(i)));
-  const run = await runConcurrently(OUTPUTS, CONCURRENCY, async (i) => {
-    await ingestOutputs(database.db, [{ upload: uploads[i]!, receivedAt: clock() }]);
+/** The Node entry on a scratch database; `databaseUrl` may route through a proxy. */
+async function withServer<T>(work: (server: RunningServer, database: { url: string }) => Promise<T>, via?: (url: string) => string): Promise<T> {
+  const database = await createScratchDatabase(BASE_URL);
+  const server = await startServer(await mkdtemp(path.join(tmpdir(), 'qaboard-bench-')), {
+    DATABASE_URL: via ? via(database.url) : database.url,
+    RATE_LIMIT_PER_MINUTE: '1000000',
+    DATABASE_CONNECT_TIMEOUT_MS: '1000',
+    CIRCUIT_OPEN_MS: '1000',
   });
-  await database.close();
-  return run;
-}
-
-/** Seeds `commits` commits × `batches` batches × `outputs` outputs with 3 metrics, in SQL. */
-async function seed(url: string, project: string, commits: number, batchesPerCommit: number, outputsPerBatch: number) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  await client.query(`INSERT INTO projects (id) VALUES ($1)`, [project]);
-  await client.query(`INSERT INTO test_inputs (database, path) SELECT '/bench', 'in/' || i FROM generate_series(1, $1) i ON CONFLICT DO NOTHING`, [outputsPerBatch]);
-  await client.query(
-    `INSERT INTO ci_commits (project_id, hexsha, authored_datetime, branch, committer_name, message)
-     SELECT $1, md5($1 || i), now() - i * interval '30 minutes', 'master', 'Bench', 'commit ' || i FROM generate_series(1, $2) i`,
-    [project, commits],
-  );
-  await client.query(
-    `INSERT INTO batches (ci_commit_id, label) SELECT c.id, l FROM ci_commits c, unnest(ARRAY['default', 'tuning']::text[]) WITH ORDINALITY AS x(l, n)
-     WHERE c.project_id = $1 AND n <= $2`,
-    [project, batchesPerCommit],
-  );
-  await client.query(
-    `INSERT INTO outputs (batch_id, test_input_id, platform, metrics, output_dir_override, is_failed)
-     SELECT b.id, t.id, 'linux',
-       jsonb_build_object('psnr', 30 + random() * 5, 'loss', random(), 'is_failed', false, 'compute_time', random()),
-       '/mnt/qaboard/bench/' || b.id || '/' || t.path, random() < 0.02
-     FROM batches b JOIN ci_commits c ON c.id = b.ci_commit_id, test_inputs t
-     WHERE c.project_id = $1 AND t.database = '/bench' AND t.path IN (SELECT 'in/' || i FROM generate_series(1, $2) i)`,
-    [project, outputsPerBatch],
-  );
-  await client.query('ANALYZE');
-  const { rows } = await client.query(`SELECT hexsha FROM ci_commits WHERE project_id = $1 ORDER BY authored_datetime DESC LIMIT 1`, [project]);
-  await client.end();
-  return rows[0].hexsha as string;
-}
-
-async function timeReads(label: string, baseUrl: string, path: string, target: number) {
-  for (let i = 0; i < 5; i++) await (await fetch(baseUrl + path)).arrayBuffer(); // warm-up
-  const samples: number[] = [];
-  let bytes = 0;
-  for (let i = 0; i < REPEAT; i++) {
-    const t0 = performance.now();
-    const response = await fetch(baseUrl + path);
-    bytes = (await response.arrayBuffer()).byteLength;
-    if (!response.ok) throw new Error(`${path}: ${response.status}`);
-    samples.push(performance.now() - t0);
-  }
-  const p = percentiles(samples);
-  const verdict = p.p50 < target ? 'OK' : 'MISSED';
-  console.log(`${label.padEnd(52)} p50 ${ms(p.p50)}  p95 ${ms(p.p95)}  p99 ${ms(p.p99)}  (${(bytes / 1024).toFixed(0)} KB; target p50 < ${target} ms: ${verdict})`);
-}
-
-/** A keep-alive HTTP client much lighter than fetch, so the client doesn't weigh on the figures. */
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-function post(url: string, body: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode!, body: Buffer.concat(chunks).toString() }));
-    });
-    request.on('error', reject);
-    request.end(body);
-  });
-}
-
-async function main() {
-  const apiDatabase = await createScratchDatabase(args['base-url']!);
-  const rawDatabase = await createScratchDatabase(args['base-url']!);
-  await (await connectNodeDatabase({ kind: 'postgres', url: rawDatabase.url })).close(); // migrate
-  const api = await startNodeEntry({ DATABASE_URL: apiDatabase.url });
-  const apiUrl = api.url;
   try {
-    console.log(`QA-Board Edge bench: ${OUTPUTS} outputs (${OUTPUTS / (BATCHES * INPUTS)} commits × ${BATCHES} batches × ${INPUTS} inputs), concurrency ${CONCURRENCY}, Node ${process.version}, local Postgres\n`);
-    const bodies = Array.from({ length: OUTPUTS }, (_, i) => JSON.stringify(uploadNumber(i)));
-    const http = await runConcurrently(OUTPUTS, CONCURRENCY, async (i) => {
-      const { status, body } = await post(`${apiUrl}/api/v1/output/`, bodies[i]!);
+    return await work(server, database);
+  } finally {
+    await killOwned(server.child);
+    await database.drop();
+  }
+}
+
+/** The i-th of a CI run's uploads: 250 inputs per batch, 2 batches per commit; start then end uploads are separate calls. */
+function upload(i: number, project = 'bench/ingest', status: 'running' | 'done' = 'done') {
+  const input = i % 250;
+  const batch = Math.floor(i / 250) % 2;
+  const commit = Math.floor(i / 500);
+  return outputUpload({
+    project,
+    sha: shaOf(commit + 1),
+    batch: batch ? 'tuning' : 'default',
+    input: `inputs/${input}.jpg`,
+    status,
+    metrics: status === 'done' ? { psnr: 30 + (i % 7), loss: i % 3, run: i } : undefined,
+  });
+}
+
+async function benchIngest() {
+  await withServer(async (server) => {
+    const bodies = Array.from({ length: OUTPUTS }, (_, i) => JSON.stringify(upload(i)));
+    for (let i = 0; i < 200; i++) await request(`${server.url}/api/v1/output/`, 'POST', JSON.stringify(upload(i, 'bench/warm-up'))); // JIT, pools
+    const run = await runConcurrently(OUTPUTS, CONCURRENCY, async (i) => {
+      const { status, body } = await request(`${server.url}/api/v1/output/`, 'POST', bodies[i]!);
       if (status !== 200) throw new Error(`upload ${i}: ${status} ${body}`);
     });
-    const viaHttp = report('POST /api/v1/output (HTTP, Node)', http);
-    const ceiling = report('raw SQL upserts (pg, ceiling)', await benchRawSql(rawDatabase.url));
-    console.log(`HTTP ingestion = ${((100 * viaHttp) / ceiling).toFixed(0)}% of the raw-SQL ceiling (target ≥ 50%)\n`);
+    const p = percentiles(run.latencies);
+    const rate = OUTPUTS / run.seconds;
+    console.log(
+      `ingest   POST /api/v1/output at concurrency ${CONCURRENCY}: ${rate.toFixed(0)} outputs/s, p50 ${ms(p.p50)} p95 ${ms(p.p95)} p99 ${ms(p.p99)}` +
+        `  (targets ≥ 2,400/s: ${verdict(rate >= 2400)}; p95 < 20 ms: ${verdict(p.p95 < 20)})`,
+    );
+  });
+}
 
-    const bigCommit = await seed(apiDatabase.url, 'bench/big-commit', 1, 1, 5000);
-    const metrics = encodeURIComponent(JSON.stringify({ psnr: 0, loss: 0, is_failed: 0 }));
-    await timeReads('GET /commit/:id (5,000 outputs, 3 metrics)', apiUrl, `/api/v1/commit/${bigCommit}?project=bench%2Fbig-commit&batch=default&metrics=${metrics}`, 100);
-    await seed(apiDatabase.url, 'bench/history', 100, 2, 200);
-    await timeReads('GET /commits (100 commits × 2 batches × 200 outputs)', apiUrl, `/api/v1/commits?project=bench%2Fhistory&metrics=${metrics}`, 50);
+async function benchBulk() {
+  await withServer(async (server) => {
+    const requests = Math.max(1, Math.round(OUTPUTS / 1000));
+    const bodies = Array.from({ length: requests }, (_, r) => {
+      const { metrics: _metrics, input_path: _input, rel_input_path: _relative, ...envelope } = upload(0, 'bench/bulk');
+      const outputs = Array.from({ length: 1000 }, (_, i) => ({ rel_input_path: `inputs/${r}/${i}.jpg`, metrics: { psnr: i % 40 } }));
+      return JSON.stringify({ ...envelope, commit_sha: shaOf(r + 1), outputs });
+    });
+    const started = performance.now();
+    const receipts: string[] = [];
+    await runConcurrently(requests, 2, async (r) => {
+      const { status, body } = await request(`${server.url}/api/v2/outputs`, 'POST', bodies[r]!);
+      if (status !== 202) throw new Error(`bulk ${r}: ${status} ${body}`);
+      receipts.push((JSON.parse(body) as { ingestion_id: string }).ingestion_id);
+    });
+    const accepted = (performance.now() - started) / 1000;
+    for (const receipt of receipts) {
+      for (;;) {
+        const { body } = await request(`${server.url}/api/v1/ingestions/${receipt}`);
+        if ((JSON.parse(body) as { status: string }).status === 'written') break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+    const written = (performance.now() - started) / 1000;
+    const rate = (requests * 1000) / written;
+    console.log(
+      `bulk     POST /api/v2/outputs, ${requests} × 1,000 runs: accepted in ${accepted.toFixed(2)} s, written in ${written.toFixed(2)} s: ` +
+        `${rate.toFixed(0)} outputs/s accepted → written  (target ≥ 10,000/s: ${verdict(rate >= 10_000)})`,
+    );
+  });
+}
+
+async function benchOutage() {
+  const server = new URL(BASE_URL);
+  const proxy = await startFaultProxy({ host: server.hostname, port: Number(server.port || 5432) });
+  try {
+    await withServer(async (running, database) => {
+      const count = Math.min(OUTPUTS, 10_000);
+      const statuses = new Map<number, number>();
+      const outage = (async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        proxy.setMode('down');
+        await new Promise((resolve) => setTimeout(resolve, 10_000));
+        proxy.setMode('pass');
+      })();
+      // Each input: a start, then an end; the stored state must be the end's.
+      await runConcurrently(count, CONCURRENCY, async (i) => {
+        for (const status of ['running', 'done'] as const) {
+          const answer = await request(`${running.url}/api/v1/output/`, 'POST', JSON.stringify(upload(i, 'bench/outage', status)));
+          statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+        }
+        // Slow enough that the load spans the outage.
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      });
+      await outage;
+      const check = new pg.Client({ connectionString: database.url });
+      await check.connect();
+      let stored: { n: number; finished: number; distinct_runs: number };
+      for (;;) {
+        const { rows } = await check.query(
+          `SELECT count(*)::int AS n, count(*) FILTER (WHERE NOT is_pending AND (metrics ->> 'run')::int IS NOT NULL)::int AS finished,
+             count(DISTINCT (metrics ->> 'run'))::int AS distinct_runs FROM outputs`,
+        );
+        stored = rows[0];
+        if (stored.finished >= count) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      await check.end();
+      const failed = [...statuses].filter(([status]) => status >= 300).reduce((n, [, c]) => n + c, 0);
+      const lost = count - stored.finished;
+      const duplicated = stored.n - count;
+      console.log(
+        `outage   10 s database outage under load (${count} runs × 2 uploads): answers ${JSON.stringify(Object.fromEntries(statuses))}; ` +
+          `non-2xx ${failed}, lost ${lost}, duplicated ${duplicated}  (targets 0/0/0: ${verdict(failed === 0 && lost === 0 && duplicated === 0)})`,
+      );
+    }, (url) => proxy.urlThrough(url));
   } finally {
-    await api.stop();
-    await apiDatabase.drop();
-    await rawDatabase.drop();
+    await proxy.close();
   }
 }
 
-await main();
+async function timeReads(label: string, url: string, concurrency: number, target: number, repeat = 200) {
+  for (let i = 0; i < 10; i++) await request(url); // warm-up (and the aggregate cache)
+  let bytes = 0;
+  const run = await runConcurrently(repeat, concurrency, async () => {
+    const answer = await request(url);
+    if (answer.status !== 200) throw new Error(`${url}: ${answer.status}`);
+    bytes = answer.body.length;
+  });
+  const p = percentiles(run.latencies);
+  console.log(`${label.padEnd(70)} p50 ${ms(p.p50)} p95 ${ms(p.p95)} (${(bytes / 1024).toFixed(0)} KB; target p50 ≤ ${target} ms: ${verdict(p.p50 <= target)})`);
+}
+
+const METRICS = encodeURIComponent(JSON.stringify({ psnr: 0, loss: 0, is_failed: 0, compute_time: 0 }));
+
+async function benchReadsAtAMillion() {
+  await withServer(async (server, database) => {
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const definitions = JSON.stringify({ available_metrics: { psnr: {}, loss: {}, is_failed: {}, compute_time: {} } });
+    await client.query(`INSERT INTO projects (id, data) VALUES ('bench/scale', jsonb_build_object('qatools_metrics', $1::jsonb))`, [definitions]);
+    await client.query(`INSERT INTO ci_commits (project_id, hexsha, authored_datetime, branch) SELECT 'bench/scale', md5(i::text), now() - i * interval '1 hour', 'master' FROM generate_series(1, 200) i`);
+    await client.query(`INSERT INTO batches (ci_commit_id, label) SELECT id, 'default' FROM ci_commits`);
+    await client.query(`INSERT INTO test_inputs (project_id, database, path) SELECT 'bench/scale', '/bench', 'in/' || i FROM generate_series(1, 5000) i`);
+    await client.query(
+      `INSERT INTO outputs (batch_id, test_input_id, platform, metrics, output_dir_override)
+       SELECT b.id, t.id, 'linux', jsonb_build_object('psnr', 30 + random() * 5, 'loss', random(), 'is_failed', false, 'compute_time', random()),
+         '/mnt/qaboard/bench/' || b.id || '/' || t.path
+       FROM batches b CROSS JOIN test_inputs t`,
+    );
+    await client.query('VACUUM ANALYZE');
+    const { rows } = await client.query(`SELECT hexsha FROM ci_commits ORDER BY authored_datetime DESC LIMIT 1`);
+    await client.end();
+    await timeReads(
+      'reads-1m GET /api/v1/commit/:id (5,000 outputs, 1,000,000 stored), one at a time',
+      `${server.url}/api/v1/commit/${rows[0].hexsha}?project=bench%2Fscale&metrics=${METRICS}`,
+      1,
+      50,
+      50,
+    );
+  });
+}
+
+async function benchReadsAtTheOriginalScale() {
+  await withServer(async (server) => {
+    // 10 commits × 5 batches × 40 inputs, uploaded as the qa CLI would (in bulk, to save time).
+    for (let c = 0; c < 10; c++) {
+      const uploads = [];
+      for (let b = 0; b < 5; b++) {
+        for (let i = 0; i < 40; i++) {
+          uploads.push(
+            outputUpload({
+              project: 'bench/original',
+              sha: shaOf(c + 1),
+              batch: b ? `batch-${b}` : 'default',
+              input: `inputs/${i}.jpg`,
+              authored: new Date(Date.now() - c * 3_600_000).toISOString(),
+              metrics: { psnr: 30 + (i % 7), loss: i % 3, compute_time: 0.01 * i },
+            }),
+          );
+        }
+      }
+      const { status, body } = await request(`${server.url}/api/v2/outputs`, 'POST', JSON.stringify(uploads));
+      if (status !== 202) throw new Error(`seed: ${status} ${body}`);
+    }
+    for (let done = false; !done; ) {
+      const { body } = await request(`${server.url}/api/v1/commits?project=bench%2Foriginal`);
+      done = (JSON.parse(body) as unknown[]).length === 10;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await timeReads('reads    GET /api/v1/commit/:id?batch&metrics (200 outputs), concurrency 8', `${server.url}/api/v1/commit/${shaOf(1)}?project=bench%2Foriginal&batch=default&metrics=${METRICS}`, 8, 9);
+    await timeReads('reads    GET /api/v1/commits?metrics (10 commits × 5 batches), concurrency 8', `${server.url}/api/v1/commits?project=bench%2Foriginal&metrics=${METRICS}`, 8, 25);
+  });
+}
+
+console.log(`QA-Board Edge bench: Node ${process.version}, the bundled Node entry on local Postgres, ${OUTPUTS} outputs, concurrency ${CONCURRENCY}\n`);
+if (PARTS.has('ingest')) await benchIngest();
+if (PARTS.has('bulk')) await benchBulk();
+if (PARTS.has('outage')) await benchOutage();
+if (PARTS.has('reads-1m')) await benchReadsAtAMillion();
+if (PARTS.has('reads-small')) await benchReadsAtTheOriginalScale();
+agent.destroy();

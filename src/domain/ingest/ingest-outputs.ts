@@ -11,7 +11,7 @@
  * overwrite a newer state: a late "start" never reopens a finished run, a duplicate changes nothing.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import { jsonParam, queryRows, retryOnConcurrentCreate, type Db } from '../../db/client';
+import { jsonParam, preparedRows, retryOnConcurrentCreate, type Db } from '../../db/client';
 import { commitRecordCtes } from '../commits/record-commit';
 import { outputColumns, outputContextColumns, type OutputInContextRow } from '../rows';
 import { outputInContextJson, type OutputJson } from '../v1-json';
@@ -105,7 +105,9 @@ function groupStatement({ record, runs }: CommitGroup): SQL {
     metrics: r.metrics,
     received_at: r.receivedAt,
   }));
+  // Spelled as the unique index `outputs_identity` is, so that finding an output is an index lookup.
   const sameOutput = sql.raw(`o.batch_id = b.id AND o.test_input_id = t.id AND o.platform = r.platform
+    AND md5(o.configurations::text) = md5(r.configurations::text) AND md5(o.extra_parameters::text) = md5(r.extra_parameters::text)
     AND o.configurations = r.configurations AND o.extra_parameters = r.extra_parameters`);
 
   return sql`WITH ${commitRecordCtes(record)},
@@ -123,7 +125,8 @@ function groupStatement({ record, runs }: CommitGroup): SQL {
     ),
     existing_batch AS (
       SELECT b.id, b.label, b.batch_dir_override, x.data AS patch
-      FROM batches b JOIN commit ON b.ci_commit_id = commit.id JOIN batch_patch x ON x.label = b.label
+      FROM batch_patch x CROSS JOIN commit
+      CROSS JOIN LATERAL (SELECT * FROM batches b WHERE b.ci_commit_id = commit.id AND b.label = x.label) b
     ),
     batch_update AS (
       UPDATE batches b SET data = b.data || e.patch FROM existing_batch e
@@ -140,7 +143,8 @@ function groupStatement({ record, runs }: CommitGroup): SQL {
     ),
     existing_input AS (
       SELECT t.id, t.database, t.path, t.data, x.data AS patch
-      FROM test_inputs t JOIN project ON t.project_id = project.id JOIN input_patch x ON x.database = t.database AND x.path = t.path
+      FROM input_patch x CROSS JOIN project
+      CROSS JOIN LATERAL (SELECT * FROM test_inputs t WHERE t.project_id = project.id AND t.database = x.database AND t.path = x.path) t
     ),
     input_update AS (
       UPDATE test_inputs t SET data = t.data || e.patch FROM existing_input e
@@ -152,6 +156,7 @@ function groupStatement({ record, runs }: CommitGroup): SQL {
       UNION ALL SELECT id, database, path, data FROM input_update
       UNION ALL SELECT id, database, path, data FROM existing_input e WHERE NOT EXISTS (SELECT 1 FROM input_update u WHERE u.id = e.id)
     ),
+    -- Parents are joined by lookups, one per run: each an index probe whatever the planner guesses of the runs' count.
     written AS (
       INSERT INTO outputs AS o (
         batch_id, test_input_id, platform, configurations, extra_parameters, output_type, data,
@@ -201,7 +206,7 @@ export async function ingestOutputs(db: Db, uploads: ReceivedUpload[]): Promise<
     // A parent created at the same moment by another transaction hides from this statement's
     // snapshot: its runs get no row, and the (idempotent) statement runs again.
     const rows = await retryOnConcurrentCreate(async () => {
-      const found = await queryRows<GroupRow>(db, statement);
+      const found = await preparedRows<GroupRow>(db, statement);
       return found.length === group.runs.length ? found : undefined;
     });
     for (const row of rows) answers[row.i] = { body: outputInContextJson(row), commitCreated: row.commitCreated };
