@@ -10,12 +10,12 @@
  * After the last start it posts `--uploads` outputs (4 at a time) and prints the server's RSS then.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../test/support/node-entry';
+import { groupMemory } from './process-memory';
 import { outputUpload, shaOf } from '../test/support/uploads';
 
 const { values: args } = parseArgs({
@@ -25,25 +25,6 @@ const { values: args } = parseArgs({
     uploads: { type: 'string', default: '500' },
   },
 });
-
-/** Pids of a process group, and each one's current and peak RSS in kB (Linux /proc). */
-function groupMemory(pgid: number) {
-  const processes: Array<{ pid: number; rssKb: number; peakKb: number }> = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // Fields after the command's closing parenthesis: state, ppid, pgrp, …
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) !== pgid) continue;
-      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
-      const kb = (field: string) => Number(status.match(new RegExp(`${field}:\\s+(\\d+)`))?.[1] ?? 0);
-      processes.push({ pid: Number(entry), rssKb: kb('VmRSS'), peakKb: kb('VmHWM') });
-    } catch {
-      // the process ended while we read it
-    }
-  }
-  return processes;
-}
 
 /** Posts `count` qa CLI–shaped outputs, 4 at a time, over 10 commits. */
 async function upload(port: number, count: number) {

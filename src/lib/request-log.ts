@@ -5,6 +5,7 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { describeFailure } from './database-failure';
+import { ApiError } from './problem';
 import type { LogRecord } from './logger';
 import type { AppBindings } from './types';
 
@@ -22,7 +23,8 @@ export const logRequests: MiddlewareHandler<AppBindings> = async (c, next) => {
     request_id: c.var.requestId,
     caller: c.var.caller?.id,
     request_bytes: requestBytes(c),
-    ...(c.error && status >= 500 && describeFailure(c.error)),
+    // A deliberate 5xx (the circuit is open, a queue refused) is described by its message; anything else fully.
+    ...(c.error && status >= 500 && (c.error instanceof ApiError ? { error: c.error.message } : describeFailure(c.error))),
   };
   c.var.logger.log(status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', record);
 };

@@ -1,0 +1,171 @@
+/**
+ * Load and soak test (not part of CI): drives the Node entry (`npm start`) and/or the Worker
+ * (`npm run dev`: wrangler dev, workerd, the Neon driver through the local proxy) at a fixed request
+ * rate on a scratch database of the local Postgres, and prints, every `--every` seconds, the
+ * throughput, latency percentiles, errors and the server's memory — then whether memory stayed flat.
+ *
+ *   npm run load -- [--target node|worker|both] [--rate 200] [--duration 60] [--every 10]
+ *   npm run load -- --target node --duration 600      # the 10-minute soak
+ *
+ * The stream is what a CI farm and a few web-app users make: each run posts its start and its end
+ * (POST /api/v1/output), and one request in ten reads a commit or the commit list.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { killOwned, spawnOwned } from '../src/maintenance/owned-children';
+import { createScratchDatabase } from '../test/support/databases';
+import { freePort, startServer } from '../test/support/node-entry';
+import { outputUpload, shaOf } from '../test/support/uploads';
+import { ms, percentiles } from './latency';
+import { groupMemory } from './process-memory';
+
+const { values: args } = parseArgs({
+  options: {
+    target: { type: 'string', default: 'both' },
+    rate: { type: 'string', default: '200' },
+    duration: { type: 'string', default: '60' },
+    every: { type: 'string', default: '10' },
+    'base-url': { type: 'string', default: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
+  },
+});
+const RATE = Number(args.rate);
+const DURATION_S = Number(args.duration);
+const EVERY_S = Number(args.every);
+/** Requests in flight at most: past it the server can't keep up, and the client says so instead of queueing forever. */
+const MAX_IN_FLIGHT = 512;
+
+interface Target {
+  name: string;
+  url: string;
+  /** The process group whose memory is the server's. */
+  pgid: number;
+  stop(): Promise<void>;
+}
+
+async function nodeTarget(databaseUrl: string): Promise<Target> {
+  const server = await startServer(await mkdtemp(path.join(tmpdir(), 'qaboard-load-')), { DATABASE_URL: databaseUrl, RATE_LIMIT_PER_MINUTE: '10000000' });
+  return { name: 'Node entry', url: server.url, pgid: server.child.pid!, stop: () => killOwned(server.child) };
+}
+
+async function workerTarget(databaseUrl: string): Promise<Target> {
+  const port = await freePort();
+  const child = spawnOwned('npx', ['tsx', 'scripts/dev.ts', '--port', String(port), '--inspector-port', String(await freePort())], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, AUTH_MODE: 'open', QABOARD_DATA_DIR: await mkdtemp(path.join(tmpdir(), 'qaboard-load-dev-')) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`npm run dev exited with ${child.exitCode}`);
+    if ((await fetch(`${url}/api/v1/health`).catch(() => undefined))?.ok) break;
+    if (i > 600) throw new Error('npm run dev did not get ready within 60 s');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { name: 'Worker (wrangler dev)', url, pgid: child.pid!, stop: () => killOwned(child) };
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
+function send(url: string, method: string, body?: string): Promise<number> {
+  return new Promise((resolve) => {
+    const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    const request = http.request(url, { method, agent, headers }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(response.statusCode!));
+    });
+    request.on('error', () => resolve(0));
+    request.end(body);
+  });
+}
+
+/** The i-th request of the stream: runs of 100 inputs per commit, start then end; every tenth a read (once a commit exists). */
+function requestNumber(target: Target, i: number): [string, string, string?] {
+  const run = Math.floor(i / 2);
+  const commit = shaOf(Math.floor(run / 100) + 1);
+  if (i % 10 === 9 && i > 200) {
+    return i % 20 === 19
+      ? [`${target.url}/api/v1/commits?project=load%2Frepo&metrics=%7B%22psnr%22%3A0%7D`, 'GET']
+      : [`${target.url}/api/v1/commit/${commit}?project=load%2Frepo&metrics=%7B%22psnr%22%3A0%7D`, 'GET'];
+  }
+  const upload = outputUpload({ project: 'load/repo', sha: commit, input: `inputs/${run % 100}.jpg`, status: i % 2 ? 'done' : 'running', metrics: { psnr: run % 40 } });
+  return [`${target.url}/api/v1/output/`, 'POST', JSON.stringify(upload)];
+}
+
+async function drive(target: Target) {
+  console.log(`\n${target.name}: ${RATE} requests/s for ${DURATION_S} s (${target.url})`);
+  console.log('   t      sent     ok  errors   req/s     p50     p95     p99   RSS MB  behind');
+  const started = performance.now();
+  const rssSeries: number[] = [];
+  let inFlight = 0;
+  let behind = 0;
+  let interval = { latencies: [] as number[], ok: 0, errors: 0, sent: 0 };
+  const errorStatuses = new Map<number, number>();
+  let totals = { ok: 0, errors: 0, sent: 0, behind: 0 };
+  const report = (t: number) => {
+    const rssMb = groupMemory(target.pgid).reduce((sum, p) => sum + p.rssKb, 0) / 1024;
+    rssSeries.push(rssMb);
+    const p = percentiles(interval.latencies.length ? interval.latencies : [0]);
+    console.log(
+      `${t.toFixed(0).padStart(4)} ${String(interval.sent).padStart(9)} ${String(interval.ok).padStart(6)} ${String(interval.errors).padStart(7)} ` +
+        `${(interval.ok / EVERY_S).toFixed(0).padStart(7)} ${ms(p.p50).padStart(7)} ${ms(p.p95).padStart(7)} ${ms(p.p99).padStart(7)} ${rssMb.toFixed(0).padStart(8)} ${String(behind).padStart(7)}`,
+    );
+    totals = { ok: totals.ok + interval.ok, errors: totals.errors + interval.errors, sent: totals.sent + interval.sent, behind: totals.behind + behind };
+    interval = { latencies: [], ok: 0, errors: 0, sent: 0 };
+    behind = 0;
+  };
+  let nextReport = EVERY_S;
+  const pending = new Set<Promise<void>>();
+  for (let i = 0; ; i++) {
+    const due = started + (i / RATE) * 1000;
+    const elapsed = (performance.now() - started) / 1000;
+    if (elapsed >= nextReport) {
+      report(nextReport);
+      nextReport += EVERY_S;
+    }
+    if (elapsed >= DURATION_S) break;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (inFlight >= MAX_IN_FLIGHT) {
+      behind++;
+      continue;
+    }
+    const [url, method, body] = requestNumber(target, i);
+    inFlight++;
+    interval.sent++;
+    const t0 = performance.now();
+    const done = send(url, method, body).then((status) => {
+      inFlight--;
+      if (status >= 200 && status < 300) {
+        interval.ok++;
+        interval.latencies.push(performance.now() - t0);
+      } else {
+        interval.errors++;
+        errorStatuses.set(status, (errorStatuses.get(status) ?? 0) + 1);
+      }
+    });
+    pending.add(done);
+    void done.finally(() => pending.delete(done));
+  }
+  await Promise.all(pending);
+  const first = rssSeries[0] ?? 0;
+  const last = rssSeries.at(-1) ?? 0;
+  const peak = Math.max(...rssSeries);
+  console.log(
+    `${target.name}: ${totals.ok} ok, ${totals.errors} errors ${JSON.stringify(Object.fromEntries(errorStatuses))} (0: no answer), ${totals.behind} not sent (the server fell behind); ` +
+      `RSS ${first.toFixed(0)} → ${last.toFixed(0)} MB (peak ${peak.toFixed(0)} MB, ${(((last - first) / Math.max(first, 1)) * 100).toFixed(1)}% over the run)`,
+  );
+}
+
+const targets = args.target === 'both' ? ['node', 'worker'] : [args.target!];
+for (const name of targets) {
+  const database = await createScratchDatabase(args['base-url']!);
+  const target = name === 'node' ? await nodeTarget(database.url) : await workerTarget(database.url);
+  try {
+    await drive(target);
+  } finally {
+    await target.stop();
+    await database.drop();
+  }
+}
+agent.destroy();
