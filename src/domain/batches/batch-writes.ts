@@ -58,8 +58,9 @@ async function assertNothingRuns(db: Db, batch: BatchRef, action: string) {
   if (row?.runs) throw conflict(`Batch ${batch.label} still has runs in progress: wait for them or stop the batch before you ${action} (their results would be reported to the old label).`);
 }
 
-/** Renames a batch (the label must be free in its commit); refused while it runs. */
+/** Renames a batch (the label must be free in its commit; its own label changes nothing); refused while it runs. */
 export async function renameBatch(db: Db, batch: BatchRef, label: string): Promise<{ status: 'OK' }> {
+  if (label === batch.label) return { status: 'OK' };
   await assertNothingRuns(db, batch, 'rename it');
   const taken = conflict(`A batch labelled ${label} already exists in commit ${batch.hexsha}.`);
   let renamed: unknown[];
