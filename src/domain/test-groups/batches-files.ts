@@ -182,8 +182,12 @@ export function expandGroup(name: string, files: BatchesFile[], config: Json): G
     if (/[*?[]/.test(location)) unexpanded.add(`wildcards (<code>${escapeHtml(location)}</code>)`);
     else if (settings.globs) unexpanded.add('folders of inputs (<code>inputs.globs</code>)');
   };
+  const addWholeDatabase = (batchName: string, configurations: unknown[]) => {
+    tests.push({ input_path: '*', configurations });
+    unexpanded.add(`every input of the database (<code>${escapeHtml(batchName)}</code> lists none)`);
+  };
 
-  const expandBatch = (batch: unknown, inherited: unknown[], inheritedSettings: Json): void => {
+  const expandBatch = (batchName: string, batch: unknown, inherited: unknown[], inheritedSettings: Json): void => {
     if (batch === null || batch === undefined) return;
     if (!isObject(batch)) throw new BatchesFileError(`A batch must be a mapping (inputs, configurations…), got: ${JSON.stringify(batch)}`);
     const configurations = flatten(configurationsOf(batch) ?? inherited);
@@ -200,14 +204,14 @@ export function expandGroup(name: string, files: BatchesFile[], config: Json): G
         for (const [param, value] of Object.entries(point)) {
           if (![...CONFIGURATION_KEYS, 'platform'].includes(param)) matrixConfigurations = interpolateMatrix(matrixConfigurations, param, value);
         }
-        expandBatch(rest, flatten(matrixConfigurations), inheritedSettings);
+        expandBatch(batchName, rest, flatten(matrixConfigurations), inheritedSettings);
       }
       return;
     }
     if (batch.only || batch.exclude) unexpanded.add('filters on input metadata (<code>only</code>, <code>exclude</code>)');
     const locations = batch.inputs ?? batch.tests;
     if (!locations) {
-      addInput('*', configurations, { ...settings, globs: settings.globs ?? true });
+      addWholeDatabase(batchName, configurations);
       return;
     }
     // `[input, …]`, `[[input, config…], …]`, `[{input: settings}, …]` or `{input: settings}`.
@@ -237,7 +241,7 @@ export function expandGroup(name: string, files: BatchesFile[], config: Json): G
   };
 
   for (const batchName of resolveAliases([name], aliases)) {
-    if (batchName in batches) expandBatch(batches[batchName], defaultConfigurations, defaults);
+    if (batchName in batches) expandBatch(batchName, batches[batchName], defaultConfigurations, defaults);
     // Not a batch: a path (or wildcard) under the default database.
     else addInput(batchName, defaultConfigurations, defaults);
   }
