@@ -119,12 +119,13 @@ describe.each(engineNames)('run requests on %s', (engine) => {
       day: { inputs: ['scenes/day/0001.dng'] },
     });
 
-    // qa batch reports its command, then its runs (pending, then finished), tagged with the command id.
+    // qa batch reports its command, then its runs (pending, then finished): runs carry the command id.
     const batchUpload = { project: PROJECT, commit_sha: HEAD_SHA, batch_label: 'sweep', command: { [request.command_id]: { argv: ['qa', 'batch'] } } };
     expect((await postJson(app, '/api/v1/batch/', batchUpload)).status).toBe(200);
-    expect((await runRequest(request.id)).status).toBe('running');
+    expect((await runRequest(request.id)).status).toBe('dispatched'); // no run yet: the batch must not complete empty
     const tagged = { data: { job_options: { command_id: request.command_id } } };
     await upload({ batch: 'sweep', input: 'scenes/night/0001.dng', status: 'running', extra: tagged });
+    expect((await runRequest(request.id)).status).toBe('running');
     await upload({ batch: 'sweep', input: 'scenes/day/0001.dng', status: 'running', extra: tagged });
     await upload({ batch: 'sweep', input: 'scenes/night/0001.dng', status: 'done' });
     expect((await runRequest(request.id)).status).toBe('running');
@@ -132,6 +133,17 @@ describe.each(engineNames)('run requests on %s', (engine) => {
     const done = await runRequest(request.id);
     expect(done).toMatchObject({ status: 'done', error: null });
     expect(Date.parse(done.finished_at)).toBeGreaterThanOrEqual(Date.parse(done.started_at));
+  });
+
+  test('runs finishing at the same moment still complete the batch (each sees the others pending)', async () => {
+    await upload({});
+    const request = await tune();
+    const inputs = Array.from({ length: 12 }, (_, i) => `scenes/${i}.dng`);
+    const tagged = { data: { job_options: { command_id: request.command_id } } };
+    for (const input of inputs) await upload({ batch: 'sweep', input, status: 'running', extra: tagged });
+    expect((await runRequest(request.id)).status).toBe('running');
+    await Promise.all(inputs.map((input) => upload({ batch: 'sweep', input, status: 'done' })));
+    expect((await runRequest(request.id)).status).toBe('done');
   });
 
   test('a redo of failed outputs runs them again, and only them', async () => {

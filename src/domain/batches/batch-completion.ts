@@ -3,13 +3,19 @@
  * and runs what must happen then.
  *
  * Call `completeBatches(db, batchIds)` after anything that may end a batch's last pending run:
- * an upload that finishes an output (domain/ingest/ingest-output.ts), a status edit from the web
+ * an upload that finishes an output (domain/ingest/ingest-outputs.ts answers it with a
+ * `completionCheck`; src/ingestion/ calls this once the write is committed), a status edit from the web
  * app (PUT /api/v1/output/:id), a stop, the stale-run reaper, and the hourly clean-up's sweep of
  * batches whose run requests are still running (a safety net for a missed event). It checks, in
  * a fresh snapshot, which of the batches have no pending output left, runs every reaction on
  * those, and answers them.
  *
- * Semantics, for whoever adds a reaction (issue 14's regression verdicts go in `REACTIONS`):
+ * Uploads are the hot path: their statement carries `completionProbe`, so that they check
+ * completion only when some reaction is concerned with their batch (a running run request…) —
+ * most uploads pay nothing.
+ *
+ * Semantics, for whoever adds a reaction (issue 14's regression verdicts go in `REACTIONS`, with
+ * `concerns` telling which batches they care about, e.g. those of projects that opted in):
  * - at least once: a batch may be reported complete more than once — a later upload of an
  *   already finished output, a redelivered queue message, two last outputs finishing together,
  *   the hourly sweep. Reactions must be idempotent (conditional updates, jobs deduplicated by key).
@@ -18,9 +24,9 @@
  *   that needs a queue should record its work in the database (or be driven by the caller from the
  *   answered batches), since the domain layer holds no queues.
  */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { intArrayLiteral, queryRows, type Db } from '../../db/client';
-import { finishRunRequests } from '../run-requests/run-requests';
+import { awaitsBatchCompletion, finishRunRequests } from '../run-requests/run-requests';
 
 export interface CompletedBatch {
   batchId: number;
@@ -29,12 +35,16 @@ export interface CompletedBatch {
   hexsha: string;
 }
 
-type BatchCompletedReaction = (db: Db, batchIds: number[], completed: CompletedBatch[]) => Promise<void>;
+interface BatchCompletedReaction {
+  /** Whether the reaction cares about a batch (SQL over its id): uploads to other batches skip the check. */
+  concerns: (batchId: SQL) => SQL;
+  react: (db: Db, batchIds: number[], completed: CompletedBatch[]) => Promise<void>;
+}
 
 /** What happens when batches complete, in order. */
 const REACTIONS: BatchCompletedReaction[] = [
   // Run requests whose runs reported here are done.
-  (db, batchIds) => finishRunRequests(db, batchIds),
+  { concerns: awaitsBatchCompletion, react: (db, batchIds) => finishRunRequests(db, batchIds) },
 ];
 
 /** The batches among `batchIds` that have no pending output left, after running every reaction on them. */
@@ -50,7 +60,7 @@ export async function completeBatches(db: Db, batchIds: number[]): Promise<Compl
   );
   if (!completed.length) return [];
   const completedIds = completed.map((b) => b.batchId);
-  for (const react of REACTIONS) await react(db, completedIds, completed);
+  for (const reaction of REACTIONS) await reaction.react(db, completedIds, completed);
   return completed;
 }
 
@@ -60,6 +70,19 @@ export async function completeBatches(db: Db, batchIds: number[]): Promise<Compl
  * each other's commits, so each sees the others as pending. Below this bound the upload checks
  * completion after it commits — the last to commit then sees them all finished; above it, it
  * can't be last unless more than this many runs finish at once (then the hourly sweep catches it).
- * This keeps the check off the ingestion path of large batches' early outputs.
  */
-export const CONCURRENT_FINISHES_TOLERATED = 64;
+const CONCURRENT_FINISHES_TOLERATED = 64;
+
+/**
+ * A column for an upload's statement, `output` being an output it wrote (its row as written) and
+ * `writtenIds` a subquery of the ids the statement wrote (its snapshot shows them as they were):
+ * true when the output may have finished its batch's last run and a reaction cares about the
+ * batch. The statement's caller then runs `completeBatches` once the write is committed.
+ */
+export function completionProbe(output: SQL, writtenIds: SQL): SQL {
+  const batchId = sql`${output}.batch_id`;
+  const concerned = sql.join(REACTIONS.map((reaction) => reaction.concerns(batchId)), sql` OR `);
+  return sql`(NOT ${output}.is_pending AND (${concerned}) AND (SELECT count(*) FROM (
+      SELECT 1 FROM outputs s WHERE s.batch_id = ${batchId} AND s.is_pending AND s.id NOT IN (${writtenIds}) LIMIT ${CONCURRENT_FINISHES_TOLERATED}
+    ) pending_siblings) < ${CONCURRENT_FINISHES_TOLERATED})`;
+}

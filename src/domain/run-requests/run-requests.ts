@@ -172,25 +172,28 @@ export async function cancelRunRequestsOfBatches(db: Db, batchIds: number[]): Pr
   );
 }
 
-/** An upload carried these command ids: their requests are running. */
-export async function startRunRequests(db: Db, projectId: string, commandIds: string[]): Promise<void> {
-  const ours = commandIds.filter(isRunRequestCommandId);
-  if (!ours.length) return;
-  await db
-    .update(runRequests)
-    .set({ status: 'running', started_at: sql`now()`, updated_at: sql`now()` })
-    .where(and(inArray(runRequests.command_id, ours), eq(runRequests.project_id, projectId), inArray(runRequests.status, ['queued', 'dispatched'])));
-}
+/**
+ * The statement (for a CTE of an upload's statement) that moves to `running` the requests of a
+ * project whose command ids `commandIds` (a subquery) carries — in the same statement as the runs
+ * it writes, so the batch has pending runs whenever the request is running.
+ */
+export const startRunRequests = (projectId: string, commandIds: SQL): SQL =>
+  sql`UPDATE run_requests SET status = 'running', started_at = now(), updated_at = now()
+      WHERE command_id IN (${commandIds}) AND project_id = ${projectId} AND status IN ('queued', 'dispatched')`;
+
+/** Whether a batch has running requests, which its completion would finish (SQL over the batch id). */
+export const awaitsBatchCompletion = (batchId: SQL): SQL =>
+  sql`EXISTS (SELECT 1 FROM run_requests r WHERE r.batch_id = ${batchId} AND r.status = 'running')`;
 
 /**
- * Reaction to completed batches: their running requests are done once outputs were reported
- * since they started (a batch that completed before its request's runs began is not enough).
+ * Reaction to completed batches: their running requests are done. (A request runs from the upload
+ * of its first pending run on, so its batch completes only once that run, and those started with
+ * it, have ended.)
  */
 export async function finishRunRequests(db: Db, batchIds: number[]): Promise<void> {
   await db.execute(
-    sql`UPDATE run_requests r SET status = 'done', finished_at = now(), updated_at = now()
-        WHERE r.batch_id = ANY(${intArrayLiteral(batchIds)}::int[]) AND r.status = 'running'
-          AND EXISTS (SELECT 1 FROM outputs o WHERE o.batch_id = r.batch_id AND o.updated_at >= r.started_at)`,
+    sql`UPDATE run_requests SET status = 'done', finished_at = now(), updated_at = now()
+        WHERE batch_id = ANY(${intArrayLiteral(batchIds)}::int[]) AND status = 'running'`,
   );
 }
 
