@@ -122,7 +122,8 @@ const SAMPLES: Record<string, Sample> = {
   'POST /api/v1/tests/group': { path: (t) => `/api/v1/tests/group?project=${t.project}&name=a&commit=${t.sha}`, body: () => ({ groups: ['extra-batches'] }), projectBound: true },
   'GET /api/v1/run-requests': { path: (t) => `/api/v1/run-requests?project=${q(t.project)}`, projectBound: true },
   'GET /api/v1/run-requests/{id}': { path: (t) => `/api/v1/run-requests/${t.runRequestId}`, projectBound: true },
-  'POST /api/v1/run-requests/{id}/cancel': { path: (t) => `/api/v1/run-requests/${t.runRequestId}/cancel`, projectBound: true },
+  // A JSON body, as a browser sends it with a session (CSRF: bodyless cookie POSTs are refused).
+  'POST /api/v1/run-requests/{id}/cancel': { path: (t) => `/api/v1/run-requests/${t.runRequestId}/cancel`, body: () => ({}), projectBound: true },
 };
 /** Routes that authenticate with their own secret (GitLab's `X-Gitlab-Token`), not with API tokens. */
 const EXEMPT = ['POST /webhook/gitlab', 'POST /api/v1/webhook/gitlab'];
