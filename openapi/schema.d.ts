@@ -4,7 +4,7 @@
  */
 
 export interface paths {
-    "/api/v1/output": {
+    "/api/v1/commit/save-artifacts": {
         parameters: {
             query?: never;
             header?: never;
@@ -14,17 +14,17 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Create or update an output (a run of the code on a test input)
-         * @description Sent by `qa run` when a run starts and when it ends. Creates the project, commit, batch and test input on first sight. Identity: (commit, batch label, test input, platform, configurations, extra_parameters). Uploads of one output are kept in the order they were received, whenever they are written.
+         * Save a commit's artifacts again, in CI
+         * @description Records a run request and dispatches it as a GitLab pipeline on the commit that runs `qa save-artifacts`. Follow it at `/api/v1/run-requests/{id}`.
          */
-        post: operations["postOutput"];
+        post: operations["saveArtifacts"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/v1/batch": {
+    "/api/v1/commit/{hexsha}/batch": {
         parameters: {
             query?: never;
             header?: never;
@@ -34,35 +34,51 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Create or update a batch of outputs
-         * @description Sent by `qa batch`: records the batch folder and commands. With `qa optimize` data, the best iteration moves into the batch.
+         * Ask for a tuning batch on a commit, run in CI
+         * @description The tuning form's "Send": records a run request (creating the batch `batch_label`) and dispatches it as a GitLab pipeline on the commit that runs `qa batch` (or `qa optimize`) with the commit's batches files and the stored groups, merged. Follow it at `/api/v1/run-requests/{id}`.
          */
-        post: operations["postBatch"];
+        post: operations["requestTuning"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/v1/commit": {
+    "/api/v1/commit/{id}/batches": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /**
-         * A commit by query, or the latest successful commit of a branch
-         * @description With `commit`: as `/api/v1/commit/{id}`. Without: the newest of the last 20 commits on `branch` (default: the project's reference branch, else `master`) that has valid outputs (in `batch` when given).
-         */
-        get: operations["getCommit"];
+        get?: never;
         put?: never;
+        post?: never;
         /**
-         * Create or update a commit (named by commit_sha)
-         * @description `data` is merged into the commit data (e.g. code-quality metrics); a deleted commit comes back.
+         * Delete every batch of a commit
+         * @description Stops and deletes all the batches of the commit (the commit stays, without batches). Without a project: in every project (sub-projects of a repository) the caller can see. Refused for a milestone commit and for the latest commit of the project's reference branch.
          */
-        post: operations["postCommit"];
-        delete?: never;
+        delete: operations["deleteCommitBatches"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/commit/{project}/{id}/batches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete every batch of a project's commit
+         * @description Stops and deletes all the batches of the commit (the commit stays, without batches). Without a project: in every project (sub-projects of a repository) the caller can see. Refused for a milestone commit and for the latest commit of the project's reference branch.
+         */
+        delete: operations["deleteProjectCommitBatches"];
         options?: never;
         head?: never;
         patch?: never;
@@ -92,20 +108,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v2/outputs": {
+    "/api/v1/commit": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * A commit by query, or the latest successful commit of a branch
+         * @description With `commit`: as `/api/v1/commit/{id}`. Without: the newest of the last 20 commits on `branch` (default: the project's reference branch, else `master`) that has valid outputs (in `batch` when given).
+         */
+        get: operations["getCommit"];
         put?: never;
         /**
-         * Many output uploads at once (at most 1000, 5 MB)
-         * @description Every upload is validated first: one invalid upload refuses the request with a 400 that names it, and nothing is kept. Accepted uploads are queued and written with multi-row statements; `GET /api/v1/ingestions/{id}` tells when they are.
+         * Create or update a commit (named by commit_sha)
+         * @description `data` is merged into the commit data (e.g. code-quality metrics); a deleted commit comes back.
          */
-        post: operations["postBulkOutputs"];
+        post: operations["postCommit"];
         delete?: never;
         options?: never;
         head?: never;
@@ -146,6 +166,66 @@ export interface paths {
         get: operations["listBranchCommits"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/output": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create or update an output (a run of the code on a test input)
+         * @description Sent by `qa run` when a run starts and when it ends. Creates the project, commit, batch and test input on first sight. Identity: (commit, batch label, test input, platform, configurations, extra_parameters). Uploads of one output are kept in the order they were received, whenever they are written.
+         */
+        post: operations["postOutput"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create or update a batch of outputs
+         * @description Sent by `qa batch`: records the batch folder and commands. With `qa optimize` data, the best iteration moves into the batch.
+         */
+        post: operations["postBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/outputs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Many output uploads at once (at most 1000, 5 MB)
+         * @description Every upload is validated first: one invalid upload refuses the request with a 400 that names it, and nothing is kept. Accepted uploads are queued and written with multi-row statements; `GET /api/v1/ingestions/{id}` tells when they are.
+         */
+        post: operations["postBulkOutputs"];
         delete?: never;
         options?: never;
         head?: never;
@@ -212,6 +292,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/project/milestones": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A project's milestones
+         * @description Also in the project data (`GET /api/v1/projects`, `data.milestones`), where the web app reads them.
+         */
+        get: operations["listMilestones"];
+        put?: never;
+        /**
+         * Save or delete a milestone
+         * @description As the web app sends it: `{project, key, milestone, delete: "false"}` saves (replaces) the milestone, `{project, key, delete: "true"}` deletes it. A milestone protects its commit from batch deletion and from retention. The web app saves a changed milestone with "delete" then "save" sent back to back: a delete arriving within 2 s of a save of the same key is ignored, so the save wins in whichever order they are handled.
+         */
+        post: operations["saveMilestone"];
+        /**
+         * Delete a milestone
+         * @description Deleting a milestone that does not exist changes nothing.
+         */
+        delete: operations["deleteMilestone"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/output/{id}": {
         parameters: {
             query?: never;
@@ -224,8 +332,240 @@ export interface paths {
          * @description `qa wait` polls it while `is_pending`.
          */
         get: operations["getOutput"];
+        /**
+         * Change an output's status, data or metrics
+         * @description The web app's "Mark as finished" sends `{is_pending: false, is_running: false, is_failed: true}`. Flags are set as given; `data` and `metrics` are merged.
+         */
+        put: operations["updateOutput"];
+        post?: never;
+        /**
+         * Delete an output
+         * @description `soft=true` marks it deleted (it stays, with its metadata; a redo brings it back); otherwise it is removed. Refused while it runs. Files stay where they are: they belong to the site's storage.
+         */
+        delete: operations["deleteOutput"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/output/redo/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run an output again, in CI
+         * @description Records a run request and dispatches it as a GitLab pipeline on the commit, which runs `qa batch` on this output's input, configurations and parameters (see the README). Follow it at `/api/v1/run-requests/{id}`. The body is ignored.
+         */
+        post: operations["redoOutput"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/batch/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop a batch's runs
+         * @description Its unfinished outputs end as failed, with `data.failure_reason: "stopped"`; the run requests reporting to it are cancelled, and their GitLab pipelines with them.
+         */
+        post: operations["stopBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/batch/redo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a batch's outputs again, in CI
+         * @description Records a run request and dispatches it as a GitLab pipeline on the commit that runs `qa batch` on the outputs: all of them, the failed ones (`only_failed`) or the deleted ones (`only_deleted`). Follow it at `/api/v1/run-requests/{id}`.
+         */
+        post: operations["redoBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/batch/rename": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rename a batch
+         * @description The label must be free in the commit. Refused while the batch runs: its runs would report to the old label.
+         */
+        post: operations["renameBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/batch/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move a batch's outputs to another batch of the commit
+         * @description Moves the outputs the web app's `filter` selects (space-separated regular expressions, `-` to exclude; empty: all) to the batch `label`, created if needed. An emptied batch is deleted, unless a milestone points at it. Refused when a selected output runs, or when the target already has one of these runs (nothing moves then).
+         */
+        post: operations["moveBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/batch/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
         put?: never;
         post?: never;
+        /**
+         * Delete a batch's outputs
+         * @description `only_failed`: the failed outputs only; otherwise all of them, after stopping the batch. `soft`: mark them deleted (kept with their metadata); otherwise remove them, and the batch once empty. `filter` names files (soft deletes of files): files are the site's storage, so then nothing changes here. A milestone's batch can't be removed whole (403).
+         */
+        delete: operations["deleteBatch"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tests/groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A document of test groups (YAML)
+         * @description The YAML text as saved, comments included (the web app edits it as is); a group never saved reads as a comment.
+         */
+        get: operations["readTestGroups"];
+        put?: never;
+        /**
+         * Save a document of test groups
+         * @description Saved verbatim once it parses as YAML (a 400 gives the parser's message, line and column). `project` in the body is ignored: the query names it.
+         */
+        post: operations["saveTestGroups"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tests/group": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The tests of a group
+         * @description What the tuning form shows before sending: the group `name` resolved through the commit's batches files (read from GitLab at `commit`) and the stored groups named in the body, with each input's configurations. Inputs are listed as written: folders and wildcards are expanded by `qa batch` in CI, which sees the data disk; `message` (HTML) says so. A group that can't be expanded answers 200 with `error`, as the original.
+         */
+        post: operations["previewTestGroup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/run-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A project's run requests, newest first
+         * @description Tuning, redo and save-artifacts requests from the web app, and where each stands: queued → dispatched → running → done | failed | cancelled.
+         */
+        get: operations["listRunRequests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/run-requests/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A run request
+         * @description Its status, its GitLab pipeline once dispatched, and why it failed. The CI job of a pipeline reads its parameters here.
+         */
+        get: operations["getRunRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/run-requests/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a run request, and its pipeline
+         * @description The request is cancelled at once; its pipeline, if dispatched, is cancelled on GitLab in the background (retried). Cancelling a cancelled request changes nothing.
+         */
+        post: operations["cancelRunRequest"];
         delete?: never;
         options?: never;
         head?: never;
@@ -582,82 +922,70 @@ export interface components {
     schemas: {
         /**
          * @example {
-         *       "id": 1042,
-         *       "output_type": "default",
-         *       "platform": "linux",
-         *       "configurations": [
-         *         "base",
-         *         {
-         *           "denoise": {
-         *             "strength": 0.5
+         *       "id": 12,
+         *       "kind": "tuning",
+         *       "project_id": "group/repo",
+         *       "commit": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
+         *       "batch_id": 78,
+         *       "batch_label": "denoise-sweep",
+         *       "parameters": {
+         *         "selected_group": "night",
+         *         "tuning_search": {
+         *           "search_type": "grid",
+         *           "parameter_search": {
+         *             "strength": [
+         *               0.3,
+         *               0.5
+         *             ]
          *           }
          *         }
-         *       ],
-         *       "extra_parameters": {
-         *         "iterations": 3
          *       },
-         *       "metrics": {
-         *         "psnr": 31.5,
-         *         "loss": 0.25
-         *       },
-         *       "is_failed": false,
-         *       "is_pending": false,
-         *       "is_running": false,
-         *       "data": {
-         *         "ci": true,
-         *         "user": "gitlab-runner"
-         *       },
-         *       "deleted": false,
-         *       "created_date": "2026-11-28T19:53:55.869561+00:00",
-         *       "output_dir_url": "/s/mnt/qaboard/group/repo/48/b24841e38e16d6/output/scenes/night/0001",
-         *       "test_input_database": "/mnt/datasets/isp",
-         *       "test_input_path": "scenes/night/0001.dng",
-         *       "test_input_metadata": {
-         *         "iso": 800
-         *       }
+         *       "requested_by": "token:7",
+         *       "status": "dispatched",
+         *       "command_id": "5f0c2a91-run-request-12",
+         *       "pipeline_id": 9031,
+         *       "pipeline_url": "https://gitlab.example.com/group/repo/-/pipelines/9031",
+         *       "error": null,
+         *       "created_at": "2026-11-29T08:16:00.123+00:00",
+         *       "updated_at": "2026-11-29T08:16:01.456+00:00",
+         *       "dispatched_at": "2026-11-29T08:16:01.456+00:00",
+         *       "started_at": null,
+         *       "finished_at": null
          *     }
          */
-        Output: {
+        RunRequest: {
             id: number;
-            output_type: string;
-            platform: string;
-            configurations: unknown[];
-            extra_parameters: {
-                [key: string]: unknown;
-            };
-            metrics: {
-                [key: string]: unknown;
-            };
-            is_failed: boolean;
-            is_pending: boolean;
-            is_running: boolean;
-            data: {
-                [key: string]: unknown;
-            };
-            deleted: boolean;
-            /** @example 2026-11-28T19:53:32.117371+00:00 */
-            created_date: string;
-            /** @description `/s<folder>` (URL-quoted) on shared storage, or an object-storage URL. */
-            output_dir_url: string;
-            test_input_database: string;
-            test_input_path: string;
-            test_input_metadata: {
-                [key: string]: unknown;
-            };
-        };
-        /**
-         * @example {
-         *       "status": "queued",
-         *       "ingestion_id": "0192f4a2-7c3e-7b1a-9d2e-5f6a7b8c9d0e",
-         *       "detail": "Accepted while the database is unavailable; it will be written when the database is back."
-         *     }
-         */
-        IngestionReceipt: {
             /** @enum {string} */
-            status: "queued";
-            /** @description Ask `GET /api/v1/ingestions/{id}` what became of the upload. */
-            ingestion_id: string;
-            detail: string;
+            kind: "tuning" | "redo-batch" | "redo-output" | "save-artifacts";
+            project_id: string;
+            batch_id: number | null;
+            /** @description The batch the runs report to (null for save-artifacts). */
+            batch_label: string | null;
+            /** @description What was asked: the tuning form’s fields, or which outputs to redo. */
+            parameters: {
+                [key: string]: unknown;
+            };
+            requested_by: string;
+            /** @enum {string} */
+            status: "queued" | "dispatched" | "running" | "done" | "failed" | "cancelled";
+            /** @description The `QA_BATCH_COMMAND_ID` of the pipeline: uploads carrying it move the request to `running`. */
+            command_id: string;
+            pipeline_id: number | null;
+            /** @description The GitLab pipeline, once dispatched. */
+            pipeline_url: string | null;
+            error: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: date-time */
+            dispatched_at: string | null;
+            /** Format: date-time */
+            started_at: string | null;
+            /** Format: date-time */
+            finished_at: string | null;
+            /** @description The hexsha of the commit the runs are for. */
+            commit: string;
         };
         /**
          * @example {
@@ -692,112 +1020,90 @@ export interface components {
         };
         /**
          * @example {
-         *       "project": "group/repo",
-         *       "project_root": "group/repo",
-         *       "commit_sha": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
-         *       "commit_branch": "master",
-         *       "commit_committer_name": "Ada Lovelace",
-         *       "commit_authored_datetime": "2026-11-28T19:40:00+00:00",
-         *       "commit_message": "Tune the denoiser",
-         *       "batch_label": "default",
-         *       "job_type": "ci",
-         *       "user": "gitlab-runner",
-         *       "platform": "linux",
-         *       "configurations": [
-         *         "base"
-         *       ],
-         *       "extra_parameters": {},
-         *       "input_type": "default",
-         *       "database": "/mnt/datasets/isp",
-         *       "rel_input_path": "scenes/night/0001.dng",
-         *       "input_metadata": {
-         *         "iso": 800
-         *       },
-         *       "output_directory": "/mnt/qaboard/group/repo/48/b24841e38e16d6/output/scenes/night/0001",
-         *       "is_running": false,
-         *       "is_pending": false,
-         *       "metrics": {
-         *         "psnr": 31.5,
-         *         "loss": 0.25
-         *       }
+         *       "hexsha": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
+         *       "project": "group/repo"
          *     }
          */
-        OutputUpload: {
+        SaveArtifactsRequest: {
+            /** @example 48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1 */
+            hexsha: string;
             /** @example group/repo */
             project: string;
-            project_root?: string | null;
-            commit_sha?: string;
-            /** @description Legacy name of commit_sha. */
-            git_commit_sha?: string;
-            /** @example master */
-            commit_branch?: string | null;
-            commit_tag?: string | null;
-            commit_committer_name?: string | null;
-            commit_committer_email?: string | null;
-            /**
-             * Format: date-time
-             * @description ISO 8601; without an offset it is UTC (Python's naive `isoformat()`).
-             */
-            commit_authored_datetime?: string;
-            commit_parents?: string[] | null;
-            commit_message?: string | null;
-            artifacts_commit?: string | null;
-            /** @description Legacy name of artifacts_commit. */
-            commit_ci_dir?: string | null;
-            qaboard_config?: {
-                [key: string]: unknown;
-            } | null;
-            qaboard_metrics?: {
-                [key: string]: unknown;
-            } | null;
-            /**
-             * @default default
-             * @example default
-             */
+        };
+        /**
+         * @description As the tuning form sends it; other fields it sends (`configuration`, `android_device`, `project`) are ignored.
+         * @example {
+         *       "batch_label": "denoise-sweep",
+         *       "selected_group": "night",
+         *       "groups": [
+         *         "extra-batches",
+         *         "ada"
+         *       ],
+         *       "tuning_search": {
+         *         "search_type": "grid",
+         *         "search_options": {},
+         *         "parameter_search": {
+         *           "strength": [
+         *             0.3,
+         *             0.5
+         *           ]
+         *         }
+         *       },
+         *       "platform": "linux",
+         *       "overwrite": false,
+         *       "user": "ada"
+         *     }
+         */
+        TuningRequest: {
+            /** @example denoise-sweep */
             batch_label: string;
-            job_type?: string | null;
-            user?: string | null;
             /**
-             * @default linux
-             * @example linux
+             * @description A batch or alias of the batches files.
+             * @example night
              */
-            platform: string;
-            /** @description Legacy `:`-separated configurations. */
-            configuration?: string;
-            configurations?: unknown[];
-            /** @default {} */
-            extra_parameters: {
-                [key: string]: unknown;
+            selected_group: string;
+            /**
+             * @description Stored groups to read after the commit's batches files (`null`: the group the web app saves as `null`).
+             * @example [
+             *       "extra-batches",
+             *       "ada"
+             *     ]
+             */
+            groups: (string | null)[];
+            tuning_search: {
+                /** @enum {string} */
+                search_type: "grid" | "sampler" | "optimize";
+                search_options?: {
+                    [key: string]: unknown;
+                };
+                parameter_search?: {
+                    [key: string]: unknown;
+                } | {
+                    [key: string]: unknown;
+                }[] | string;
             };
-            input_type?: string | null;
-            /** @example /mnt/datasets/isp */
-            database: string;
-            /** @example scenes/night/0001.dng */
-            rel_input_path?: string;
-            /** @example scenes/night/0001.dng */
-            input_path?: string;
-            input_metadata?: {
-                [key: string]: unknown;
-            } | null;
-            output_directory?: string | null;
-            data?: {
-                [key: string]: unknown;
-            } | null;
-            is_running?: boolean | null;
-            is_pending?: boolean | null;
-            is_failed?: boolean | null;
-            metrics?: {
-                [key: string]: unknown;
-            } | null;
+            /** @example linux */
+            platform?: string;
+            /**
+             * @description Run again the runs that already succeeded (`qa batch --action-on-existing run`; else `sync`).
+             * @default false
+             */
+            overwrite: boolean | ("on" | "off");
+            /** @description The web app's user name (recorded). */
+            user?: string | null;
         };
         /**
          * @example {
          *       "status": "OK",
-         *       "id": 77
+         *       "deleted_batches": 2,
+         *       "deleted_outputs": 80,
+         *       "cancelled_run_requests": []
          *     }
          */
-        BatchUploaded: components["schemas"]["StatusOk"] & {
-            id: number;
+        CommitBatchesDeleted: components["schemas"]["StatusOk"] & {
+            deleted_batches: number;
+            deleted_outputs: number;
+            cancelled_run_requests: number[];
         };
         /**
          * @example {
@@ -808,167 +1114,6 @@ export interface components {
             /** @enum {string} */
             status: "OK";
         };
-        /**
-         * @example {
-         *       "project": "group/repo",
-         *       "commit_sha": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
-         *       "batch_label": "tuning-1",
-         *       "batch_dir": "/mnt/qaboard/group/repo/48/b24841e38e16d6/output/tuning-1",
-         *       "command": {
-         *         "c1a2": {
-         *           "argv": [
-         *             "qa",
-         *             "batch",
-         *             "night"
-         *           ]
-         *         }
-         *       }
-         *     }
-         */
-        BatchUpload: {
-            /** @example group/repo */
-            project: string;
-            project_root?: string | null;
-            commit_sha?: string;
-            /** @description Legacy name of commit_sha. */
-            git_commit_sha?: string;
-            /** @example master */
-            commit_branch?: string | null;
-            commit_tag?: string | null;
-            commit_committer_name?: string | null;
-            commit_committer_email?: string | null;
-            /**
-             * Format: date-time
-             * @description ISO 8601; without an offset it is UTC (Python's naive `isoformat()`).
-             */
-            commit_authored_datetime?: string;
-            commit_parents?: string[] | null;
-            commit_message?: string | null;
-            artifacts_commit?: string | null;
-            /** @description Legacy name of artifacts_commit. */
-            commit_ci_dir?: string | null;
-            qaboard_config?: {
-                [key: string]: unknown;
-            } | null;
-            qaboard_metrics?: {
-                [key: string]: unknown;
-            } | null;
-            /**
-             * @default default
-             * @example default
-             */
-            batch_label: string;
-            job_type?: string | null;
-            user?: string | null;
-            batch_dir?: string | null;
-            /** @description Legacy name of batch_dir. */
-            prefix_output_dir?: string | null;
-            /** @description Merged into the batch data. `qa optimize` sends `optimization`, `iteration`, `iteration_label`, `is_best_iter`. */
-            data?: {
-                [key: string]: unknown;
-            } | null;
-            /** @description `{command_id: {...}}`, merged into `data.commands`. */
-            command?: {
-                [key: string]: {
-                    [key: string]: unknown;
-                };
-            } | null;
-        };
-        /**
-         * @description The commit is named by the path, else by commit_sha.
-         * @example {
-         *       "project": "group/repo",
-         *       "commit_sha": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
-         *       "data": {
-         *         "lint": {
-         *           "warnings": 3
-         *         }
-         *       }
-         *     }
-         */
-        CommitUpload: {
-            /** @example group/repo */
-            project: string;
-            project_root?: string | null;
-            commit_sha?: string;
-            /** @description Legacy name of commit_sha. */
-            git_commit_sha?: string;
-            /** @example master */
-            commit_branch?: string | null;
-            commit_tag?: string | null;
-            commit_committer_name?: string | null;
-            commit_committer_email?: string | null;
-            /**
-             * Format: date-time
-             * @description ISO 8601; without an offset it is UTC (Python's naive `isoformat()`).
-             */
-            commit_authored_datetime?: string;
-            commit_parents?: string[] | null;
-            commit_message?: string | null;
-            artifacts_commit?: string | null;
-            /** @description Legacy name of artifacts_commit. */
-            commit_ci_dir?: string | null;
-            qaboard_config?: {
-                [key: string]: unknown;
-            } | null;
-            qaboard_metrics?: {
-                [key: string]: unknown;
-            } | null;
-            /**
-             * @default default
-             * @example default
-             */
-            batch_label: string;
-            job_type?: string | null;
-            user?: string | null;
-            /** @description Merged into the commit data. */
-            data?: {
-                [key: string]: unknown;
-            } | null;
-        };
-        /**
-         * @example {
-         *       "ingestion_id": "0192f4a2-7c3e-7b1a-9d2e-5f6a7b8c9d0e",
-         *       "accepted": 1000
-         *     }
-         */
-        BulkAccepted: {
-            ingestion_id: string;
-            accepted: number;
-        };
-        /**
-         * @example {
-         *       "project": "group/repo",
-         *       "commit_sha": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
-         *       "commit_branch": "master",
-         *       "batch_label": "default",
-         *       "database": "/mnt/datasets/isp",
-         *       "outputs": [
-         *         {
-         *           "rel_input_path": "scenes/night/0001.dng",
-         *           "metrics": {
-         *             "psnr": 31.5
-         *           }
-         *         },
-         *         {
-         *           "rel_input_path": "scenes/night/0002.dng",
-         *           "metrics": {
-         *             "psnr": 29.8
-         *           }
-         *         }
-         *       ]
-         *     }
-         */
-        BulkOutputs: {
-            [key: string]: unknown;
-        }[] | ({
-            /** @description The runs: each is merged over the object's other fields. */
-            outputs: {
-                [key: string]: unknown;
-            }[];
-        } & {
-            [key: string]: unknown;
-        });
         /**
          * @example {
          *       "id": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
@@ -1153,6 +1298,355 @@ export interface components {
         };
         /**
          * @example {
+         *       "id": 1042,
+         *       "output_type": "default",
+         *       "platform": "linux",
+         *       "configurations": [
+         *         "base",
+         *         {
+         *           "denoise": {
+         *             "strength": 0.5
+         *           }
+         *         }
+         *       ],
+         *       "extra_parameters": {
+         *         "iterations": 3
+         *       },
+         *       "metrics": {
+         *         "psnr": 31.5,
+         *         "loss": 0.25
+         *       },
+         *       "is_failed": false,
+         *       "is_pending": false,
+         *       "is_running": false,
+         *       "data": {
+         *         "ci": true,
+         *         "user": "gitlab-runner"
+         *       },
+         *       "deleted": false,
+         *       "created_date": "2026-11-28T19:53:55.869561+00:00",
+         *       "output_dir_url": "/s/mnt/qaboard/group/repo/48/b24841e38e16d6/output/scenes/night/0001",
+         *       "test_input_database": "/mnt/datasets/isp",
+         *       "test_input_path": "scenes/night/0001.dng",
+         *       "test_input_metadata": {
+         *         "iso": 800
+         *       }
+         *     }
+         */
+        Output: {
+            id: number;
+            output_type: string;
+            platform: string;
+            configurations: unknown[];
+            extra_parameters: {
+                [key: string]: unknown;
+            };
+            metrics: {
+                [key: string]: unknown;
+            };
+            is_failed: boolean;
+            is_pending: boolean;
+            is_running: boolean;
+            data: {
+                [key: string]: unknown;
+            };
+            deleted: boolean;
+            /** @example 2026-11-28T19:53:32.117371+00:00 */
+            created_date: string;
+            /** @description `/s<folder>` (URL-quoted) on shared storage, or an object-storage URL. */
+            output_dir_url: string;
+            test_input_database: string;
+            test_input_path: string;
+            test_input_metadata: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * @example {
+         *       "status": "queued",
+         *       "ingestion_id": "0192f4a2-7c3e-7b1a-9d2e-5f6a7b8c9d0e",
+         *       "detail": "Accepted while the database is unavailable; it will be written when the database is back."
+         *     }
+         */
+        IngestionReceipt: {
+            /** @enum {string} */
+            status: "queued";
+            /** @description Ask `GET /api/v1/ingestions/{id}` what became of the upload. */
+            ingestion_id: string;
+            detail: string;
+        };
+        /**
+         * @example {
+         *       "project": "group/repo",
+         *       "project_root": "group/repo",
+         *       "commit_sha": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
+         *       "commit_branch": "master",
+         *       "commit_committer_name": "Ada Lovelace",
+         *       "commit_authored_datetime": "2026-11-28T19:40:00+00:00",
+         *       "commit_message": "Tune the denoiser",
+         *       "batch_label": "default",
+         *       "job_type": "ci",
+         *       "user": "gitlab-runner",
+         *       "platform": "linux",
+         *       "configurations": [
+         *         "base"
+         *       ],
+         *       "extra_parameters": {},
+         *       "input_type": "default",
+         *       "database": "/mnt/datasets/isp",
+         *       "rel_input_path": "scenes/night/0001.dng",
+         *       "input_metadata": {
+         *         "iso": 800
+         *       },
+         *       "output_directory": "/mnt/qaboard/group/repo/48/b24841e38e16d6/output/scenes/night/0001",
+         *       "is_running": false,
+         *       "is_pending": false,
+         *       "metrics": {
+         *         "psnr": 31.5,
+         *         "loss": 0.25
+         *       }
+         *     }
+         */
+        OutputUpload: {
+            /** @example group/repo */
+            project: string;
+            project_root?: string | null;
+            commit_sha?: string;
+            /** @description Legacy name of commit_sha. */
+            git_commit_sha?: string;
+            /** @example master */
+            commit_branch?: string | null;
+            commit_tag?: string | null;
+            commit_committer_name?: string | null;
+            commit_committer_email?: string | null;
+            /**
+             * Format: date-time
+             * @description ISO 8601; without an offset it is UTC (Python's naive `isoformat()`).
+             */
+            commit_authored_datetime?: string;
+            commit_parents?: string[] | null;
+            commit_message?: string | null;
+            artifacts_commit?: string | null;
+            /** @description Legacy name of artifacts_commit. */
+            commit_ci_dir?: string | null;
+            qaboard_config?: {
+                [key: string]: unknown;
+            } | null;
+            qaboard_metrics?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * @default default
+             * @example default
+             */
+            batch_label: string;
+            job_type?: string | null;
+            user?: string | null;
+            /**
+             * @default linux
+             * @example linux
+             */
+            platform: string;
+            /** @description Legacy `:`-separated configurations. */
+            configuration?: string;
+            configurations?: unknown[];
+            /** @default {} */
+            extra_parameters: {
+                [key: string]: unknown;
+            };
+            input_type?: string | null;
+            /** @example /mnt/datasets/isp */
+            database: string;
+            /** @example scenes/night/0001.dng */
+            rel_input_path?: string;
+            /** @example scenes/night/0001.dng */
+            input_path?: string;
+            input_metadata?: {
+                [key: string]: unknown;
+            } | null;
+            output_directory?: string | null;
+            data?: {
+                [key: string]: unknown;
+            } | null;
+            is_running?: boolean | null;
+            is_pending?: boolean | null;
+            is_failed?: boolean | null;
+            metrics?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /**
+         * @example {
+         *       "status": "OK",
+         *       "id": 77
+         *     }
+         */
+        BatchUploaded: components["schemas"]["StatusOk"] & {
+            id: number;
+        };
+        /**
+         * @example {
+         *       "project": "group/repo",
+         *       "commit_sha": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
+         *       "batch_label": "tuning-1",
+         *       "batch_dir": "/mnt/qaboard/group/repo/48/b24841e38e16d6/output/tuning-1",
+         *       "command": {
+         *         "c1a2": {
+         *           "argv": [
+         *             "qa",
+         *             "batch",
+         *             "night"
+         *           ]
+         *         }
+         *       }
+         *     }
+         */
+        BatchUpload: {
+            /** @example group/repo */
+            project: string;
+            project_root?: string | null;
+            commit_sha?: string;
+            /** @description Legacy name of commit_sha. */
+            git_commit_sha?: string;
+            /** @example master */
+            commit_branch?: string | null;
+            commit_tag?: string | null;
+            commit_committer_name?: string | null;
+            commit_committer_email?: string | null;
+            /**
+             * Format: date-time
+             * @description ISO 8601; without an offset it is UTC (Python's naive `isoformat()`).
+             */
+            commit_authored_datetime?: string;
+            commit_parents?: string[] | null;
+            commit_message?: string | null;
+            artifacts_commit?: string | null;
+            /** @description Legacy name of artifacts_commit. */
+            commit_ci_dir?: string | null;
+            qaboard_config?: {
+                [key: string]: unknown;
+            } | null;
+            qaboard_metrics?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * @default default
+             * @example default
+             */
+            batch_label: string;
+            job_type?: string | null;
+            user?: string | null;
+            batch_dir?: string | null;
+            /** @description Legacy name of batch_dir. */
+            prefix_output_dir?: string | null;
+            /** @description Merged into the batch data. `qa optimize` sends `optimization`, `iteration`, `iteration_label`, `is_best_iter`. */
+            data?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description `{command_id: {...}}`, merged into `data.commands`. */
+            command?: {
+                [key: string]: {
+                    [key: string]: unknown;
+                };
+            } | null;
+        };
+        /**
+         * @description The commit is named by the path, else by commit_sha.
+         * @example {
+         *       "project": "group/repo",
+         *       "commit_sha": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
+         *       "data": {
+         *         "lint": {
+         *           "warnings": 3
+         *         }
+         *       }
+         *     }
+         */
+        CommitUpload: {
+            /** @example group/repo */
+            project: string;
+            project_root?: string | null;
+            commit_sha?: string;
+            /** @description Legacy name of commit_sha. */
+            git_commit_sha?: string;
+            /** @example master */
+            commit_branch?: string | null;
+            commit_tag?: string | null;
+            commit_committer_name?: string | null;
+            commit_committer_email?: string | null;
+            /**
+             * Format: date-time
+             * @description ISO 8601; without an offset it is UTC (Python's naive `isoformat()`).
+             */
+            commit_authored_datetime?: string;
+            commit_parents?: string[] | null;
+            commit_message?: string | null;
+            artifacts_commit?: string | null;
+            /** @description Legacy name of artifacts_commit. */
+            commit_ci_dir?: string | null;
+            qaboard_config?: {
+                [key: string]: unknown;
+            } | null;
+            qaboard_metrics?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * @default default
+             * @example default
+             */
+            batch_label: string;
+            job_type?: string | null;
+            user?: string | null;
+            /** @description Merged into the commit data. */
+            data?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /**
+         * @example {
+         *       "ingestion_id": "0192f4a2-7c3e-7b1a-9d2e-5f6a7b8c9d0e",
+         *       "accepted": 1000
+         *     }
+         */
+        BulkAccepted: {
+            ingestion_id: string;
+            accepted: number;
+        };
+        /**
+         * @example {
+         *       "project": "group/repo",
+         *       "commit_sha": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
+         *       "commit_branch": "master",
+         *       "batch_label": "default",
+         *       "database": "/mnt/datasets/isp",
+         *       "outputs": [
+         *         {
+         *           "rel_input_path": "scenes/night/0001.dng",
+         *           "metrics": {
+         *             "psnr": 31.5
+         *           }
+         *         },
+         *         {
+         *           "rel_input_path": "scenes/night/0002.dng",
+         *           "metrics": {
+         *             "psnr": 29.8
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
+        BulkOutputs: {
+            [key: string]: unknown;
+        }[] | ({
+            /** @description The runs: each is merged over the object's other fields. */
+            outputs: {
+                [key: string]: unknown;
+            }[];
+        } & {
+            [key: string]: unknown;
+        });
+        /**
+         * @example {
          *       "data": {
          *         "git": {
          *           "path_with_namespace": "group/repo"
@@ -1204,6 +1698,259 @@ export interface components {
          */
         ProjectData: {
             [key: string]: unknown;
+        };
+        /**
+         * @example {
+         *       "group/repo/48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1/default": {
+         *         "label": "v2.3 release",
+         *         "notes": "",
+         *         "commit": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
+         *         "branch": "master",
+         *         "batch": "default",
+         *         "filter": "",
+         *         "date": "2026-11-28T19:53:32.117Z"
+         *       }
+         *     }
+         */
+        Milestones: {
+            [key: string]: components["schemas"]["Milestone"];
+        };
+        /**
+         * @example {
+         *       "label": "v2.3 release",
+         *       "notes": "Shipped to the camera team",
+         *       "commit": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
+         *       "branch": "master",
+         *       "batch": "default",
+         *       "filter": "",
+         *       "date": "2026-11-28T19:53:32.117Z"
+         *     }
+         */
+        Milestone: {
+            label?: string | null;
+            notes?: string | null;
+            /** @example 48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1 */
+            commit: string;
+            branch?: string | null;
+            /** @example default */
+            batch?: string | null;
+            filter?: string | null;
+            date?: string | null;
+            /**
+             * @description The commit's project, when it is not the project the milestone is saved in.
+             * @example group/repo
+             */
+            project?: string;
+            /** @description When the server saved it (set by the server). */
+            saved_at?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * @example {
+         *       "project": "group/repo",
+         *       "key": "group/repo/48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1/default",
+         *       "milestone": {
+         *         "label": "v2.3 release",
+         *         "notes": "",
+         *         "commit": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
+         *         "branch": "master",
+         *         "batch": "default",
+         *         "filter": "",
+         *         "date": "2026-11-28T19:53:32.117Z"
+         *       },
+         *       "delete": "false"
+         *     }
+         */
+        MilestoneChange: {
+            /** @example group/repo */
+            project: string;
+            /**
+             * @description `<project>/<hexsha>/<batch label>`, as the web app builds it.
+             * @example group/repo/48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1/default
+             */
+            key: string;
+            milestone?: components["schemas"]["Milestone"];
+            /** @default false */
+            delete: boolean | ("true" | "false");
+        };
+        /**
+         * @example {
+         *       "project": "group/repo",
+         *       "key": "group/repo/48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1/default"
+         *     }
+         */
+        MilestoneRef: {
+            /** @example group/repo */
+            project: string;
+            /**
+             * @description `<project>/<hexsha>/<batch label>`, as the web app builds it.
+             * @example group/repo/48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1/default
+             */
+            key: string;
+        };
+        /**
+         * @example {
+         *       "is_pending": false,
+         *       "is_running": false,
+         *       "is_failed": true
+         *     }
+         */
+        OutputPatch: {
+            is_pending?: boolean;
+            is_running?: boolean;
+            is_failed?: boolean;
+            /** @description Merged into the output data (top-level keys replaced). */
+            data?: {
+                [key: string]: unknown;
+            };
+            /** @description Merged into the metrics (top-level keys replaced). */
+            metrics?: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * @example {
+         *       "status": "OK",
+         *       "stopped_outputs": 12,
+         *       "cancelled_run_requests": [
+         *         31
+         *       ]
+         *     }
+         */
+        BatchStopped: components["schemas"]["StatusOk"] & {
+            stopped_outputs: number;
+            /** @description Run requests of the batch that were cancelled, with their pipelines. */
+            cancelled_run_requests: number[];
+        };
+        /**
+         * @example {
+         *       "id": 77
+         *     }
+         */
+        BatchRef: {
+            /** @example 77 */
+            id: number;
+        };
+        /**
+         * @example {
+         *       "id": 77,
+         *       "only_failed": true
+         *     }
+         */
+        BatchRedo: {
+            /** @example 77 */
+            id: number;
+            /** @default false */
+            only_failed: boolean;
+            /** @default false */
+            only_deleted: boolean;
+        };
+        /**
+         * @example {
+         *       "id": 77,
+         *       "label": "denoise-v2"
+         *     }
+         */
+        BatchRename: {
+            /** @example 77 */
+            id: number;
+            /** @example default */
+            label: string;
+        };
+        /**
+         * @example {
+         *       "status": "OK",
+         *       "moved_outputs": 40
+         *     }
+         */
+        OutputsMoved: components["schemas"]["StatusOk"] & {
+            moved_outputs: number;
+        };
+        /**
+         * @example {
+         *       "id": 77,
+         *       "label": "night-only",
+         *       "filter": "night -fail"
+         *     }
+         */
+        BatchMove: {
+            /** @example 77 */
+            id: number;
+            /** @example default */
+            label: string;
+            filter?: string | null;
+        };
+        /**
+         * @example {
+         *       "status": "OK",
+         *       "deleted_outputs": 40,
+         *       "batch_deleted": true,
+         *       "cancelled_run_requests": []
+         *     }
+         */
+        BatchDeleted: components["schemas"]["StatusOk"] & {
+            deleted_outputs: number;
+            batch_deleted: boolean;
+            /** @description Run requests of the batch that were cancelled, with their pipelines. */
+            cancelled_run_requests: number[];
+        };
+        /**
+         * @example {
+         *       "status": "OK",
+         *       "updated_at": "2026-11-29T08:16:00.123+00:00"
+         *     }
+         */
+        TestGroupsSaved: {
+            /** @enum {string} */
+            status: "OK";
+            updated_at: string;
+        };
+        /**
+         * @example {
+         *       "project": "group/repo",
+         *       "groups": "night:\n  inputs:\n    - scenes/night\n"
+         *     }
+         */
+        TestGroupsDocument: {
+            groups: string;
+            /** @example group/repo */
+            project?: string;
+        };
+        /**
+         * @example {
+         *       "tests": [
+         *         {
+         *           "input_path": "scenes/night/0001.dng",
+         *           "configurations": [
+         *             "base",
+         *             {
+         *               "denoise": 0.5
+         *             }
+         *           ]
+         *         }
+         *       ],
+         *       "message": null
+         *     }
+         */
+        TestGroupPreview: {
+            tests: {
+                input_path: string;
+                configurations: unknown[];
+            }[];
+            message: string | null;
+            error?: string;
+        };
+        /**
+         * @example {
+         *       "groups": [
+         *         "extra-batches",
+         *         "ada"
+         *       ]
+         *     }
+         */
+        TestGroupNames: {
+            groups: (string | null)[];
         };
         /**
          * @example {
@@ -1567,38 +2314,26 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    postOutput: {
+    saveArtifacts: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Makes a retry safe: the same key with the same payload replays the stored response (header `Idempotency-Replayed: true`). Keys are per token and expire after 24 h. */
-                "idempotency-key"?: string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["OutputUpload"];
+                "application/json": components["schemas"]["SaveArtifactsRequest"];
             };
         };
         responses: {
-            /** @description The output. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Output"];
-                };
-            };
-            /** @description Accepted while the database is unavailable: kept, and written once it is back. */
+            /** @description The run request, queued. */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["IngestionReceipt"];
+                    "application/json": components["schemas"]["RunRequest"];
                 };
             };
             /** @description Invalid request: `errors` names the fields. */
@@ -1630,8 +2365,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A request with this Idempotency-Key is still in progress. */
-            409: {
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: string;
@@ -1641,8 +2385,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The body exceeds the size limit. */
-            413: {
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1650,8 +2394,163 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description This Idempotency-Key was used with another payload. */
-            422: {
+            /** @description GitLab is not configured (runs are dispatched to GitLab CI), or the request could not be queued. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    requestTuning: {
+        parameters: {
+            query: {
+                project: string;
+            };
+            header?: never;
+            path: {
+                hexsha: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TuningRequest"];
+            };
+        };
+        responses: {
+            /** @description The run request, queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunRequest"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description GitLab is not configured (runs are dispatched to GitLab CI), or the request could not be queued. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteCommitBatches: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommitBatchesDeleted"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the `write` scope, or the commit is protected (a milestone, the head of the reference branch). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1692,29 +2591,221 @@ export interface operations {
             };
         };
     };
-    postBatch: {
+    deleteProjectCommitBatches: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description May contain slashes, as sent: `/api/v1/commit/group/repo/<sha>/batches`. */
+                project: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommitBatchesDeleted"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the `write` scope, or the commit is protected (a milestone, the head of the reference branch). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCommitById: {
+        parameters: {
+            query: {
+                project: string;
+                /** @description Only this batch label. */
+                batch?: string;
+                /** @description JSON object `{metric_name: threshold}`; its keys are aggregated. */
+                metrics?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The commit. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Commit"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postCommitById: {
         parameters: {
             query?: never;
             header?: {
                 /** @description Makes a retry safe: the same key with the same payload replays the stored response (header `Idempotency-Replayed: true`). Keys are per token and expire after 24 h. */
                 "idempotency-key"?: string;
             };
-            path?: never;
+            path: {
+                id: string;
+            };
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["BatchUpload"];
+                "application/json": components["schemas"]["CommitUpload"];
             };
         };
         responses: {
-            /** @description The batch id. */
+            /** @description Recorded. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["BatchUploaded"];
+                    "application/json": components["schemas"]["StatusOk"];
                 };
             };
             /** @description Accepted while the database is unavailable: kept, and written once it is back. */
@@ -1748,6 +2839,15 @@ export interface operations {
             };
             /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2048,355 +3148,6 @@ export interface operations {
             };
         };
     };
-    getCommitById: {
-        parameters: {
-            query: {
-                project: string;
-                /** @description Only this batch label. */
-                batch?: string;
-                /** @description JSON object `{metric_name: threshold}`; its keys are aggregated. */
-                metrics?: string;
-            };
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The commit. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Commit"];
-                };
-            };
-            /** @description Invalid request: `errors` names the fields. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
-            401: {
-                headers: {
-                    /** @description Bearer and Basic (the token as password). */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unknown project, commit or output. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests from this token (or address). */
-            429: {
-                headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected error; `request_id` identifies it in the logs. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unavailable or did not answer in time. */
-            503: {
-                headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    postCommitById: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description Makes a retry safe: the same key with the same payload replays the stored response (header `Idempotency-Replayed: true`). Keys are per token and expire after 24 h. */
-                "idempotency-key"?: string;
-            };
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["CommitUpload"];
-            };
-        };
-        responses: {
-            /** @description Recorded. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["StatusOk"];
-                };
-            };
-            /** @description Accepted while the database is unavailable: kept, and written once it is back. */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["IngestionReceipt"];
-                };
-            };
-            /** @description Invalid request: `errors` names the fields. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
-            401: {
-                headers: {
-                    /** @description Bearer and Basic (the token as password). */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unknown project, commit or output. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A request with this Idempotency-Key is still in progress. */
-            409: {
-                headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body exceeds the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description This Idempotency-Key was used with another payload. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests from this token (or address). */
-            429: {
-                headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected error; `request_id` identifies it in the logs. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unavailable or did not answer in time. */
-            503: {
-                headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    postBulkOutputs: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description Makes a retry safe: the same key with the same payload replays the stored response (header `Idempotency-Replayed: true`). Keys are per token and expire after 24 h. */
-                "idempotency-key"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["BulkOutputs"];
-            };
-        };
-        responses: {
-            /** @description Accepted: queued for writing. */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["BulkAccepted"];
-                };
-            };
-            /** @description Invalid request: `errors` names the fields. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
-            401: {
-                headers: {
-                    /** @description Bearer and Basic (the token as password). */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A request with this Idempotency-Key is still in progress. */
-            409: {
-                headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body exceeds the size limit. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description This Idempotency-Key was used with another payload. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests from this token (or address). */
-            429: {
-                headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unexpected error; `request_id` identifies it in the logs. */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The database is unavailable or did not answer in time. */
-            503: {
-                headers: {
-                    /** @description Seconds to wait. */
-                    "Retry-After"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
     listCommits: {
         parameters: {
             query: {
@@ -2577,6 +3328,372 @@ export interface operations {
             };
             /** @description Unknown project, commit or output. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postOutput: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same payload replays the stored response (header `Idempotency-Replayed: true`). Keys are per token and expire after 24 h. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OutputUpload"];
+            };
+        };
+        responses: {
+            /** @description The output. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Output"];
+                };
+            };
+            /** @description Accepted while the database is unavailable: kept, and written once it is back. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestionReceipt"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still in progress. */
+            409: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another payload. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postBatch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same payload replays the stored response (header `Idempotency-Replayed: true`). Keys are per token and expire after 24 h. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchUpload"];
+            };
+        };
+        responses: {
+            /** @description The batch id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchUploaded"];
+                };
+            };
+            /** @description Accepted while the database is unavailable: kept, and written once it is back. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestionReceipt"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still in progress. */
+            409: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another payload. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postBulkOutputs: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same payload replays the stored response (header `Idempotency-Replayed: true`). Keys are per token and expire after 24 h. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkOutputs"];
+            };
+        };
+        responses: {
+            /** @description Accepted: queued for writing. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkAccepted"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still in progress. */
+            409: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another payload. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2881,6 +3998,283 @@ export interface operations {
             };
         };
     };
+    listMilestones: {
+        parameters: {
+            query: {
+                project: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The project's milestones. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Milestones"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    saveMilestone: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MilestoneChange"];
+            };
+        };
+        responses: {
+            /** @description The project's milestones, after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Milestones"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteMilestone: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MilestoneRef"];
+            };
+        };
+        responses: {
+            /** @description The project's milestones, after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Milestones"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getOutput: {
         parameters: {
             query?: never;
@@ -2932,6 +4326,1351 @@ export interface operations {
             };
             /** @description Unknown project, commit or output. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateOutput: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OutputPatch"];
+            };
+        };
+        responses: {
+            /** @description The output. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Output"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteOutput: {
+        parameters: {
+            query?: {
+                soft?: "true" | "false";
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatusOk"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The output is still running. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    redoOutput: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run request, queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunRequest"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description GitLab is not configured (runs are dispatched to GitLab CI), or the request could not be queued. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    stopBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchRef"];
+            };
+        };
+        responses: {
+            /** @description Stopped. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchStopped"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    redoBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchRedo"];
+            };
+        };
+        responses: {
+            /** @description The run request, queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunRequest"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description GitLab is not configured (runs are dispatched to GitLab CI), or the request could not be queued. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    renameBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchRename"];
+            };
+        };
+        responses: {
+            /** @description Renamed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatusOk"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The batch (or a selected output) still has runs in progress, or the label is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    moveBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchMove"];
+            };
+        };
+        responses: {
+            /** @description Moved. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutputsMoved"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The batch (or a selected output) still has runs in progress, or the label is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteBatch: {
+        parameters: {
+            query?: {
+                /** @description Mark deleted instead of removing. */
+                soft?: "true" | "false";
+                /** @description Only the failed outputs. */
+                only_failed?: "true" | "false";
+                /** @description A glob of files (with `soft`). */
+                filter?: string;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchDeleted"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the `write` scope, or the batch is a milestone's. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    readTestGroups: {
+        parameters: {
+            query: {
+                project: string;
+                /** @description `extra-batches` (shared), or a user name. */
+                name: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The YAML text. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/yaml": string;
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    saveTestGroups: {
+        parameters: {
+            query: {
+                project: string;
+                /** @description `extra-batches` (shared), or a user name. */
+                name: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TestGroupsDocument"];
+            };
+        };
+        responses: {
+            /** @description Saved. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestGroupsSaved"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    previewTestGroup: {
+        parameters: {
+            query: {
+                project: string;
+                name: string;
+                commit?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TestGroupNames"];
+            };
+        };
+        responses: {
+            /** @description The tests. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestGroupPreview"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listRunRequests: {
+        parameters: {
+            query: {
+                project: string;
+                /** @description A hexsha, or a prefix of it. */
+                commit?: string;
+                status?: "queued" | "dispatched" | "running" | "done" | "failed" | "cancelled";
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The requests. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunRequest"][];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRunRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunRequest"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancelRunRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cancelled request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunRequest"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or output. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is already done or failed. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

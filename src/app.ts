@@ -13,10 +13,12 @@ import { createApp } from './lib/create-app';
 import { checkJsonBody } from './lib/json-body';
 import { ApiError } from './lib/problem';
 import { routeMatcher } from './lib/route-matcher';
+import { assertStaticRoutesWin } from './lib/route-order';
 import { routingPath } from './lib/routing-path';
 import type { AppOptions } from './lib/types';
 import { checkUrlText } from './lib/url-text';
 import { guardDatabase } from './ingestion/database-guard';
+import { batchesRouter } from './routes/batches/batches.index';
 import { commitsRouter } from './routes/commits/commits.index';
 import { gitlabRouter } from './routes/gitlab/gitlab.index';
 import { gitlabReadRoutes } from './routes/gitlab/gitlab.routes';
@@ -25,10 +27,14 @@ import { healthRoutes } from './routes/health/health.routes';
 import { ingestRouter } from './routes/ingest/ingest.index';
 import { bulkRoutes, ingestionRoutes } from './routes/ingest/ingest.routes';
 import { ingestionsRouter } from './routes/ingestions/ingestions.index';
+import { mountLeftBehind } from './routes/left-behind/left-behind';
+import { milestonesRouter } from './routes/milestones/milestones.index';
 import { MAX_BULK_BYTES } from './domain/ingest/bulk';
 import { outputsRouter } from './routes/outputs/outputs.index';
 import { projectsRouter } from './routes/projects/projects.index';
 import { retentionRouter } from './routes/retention/retention.index';
+import { runRequestsRouter } from './routes/run-requests/run-requests.index';
+import { testGroupsRouter } from './routes/test-groups/test-groups.index';
 import { tokensRouter } from './routes/tokens/tokens.index';
 import { tokenRoutes } from './routes/tokens/tokens.routes';
 import { usersRouter } from './routes/users/users.index';
@@ -83,11 +89,18 @@ export function buildApp(options: AppOptions) {
   app.use((c, next) => (isPublic(c.req.method, routingPath(c.req.raw)) ? next() : checkJsonBody((c) => c.var.config.maxJsonDepth)(c, next)));
   app.use(restrictBodyProject);
 
+  // Static paths before parameters (checked below): the commit routes' `save-artifacts` before ingestion's
+  // `/commit/{id}`, the left-behind `/output/image/*` before `/output/{id}`.
+  mountLeftBehind(app);
   app
-    .route('/', ingestRouter)
     .route('/', commitsRouter)
+    .route('/', ingestRouter)
     .route('/', projectsRouter)
+    .route('/', milestonesRouter)
     .route('/', outputsRouter)
+    .route('/', batchesRouter)
+    .route('/', testGroupsRouter)
+    .route('/', runRequestsRouter)
     .route('/', webhooksRouter)
     .route('/', tokensRouter)
     .route('/', ingestionsRouter)
@@ -95,6 +108,7 @@ export function buildApp(options: AppOptions) {
     .route('/', usersRouter)
     .route('/', gitlabRouter)
     .route('/', healthRouter);
+  assertStaticRoutesWin(app.routes);
 
   // Tokens go as Bearer, or as the HTTP Basic password (the qa CLI's `user:token@host`); the web app
   // has a session cookie. `{}`: open mode needs none.
@@ -119,7 +133,10 @@ export function buildApp(options: AppOptions) {
     info: {
       title: 'QA-Board Edge API',
       version: '1.0.0',
-      description: 'The QA-Board v1 API: ingestion from the qa CLI, reads for the web app.',
+      description:
+        'The QA-Board v1 API: ingestion from the qa CLI, reads and writes for the web app, runs requested from it and dispatched to GitLab CI. ' +
+        'Routes of the original left behind on purpose (`/api/v1/export`, `/api/v1/output/image/*`, `/api/v1/output/diff/*`, ' +
+        '`/api/v1/jenkins/*`, `/api/v1/webhook/proxy`) answer 501 with what to use instead.',
     },
     security: [{ bearerToken: [] }, { basicToken: [] }, { sessionCookie: [] }, {}],
   });

@@ -54,7 +54,10 @@ const envSchema = z.object({
   TRUST_PROXY: z
     .union([z.enum(['true', 'false']).transform((v) => (v === 'true' ? 1 : 0)), integer(0).max(16)])
     .default(0),
-  /** GitLab instance, e.g. https://gitlab.com; with GITLAB_TOKEN (scope `read_api`) it enables the integration. */
+  /**
+   * GitLab instance, e.g. https://gitlab.com; with GITLAB_TOKEN it enables the integration. Scope
+   * `read_api` reads commits and configs; `api` also dispatches run requests as pipelines.
+   */
   GITLAB_URL: z.url().optional(),
   GITLAB_TOKEN: z.string().min(1).optional(),
   /** The secret GitLab sends as `X-Gitlab-Token` with webhooks. */

@@ -29,7 +29,7 @@ import type { Services } from './lib/types';
 /** On a laptop the embedded default is a local tool: open, with a warning at start (see announceAuthMode). */
 export const NODE_DEFAULTS: RuntimeDefaults = { authMode: 'open' };
 
-export interface NodeAppOptions extends Partial<Pick<Services, 'gitlabQueue' | 'logger'>> {
+export interface NodeAppOptions extends Partial<Pick<Services, 'gitlabQueue' | 'runRequestQueue' | 'logger'>> {
   /** Where the spool lives (the Node entry: `QABOARD_DATA_DIR/spool`); default: a new temporary folder. */
   spoolFolder?: string;
   /** The git commit being served, when the entry knows it (else GIT_SHA). */
@@ -65,6 +65,7 @@ export function nodeApp(db: Db, config: AppConfig, { spoolFolder, gitSha, databa
     keySets: keySetCache(),
     logger,
     gitlabQueue: extra.gitlabQueue,
+    runRequestQueue: extra.runRequestQueue,
     ingestion,
     databaseCircuit,
     async runtimeStatus() {

@@ -12,6 +12,7 @@ import { parseConfig, type AppConfig, type RuntimeDefaults } from './config';
 import { configureNeonForProxy, openNeonDatabase } from './db/connect-neon';
 import { GitLabClient } from './gitlab/client';
 import { GITLAB_QUEUE, gitlabJobHandler, type GitLabJob } from './gitlab/jobs';
+import { RUN_REQUESTS_QUEUE, runRequestJobHandler, type RunRequestJob } from './gitlab/run-request-jobs';
 import { backfillHook } from './ingestion/backfill-hook';
 import { CircuitBreaker } from './ingestion/circuit-breaker';
 import { Ingestion } from './ingestion/ingestion';
@@ -76,7 +77,7 @@ const requiredBindings = (env: WorkerEnv, config: AppConfig) => ({
   INGEST_JOBS: Boolean(env.INGEST_JOBS),
   MAINTENANCE_JOBS: Boolean(env.MAINTENANCE_JOBS),
   BACKUPS: Boolean(env.BACKUPS),
-  ...(config.gitlab && { GITLAB_JOBS: Boolean(env.GITLAB_JOBS) }),
+  ...(config.gitlab && { GITLAB_JOBS: Boolean(env.GITLAB_JOBS), RUN_REQUESTS: Boolean(env.RUN_REQUESTS) }),
 });
 
 /** A Neon pool lives for one invocation (request, queue batch, cron run); end it with `waitUntil`. */
@@ -115,6 +116,7 @@ const app = buildApp({
         // Set by Cloudflare's edge for every request; a client can't forge it.
         clientAddress: c.req.header('cf-connecting-ip') ?? 'unknown',
         gitlabQueue,
+        runRequestQueue: config.gitlab ? (env.RUN_REQUESTS as Queue<RunRequestJob>) : undefined,
         ingestion,
         databaseCircuit,
         runtimeStatus: async () => ({ bindings: requiredBindings(env, config), gitSha: config.gitSha }),
@@ -143,6 +145,16 @@ const consumers: Record<string, (batch: MessageBatch, env: WorkerEnv, ctx: Execu
     const hooks = backfillHook(config.gitlab ? (env.GITLAB_JOBS as Queue<GitLabJob>) : undefined, consoleLogger);
     try {
       await consumeBatch(batch as MessageBatch<SpooledUpload>, (message) => writeSpooled(db, message, hooks));
+    } finally {
+      release();
+    }
+  },
+  async [RUN_REQUESTS_QUEUE](batch, env, ctx) {
+    const { config } = isolateState(env);
+    if (!config.gitlab) throw new Error('GITLAB_URL and GITLAB_TOKEN are required to consume the run-request queue');
+    const { db, release } = openDatabase(env, ctx);
+    try {
+      await consumeBatch(batch as MessageBatch<RunRequestJob>, runRequestJobHandler(db, new GitLabClient(config.gitlab)));
     } finally {
       release();
     }

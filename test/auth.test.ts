@@ -26,7 +26,7 @@ type Mode = (typeof MODES)[number];
 
 const OWN = { project: 'team/alpha', sha: shaOf(1) };
 const OTHER = { project: 'other/beta', sha: shaOf(2) };
-type Target = typeof OWN & { outputId: number; tokenId: number; receipt: string };
+type Target = typeof OWN & { outputId: number; batchId: number; runRequestId: number; tokenId: number; receipt: string };
 
 interface Sample {
   path(target: Target): string;
@@ -92,6 +92,38 @@ const SAMPLES: Record<string, Sample> = {
   'GET /api/v1/gitlab/proxy': { path: () => `/api/v1/gitlab/proxy?url=${q(`${gitlabUrl}/uploads/avatar.png`)}`, projectBound: false },
   'POST /api/v1/gitlab/job': { path: () => '/api/v1/gitlab/job/', body: JOB, projectBound: true, reads: true, granted: needsGitLabSession },
   'POST /api/v1/gitlab/job/play': { path: () => '/api/v1/gitlab/job/play/', body: JOB, projectBound: true, granted: needsGitLabSession },
+  // The web app's writes: each repeatable, none destroying the target.
+  'PUT /api/v1/output/{id}': { path: (t) => `/api/v1/output/${t.outputId}/`, body: () => ({ data: { seen: true } }), projectBound: true },
+  'DELETE /api/v1/output/{id}': { path: (t) => `/api/v1/output/${t.outputId}/?soft=true`, projectBound: true },
+  'POST /api/v1/output/redo/{id}': { path: (t) => `/api/v1/output/redo/${t.outputId}/`, body: () => ({}), projectBound: true },
+  'POST /api/v1/batch/stop': { path: () => '/api/v1/batch/stop/', body: (t) => ({ id: t.batchId }), projectBound: true },
+  'POST /api/v1/batch/redo': { path: () => '/api/v1/batch/redo/', body: (t) => ({ id: t.batchId, only_failed: true }), projectBound: true },
+  'POST /api/v1/batch/rename': { path: () => '/api/v1/batch/rename/', body: (t) => ({ id: t.batchId, label: 'default' }), projectBound: true },
+  'POST /api/v1/batch/move': { path: () => '/api/v1/batch/move/', body: (t) => ({ id: t.batchId, label: 'default', filter: '' }), projectBound: true },
+  'DELETE /api/v1/batch/{id}': { path: (t) => `/api/v1/batch/${t.batchId}/?soft=true&filter=*.png`, projectBound: true },
+  // The target commit heads its reference branch: allowed callers get 403 (protected), nothing is deleted.
+  'DELETE /api/v1/commit/{id}/batches': { path: (t) => `/api/v1/commit/${t.sha}/batches/`, projectBound: true, granted: () => 403 },
+  'DELETE /api/v1/commit/{project}/{id}/batches': { path: (t) => `/api/v1/commit/${t.project}/${t.sha}/batches/`, projectBound: true, granted: () => 403 },
+  'POST /api/v1/commit/{hexsha}/batch': {
+    path: (t) => `/api/v1/commit/${t.sha}/batch?project=${q(t.project)}`,
+    body: (t) => ({ project: t.project, batch_label: 'tuning', selected_group: 'all', groups: [], tuning_search: { search_type: 'grid', parameter_search: {} } }),
+    projectBound: true,
+  },
+  'POST /api/v1/commit/save-artifacts': { path: () => '/api/v1/commit/save-artifacts/', body: (t) => ({ hexsha: t.sha, project: t.project }), projectBound: true },
+  'GET /api/v1/project/milestones': { path: (t) => `/api/v1/project/milestones?project=${q(t.project)}`, projectBound: true },
+  'POST /api/v1/project/milestones': {
+    path: () => '/api/v1/project/milestones/',
+    body: (t) => ({ project: t.project, key: `${t.project}/${t.sha}/x`, milestone: { commit: t.sha, batch: 'x' }, delete: 'false' }),
+    projectBound: true,
+  },
+  'DELETE /api/v1/project/milestones': { path: () => '/api/v1/project/milestones', body: (t) => ({ project: t.project, key: 'nothing' }), projectBound: true },
+  'GET /api/v1/tests/groups': { path: (t) => `/api/v1/tests/groups?project=${t.project}&name=extra-batches`, projectBound: true },
+  'POST /api/v1/tests/groups': { path: (t) => `/api/v1/tests/groups?project=${t.project}&name=extra-batches`, body: (t) => ({ project: t.project, groups: 'a: {}' }), projectBound: true },
+  'POST /api/v1/tests/group': { path: (t) => `/api/v1/tests/group?project=${t.project}&name=a&commit=${t.sha}`, body: () => ({ groups: ['extra-batches'] }), projectBound: true },
+  'GET /api/v1/run-requests': { path: (t) => `/api/v1/run-requests?project=${q(t.project)}`, projectBound: true },
+  'GET /api/v1/run-requests/{id}': { path: (t) => `/api/v1/run-requests/${t.runRequestId}`, projectBound: true },
+  // A JSON body, as a browser sends it with a session (CSRF: bodyless cookie POSTs are refused).
+  'POST /api/v1/run-requests/{id}/cancel': { path: (t) => `/api/v1/run-requests/${t.runRequestId}/cancel`, body: () => ({}), projectBound: true },
 };
 /** Routes that authenticate with their own secret (GitLab's `X-Gitlab-Token`), not with API tokens. */
 const EXEMPT = ['POST /webhook/gitlab', 'POST /api/v1/webhook/gitlab'];
@@ -132,6 +164,8 @@ describe.each(engineNames)('access control on %s', (engine) => {
 
   beforeAll(async () => {
     database = await openTestDatabase(engine);
+    // Run requests are queued, not dispatched (the matrix checks access, test/run-requests.test.ts the rest).
+    const runRequestQueue = { send: async () => {} };
     const commit = { message: 'm', author_name: 'a', authored_date: '2026-11-20T10:00:00Z', parent_ids: [], branches: ['master'] };
     gitlab = await startFakeGitLab([{ path: 'team/alpha', files: {}, commits: { [HEAD_SHA]: commit } }]);
     gitlabUrl = gitlab.url;
@@ -146,16 +180,18 @@ describe.each(engineNames)('access control on %s', (engine) => {
         CI_ID_TOKEN_REFS: 'protected',
         RATE_LIMIT_PER_MINUTE: '100000',
         AUTH_FAILURES_PER_MINUTE: '100000',
-      });
+      }, { runRequestQueue });
     }
     for (const [name, spec] of [['own', OWN], ['other', OTHER]] as const) {
       const response = await postJson(apps.open, '/api/v1/output/', outputUpload(spec));
       const { id } = (await response.json()) as { id: number };
+      const commit = (await (await apps.open.request(`/api/v1/commit/${spec.sha}?project=${q(spec.project)}`)).json()) as { batches: { default: { id: number } } };
+      const runRequest = (await (await postJson(apps.open, '/api/v1/commit/save-artifacts', { hexsha: spec.sha, project: spec.project })).json()) as { id: number };
       const toRevoke = await newToken({ name: `to revoke ${name}`, scopes: ['read'], project_prefix: spec.project });
       const bulk = await postJson(apps.open, '/api/v2/outputs', [outputUpload(spec)]);
       const { ingestion_id: receipt } = (await bulk.json()) as { ingestion_id: string };
       await apps.open.spoolDrain.idle();
-      targets[name] = { ...spec, outputId: id, tokenId: toRevoke.id, receipt };
+      targets[name] = { ...spec, outputId: id, batchId: commit.batches.default.id, runRequestId: runRequest.id, tokenId: toRevoke.id, receipt };
     }
     const read = await newToken({ name: 'read', scopes: ['read'] });
     const write = await newToken({ name: 'write', scopes: ['write'] });

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import ts from 'typescript';
 import { describe, expect, test } from 'vitest';
 import { GITLAB_MAX_RETRIES, GITLAB_QUEUE } from '../src/gitlab/jobs';
+import { RUN_REQUESTS_MAX_RETRIES, RUN_REQUESTS_QUEUE } from '../src/gitlab/run-request-jobs';
 import { MAINTENANCE_QUEUE } from '../src/maintenance/backup-chain';
 import { DAILY_BACKUP_CRON, HOURLY_CLEANUP_CRON } from '../src/maintenance/scheduled-jobs';
 import { RATE_LIMIT_PERIOD_SECONDS } from '../src/lib/rate-limit';
@@ -34,8 +35,13 @@ describe('wrangler.jsonc and the code agree', () => {
     expect(consumer).toMatchObject({ max_retries: GITLAB_MAX_RETRIES, dead_letter_queue: expect.any(String) });
   });
 
+  test('the run-request consumer retries as often as the code counts before failing a request', () => {
+    const consumer = wrangler.queues.consumers.find((c) => c.queue === RUN_REQUESTS_QUEUE);
+    expect(consumer).toMatchObject({ max_retries: RUN_REQUESTS_MAX_RETRIES, dead_letter_queue: expect.any(String) });
+  });
+
   test('every queue the code consumes has a consumer with a dead-letter queue, and a producer', () => {
-    for (const queue of [GITLAB_QUEUE, MAINTENANCE_QUEUE]) {
+    for (const queue of [GITLAB_QUEUE, RUN_REQUESTS_QUEUE, MAINTENANCE_QUEUE]) {
       expect(wrangler.queues.consumers.find((c) => c.queue === queue)?.dead_letter_queue, queue).toEqual(expect.any(String));
       expect(wrangler.queues.producers.some((p) => p.queue === queue), queue).toBe(true);
     }

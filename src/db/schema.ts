@@ -5,7 +5,9 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   boolean,
+  check,
   doublePrecision,
   integer,
   index,
@@ -132,6 +134,9 @@ export const outputs = pgTable(
     // Per-batch counts and the aggregate cache's fingerprint (domain/read/) read this index alone
     // (an index-only scan: Drizzle can't declare INCLUDE columns, so they are key columns).
     index('outputs_batch_summary').on(t.batchId, t.isFailed, t.isPending, t.isRunning, t.deleted, t.updatedAt),
+    // Few outputs are pending at a time: "does this batch still run anything?" (batch completion,
+    // stop) reads this small index instead of the batch's outputs.
+    index('outputs_pending').on(t.batchId).where(sql`${t.isPending}`),
   ],
 );
 
@@ -289,3 +294,75 @@ export const signInFailures = pgTable('sign_in_failures', {
   lastFailureAt: timestamptz('last_failure_at').notNull(),
   lockedUntil: timestamptz('locked_until'),
 });
+
+/**
+ * Named YAML documents of test groups per project (the web app's "Groups of tests": `extra-batches`,
+ * and one per user), kept verbatim — comments and all — as the original kept them in files.
+ * Properties are named as the columns: the API serves rows as they are.
+ */
+export const testGroups = pgTable(
+  'test_groups',
+  {
+    project_id: text('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    yaml: text('yaml').notNull(),
+    updated_at: timestamptz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.project_id, t.name] })],
+);
+
+/** `('a', 'b')` for a CHECK constraint: inlined, since DDL takes no parameters. */
+const sqlList = (values: readonly string[]) => sql.raw(`(${values.map((v) => `'${v}'`).join(', ')})`);
+
+export const RUN_REQUEST_KINDS = ['tuning', 'redo-batch', 'redo-output', 'save-artifacts'] as const;
+export const RUN_REQUEST_STATUSES = ['queued', 'dispatched', 'running', 'done', 'failed', 'cancelled'] as const;
+
+/**
+ * Runs asked for from the web app (tuning, redo, save-artifacts), dispatched to CI as GitLab
+ * pipelines and tracked to the end: queued → dispatched → running → done | failed | cancelled
+ * (see src/domain/run-requests/). Properties are named as the columns: the API serves rows as they are.
+ */
+export const runRequests = pgTable(
+  'run_requests',
+  {
+    id: serial('id').primaryKey(),
+    kind: text('kind', { enum: RUN_REQUEST_KINDS }).notNull(),
+    project_id: text('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    ci_commit_id: integer('ci_commit_id')
+      .notNull()
+      .references(() => ciCommits.id, { onDelete: 'cascade' }),
+    /** The batch the runs report to (tuning creates it); NULL for save-artifacts, or once the batch is deleted. */
+    batch_id: integer('batch_id').references(() => batches.id, { onDelete: 'set null' }),
+    batch_label: text('batch_label'),
+    /** What was asked: the tuning form's fields, redo's selection. */
+    parameters: jsonb('parameters').$type<Record<string, unknown>>().notNull().default({}),
+    /** The caller that asked: `token:<id>`, `admin:bootstrap`, `anonymous`. */
+    requested_by: text('requested_by').notNull(),
+    status: text('status', { enum: RUN_REQUEST_STATUSES }).notNull().default('queued'),
+    /**
+     * The `QA_BATCH_COMMAND_ID` the pipeline runs `qa batch` with: the qa CLI reports it with the
+     * batch and its outputs, which is how uploads are recognised as this request's.
+     */
+    command_id: text('command_id').notNull(),
+    pipeline_id: bigint('pipeline_id', { mode: 'number' }),
+    pipeline_url: text('pipeline_url'),
+    /** Why it failed (GitLab's answer), or what went wrong cancelling its pipeline. */
+    error: text('error'),
+    created_at: timestamptz('created_at').notNull().defaultNow(),
+    updated_at: timestamptz('updated_at').notNull().defaultNow(),
+    dispatched_at: timestamptz('dispatched_at'),
+    started_at: timestamptz('started_at'),
+    finished_at: timestamptz('finished_at'),
+  },
+  (t) => [
+    uniqueIndex('run_requests_command_id').on(t.command_id),
+    index('run_requests_project_created').on(t.project_id, t.created_at.desc()),
+    index('run_requests_batch').on(t.batch_id),
+    check('run_requests_kind', sql`${t.kind} IN ${sqlList(RUN_REQUEST_KINDS)}`),
+    check('run_requests_status', sql`${t.status} IN ${sqlList(RUN_REQUEST_STATUSES)}`),
+  ],
+);

@@ -4,10 +4,15 @@
  * links are followed only on the configured GitLab.
  *
  * Failures are classified for the queue: 404 → `GitLabNotFound` (permanent: log and move on);
- * 429, 5xx, timeouts and network errors → a quick retry in place, then `RetryLater` (honouring
- * `Retry-After`) so the queue retries with backoff; anything else → `GitLabError` (permanent).
+ * 429, 5xx, timeouts and network errors → a quick retry in place (reads and other idempotent
+ * calls only), then `RetryLater` (honouring `Retry-After`) so the queue retries with backoff;
+ * anything else → `GitLabError` (permanent), with GitLab's reason.
+ *
+ * The server's token reads with the `read_api` scope; creating and cancelling pipelines (run
+ * requests) needs the `api` scope.
  */
 import { z } from '@hono/zod-openapi';
+import type { PipelineVariable } from '../domain/run-requests/pipeline-variables';
 import { RetryLater } from '../jobs/job-queue';
 import { gitlabUrl } from './gitlab-urls';
 
@@ -69,6 +74,25 @@ export const gitlabJobSchema = z.looseObject({
   web_url: z.string().optional(),
 });
 export type GitLabJobInfo = z.infer<typeof gitlabJobSchema>;
+
+const pipelineSchema = z.object({ id: z.number().int().positive(), web_url: z.string(), status: z.string() });
+export type GitLabPipeline = z.infer<typeof pipelineSchema>;
+
+/** GitLab's reason in an error body: `{"message": "…"}`, `{"message": {"base": ["…"]}}`, `{"error": "…"}`. */
+function reasonOf(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { message, error, error_description } = body as Record<string, unknown>;
+  const flat = (value: unknown): string[] =>
+    typeof value === 'string' ? [value] : Array.isArray(value) ? value.flatMap(flat) : typeof value === 'object' && value ? Object.values(value).flatMap(flat) : [];
+  const reasons = [...flat(message), ...flat(error_description ?? error)];
+  return reasons.length ? reasons.join('; ').slice(0, 1000) : undefined;
+}
+
+/** `: <reason>` from an error response's body, when GitLab gave one. */
+async function reasonSuffix(response: Response): Promise<string> {
+  const reason = reasonOf(await response.json().catch(() => undefined));
+  return reason ? `: ${reason}` : '';
+}
 
 const commitPipelineSchema = z.object({ last_pipeline: z.object({ id: z.number().int() }).nullish() });
 const avatarSchema = z.object({ avatar_url: z.string().nullish() });
@@ -160,6 +184,21 @@ export class GitLabClient {
     return url && gitlabUrl(url, new URL(this.options.url).origin) ? url : undefined;
   }
 
+  /**
+   * `POST /projects/:id/pipeline`: a pipeline on `ref` (a branch or tag) with variables. Not retried
+   * in place: a request that reached GitLab may have created it.
+   */
+  async createPipeline(project: string, ref: string, variables: PipelineVariable[]): Promise<GitLabPipeline> {
+    const response = await this.send('POST', `${this.projectUrl(project)}/pipeline`, { retry: false, body: { ref, variables } });
+    return this.parse(pipelineSchema, await response.json(), 'pipeline');
+  }
+
+  /** `POST /projects/:id/pipelines/:pipeline_id/cancel` (idempotent: cancelling a finished pipeline changes nothing). */
+  async cancelPipeline(project: string, pipelineId: number): Promise<void> {
+    const response = await this.send('POST', `${this.projectUrl(project)}/pipelines/${pipelineId}/cancel`, { retry: true });
+    await response.body?.cancel();
+  }
+
   /** Every item of a paginated list, following `Link: rel="next"` on this GitLab's API only. */
   private async allPages<T>(first: string, item: z.ZodType<T>, what: string, maxPages = Infinity): Promise<T[]> {
     const items: T[] = [];
@@ -193,14 +232,19 @@ export class GitLabClient {
     return this.send('GET', url, { retry: true });
   }
 
-  private async send(method: 'GET' | 'POST', url: string, { retry }: { retry: boolean }): Promise<Response> {
+  private async send(method: 'GET' | 'POST', url: string, { retry, body }: { retry: boolean; body?: unknown }): Promise<Response> {
     const auth: Record<string, string> =
       this.options.tokenKind === 'oauth' ? { authorization: `Bearer ${this.options.token}` } : { 'PRIVATE-TOKEN': this.options.token };
     const attempts = retry ? 2 : 1;
     for (let attempt = 1; ; attempt++) {
       let response: Response;
       try {
-        response = await fetch(url, { method, headers: { ...auth, accept: 'application/json' }, signal: AbortSignal.timeout(this.options.timeoutMs) });
+        response = await fetch(url, {
+          method,
+          headers: { ...auth, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(this.options.timeoutMs),
+        });
       } catch (error) {
         if (attempt < attempts) {
           await sleep(this.options.retryDelayMs ?? 250);
@@ -210,10 +254,7 @@ export class GitLabClient {
       }
       if (response.ok) return response;
       const path = new URL(url).pathname;
-      if (response.status === 404) {
-        await response.body?.cancel();
-        throw new GitLabNotFound(`GitLab: 404 for ${path}`);
-      }
+      if (response.status === 404) throw new GitLabNotFound(`GitLab: 404 for ${path}${await reasonSuffix(response)}`);
       if (response.status === 429 || response.status >= 500) {
         const wait = retryAfterSeconds(response.headers.get('retry-after'));
         await response.body?.cancel();
@@ -223,8 +264,8 @@ export class GitLabClient {
         }
         throw new RetryLater(`GitLab: ${response.status} for ${path}`, wait);
       }
-      await response.body?.cancel();
-      throw new GitLabError(`GitLab: ${response.status} for ${path}`, response.status);
+      const scopeHint = method === 'POST' && (response.status === 401 || response.status === 403) ? ' (does the token have the `api` scope?)' : '';
+      throw new GitLabError(`GitLab: ${response.status} for ${method} ${path}${await reasonSuffix(response)}${scopeHint}`, response.status);
     }
   }
 }

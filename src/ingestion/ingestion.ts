@@ -13,6 +13,7 @@ import type { Ingested } from '../domain/ingest/upload-commit';
 import type { OutputJson } from '../domain/v1-json';
 import { invalidFields, serviceUnavailable } from '../lib/problem';
 import type { CircuitBreaker } from './circuit-breaker';
+import { completeWrittenBatches } from './complete-batches';
 import type { OutputWriter } from './output-coalescer';
 import { newReceiptId } from './receipts';
 import type { Spool } from './spool';
@@ -61,6 +62,7 @@ export class Ingestion {
       async () => {
         const { written } = await this.parts.writeOutput({ upload, receivedAt });
         await this.parts.written(upload, hexsha, written.commitCreated);
+        await completeWrittenBatches(this.parts.db, [written.completionCheck]);
         return written.body;
       },
       (receipt) => outputChunks(receipt, [{ upload, receivedAt }], this.parts.spool.maxMessageBytes),

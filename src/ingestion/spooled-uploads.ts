@@ -11,6 +11,7 @@ import { ingestCommit } from '../domain/ingest/ingest-commit';
 import type { ReceivedUpload } from '../domain/ingest/ingest-outputs';
 import { chunkRecorded, recordChunk } from '../domain/ingest/ingestion-receipts';
 import { databaseFailure } from '../lib/database-failure';
+import { completeWrittenBatches } from './complete-batches';
 import { writeOutputs } from './write-outputs';
 
 /** The fields an output upload shares with every upload of its commit (see domain/ingest/envelope.ts). */
@@ -95,6 +96,7 @@ const errorText = (error: unknown) => databaseFailure(error)?.message ?? (error 
 export async function writeSpooled(db: Db, message: SpooledUpload, hooks: SpoolWriteHooks): Promise<void> {
   const chunkNumber = message.kind === 'outputs' ? message.chunk : 0;
   const created: { upload: OutputUpload | BatchUpload | CommitUpload; hexsha: string }[] = [];
+  const completionChecks: (number | undefined)[] = [];
   await db.transaction(async (tx) => {
     // A redelivered chunk stops here: its writes were done (and were idempotent anyway).
     if (await chunkRecorded(tx, message.receipt, chunkNumber)) return;
@@ -106,6 +108,7 @@ export async function writeSpooled(db: Db, message: SpooledUpload, hooks: SpoolW
       const results = await writeOutputs(tx, uploads);
       written = results.flatMap((r, i) => ('written' in r ? [{ upload: uploads[i]!.upload, hexsha: r.hexsha, commitCreated: r.written.commitCreated }] : []));
       errors = results.flatMap((r, i) => ('error' in r ? [{ item: message.first + i, error: errorText(r.error) }] : []));
+      completionChecks.push(...results.map((r) => ('written' in r ? r.written.completionCheck : undefined)));
       total = message.total;
     } else {
       const hexsha = message.kind === 'commit' ? message.hexsha : envelopeSha(message.upload)!;
@@ -127,4 +130,5 @@ export async function writeSpooled(db: Db, message: SpooledUpload, hooks: SpoolW
     created.push(...written.filter((w) => w.commitCreated));
   });
   for (const { upload, hexsha } of created) await hooks.written(upload, hexsha, true);
+  await completeWrittenBatches(db, completionChecks);
 }

@@ -1,10 +1,13 @@
 /**
  * The path the router matches, normalised the way the original Flask routes behaved:
  * - every route answers with and without a trailing slash (the qa CLI posts to `/api/v1/output/`);
- * - `/api/v1/commits/<branch>` takes branch names that contain slashes (`feature/x`): they are
- *   folded into one encoded segment, which the router decodes back into the `branch` param.
+ * - `/api/v1/commits/<branch>` takes branch names that contain slashes (`feature/x`), and
+ *   `/api/v1/commit/<project>/<sha>/batches` project ids that do (`group/repo/sub`): they are
+ *   folded into one encoded segment, which the router decodes back into the param.
  */
 const BRANCH_LIST_PREFIX = '/api/v1/commits/';
+const COMMIT_PREFIX = '/api/v1/commit/';
+const BATCHES_SUFFIX = '/batches';
 
 export function routingPath(request: Request): string {
   const url = request.url;
@@ -14,6 +17,9 @@ export function routingPath(request: Request): string {
   if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
   if (path.startsWith(BRANCH_LIST_PREFIX)) {
     path = BRANCH_LIST_PREFIX + path.slice(BRANCH_LIST_PREFIX.length).replaceAll('/', '%2F');
+  } else if (path.startsWith(COMMIT_PREFIX) && path.endsWith(BATCHES_SUFFIX)) {
+    const segments = path.slice(COMMIT_PREFIX.length, -BATCHES_SUFFIX.length).split('/');
+    if (segments.length > 2) path = `${COMMIT_PREFIX}${segments.slice(0, -1).join('%2F')}/${segments.at(-1)}${BATCHES_SUFFIX}`;
   }
   return path;
 }

@@ -11,6 +11,7 @@ import type { Caller } from '../auth/principal';
 import type { AppConfig } from '../config';
 import type { Db } from '../db/client';
 import type { GitLabJob } from '../gitlab/jobs';
+import type { RunRequestJob } from '../gitlab/run-request-jobs';
 import type { CircuitBreaker } from '../ingestion/circuit-breaker';
 import type { Ingestion } from '../ingestion/ingestion';
 import type { JobQueue } from '../jobs/job-queue';
@@ -33,6 +34,8 @@ export interface Services {
   clientAddress: string;
   /** Present when the GitLab integration is configured. */
   gitlabQueue?: JobQueue<GitLabJob>;
+  /** Present when the GitLab integration is configured: run requests are dispatched as pipelines through it. */
+  runRequestQueue?: JobQueue<RunRequestJob>;
   /** Takes uploads in: written at once, or spooled while the database is unavailable. */
   ingestion: Ingestion;
   /** Open while the database is known to be down: requests answer 503 at once instead of waiting. */

@@ -12,6 +12,8 @@ export const BACKUP_TABLES = [
   // Users, not their sessions: after a restore everyone signs in again.
   { name: 'users', key: ['id'] },
   { name: 'idempotency_keys', key: ['caller', 'key'] },
+  { name: 'test_groups', key: ['project_id', 'name'] },
+  { name: 'run_requests', key: ['id'] },
 ] as const;
 
 export type BackupTable = (typeof BACKUP_TABLES)[number];

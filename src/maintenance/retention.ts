@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client';
+import { milestoneCommits } from '../domain/milestones/milestones';
 import { referenceBranchOf } from '../domain/projects/reference-branch';
 
 /** Parses `storage.garbage.after` of qaboard.yaml (`2weeks`, `1month`, `1 year`, `3days`) into days. */
@@ -36,7 +37,6 @@ export async function expiredCommits(db: Db, now: Date, projectId?: string): Pro
     if (days === undefined) continue;
     const cutoff = new Date(now.getTime() - days * 86_400_000);
     const protectedRefs = [referenceBranchOf(config), ...(config.project?.milestones ?? [])].map(String);
-    const milestoneCommits = Object.values(project.data.milestones ?? {}).map((m: any) => String(m?.commit));
     expired.push(
       ...(await queryRows<ExpiredCommit>(
         db,
@@ -45,7 +45,7 @@ export async function expiredCommits(db: Db, now: Date, projectId?: string): Pro
             WHERE c.project_id = ${project.id} AND c.authored_datetime < ${cutoff.toISOString()}
               AND NOT o.deleted
               AND NOT jsonb_exists(${JSON.stringify(protectedRefs)}::jsonb, coalesce(c.branch, ''))
-              AND NOT jsonb_exists(${JSON.stringify(milestoneCommits)}::jsonb, c.hexsha)
+              AND NOT EXISTS (SELECT 1 FROM (${milestoneCommits}) mc WHERE mc.project_id = c.project_id AND mc.hexsha = c.hexsha)
             GROUP BY c.id
             HAVING max(o.created_date) < ${cutoff.toISOString()}
             ORDER BY c.authored_datetime`,

@@ -1,10 +1,12 @@
 /**
  * A fake GitLab for tests and benchmarks, speaking the documented REST shapes the integration
  * uses: repository tree (recursive, keyset pagination with `Link` headers), raw files, commits
- * (with their latest pipeline), the branches containing a commit; and sign-in, CI id_token keys,
- * users, memberships and jobs (fake-gitlab-identity.ts). It can answer slowly, or fail
- * (429 + Retry-After, 500). Repository routes take the server's `PRIVATE-TOKEN`, or a user's OAuth
- * token when the user can read the project.
+ * (with their latest pipeline), the branches containing a commit; pipelines (created on a branch
+ * with variables — a ref no commit is on answers 400 "Reference not found" —, cancelled, read with
+ * their variables); and sign-in, CI id_token keys, users, memberships and jobs
+ * (fake-gitlab-identity.ts). It can answer slowly, or fail (429 + Retry-After, 5xx, or a 4xx with a
+ * message). Repository routes take the server's `PRIVATE-TOKEN`, or a user's OAuth token when the
+ * user can read the project.
  */
 import { once } from 'node:events';
 import http from 'node:http';
@@ -33,16 +35,28 @@ export interface FakeRepository {
 export interface FakeFailure {
   /** Which requests fail (matched against the decoded path). */
   match: RegExp;
-  status: 429 | 500 | 502;
+  status: 403 | 429 | 500 | 502;
   retryAfter?: number;
+  /** GitLab's `message` (default: the status). */
+  message?: string;
   /** How many matching requests fail (Infinity: all). */
   times: number;
+}
+
+export interface FakePipeline {
+  id: number;
+  project: string;
+  ref: string;
+  status: 'created' | 'canceled';
+  variables: { key: string; value: string; variable_type: 'env_var' | 'file' }[];
 }
 
 export interface FakeGitLab {
   url: string;
   token: string;
   repositories: Map<string, FakeRepository>;
+  /** Pipelines created, in order. */
+  pipelines: FakePipeline[];
   /** Decoded paths (with query) of the requests received, in order. */
   requests: string[];
   failures: FakeFailure[];
@@ -55,6 +69,8 @@ const TREE_PAGE = /^\/api\/v4\/projects\/([^/]+)\/repository\/tree$/;
 const RAW_FILE = /^\/api\/v4\/projects\/([^/]+)\/repository\/files\/([^/]+)\/raw$/;
 const COMMIT_REFS = /^\/api\/v4\/projects\/([^/]+)\/repository\/commits\/([0-9a-f]+)\/refs$/;
 const COMMIT = /^\/api\/v4\/projects\/([^/]+)\/repository\/commits\/([0-9a-f]+)$/;
+const NEW_PIPELINE = /^\/api\/v4\/projects\/([^/]+)\/pipeline$/;
+const PIPELINE = /^\/api\/v4\/projects\/([^/]+)\/pipelines\/(\d+)(\/cancel|\/variables)?$/;
 
 /** The tree GitLab lists: every file and every folder above one. */
 function treeEntries(files: Record<string, string>) {
@@ -73,11 +89,18 @@ function treeEntries(files: Record<string, string>) {
   }));
 }
 
+async function text(request: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 export async function startFakeGitLab(repositories: FakeRepository[], token = 'gitlab-test-token'): Promise<FakeGitLab> {
   const fake: FakeGitLab = {
     url: '',
     token,
     repositories: new Map(repositories.map((r) => [r.path, r])),
+    pipelines: [],
     requests: [],
     failures: [],
     delayMs: 0,
@@ -97,11 +120,19 @@ export async function startFakeGitLab(repositories: FakeRepository[], token = 'g
     const failure = fake.failures.find((f) => f.times > 0 && f.match.test(decodeURIComponent(rawPath)));
     if (failure) {
       failure.times--;
-      return send(failure.status, { message: `${failure.status}` }, failure.retryAfter === undefined ? {} : { 'retry-after': String(failure.retryAfter) });
+      const headers: Record<string, string> = failure.retryAfter === undefined ? {} : { 'retry-after': String(failure.retryAfter) };
+      return send(failure.status, { message: failure.message ?? `${failure.status}` }, headers);
     }
     if (await identityRoute(fake.identity, request, url, send)) return;
     const user = bearerUser(fake.identity, request);
     if (request.headers['private-token'] !== token && !user) return send(401, { message: '401 Unauthorized' });
+    if (request.method === 'POST') return handlePipelinePost(rawPath, JSON.parse((await text(request)) || '{}'), send);
+    const pipelineRead = rawPath.match(PIPELINE);
+    if (pipelineRead) {
+      const pipeline = fake.pipelines.find((p) => p.id === Number(pipelineRead[2]) && p.project === decodeURIComponent(pipelineRead[1]!));
+      if (!pipeline) return send(404, { message: '404 Not found' });
+      return pipelineRead[3] === '/variables' ? send(200, pipeline.variables) : send(200, pipelineJson(pipeline));
+    }
     const route = [TREE_PAGE, RAW_FILE, COMMIT_REFS, COMMIT].map((re) => rawPath.match(re)).find(Boolean);
     const repository = route && fake.repositories.get(decodeURIComponent(route[1]!));
     if (!route || !repository || (user && (user.memberships[repository.path] ?? 0) < 20)) return send(404, { message: '404 Project Not Found' });
@@ -138,6 +169,41 @@ export async function startFakeGitLab(repositories: FakeRepository[], token = 'g
       last_pipeline: pipeline ? { id: pipeline.id, status: 'success' } : null,
     });
   });
+  const pipelineJson = (pipeline: FakePipeline) => ({
+    id: pipeline.id,
+    iid: pipeline.id,
+    project_id: 1207,
+    ref: pipeline.ref,
+    status: pipeline.status,
+    source: 'api',
+    web_url: `${fake.url}/${pipeline.project}/-/pipelines/${pipeline.id}`,
+  });
+
+  type Send = (status: number, body: unknown) => void;
+  function handlePipelinePost(rawPath: string, body: { ref?: string; variables?: FakePipeline['variables'] }, send: Send) {
+    const created = rawPath.match(NEW_PIPELINE);
+    if (created) {
+      const repository = fake.repositories.get(decodeURIComponent(created[1]!));
+      if (!repository) return send(404, { message: '404 Project Not Found' });
+      const branches = new Set(Object.values(repository.commits).flatMap((c) => c.branches));
+      if (!body.ref || !branches.has(body.ref)) return send(400, { message: { base: ['Reference not found'] } });
+      const pipeline: FakePipeline = {
+        id: 9000 + fake.pipelines.length + 1,
+        project: repository.path,
+        ref: body.ref,
+        status: 'created',
+        variables: (body.variables ?? []).map((v) => ({ key: v.key, value: v.value, variable_type: v.variable_type ?? 'env_var' })),
+      };
+      fake.pipelines.push(pipeline);
+      return send(201, pipelineJson(pipeline));
+    }
+    const cancel = rawPath.match(PIPELINE);
+    const pipeline = cancel?.[3] === '/cancel' && fake.pipelines.find((p) => p.id === Number(cancel[2]) && p.project === decodeURIComponent(cancel[1]!));
+    if (!pipeline) return send(404, { message: '404 Not found' });
+    pipeline.status = 'canceled';
+    return send(200, pipelineJson(pipeline));
+  }
+
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -9,10 +9,16 @@
  * received; an output only takes an upload received after the one it holds (`updated_at`), so
  * uploads written late — replayed from a spool or a queue, in any order, more than once — can't
  * overwrite a newer state: a late "start" never reopens a finished run, a duplicate changes nothing.
+ *
+ * Runs of a run request (`qa batch` writes its command id in their `data.job_options`) move it to
+ * `running`, in the same statement. A run that may finish its batch is answered with a
+ * `completionCheck`: the caller tells the batch-completion seam once the write is committed.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { jsonParam, preparedRows, retryOnConcurrentCreate, type Db } from '../../db/client';
+import { completionProbe } from '../batches/batch-completion';
 import { commitRecordCtes } from '../commits/record-commit';
+import { isRunRequestCommandId, startRunRequests } from '../run-requests/run-requests';
 import { outputColumns, outputContextColumns, type OutputInContextRow } from '../rows';
 import { outputInContextJson, type OutputJson } from '../v1-json';
 import { envelopeSha, type OutputUpload } from './envelope';
@@ -109,6 +115,10 @@ function groupStatement({ record, runs }: CommitGroup): SQL {
   const sameOutput = sql.raw(`o.batch_id = b.id AND o.test_input_id = t.id AND o.platform = r.platform
     AND md5(o.configurations::text) = md5(r.configurations::text) AND md5(o.extra_parameters::text) = md5(r.extra_parameters::text)
     AND o.configurations = r.configurations AND o.extra_parameters = r.extra_parameters`);
+  // Only statements that carry a run request's command id touch run_requests.
+  const startsRequests = runs.some((r) => isRunRequestCommandId((r.data.job_options as Record<string, unknown> | undefined)?.command_id))
+    ? sql`started_requests AS (${startRunRequests(record.projectId, sql`SELECT r.data -> 'job_options' ->> 'command_id' FROM run r`)}),`
+    : sql``;
 
   return sql`WITH ${commitRecordCtes(record)},
     run AS (
@@ -117,6 +127,7 @@ function groupStatement({ record, runs }: CommitGroup): SQL {
         output_type text, data jsonb, output_dir text, is_running boolean, is_pending boolean, is_failed boolean,
         metrics jsonb, received_at timestamptz)
     ),
+    ${startsRequests}
     batch_patch AS (SELECT * FROM jsonb_to_recordset(${jsonParam(batchPatches)}::jsonb) AS x(label text, data jsonb)),
     new_batch AS (
       INSERT INTO batches (ci_commit_id, label, data) SELECT commit.id, x.label, x.data FROM commit, batch_patch x
@@ -189,11 +200,12 @@ function groupStatement({ record, runs }: CommitGroup): SQL {
         JOIN outputs o ON ${sameOutput}
       WHERE NOT EXISTS (SELECT 1 FROM written w WHERE w.id = o.id)
     )
-    SELECT o.i, ${outputColumns}, ${outputContextColumns}, c.created AS "commitCreated"
+    SELECT o.i, ${outputColumns}, ${outputContextColumns}, c.created AS "commitCreated",
+      ${completionProbe(sql`o`, sql`SELECT id FROM written`)} AS "mayCompleteBatch"
     FROM result o JOIN test_input t ON t.id = o.test_input_id JOIN batch b ON b.id = o.batch_id, commit c, project p`;
 }
 
-type GroupRow = OutputInContextRow & { i: number; commitCreated: boolean };
+type GroupRow = OutputInContextRow & { i: number; commitCreated: boolean; mayCompleteBatch: boolean };
 
 /**
  * Writes the uploads (statement by statement, see `commitGroups`) and answers each one's output
@@ -209,7 +221,9 @@ export async function ingestOutputs(db: Db, uploads: ReceivedUpload[]): Promise<
       const found = await preparedRows<GroupRow>(db, statement);
       return found.length === group.runs.length ? found : undefined;
     });
-    for (const row of rows) answers[row.i] = { body: outputInContextJson(row), commitCreated: row.commitCreated };
+    for (const row of rows) {
+      answers[row.i] = { body: outputInContextJson(row), commitCreated: row.commitCreated, ...(row.mayCompleteBatch && { completionCheck: row.batchId }) };
+    }
   }
   return answers;
 }

@@ -6,6 +6,8 @@ import type { CommitEnvelope } from './envelope';
 export interface Ingested<T> {
   body: T;
   commitCreated: boolean;
+  /** A batch the upload may have completed: once the write is committed, tell `completeBatches` (domain/batches/batch-completion.ts). */
+  completionCheck?: number;
 }
 
 /** Python's `isoformat()` of a naive datetime has no offset: the CLI means UTC. */

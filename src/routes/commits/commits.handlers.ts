@@ -1,6 +1,19 @@
+import { deleteCommitBatches as deleteBatchesOf } from '../../domain/batches/batch-writes';
+import { findCommit } from '../../domain/commits/find-commit';
 import { commitsInWindow, latestSuccessfulCommit, readCommit } from '../../domain/read/commits';
 import type { AppContext, AppRouteHandler } from '../../lib/types';
-import type { GetCommit, GetCommitById, ListBranchCommits, ListCommits } from './commits.routes';
+import { cancelPipelines, submitRunRequest } from '../run-requests/submit-run-request';
+import { visibleProjects } from '../visibility';
+import type {
+  DeleteCommitBatches,
+  DeleteProjectCommitBatches,
+  GetCommit,
+  GetCommitById,
+  ListBranchCommits,
+  ListCommits,
+  RequestTuning,
+  SaveArtifacts,
+} from './commits.routes';
 
 export const getCommitById: AppRouteHandler<GetCommitById> = async (c) => {
   const { project, batch, metrics } = c.req.valid('query');
@@ -40,3 +53,37 @@ export const listCommits: AppRouteHandler<ListCommits> = async (c) => c.json(awa
 
 export const listBranchCommits: AppRouteHandler<ListBranchCommits> = async (c) =>
   c.json(await commitsOfQuery(c, c.req.valid('query'), c.req.valid('param').branch), 200);
+
+async function deleteBatches(c: AppContext, project: string | undefined, hexsha: string) {
+  const { cancelled, ...deleted } = await deleteBatchesOf(c.var.db, project, hexsha, visibleProjects(c));
+  await cancelPipelines(c, cancelled);
+  return { ...deleted, cancelled_run_requests: cancelled.map((r) => r.id) };
+}
+
+export const deleteCommitBatches: AppRouteHandler<DeleteCommitBatches> = async (c) =>
+  c.json(await deleteBatches(c, undefined, c.req.valid('param').id), 200);
+
+export const deleteProjectCommitBatches: AppRouteHandler<DeleteProjectCommitBatches> = async (c) => {
+  const { project, id } = c.req.valid('param');
+  return c.json(await deleteBatches(c, project, id), 200);
+};
+
+export const requestTuning: AppRouteHandler<RequestTuning> = async (c) => {
+  const commit = await findCommit(c.var.db, c.req.valid('query').project, c.req.valid('param').hexsha);
+  const { batch_label, ...parameters } = c.req.valid('json');
+  const request = await submitRunRequest(c, {
+    kind: 'tuning',
+    projectId: commit.projectId,
+    commitId: commit.id,
+    batch: { label: batch_label, create: true },
+    parameters,
+  });
+  return c.json(request, 202);
+};
+
+export const saveArtifacts: AppRouteHandler<SaveArtifacts> = async (c) => {
+  const { project, hexsha } = c.req.valid('json');
+  const commit = await findCommit(c.var.db, project, hexsha);
+  const request = await submitRunRequest(c, { kind: 'save-artifacts', projectId: commit.projectId, commitId: commit.id, parameters: {} });
+  return c.json(request, 202);
+};

@@ -1,0 +1,223 @@
+/**
+ * What the web app does to a batch — stop, rename, move outputs, delete — and to all the batches
+ * of a commit. Batches are addressed by id: those of projects the caller can't see answer 404.
+ * Deletions are set-based (one statement whatever the number of outputs). Files are not this
+ * API's: the site's storage keeps them (R2 objects: issue 13).
+ */
+import { sql } from 'drizzle-orm';
+import { intArrayLiteral, queryRows, type Db } from '../../db/client';
+import { ApiError, conflict, notFound } from '../../lib/problem';
+import { assertNotMilestoneBatch, assertNotMilestoneCommit, milestoneBatches } from '../milestones/milestones';
+import { failRunsSet } from '../outputs/fail-runs';
+import { referenceBranchOf } from '../projects/reference-branch';
+import { cancelRunRequestsOfBatches } from '../run-requests/run-requests';
+import { completeBatches } from './batch-completion';
+import { outputFilter, type FilterableOutput } from './output-filter';
+
+export interface BatchRef {
+  id: number;
+  label: string;
+  ciCommitId: number;
+  projectId: string;
+  hexsha: string;
+}
+
+export async function findBatch(db: Db, batchId: number, canSeeProject: (projectId: string) => boolean): Promise<BatchRef> {
+  const [row] = await queryRows<BatchRef>(
+    db,
+    sql`SELECT b.id, b.label, b.ci_commit_id AS "ciCommitId", c.project_id AS "projectId", c.hexsha
+        FROM batches b JOIN ci_commits c ON c.id = b.ci_commit_id WHERE b.id = ${batchId}`,
+  );
+  if (!row || !canSeeProject(row.projectId)) throw notFound(`Sorry, there is no batch ${batchId}.`);
+  return row;
+}
+
+/** Run requests a stop or a deletion cancelled: the caller cancels their pipelines. */
+export type CancelledRunRequests = { id: number; pipeline_id: number | null }[];
+
+const isUniqueViolation = (error: unknown) => ((error as { cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code) === '23505';
+
+/**
+ * Stops a batch: its unfinished runs end as failed ("stopped"), the run requests reporting to it
+ * are cancelled (their pipelines with them). The batch may be complete now.
+ */
+export async function stopBatch(db: Db, batch: BatchRef): Promise<{ stopped_outputs: number; cancelled: CancelledRunRequests }> {
+  const cancelled = await cancelRunRequestsOfBatches(db, [batch.id]);
+  const [stopped] = await queryRows<{ n: number }>(
+    db,
+    sql`WITH stopped AS (
+          UPDATE outputs SET ${failRunsSet('stopped')} WHERE batch_id = ${batch.id} AND (is_pending OR is_running) RETURNING 1
+        ) SELECT count(*)::int AS n FROM stopped`,
+  );
+  await completeBatches(db, [batch.id]);
+  return { stopped_outputs: stopped!.n, cancelled };
+}
+
+async function assertNothingRuns(db: Db, batch: BatchRef, action: string) {
+  const [row] = await queryRows<{ runs: boolean }>(db, sql`SELECT EXISTS (SELECT 1 FROM outputs WHERE batch_id = ${batch.id} AND is_pending) AS runs`);
+  if (row?.runs) throw conflict(`Batch ${batch.label} still has runs in progress: wait for them or stop the batch before you ${action} (their results would be reported to the old label).`);
+}
+
+/** Renames a batch (the label must be free in its commit; its own label changes nothing); refused while it runs. */
+export async function renameBatch(db: Db, batch: BatchRef, label: string): Promise<{ status: 'OK' }> {
+  if (label === batch.label) return { status: 'OK' };
+  await assertNothingRuns(db, batch, 'rename it');
+  const taken = conflict(`A batch labelled ${label} already exists in commit ${batch.hexsha}.`);
+  let renamed: unknown[];
+  try {
+    renamed = await queryRows(
+      db,
+      sql`UPDATE batches b SET label = ${label} WHERE b.id = ${batch.id}
+            AND NOT EXISTS (SELECT 1 FROM batches other WHERE other.ci_commit_id = b.ci_commit_id AND other.label = ${label})
+          RETURNING b.id`,
+    );
+  } catch (error) {
+    if (isUniqueViolation(error)) throw taken;
+    throw error;
+  }
+  if (!renamed.length) throw taken;
+  return { status: 'OK' };
+}
+
+/**
+ * Moves the outputs the web app's filter selects into the batch `label` of the same commit
+ * (created if needed); an emptied batch is deleted, unless a milestone points at it. Refused when
+ * a selected output runs, or when the target already has the same run.
+ */
+export async function moveOutputs(db: Db, batch: BatchRef, label: string, filter: string | null | undefined): Promise<{ status: 'OK'; moved_outputs: number }> {
+  const candidates = await queryRows<FilterableOutput & { id: number }>(
+    db,
+    sql`SELECT o.id, t.path AS "testInputPath", o.platform, o.configurations, o.extra_parameters AS "extraParameters",
+          t.data -> 'metadata' AS "testInputMetadata", o.is_failed AS "isFailed", o.is_pending AS "isPending"
+        FROM outputs o JOIN test_inputs t ON t.id = o.test_input_id WHERE o.batch_id = ${batch.id} ORDER BY o.id`,
+  );
+  const selected = candidates.filter(outputFilter(filter));
+  if (label === batch.label || !selected.length) return { status: 'OK', moved_outputs: 0 };
+  if (selected.some((o) => o.isPending)) throw conflict(`Some of the selected outputs of ${batch.label} are still running: wait for them or stop the batch first.`);
+  const ids = intArrayLiteral(selected.map((o) => o.id));
+  try {
+    await db.transaction(async (tx) => {
+      await tx.execute(sql`
+        WITH new_batch AS (
+          INSERT INTO batches (ci_commit_id, label) VALUES (${batch.ciCommitId}, ${label}) ON CONFLICT (ci_commit_id, label) DO NOTHING RETURNING id
+        ),
+        target AS (SELECT id FROM new_batch UNION ALL SELECT id FROM batches WHERE ci_commit_id = ${batch.ciCommitId} AND label = ${label})
+        UPDATE outputs SET batch_id = (SELECT id FROM target LIMIT 1), updated_at = now() WHERE id = ANY(${ids}::int[])`);
+      await tx.execute(sql`
+        DELETE FROM batches b WHERE b.id = ${batch.id}
+          AND NOT EXISTS (SELECT 1 FROM outputs WHERE batch_id = ${batch.id})
+          AND NOT EXISTS (SELECT 1 FROM (${milestoneBatches}) mb
+            WHERE mb.project_id = ${batch.projectId} AND mb.hexsha = ${batch.hexsha} AND mb.label = b.label)`);
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw conflict(`Batch ${label} already has some of these runs (same input, platform, configurations and parameters): nothing was moved.`);
+    throw error;
+  }
+  return { status: 'OK', moved_outputs: selected.length };
+}
+
+export interface BatchDeletion {
+  /** Mark outputs deleted, keeping them and their metadata; else remove them. */
+  soft: boolean;
+  onlyFailed: boolean;
+  /** A glob of files to delete in each output (soft deletes): files are the site's storage, so nothing changes here. */
+  fileFilter?: string;
+}
+
+/**
+ * Deletes a batch's outputs (`onlyFailed`: its failed ones). Deleting all of them stops the batch
+ * first; a hard delete that leaves it empty deletes the batch too. A milestone's batch can only
+ * lose its failed outputs, or its files.
+ */
+export async function deleteBatchOutputs(
+  db: Db,
+  batch: BatchRef,
+  { soft, onlyFailed, fileFilter }: BatchDeletion,
+): Promise<{ status: 'OK'; deleted_outputs: number; batch_deleted: boolean; cancelled: CancelledRunRequests }> {
+  if (!soft && !onlyFailed) await assertNotMilestoneBatch(db, batch.projectId, batch.hexsha, batch.label);
+  const cancelled = onlyFailed ? [] : (await stopBatch(db, batch)).cancelled;
+  const failedOnly = onlyFailed ? sql`AND is_failed` : sql``;
+  if (soft) {
+    if (fileFilter) return { status: 'OK', deleted_outputs: 0, batch_deleted: false, cancelled };
+    const [row] = await queryRows<{ n: number }>(
+      db,
+      sql`WITH marked AS (UPDATE outputs SET deleted = true, updated_at = now() WHERE batch_id = ${batch.id} ${failedOnly} AND NOT deleted RETURNING 1)
+          SELECT count(*)::int AS n FROM marked`,
+    );
+    return { status: 'OK', deleted_outputs: row!.n, batch_deleted: false, cancelled };
+  }
+  if (!onlyFailed) {
+    // Deleting the batch row deletes its outputs (ON DELETE CASCADE: one set-based delete).
+    const [row] = await queryRows<{ n: number }>(
+      db,
+      sql`WITH counted AS (SELECT count(*)::int AS n FROM outputs WHERE batch_id = ${batch.id}),
+          deleted AS (DELETE FROM batches WHERE id = ${batch.id} RETURNING id)
+          SELECT (SELECT n FROM counted) AS n, (SELECT count(*) FROM deleted)`,
+    );
+    return { status: 'OK', deleted_outputs: row!.n, batch_deleted: true, cancelled };
+  }
+  const [row] = await queryRows<{ n: number }>(
+    db,
+    sql`WITH deleted AS (DELETE FROM outputs WHERE batch_id = ${batch.id} AND is_failed RETURNING 1) SELECT count(*)::int AS n FROM deleted`,
+  );
+  const emptied = await queryRows(
+    db,
+    sql`DELETE FROM batches b WHERE b.id = ${batch.id}
+          AND NOT EXISTS (SELECT 1 FROM outputs WHERE batch_id = ${batch.id})
+          AND NOT EXISTS (SELECT 1 FROM (${milestoneBatches}) mb
+            WHERE mb.project_id = ${batch.projectId} AND mb.hexsha = ${batch.hexsha} AND mb.label = b.label)
+        RETURNING b.id`,
+  );
+  return { status: 'OK', deleted_outputs: row!.n, batch_deleted: emptied.length > 0, cancelled };
+}
+
+interface CommitToClear {
+  id: number;
+  projectId: string;
+  hexsha: string;
+  isReferenceHead: boolean;
+}
+
+/**
+ * `DELETE /api/v1/commit/[:project/]:hexsha/batches`: deletes every batch of the commit — in the
+ * project, or in every project (the sub-projects of a repository) the caller can see. The commit
+ * itself stays. Refused (403, nothing deleted) for a milestone commit or the head of a reference branch.
+ */
+export async function deleteCommitBatches(
+  db: Db,
+  projectId: string | undefined,
+  hexsha: string,
+  canSeeProject: (projectId: string) => boolean,
+): Promise<{ status: 'OK'; deleted_batches: number; deleted_outputs: number; cancelled: CancelledRunRequests }> {
+  const sha = hexsha.toLowerCase();
+  const rows = await queryRows<Omit<CommitToClear, 'isReferenceHead'> & { config: unknown }>(
+    db,
+    sql`SELECT c.id, c.project_id AS "projectId", c.hexsha, p.data -> 'qatools_config' AS config
+        FROM ci_commits c JOIN projects p ON p.id = c.project_id
+        WHERE c.hexsha = ${sha} ${projectId === undefined ? sql`` : sql`AND c.project_id = ${projectId}`}`,
+  );
+  const commits = rows.filter((c) => canSeeProject(c.projectId));
+  if (!commits.length) throw notFound(`Sorry, we could not find commit ${hexsha}${projectId ? ` in project ${projectId}` : ''}.`);
+  for (const commit of commits) {
+    await assertNotMilestoneCommit(db, commit.projectId, commit.hexsha);
+    const branch = referenceBranchOf(commit.config);
+    const [head] = await queryRows<{ hexsha: string }>(
+      db,
+      sql`SELECT hexsha FROM ci_commits WHERE project_id = ${commit.projectId} AND branch IN (${branch}, ${`origin/${branch}`})
+          ORDER BY authored_datetime DESC LIMIT 1`,
+    );
+    if (head?.hexsha === commit.hexsha) {
+      throw new ApiError(403, `Commit ${commit.hexsha} is the latest of ${commit.projectId}'s reference branch (${branch}): its batches can't be deleted.`);
+    }
+  }
+  const commitIds = intArrayLiteral(commits.map((c) => c.id));
+  const batchIds = (await queryRows<{ id: number }>(db, sql`SELECT id FROM batches WHERE ci_commit_id = ANY(${commitIds}::int[])`)).map((b) => b.id);
+  const cancelled = await cancelRunRequestsOfBatches(db, batchIds);
+  const [counts] = await queryRows<{ batches: number; outputs: number }>(
+    db,
+    sql`WITH counted AS (SELECT count(*)::int AS n FROM outputs WHERE batch_id = ANY(${intArrayLiteral(batchIds)}::int[])),
+        deleted AS (DELETE FROM batches WHERE id = ANY(${intArrayLiteral(batchIds)}::int[]) RETURNING id)
+        SELECT (SELECT count(*)::int FROM deleted) AS batches, (SELECT n FROM counted) AS outputs`,
+  );
+  return { status: 'OK', deleted_batches: counts!.batches, deleted_outputs: counts!.outputs, cancelled };
+}
