@@ -12,6 +12,7 @@
 import { parseArgs } from 'node:util';
 import { EXACT_MAX_N, signedRankTest } from '../src/domain/compare/signed-rank';
 import { compareMetric, type MetricRule } from '../src/domain/compare/statistics';
+import { seededRandom } from '../test/support/seeded-random';
 
 const { values: args } = parseArgs({
   options: { pairs: { type: 'string', default: '10000' }, metrics: { type: 'string', default: '5' }, rounds: { type: 'string', default: '20' } },
@@ -20,15 +21,6 @@ const PAIRS = Number(args.pairs);
 const METRICS = Number(args.metrics);
 const ROUNDS = Number(args.rounds);
 
-/** mulberry32: a small seeded generator, so every run measures the same data. */
-function seededRandom(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = seededRandom(14);
 
 /** Mean time of `repeat` runs, after as many untimed ones to let the JIT settle. */

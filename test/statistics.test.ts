@@ -7,16 +7,8 @@ import { describe, expect, test } from 'vitest';
 import { binomialHalfCdf, erfc, normalUpperTail } from '../src/domain/compare/distributions';
 import { EXACT_MAX_N, signedRankTest } from '../src/domain/compare/signed-rank';
 import { classifyPair, compareMetric, mean, median, signTest } from '../src/domain/compare/statistics';
+import { seededRandom } from './support/seeded-random';
 
-/** mulberry32: seeded, so each run tests the same data. */
-function seededRandom(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pairsOf = (refValues: number[], newValue: (ref: number, i: number) => number) =>
   refValues.map((refValue, i) => ({ refValue, newValue: newValue(refValue, i) }));
