@@ -9,13 +9,8 @@ import { commitDetails, type CommitDetailsOptions } from './commit-details';
 /** Branch names are stored as seen: `x` from the CLI, sometimes `origin/x`. Match both. */
 const onBranch = (branch: string) => sql`c.branch IN (${branch}, ${'origin/' + branch})`;
 
-/** A commit by (a prefix of) its hexsha; `GET /api/v1/commit/:id`. */
-export async function readCommit(
-  db: Db,
-  projectId: string,
-  commitId: string,
-  options: CommitDetailsOptions,
-): Promise<CommitJson> {
+/** A commit of a project by (a prefix of) its hexsha: the exact match first, else the oldest row with the prefix. */
+export async function commitByPrefix(db: Db, projectId: string, commitId: string): Promise<CommitRow | undefined> {
   const sha = commitId.toLowerCase();
   const [commit] = await queryRows<CommitRow>(
     db,
@@ -23,6 +18,17 @@ export async function readCommit(
     WHERE c.project_id = ${projectId} AND (c.hexsha = ${sha} OR starts_with(c.hexsha, ${sha}))
     ORDER BY c.hexsha = ${sha} DESC, c.id LIMIT 1`,
   );
+  return commit;
+}
+
+/** A commit by (a prefix of) its hexsha; `GET /api/v1/commit/:id`. */
+export async function readCommit(
+  db: Db,
+  projectId: string,
+  commitId: string,
+  options: CommitDetailsOptions,
+): Promise<CommitJson> {
+  const commit = await commitByPrefix(db, projectId, commitId);
   if (!commit) throw notFound(`Sorry, we could not find any data on commit ${commitId} in project ${projectId}.`);
   const [details] = await commitDetails(db, [commit], options);
   return details!;
@@ -33,24 +39,33 @@ async function referenceBranchOfProject(db: Db, projectId: string): Promise<stri
   return referenceBranchOf(project?.config);
 }
 
+export interface LatestSuccessfulQuery {
+  /** Only commits with valid outputs in this batch (any batch when absent). */
+  batchLabel?: string;
+  /** How many of the branch's newest commits are looked at. */
+  withinLast?: number;
+  /** Never this commit (a commit is not its own reference). */
+  excludingHexsha?: string;
+}
+
 /**
- * The newest of the last `withinLast` commits on a branch that has valid outputs (in `batchLabel`
- * when given): what `qa optimize` and the web app compare against. Without a branch, the
- * project's reference branch.
+ * The newest of the last `withinLast` (20) commits on a branch that has valid outputs (in
+ * `batchLabel` when given): what `qa optimize`, the web app and regression verdicts compare
+ * against. Without a branch, the project's reference branch.
  */
-export async function latestSuccessfulCommit(
+export async function latestSuccessfulCommitRow(
   db: Db,
   projectId: string,
   branch: string | undefined,
-  options: CommitDetailsOptions,
-  withinLast = 20,
-): Promise<CommitJson> {
+  { batchLabel, withinLast = 20, excludingHexsha }: LatestSuccessfulQuery = {},
+): Promise<{ commit: CommitRow | undefined; branch: string }> {
   const branchName = branch ?? (await referenceBranchOfProject(db, projectId));
-  const labelFilter = options.batchLabel === undefined ? sql`` : sql`AND b.label = ${options.batchLabel}`;
+  const labelFilter = batchLabel === undefined ? sql`` : sql`AND b.label = ${batchLabel}`;
+  const excluded = excludingHexsha === undefined ? sql`` : sql`AND c.hexsha <> ${excludingHexsha}`;
   const [commit] = await queryRows<CommitRow>(
     db,
     sql`SELECT ${commitColumns}
-    FROM (SELECT * FROM ci_commits c WHERE c.project_id = ${projectId} AND ${onBranch(branchName)}
+    FROM (SELECT * FROM ci_commits c WHERE c.project_id = ${projectId} AND ${onBranch(branchName)} ${excluded}
           ORDER BY c.authored_datetime DESC LIMIT ${withinLast}) c
     JOIN projects p ON p.id = c.project_id
     WHERE EXISTS (
@@ -58,8 +73,19 @@ export async function latestSuccessfulCommit(
       WHERE b.ci_commit_id = c.id ${labelFilter} AND NOT o.is_failed AND NOT o.is_pending)
     ORDER BY c.authored_datetime DESC LIMIT 1`,
   );
-  if (!commit) throw notFound(`Sorry, we cant find any commit with results for the ${projectId} on ${branchName}.`);
-  const [details] = await commitDetails(db, [commit], options);
+  return { commit, branch: branchName };
+}
+
+/** `GET /api/v1/commit` without a commit: the latest successful commit of a branch, with its batches and outputs. */
+export async function latestSuccessfulCommit(
+  db: Db,
+  projectId: string,
+  branch: string | undefined,
+  options: CommitDetailsOptions,
+): Promise<CommitJson> {
+  const found = await latestSuccessfulCommitRow(db, projectId, branch, { batchLabel: options.batchLabel });
+  if (!found.commit) throw notFound(`Sorry, we cant find any commit with results for the ${projectId} on ${found.branch}.`);
+  const [details] = await commitDetails(db, [found.commit], options);
   return details!;
 }
 

@@ -12,7 +12,7 @@
  * Only the metrics the project defines (`qatools_metrics.available_metrics`, what the web app asks
  * for) are cached: any other name is computed and forgotten, so reads can't grow the table.
  */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { intArrayLiteral, queryRows, type Db } from '../../db/client';
 
 /** SQL: the fingerprint of the outputs `o` of a batch, as aggregated over `o`. */
@@ -20,10 +20,15 @@ export const OUTPUTS_FINGERPRINT = sql.raw(`count(o.batch_id) || ':' || COALESCE
 
 const VALID = sql.raw('NOT o.is_failed AND NOT o.is_pending');
 
-/** A metric's numeric value; booleans count as 0/1 (the original aggregated them with numpy). */
-const metricValue = (name: string) => sql`CASE jsonb_typeof(o.metrics -> ${name})
-  WHEN 'number' THEN (o.metrics ->> ${name})::float8
-  WHEN 'boolean' THEN (o.metrics ->> ${name})::boolean::int::float8 END`;
+/**
+ * SQL: the numeric value of metric `name` in the JSONB `metrics`; booleans count as 0/1 (the
+ * original aggregated them with numpy); anything else is NULL.
+ */
+export const metricValueIn = (metrics: SQL, name: SQL | string) => sql`CASE jsonb_typeof(${metrics} -> ${name})
+  WHEN 'number' THEN (${metrics} ->> ${name})::float8
+  WHEN 'boolean' THEN (${metrics} ->> ${name})::boolean::int::float8 END`;
+
+const metricValue = (name: string) => metricValueIn(sql.raw('o.metrics'), name);
 
 interface AggregateRow {
   batch_id: number;
