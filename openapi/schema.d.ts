@@ -172,6 +172,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/commit/{id}/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compare a batch with its reference, per metric and per input
+         * @description Runs are paired on (test input, platform, configurations, extra_parameters). For each metric, both paired tests — a sign test on the inputs that moved beyond the tolerance, and a Wilcoxon signed-rank test on the differences — must lean the same way at `significance` / (metrics tested). Verdict: `regressed` if any metric regressed; else `incomplete` if something could not be compared (no reference, failed or pending outputs, reference inputs missing, fewer than `min_pairs` pairs); else `improved` if any metric improved; else `pass`. Rules: the project's qaboard.yaml `regressions:` section (see the README). Lists the paired values (`pairs`), the unpaired runs and each metric's statistics.
+         */
+        get: operations["compareCommit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/commit/{id}/verdict": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The regression verdict of a batch, for a CI job
+         * @description The summary of `/compare`. With `fail_on`, a verdict it lists answers **409** (problem+json with the verdict in `verdict`), so that `curl --fail` fails the job. Runs are paired on (test input, platform, configurations, extra_parameters). For each metric, both paired tests — a sign test on the inputs that moved beyond the tolerance, and a Wilcoxon signed-rank test on the differences — must lean the same way at `significance` / (metrics tested). Verdict: `regressed` if any metric regressed; else `incomplete` if something could not be compared (no reference, failed or pending outputs, reference inputs missing, fewer than `min_pairs` pairs); else `improved` if any metric improved; else `pass`. Rules: the project's qaboard.yaml `regressions:` section (see the README).
+         */
+        get: operations["getVerdict"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/output": {
         parameters: {
             query?: never;
@@ -1360,6 +1400,440 @@ export interface components {
             test_input_metadata: {
                 [key: string]: unknown;
             };
+        };
+        /**
+         * @example {
+         *       "verdict": "regressed",
+         *       "reasons": [
+         *         "psnr regressed: worse on 9 of 12 inputs, better on 0 (median Δ -0.45dB, p = 0.0039)"
+         *       ],
+         *       "project": "group/repo",
+         *       "commit": {
+         *         "id": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
+         *         "batch": "default",
+         *         "branch": "feature/denoise"
+         *       },
+         *       "reference": {
+         *         "id": "1c0ffee5e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
+         *         "batch": "default",
+         *         "branch": "master",
+         *         "resolved_from": "default",
+         *         "requested": "master"
+         *       },
+         *       "counts": {
+         *         "paired": 12,
+         *         "missing_in_new": 0,
+         *         "missing_in_reference": 0,
+         *         "failed_in_new": 0,
+         *         "failed_in_reference": 0,
+         *         "pending_in_new": 0,
+         *         "pending_in_reference": 0
+         *       },
+         *       "worst_regressions": [
+         *         {
+         *           "test_input_database": "/mnt/datasets/isp",
+         *           "test_input_path": "scenes/night/0001.dng",
+         *           "platform": "linux",
+         *           "configurations": [
+         *             "base"
+         *           ],
+         *           "extra_parameters": {},
+         *           "metric": "psnr",
+         *           "new": 30.1,
+         *           "ref": 31.4,
+         *           "delta": -1.3,
+         *           "relative_delta": -0.0414
+         *         }
+         *       ],
+         *       "url": "https://qaboard.example.com/group/repo/commit/48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1?reference=1c0ffee5e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
+         *       "rules": {
+         *         "significance": 0.05,
+         *         "per_metric_significance": 0.05,
+         *         "min_pairs": 5,
+         *         "fail_on": [
+         *           "regressed"
+         *         ]
+         *       },
+         *       "metrics": {
+         *         "psnr": {
+         *           "status": "regressed",
+         *           "pairs": 12,
+         *           "regressed": 9,
+         *           "improved": 0,
+         *           "median_delta": -0.45,
+         *           "p_regression": 0.0039,
+         *           "p_improvement": 1,
+         *           "label": "PSNR",
+         *           "smaller_is_better": false,
+         *           "scale": 1,
+         *           "suffix": "dB",
+         *           "target": 30,
+         *           "tolerance": {
+         *             "absolute": 0.05
+         *           },
+         *           "new_values": 12,
+         *           "ref_values": 12,
+         *           "unchanged": 3,
+         *           "new": {
+         *             "median": 31.05,
+         *             "mean": 31.02
+         *           },
+         *           "ref": {
+         *             "median": 31.5,
+         *             "mean": 31.44
+         *           },
+         *           "sign_test": {
+         *             "n": 9,
+         *             "p_value": {
+         *               "two_sided": 0.0039,
+         *               "regression": 0.002,
+         *               "improvement": 1
+         *             }
+         *           },
+         *           "signed_rank": {
+         *             "method": "exact",
+         *             "n": 12,
+         *             "zeros": 0,
+         *             "worse_rank_sum": 74,
+         *             "p_value": {
+         *               "two_sided": 0.0034,
+         *               "regression": 0.0017,
+         *               "improvement": 0.999
+         *             }
+         *           }
+         *         }
+         *       },
+         *       "pairs": [
+         *         {
+         *           "test_input_database": "/mnt/datasets/isp",
+         *           "test_input_path": "scenes/night/0001.dng",
+         *           "platform": "linux",
+         *           "configurations": [
+         *             "base"
+         *           ],
+         *           "extra_parameters": {},
+         *           "new_output_id": 1042,
+         *           "ref_output_id": 988,
+         *           "metrics": {
+         *             "psnr": {
+         *               "new": 30.1,
+         *               "ref": 31.4,
+         *               "delta": -1.3,
+         *               "relative_delta": -0.0414,
+         *               "outcome": "worse"
+         *             }
+         *           }
+         *         }
+         *       ],
+         *       "unpaired": []
+         *     }
+         */
+        Comparison: {
+            /** @enum {string} */
+            verdict: "pass" | "regressed" | "improved" | "incomplete";
+            reasons: string[];
+            project: string;
+            commit: {
+                id: string;
+                batch: string;
+                branch: string | null;
+            };
+            /** @description null when the project has no reference yet (the verdict is then `incomplete`). */
+            reference: {
+                /** @description The reference hexsha. */
+                id: string;
+                batch: string;
+                branch: string | null;
+                /** @enum {string} */
+                resolved_from: "default" | "milestone" | "commit" | "branch";
+                /** @description `reference` as given, or the reference branch. */
+                requested: string;
+            } | null;
+            counts: {
+                /** @description Runs whose outputs are valid on both sides. */
+                paired: number;
+                missing_in_new: number;
+                missing_in_reference: number;
+                failed_in_new: number;
+                failed_in_reference: number;
+                pending_in_new: number;
+                pending_in_reference: number;
+            };
+            /** @description At most 10, worst relative change first. */
+            worst_regressions: {
+                test_input_database: string;
+                test_input_path: string;
+                platform: string;
+                configurations: unknown[];
+                extra_parameters: {
+                    [key: string]: unknown;
+                };
+                metric: string;
+                new: number;
+                ref: number;
+                /** @description new − ref */
+                delta: number;
+                /** @description delta / |ref|; null when ref = 0. */
+                relative_delta: number | null;
+            }[];
+            /** @description The commit's page in the web app, compared with the reference (needs WEB_APP_URL). */
+            url: string | null;
+            rules: {
+                significance: number;
+                /** @description `significance` / the number of metrics tested (Bonferroni). */
+                per_metric_significance: number;
+                min_pairs: number;
+                fail_on: ("pass" | "regressed" | "improved" | "incomplete")[];
+            };
+            metrics: {
+                [key: string]: components["schemas"]["MetricComparison"];
+            };
+            /** @description Paired inputs (as `pairs` asks), with each metric both sides report. */
+            pairs: {
+                test_input_database: string;
+                test_input_path: string;
+                platform: string;
+                configurations: unknown[];
+                extra_parameters: {
+                    [key: string]: unknown;
+                };
+                new_output_id: number;
+                ref_output_id: number;
+                metrics: {
+                    [key: string]: {
+                        new: number;
+                        ref: number;
+                        /** @description new − ref */
+                        delta: number;
+                        /** @description delta / |ref|; null when ref = 0. */
+                        relative_delta: number | null;
+                        /** @enum {string} */
+                        outcome: "better" | "worse" | "same";
+                    };
+                };
+            }[];
+            /** @description Runs missing, failed or pending on either side. */
+            unpaired: {
+                test_input_database: string;
+                test_input_path: string;
+                platform: string;
+                configurations: unknown[];
+                extra_parameters: {
+                    [key: string]: unknown;
+                };
+                new_output_id: number | null;
+                ref_output_id: number | null;
+                /** @enum {string} */
+                new: "valid" | "failed" | "pending" | "missing";
+                /** @enum {string} */
+                reference: "valid" | "failed" | "pending" | "missing";
+            }[];
+        };
+        MetricComparison: {
+            /**
+             * @description `insufficient`: fewer paired inputs than `min_pairs`; `absent`: no input reports it on both sides (not compared).
+             * @enum {string}
+             */
+            status: "regressed" | "improved" | "unchanged" | "insufficient" | "absent";
+            pairs: number;
+            /** @description Inputs worse beyond the tolerance. */
+            regressed: number;
+            improved: number;
+            median_delta: number | null;
+            /** @description The larger of the sign and signed-rank one-sided p-values towards worse. */
+            p_regression: number;
+            p_improvement: number;
+            label: string;
+            smaller_is_better: boolean;
+            scale: number;
+            suffix: string;
+            target: number | null;
+            tolerance: {
+                absolute?: number;
+                relative?: number;
+            };
+            /** @description Valid outputs of the batch reporting the metric (paired or not). */
+            new_values: number;
+            ref_values: number;
+            unchanged: number;
+            /** @description Over the paired inputs. */
+            new: {
+                median: number | null;
+                mean: number | null;
+            };
+            ref: {
+                median: number | null;
+                mean: number | null;
+            };
+            sign_test: {
+                /** @description Inputs that moved beyond the tolerance. */
+                n: number;
+                p_value: {
+                    two_sided: number;
+                    regression: number;
+                    improvement: number;
+                };
+            };
+            signed_rank: {
+                /** @enum {string} */
+                method: "exact" | "normal";
+                /** @description Non-zero differences, ranked. */
+                n: number;
+                zeros: number;
+                worse_rank_sum: number;
+                p_value: {
+                    two_sided: number;
+                    regression: number;
+                    improvement: number;
+                };
+            };
+        };
+        /**
+         * @example {
+         *       "verdict": "regressed",
+         *       "reasons": [
+         *         "psnr regressed: worse on 9 of 12 inputs, better on 0 (median Δ -0.45dB, p = 0.0039)"
+         *       ],
+         *       "project": "group/repo",
+         *       "commit": {
+         *         "id": "48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
+         *         "batch": "default",
+         *         "branch": "feature/denoise"
+         *       },
+         *       "reference": {
+         *         "id": "1c0ffee5e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
+         *         "batch": "default",
+         *         "branch": "master",
+         *         "resolved_from": "default",
+         *         "requested": "master"
+         *       },
+         *       "counts": {
+         *         "paired": 12,
+         *         "missing_in_new": 0,
+         *         "missing_in_reference": 0,
+         *         "failed_in_new": 0,
+         *         "failed_in_reference": 0,
+         *         "pending_in_new": 0,
+         *         "pending_in_reference": 0
+         *       },
+         *       "worst_regressions": [
+         *         {
+         *           "test_input_database": "/mnt/datasets/isp",
+         *           "test_input_path": "scenes/night/0001.dng",
+         *           "platform": "linux",
+         *           "configurations": [
+         *             "base"
+         *           ],
+         *           "extra_parameters": {},
+         *           "metric": "psnr",
+         *           "new": 30.1,
+         *           "ref": 31.4,
+         *           "delta": -1.3,
+         *           "relative_delta": -0.0414
+         *         }
+         *       ],
+         *       "url": "https://qaboard.example.com/group/repo/commit/48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1?reference=1c0ffee5e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1",
+         *       "metrics": {
+         *         "psnr": {
+         *           "status": "regressed",
+         *           "pairs": 12,
+         *           "regressed": 9,
+         *           "improved": 0,
+         *           "median_delta": -0.45,
+         *           "p_regression": 0.0039,
+         *           "p_improvement": 1
+         *         }
+         *       }
+         *     }
+         */
+        Verdict: {
+            /** @enum {string} */
+            verdict: "pass" | "regressed" | "improved" | "incomplete";
+            reasons: string[];
+            project: string;
+            commit: {
+                id: string;
+                batch: string;
+                branch: string | null;
+            };
+            /** @description null when the project has no reference yet (the verdict is then `incomplete`). */
+            reference: {
+                /** @description The reference hexsha. */
+                id: string;
+                batch: string;
+                branch: string | null;
+                /** @enum {string} */
+                resolved_from: "default" | "milestone" | "commit" | "branch";
+                /** @description `reference` as given, or the reference branch. */
+                requested: string;
+            } | null;
+            counts: {
+                /** @description Runs whose outputs are valid on both sides. */
+                paired: number;
+                missing_in_new: number;
+                missing_in_reference: number;
+                failed_in_new: number;
+                failed_in_reference: number;
+                pending_in_new: number;
+                pending_in_reference: number;
+            };
+            /** @description At most 10, worst relative change first. */
+            worst_regressions: {
+                test_input_database: string;
+                test_input_path: string;
+                platform: string;
+                configurations: unknown[];
+                extra_parameters: {
+                    [key: string]: unknown;
+                };
+                metric: string;
+                new: number;
+                ref: number;
+                /** @description new − ref */
+                delta: number;
+                /** @description delta / |ref|; null when ref = 0. */
+                relative_delta: number | null;
+            }[];
+            /** @description The commit's page in the web app, compared with the reference (needs WEB_APP_URL). */
+            url: string | null;
+            /** @description Per metric compared. */
+            metrics: {
+                [key: string]: {
+                    /**
+                     * @description `insufficient`: fewer paired inputs than `min_pairs`; `absent`: no input reports it on both sides (not compared).
+                     * @enum {string}
+                     */
+                    status: "regressed" | "improved" | "unchanged" | "insufficient" | "absent";
+                    pairs: number;
+                    /** @description Inputs worse beyond the tolerance. */
+                    regressed: number;
+                    improved: number;
+                    median_delta: number | null;
+                    /** @description The larger of the sign and signed-rank one-sided p-values towards worse. */
+                    p_regression: number;
+                    p_improvement: number;
+                };
+            };
+        };
+        /**
+         * @example {
+         *       "type": "about:blank",
+         *       "title": "Invalid request",
+         *       "status": 400,
+         *       "detail": "input_path: the input path was not provided (input_path or rel_input_path)",
+         *       "error": "input_path: the input path was not provided (input_path or rel_input_path)",
+         *       "instance": "/api/v1/output/",
+         *       "request_id": "4d0c3b0e-8a6f-4d55-9e0a-2f6a0d3c9b1e",
+         *       "errors": [
+         *         {
+         *           "field": "input_path",
+         *           "message": "the input path was not provided (input_path or rel_input_path)"
+         *         }
+         *       ]
+         *     }
+         */
+        VerdictProblem: components["schemas"]["Problem"] & {
+            verdict: components["schemas"]["Verdict"];
         };
         /**
          * @example {
@@ -3328,6 +3802,239 @@ export interface operations {
             };
             /** @description Unknown project, commit or output. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compareCommit: {
+        parameters: {
+            query: {
+                project: string;
+                /** @description The batch compared. */
+                batch?: string;
+                /** @description A milestone key (`<project>/<hexsha>/<batch>`), a hexsha prefix, or a branch (its latest commit with results). Default: the latest other commit with results on the project's reference branch. */
+                reference?: string;
+                /** @description The reference batch (default: `batch`; a milestone names its own). */
+                reference_batch?: string;
+                /** @description Comma-separated metric names (default: the rules' metrics, else the project's `main_metrics`, else every metric defined). */
+                metrics?: string;
+                /** @description Which paired inputs to list: those where some metric moved beyond its tolerance, all, or none. */
+                pairs?: "changed" | "all" | "none";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The comparison. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Comparison"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or batch; a `reference` that names nothing with results. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The project's qaboard.yaml `regressions:` section is invalid: `errors` names the fields. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getVerdict: {
+        parameters: {
+            query: {
+                project: string;
+                /** @description The batch compared. */
+                batch?: string;
+                /** @description A milestone key (`<project>/<hexsha>/<batch>`), a hexsha prefix, or a branch (its latest commit with results). Default: the latest other commit with results on the project's reference branch. */
+                reference?: string;
+                /** @description The reference batch (default: `batch`; a milestone names its own). */
+                reference_batch?: string;
+                /** @description Comma-separated metric names (default: the rules' metrics, else the project's `main_metrics`, else every metric defined). */
+                metrics?: string;
+                /** @description Comma-separated verdicts that answer 409 instead of 200, so that `curl --fail` fails a CI job: `regressed`, or `regressed,incomplete`. */
+                fail_on?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The verdict. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Verdict"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown project, commit or batch; a `reference` that names nothing with results. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The verdict is one of `fail_on`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["VerdictProblem"];
+                };
+            };
+            /** @description The project's qaboard.yaml `regressions:` section is invalid: `errors` names the fields. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

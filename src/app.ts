@@ -20,6 +20,7 @@ import { checkUrlText } from './lib/url-text';
 import { guardDatabase } from './ingestion/database-guard';
 import { batchesRouter } from './routes/batches/batches.index';
 import { commitsRouter } from './routes/commits/commits.index';
+import { compareRouter } from './routes/compare/compare.index';
 import { gitlabRouter } from './routes/gitlab/gitlab.index';
 import { gitlabReadRoutes } from './routes/gitlab/gitlab.routes';
 import { healthRouter } from './routes/health/health.index';
@@ -94,6 +95,7 @@ export function buildApp(options: AppOptions) {
   mountLeftBehind(app);
   app
     .route('/', commitsRouter)
+    .route('/', compareRouter)
     .route('/', ingestRouter)
     .route('/', projectsRouter)
     .route('/', milestonesRouter)

@@ -62,6 +62,8 @@ const envSchema = z.object({
   GITLAB_TOKEN: z.string().min(1).optional(),
   /** The secret GitLab sends as `X-Gitlab-Token` with webhooks. */
   GITLAB_WEBHOOK_SECRET: z.string().min(1).optional(),
+  /** The web app's base URL (e.g. https://qaboard.example.com): verdicts link to its commit pages. */
+  WEB_APP_URL: z.url().optional(),
   /** Milliseconds before a GitLab API call is abandoned (and retried later). */
   GITLAB_TIMEOUT_MS: integer().default(10_000),
   /**
@@ -198,6 +200,7 @@ export function parseConfig(env: object, defaults: RuntimeDefaults) {
     localUsers: { signup: e.LOCAL_SIGNUP === 'true', scopes: e.LOCAL_USER_SCOPES },
     sessions: { idleSeconds: Math.round(e.SESSION_IDLE_HOURS * 3600), maxSeconds: Math.round(e.SESSION_MAX_HOURS * 3600) },
     gitlabWebhookSecret: e.GITLAB_WEBHOOK_SECRET,
+    webAppUrl: e.WEB_APP_URL?.replace(/\/+$/, ''),
     maintenance: {
       keepDailyBackups: e.BACKUP_KEEP_DAILY,
       keepWeeklyBackups: e.BACKUP_KEEP_WEEKLY,

@@ -62,6 +62,8 @@ const SAMPLES: Record<string, Sample> = {
   'POST /api/v1/commit/{id}': { path: (t) => `/api/v1/commit/${t.sha}`, body: (t) => ({ project: t.project }), projectBound: true },
   'GET /api/v1/commit': { path: (t) => `/api/v1/commit?project=${q(t.project)}&commit=${t.sha}`, projectBound: true },
   'GET /api/v1/commit/{id}': { path: (t) => `/api/v1/commit/${t.sha.slice(0, 8)}?project=${q(t.project)}`, projectBound: true },
+  'GET /api/v1/commit/{id}/compare': { path: (t) => `/api/v1/commit/${t.sha}/compare?project=${q(t.project)}&reference=${t.sha}`, projectBound: true },
+  'GET /api/v1/commit/{id}/verdict': { path: (t) => `/api/v1/commit/${t.sha}/verdict?project=${q(t.project)}&reference=${t.sha}`, projectBound: true },
   'GET /api/v1/commits': { path: (t) => `/api/v1/commits?project=${q(t.project)}`, projectBound: true },
   'GET /api/v1/commits/{branch}': { path: (t) => `/api/v1/commits/master?project=${q(t.project)}`, projectBound: true },
   'GET /api/v1/project': { path: (t) => `/api/v1/project?project=${q(t.project)}`, projectBound: true },

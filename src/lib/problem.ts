@@ -55,6 +55,8 @@ export class ApiError extends Error {
       /** Response headers the status calls for (`WWW-Authenticate` with 401, `Retry-After` with 429/503). */
       headers?: Record<string, string>;
       title?: string;
+      /** RFC 9457 extension members: what the client needs to act on this failure (e.g. the verdict that failed a CI gate). */
+      extensions?: Record<string, unknown> & { [K in keyof Problem]?: never };
     } = {},
   ) {
     super(detail);
@@ -105,7 +107,7 @@ export function problemResponse(c: Context, thrown: unknown): Response {
   const error = toApiError(thrown);
   const requestId: string = c.get('requestId') ?? '';
   const detail = error.status === 500 ? `Unexpected error; quote request id ${requestId} when reporting it.` : error.message;
-  const body: Problem = {
+  const body: Problem & Record<string, unknown> = {
     type: 'about:blank',
     title: error.title,
     status: error.status,
@@ -114,6 +116,7 @@ export function problemResponse(c: Context, thrown: unknown): Response {
     instance: c.req.path,
     request_id: requestId,
     ...(error.options.errors && { errors: error.options.errors }),
+    ...error.options.extensions,
   };
   return new Response(JSON.stringify(body), {
     status: error.status,

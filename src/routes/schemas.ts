@@ -11,7 +11,7 @@ import { storableTimestamp } from '../lib/fields';
 
 export { idParam } from '../lib/fields';
 
-const jsonObject = z.record(z.string(), z.unknown());
+export const jsonObject = z.record(z.string(), z.unknown());
 const isoDatetime = z.string().openapi({ example: '2026-11-28T19:53:32.117371+00:00' });
 
 const OUTPUT_EXAMPLE = {

@@ -14,6 +14,7 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { intArrayLiteral, queryRows, type Db } from '../../db/client';
+import { metricDefinitions } from '../projects/metric-definitions';
 
 /** SQL: the fingerprint of the outputs `o` of a batch, as aggregated over `o`. */
 export const OUTPUTS_FINGERPRINT = sql.raw(`count(o.batch_id) || ':' || COALESCE(sum(extract(epoch FROM o.updated_at)), 0)`);
@@ -118,7 +119,4 @@ export async function aggregatedMetrics(
 }
 
 /** The metric names a project defines (its metrics file's `available_metrics`). */
-export function definedMetricNames(projectData: Record<string, unknown>): Set<string> {
-  const definitions = (projectData.qatools_metrics as { available_metrics?: unknown } | undefined)?.available_metrics;
-  return new Set(definitions && typeof definitions === 'object' ? Object.keys(definitions) : []);
-}
+export const definedMetricNames = (projectData: Record<string, unknown>): Set<string> => new Set(metricDefinitions(projectData).keys());

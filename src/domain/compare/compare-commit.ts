@@ -1,0 +1,220 @@
+/**
+ * A batch of a commit compared with its reference, per metric and per input: the comparison
+ * behind `GET /api/v1/commit/:id/compare`, the verdict of `…/verdict`, and what is posted to GitLab.
+ * Pairing in SQL (paired-outputs.ts), statistics by `compareMetric`, verdict by the rules of
+ * verdict.ts under the project's `regressions:` settings (regression-rules.ts).
+ */
+import type { Db } from '../../db/client';
+import { ApiError, invalidField, notFound } from '../../lib/problem';
+import { mainMetricNames, metricDefinitions, type MetricDefinition } from '../projects/metric-definitions';
+import { commitByPrefix } from '../read/commits';
+import { formatMetric } from './metric-format';
+import { pairedOutputs, type OutputPair, type RunIdentity } from './paired-outputs';
+import { batchOfCommit, resolveReference, type Reference } from './reference';
+import type { ComparisonJson, MetricComparisonJson, PairMetricJson, RunJson } from './comparison-json';
+import { regressionRules, type RegressionRules } from './regression-rules';
+import { classifyPair, compareMetric, type MetricRule } from './statistics';
+import { decideVerdict, improvementPValue, isTested, metricStatus, regressionPValue, type OutputCounts } from './verdict';
+
+type Json = Record<string, unknown>;
+
+/** Which paired inputs a comparison lists: those where some metric moved beyond its tolerance, all, or none. */
+export type PairsListed = 'changed' | 'all' | 'none';
+
+export interface CompareQuery {
+  projectId: string;
+  /** A hexsha or a prefix of it. */
+  commit: string;
+  batch: string;
+  /** A milestone key, a hexsha prefix or a branch (see reference.ts); default: the reference branch. */
+  reference?: string;
+  /** Default: `batch`. */
+  referenceBatch?: string;
+  /** Default: the rules' metrics, else the project's main metrics, else all its metrics. */
+  metrics?: string[];
+  pairs: PairsListed;
+  canSeeProject(projectId: string): boolean;
+  /** The web app's base URL, for links to the commit page. */
+  webAppUrl?: string;
+}
+
+const WORST_LISTED = 10;
+
+interface ComparedMetric {
+  definition: MetricDefinition;
+  rule: MetricRule;
+}
+
+/** The metrics that decide, each with its direction and tolerance. Unknown names are refused. */
+function comparedMetrics(projectData: Json, rules: RegressionRules, requested: string[] | undefined): ComparedMetric[] {
+  const definitions = metricDefinitions(projectData);
+  const configured = rules.metrics && [...rules.metrics.keys()];
+  const main = mainMetricNames(projectData).filter((name) => definitions.has(name));
+  const names = [...new Set(requested ?? configured ?? (main.length ? main : [...definitions.keys()]))];
+  const unknown = names.filter((name) => !definitions.has(name));
+  if (unknown.length && requested) throw invalidField('metrics', `not in the project's metric definitions (available_metrics): ${unknown.join(', ')}`);
+  if (unknown.length) {
+    const errors = unknown.map((name) => ({ field: `regressions.metrics.${name}`, message: "not in the project's metric definitions (available_metrics)" }));
+    throw new ApiError(422, `The project's qaboard.yaml has invalid regression rules: ${errors.map((e) => e.field).join(', ')} not defined`, { errors });
+  }
+  return names.map((name) => {
+    const definition = definitions.get(name)!;
+    return { definition, rule: { smallerIsBetter: definition.smallerIsBetter, tolerance: rules.metrics?.get(name) ?? rules.tolerance } };
+  });
+}
+
+const runJson = (run: RunIdentity): RunJson => ({
+  test_input_database: run.database,
+  test_input_path: run.path,
+  platform: run.platform,
+  configurations: run.configurations,
+  extra_parameters: run.extraParameters,
+});
+
+function outputCounts(pairs: OutputPair[]): OutputCounts {
+  const counts: OutputCounts = {
+    paired: 0,
+    missing_in_new: 0,
+    missing_in_reference: 0,
+    failed_in_new: 0,
+    failed_in_reference: 0,
+    pending_in_new: 0,
+    pending_in_reference: 0,
+  };
+  for (const { newState, refState } of pairs) {
+    if (newState === 'valid' && refState === 'valid') counts.paired++;
+    if (newState !== 'valid') counts[`${newState}_in_new`]++;
+    if (refState !== 'valid') counts[`${refState}_in_reference`]++;
+  }
+  return counts;
+}
+
+/** The web app's commit page, showing the comparison (its query: `reference`, `batch`, `batch_ref`). */
+function commitPageUrl(webAppUrl: string | undefined, projectId: string, hexsha: string, batch: string, reference: Reference | null): string | null {
+  if (!webAppUrl) return null;
+  const query = new URLSearchParams();
+  if (reference) query.set('reference', reference.commit.hexsha);
+  if (batch !== 'default') query.set('batch', batch);
+  if (reference && reference.label !== batch) query.set('batch_ref', reference.label);
+  const path = projectId.split('/').map(encodeURIComponent).join('/');
+  return `${webAppUrl}/${path}/commit/${hexsha}${query.size ? `?${query}` : ''}`;
+}
+
+/** Worst first: by relative change (a change from 0 counts as the largest), then by absolute change. */
+function bySeverity(a: PairMetricJson, b: PairMetricJson): number {
+  const size = (p: PairMetricJson) => (p.relative_delta === null ? Infinity : Math.abs(p.relative_delta));
+  return size(b) - size(a) || Math.abs(b.delta) - Math.abs(a.delta);
+}
+
+export async function compareCommit(db: Db, query: CompareQuery): Promise<ComparisonJson> {
+  const commit = await commitByPrefix(db, query.projectId, query.commit);
+  if (!commit) throw notFound(`Sorry, we could not find any data on commit ${query.commit} in project ${query.projectId}.`);
+  const compared = await batchOfCommit(db, commit, query.batch);
+  if (!compared) throw notFound(`Commit ${commit.hexsha} has no batch ${query.batch}.`);
+  const project = { id: commit.projectId, data: commit.projectData };
+  const rules = regressionRules(project.data.qatools_config);
+  const metrics = comparedMetrics(project.data, rules, query.metrics);
+  const resolved = await resolveReference(db, {
+    project,
+    newHexsha: commit.hexsha,
+    reference: query.reference,
+    referenceBatch: query.referenceBatch ?? query.batch,
+    canSeeProject: query.canSeeProject,
+  });
+  const reference = 'missing' in resolved ? null : resolved;
+  const paired = await pairedOutputs(db, compared.batchId, reference?.batchId ?? null, metrics.map((m) => m.definition.name));
+
+  const comparisons = metrics.map(({ rule }, m) => {
+    const values = paired.metrics[m]!;
+    return compareMetric(values.newValue.map((newValue, j) => ({ newValue, refValue: values.refValue[j]! })), rule);
+  });
+  const tested = comparisons.filter((c) => isTested(c, rules.minPairs)).length;
+  const alpha = rules.significance / Math.max(1, tested);
+  const statuses = comparisons.map((c) => metricStatus(c, rules.minPairs, alpha));
+  const counts = outputCounts(paired.pairs);
+  const { verdict, reasons } = decideVerdict({
+    metrics: metrics.map(({ definition }, m) => ({
+      name: definition.name,
+      status: statuses[m]!,
+      comparison: comparisons[m]!,
+      formatDelta: (delta) => formatMetric(delta, definition, { signed: true }),
+    })),
+    counts,
+    missingReference: 'missing' in resolved ? resolved.missing : undefined,
+    minPairs: rules.minPairs,
+  });
+
+  // Every paired value, classified; the listing and the worst regressions come from them.
+  const pairMetrics = new Map<number, Record<string, PairMetricJson>>();
+  const worse: (PairMetricJson & { metric: string; pair: OutputPair })[] = [];
+  metrics.forEach(({ definition, rule }, m) => {
+    const values = paired.metrics[m]!;
+    values.pairIndexes.forEach((i, j) => {
+      const [newValue, refValue] = [values.newValue[j]!, values.refValue[j]!];
+      const { outcome, delta, relativeDelta } = classifyPair(newValue, refValue, rule);
+      const entry: PairMetricJson = { new: newValue, ref: refValue, delta, relative_delta: relativeDelta, outcome };
+      if (!pairMetrics.has(i)) pairMetrics.set(i, {});
+      pairMetrics.get(i)![definition.name] = entry;
+      if (outcome === 'worse') worse.push({ ...entry, metric: definition.name, pair: paired.pairs[i]! });
+    });
+  });
+  const listed = query.pairs === 'none' ? [] : [...pairMetrics].filter(([, byMetric]) => query.pairs === 'all' || Object.values(byMetric).some((p) => p.outcome !== 'same'));
+
+  return {
+    verdict,
+    reasons,
+    project: project.id,
+    commit: { id: commit.hexsha, batch: compared.label, branch: commit.branch },
+    reference: reference && {
+      id: reference.commit.hexsha,
+      batch: reference.label,
+      branch: reference.commit.branch,
+      resolved_from: reference.resolvedFrom,
+      requested: reference.requested,
+    },
+    rules: { significance: rules.significance, per_metric_significance: alpha, min_pairs: rules.minPairs, fail_on: rules.failOn },
+    counts,
+    metrics: Object.fromEntries(
+      metrics.map(({ definition, rule }, m) => {
+        const c = comparisons[m]!;
+        const values = paired.metrics[m]!;
+        const pValues = (p: typeof c.signTest.pValue) => ({ two_sided: p.twoSided, regression: p.regression, improvement: p.improvement });
+        const metric: MetricComparisonJson = {
+          label: definition.label,
+          smaller_is_better: definition.smallerIsBetter,
+          scale: definition.scale,
+          suffix: definition.suffix,
+          target: definition.target,
+          tolerance: rule.tolerance ?? {},
+          status: statuses[m]!,
+          pairs: c.pairs,
+          new_values: values.newValues,
+          ref_values: values.refValues,
+          regressed: c.regressed,
+          improved: c.improved,
+          unchanged: c.unchanged,
+          median_delta: c.medianDelta,
+          p_regression: regressionPValue(c),
+          p_improvement: improvementPValue(c),
+          new: c.new,
+          ref: c.ref,
+          sign_test: { n: c.signTest.n, p_value: pValues(c.signTest.pValue) },
+          signed_rank: { method: c.signedRank.method, n: c.signedRank.n, zeros: c.signedRank.zeros, worse_rank_sum: c.signedRank.worseRankSum, p_value: pValues(c.signedRank.pValue) },
+        };
+        return [definition.name, metric];
+      }),
+    ),
+    worst_regressions: worse
+      .sort(bySeverity)
+      .slice(0, WORST_LISTED)
+      .map(({ pair, metric, outcome: _, ...values }) => ({ ...runJson(pair), metric, ...values })),
+    pairs: listed.map(([i, byMetric]) => {
+      const pair = paired.pairs[i]!;
+      return { ...runJson(pair), new_output_id: pair.newOutputId!, ref_output_id: pair.refOutputId!, metrics: byMetric };
+    }),
+    unpaired: paired.pairs
+      .filter((pair) => pair.newState !== 'valid' || pair.refState !== 'valid')
+      .map((pair) => ({ ...runJson(pair), new_output_id: pair.newOutputId, ref_output_id: pair.refOutputId, new: pair.newState, reference: pair.refState })),
+    url: commitPageUrl(query.webAppUrl, project.id, commit.hexsha, compared.label, reference),
+  };
+}

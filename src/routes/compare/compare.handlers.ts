@@ -1,0 +1,36 @@
+import { canSeeProject } from '../../auth/principal';
+import { compareCommit as compare, type CompareQuery, type PairsListed } from '../../domain/compare/compare-commit';
+import { verdictOf } from '../../domain/compare/comparison-json';
+import { ApiError } from '../../lib/problem';
+import type { AppContext, AppRouteHandler } from '../../lib/types';
+import type { CompareCommit, GetVerdict } from './compare.routes';
+
+type ComparisonParameters = { project: string; batch: string; reference?: string; reference_batch?: string; metrics?: string[] };
+
+function compareQuery(c: AppContext, id: string, query: ComparisonParameters, pairs: PairsListed): CompareQuery {
+  return {
+    projectId: query.project,
+    commit: id,
+    batch: query.batch,
+    reference: query.reference,
+    referenceBatch: query.reference_batch,
+    metrics: query.metrics,
+    pairs,
+    canSeeProject: (project) => canSeeProject(c.var.caller, project),
+    webAppUrl: c.var.config.webAppUrl,
+  };
+}
+
+export const compareCommit: AppRouteHandler<CompareCommit> = async (c) => {
+  const query = c.req.valid('query');
+  return c.json(await compare(c.var.db, compareQuery(c, c.req.valid('param').id, query, query.pairs)), 200);
+};
+
+export const getVerdict: AppRouteHandler<GetVerdict> = async (c) => {
+  const query = c.req.valid('query');
+  const verdict = verdictOf(await compare(c.var.db, compareQuery(c, c.req.valid('param').id, query, 'none')));
+  if (query.fail_on.includes(verdict.verdict)) {
+    throw new ApiError(409, `Verdict: ${verdict.verdict}. ${verdict.reasons.join('; ')}.`, { extensions: { verdict } });
+  }
+  return c.json(verdict, 200);
+};
