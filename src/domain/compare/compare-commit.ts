@@ -9,17 +9,15 @@ import { ApiError, invalidField, notFound } from '../../lib/problem';
 import { mainMetricNames, metricDefinitions, type MetricDefinition } from '../projects/metric-definitions';
 import { commitByPrefix } from '../read/commits';
 import { formatMetric } from './metric-format';
-import { pairedOutputs, type OutputPair, type RunIdentity } from './paired-outputs';
+import { classifyPairs, runJson, type PairsListed } from './pair-listing';
+import { pairedOutputs, type OutputPair } from './paired-outputs';
 import { batchOfCommit, resolveReference, type Reference } from './reference';
-import type { ComparisonJson, MetricComparisonJson, PairMetricJson, RunJson } from './comparison-json';
+import type { ComparisonJson, MetricComparisonJson } from './comparison-json';
 import { regressionRules, type RegressionRules } from './regression-rules';
-import { classifyPair, compareMetric, type MetricRule } from './statistics';
+import { compareMetric, type MetricRule } from './statistics';
 import { decideVerdict, improvementPValue, isTested, metricStatus, regressionPValue, type OutputCounts } from './verdict';
 
 type Json = Record<string, unknown>;
-
-/** Which paired inputs a comparison lists: those where some metric moved beyond its tolerance, all, or none. */
-export type PairsListed = 'changed' | 'all' | 'none';
 
 export interface CompareQuery {
   projectId: string;
@@ -63,14 +61,6 @@ function comparedMetrics(projectData: Json, rules: RegressionRules, requested: s
   });
 }
 
-const runJson = (run: RunIdentity): RunJson => ({
-  test_input_database: run.database,
-  test_input_path: run.path,
-  platform: run.platform,
-  configurations: run.configurations,
-  extra_parameters: run.extraParameters,
-});
-
 function outputCounts(pairs: OutputPair[]): OutputCounts {
   const counts: OutputCounts = {
     paired: 0,
@@ -98,12 +88,6 @@ function commitPageUrl(webAppUrl: string | undefined, projectId: string, hexsha:
   if (reference && reference.label !== batch) query.set('batch_ref', reference.label);
   const path = projectId.split('/').map(encodeURIComponent).join('/');
   return `${webAppUrl}/${path}/commit/${hexsha}${query.size ? `?${query}` : ''}`;
-}
-
-/** Worst first: by relative change (a change from 0 counts as the largest), then by absolute change. */
-function bySeverity(a: PairMetricJson, b: PairMetricJson): number {
-  const size = (p: PairMetricJson) => (p.relative_delta === null ? Infinity : Math.abs(p.relative_delta));
-  return size(b) - size(a) || Math.abs(b.delta) - Math.abs(a.delta);
 }
 
 export async function compareCommit(db: Db, query: CompareQuery): Promise<ComparisonJson> {
@@ -144,21 +128,7 @@ export async function compareCommit(db: Db, query: CompareQuery): Promise<Compar
     minPairs: rules.minPairs,
   });
 
-  // Every paired value, classified; the listing and the worst regressions come from them.
-  const pairMetrics = new Map<number, Record<string, PairMetricJson>>();
-  const worse: (PairMetricJson & { metric: string; pair: OutputPair })[] = [];
-  metrics.forEach(({ definition, rule }, m) => {
-    const values = paired.metrics[m]!;
-    values.pairIndexes.forEach((i, j) => {
-      const [newValue, refValue] = [values.newValue[j]!, values.refValue[j]!];
-      const { outcome, delta, relativeDelta } = classifyPair(newValue, refValue, rule);
-      const entry: PairMetricJson = { new: newValue, ref: refValue, delta, relative_delta: relativeDelta, outcome };
-      if (!pairMetrics.has(i)) pairMetrics.set(i, {});
-      pairMetrics.get(i)![definition.name] = entry;
-      if (outcome === 'worse') worse.push({ ...entry, metric: definition.name, pair: paired.pairs[i]! });
-    });
-  });
-  const listed = query.pairs === 'none' ? [] : [...pairMetrics].filter(([, byMetric]) => query.pairs === 'all' || Object.values(byMetric).some((p) => p.outcome !== 'same'));
+  const { pairs, worstRegressions } = classifyPairs(paired, metrics.map((m) => m.rule), query.pairs, WORST_LISTED);
 
   return {
     verdict,
@@ -204,14 +174,8 @@ export async function compareCommit(db: Db, query: CompareQuery): Promise<Compar
         return [definition.name, metric];
       }),
     ),
-    worst_regressions: worse
-      .sort(bySeverity)
-      .slice(0, WORST_LISTED)
-      .map(({ pair, metric, outcome: _, ...values }) => ({ ...runJson(pair), metric, ...values })),
-    pairs: listed.map(([i, byMetric]) => {
-      const pair = paired.pairs[i]!;
-      return { ...runJson(pair), new_output_id: pair.newOutputId!, ref_output_id: pair.refOutputId!, metrics: byMetric };
-    }),
+    worst_regressions: worstRegressions,
+    pairs,
     unpaired: paired.pairs
       .filter((pair) => pair.newState !== 'valid' || pair.refState !== 'valid')
       .map((pair) => ({ ...runJson(pair), new_output_id: pair.newOutputId, ref_output_id: pair.refOutputId, new: pair.newState, reference: pair.refState })),

@@ -57,6 +57,8 @@ export interface MetricComparisonJson extends MetricSummaryJson {
   signed_rank: { method: 'exact' | 'normal'; n: number; zeros: number; worse_rank_sum: number; p_value: DirectionalPValuesJson };
 }
 
+export type PairsJson = (RunJson & { new_output_id: number; ref_output_id: number; metrics: Record<string, PairMetricJson> })[];
+
 export type WorstRegressionJson = RunJson & { metric: string } & Omit<PairMetricJson, 'outcome'>;
 
 export interface ReferenceJson {
@@ -83,7 +85,7 @@ export interface VerdictJson {
 export interface ComparisonJson extends Omit<VerdictJson, 'metrics'> {
   rules: { significance: number; per_metric_significance: number; min_pairs: number; fail_on: Verdict[] };
   metrics: Record<string, MetricComparisonJson>;
-  pairs: (RunJson & { new_output_id: number; ref_output_id: number; metrics: Record<string, PairMetricJson> })[];
+  pairs: PairsJson;
   unpaired: (RunJson & { new_output_id: number | null; ref_output_id: number | null; new: OutputState; reference: OutputState })[];
 }
 

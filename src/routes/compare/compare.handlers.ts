@@ -1,5 +1,6 @@
 import { canSeeProject } from '../../auth/principal';
-import { compareCommit as compare, type CompareQuery, type PairsListed } from '../../domain/compare/compare-commit';
+import { compareCommit as compare, type CompareQuery } from '../../domain/compare/compare-commit';
+import type { PairsListed } from '../../domain/compare/pair-listing';
 import { verdictOf } from '../../domain/compare/comparison-json';
 import { ApiError } from '../../lib/problem';
 import type { AppContext, AppRouteHandler } from '../../lib/types';
