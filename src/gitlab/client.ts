@@ -9,7 +9,7 @@
  * anything else → `GitLabError` (permanent), with GitLab's reason.
  *
  * The server's token reads with the `read_api` scope; creating and cancelling pipelines (run
- * requests) needs the `api` scope.
+ * requests) and posting regression verdicts (commit statuses, merge-request notes) need the `api` scope.
  */
 import { z } from '@hono/zod-openapi';
 import type { PipelineVariable } from '../domain/run-requests/pipeline-variables';
@@ -93,6 +93,26 @@ async function reasonSuffix(response: Response): Promise<string> {
   const reason = reasonOf(await response.json().catch(() => undefined));
   return reason ? `: ${reason}` : '';
 }
+
+const commitStatusSchema = z.object({ id: z.number(), status: z.string(), name: z.string().nullable() });
+export type CommitStatusState = 'pending' | 'running' | 'success' | 'failed' | 'canceled';
+export interface CommitStatus {
+  state: CommitStatusState;
+  /** Statuses of a commit are told apart by name. */
+  name: string;
+  /** At most 255 characters. */
+  description: string;
+  targetUrl?: string;
+}
+
+const mergeRequestSchema = z.object({ iid: z.number(), state: z.string(), sha: z.string().nullable(), web_url: z.string() });
+export type GitLabMergeRequest = z.infer<typeof mergeRequestSchema>;
+
+const noteSchema = z.object({ id: z.number(), body: z.string(), system: z.boolean().optional() });
+export type GitLabNote = z.infer<typeof noteSchema>;
+
+/** GitLab refuses to set a status to the state it already has (`Cannot transition status via :succeed from :success`). */
+const ALREADY_IN_STATE = /cannot transition status/i;
 
 const commitPipelineSchema = z.object({ last_pipeline: z.object({ id: z.number().int() }).nullish() });
 const avatarSchema = z.object({ avatar_url: z.string().nullish() });
@@ -199,6 +219,43 @@ export class GitLabClient {
     await response.body?.cancel();
   }
 
+  /**
+   * `POST /projects/:id/statuses/:sha`. False when GitLab already had the status in that state
+   * (it refuses the same transition twice, e.g. on a redelivered job): nothing to change.
+   */
+  async setCommitStatus(project: string, sha: string, status: CommitStatus): Promise<boolean> {
+    const body = { state: status.state, name: status.name, description: status.description, ...(status.targetUrl && { target_url: status.targetUrl }) };
+    try {
+      const response = await this.send('POST', `${this.projectUrl(project)}/statuses/${encodeURIComponent(sha)}`, { retry: true, body });
+      this.parse(commitStatusSchema, await response.json(), 'commit status');
+      return true;
+    } catch (error) {
+      if (error instanceof GitLabError && error.status === 400 && ALREADY_IN_STATE.test(error.message)) return false;
+      throw error;
+    }
+  }
+
+  /** The merge requests a commit belongs to (`GET /projects/:id/repository/commits/:sha/merge_requests`). */
+  mergeRequestsOf(project: string, sha: string): Promise<GitLabMergeRequest[]> {
+    return this.allPages(`${this.projectUrl(project)}/repository/commits/${encodeURIComponent(sha)}/merge_requests?per_page=100`, mergeRequestSchema, 'merge requests');
+  }
+
+  /** Every note of a merge request, oldest first. */
+  mergeRequestNotes(project: string, iid: number): Promise<GitLabNote[]> {
+    return this.allPages(`${this.projectUrl(project)}/merge_requests/${iid}/notes?sort=asc&order_by=created_at&per_page=100`, noteSchema, 'notes');
+  }
+
+  /** Not retried in place: a request that reached GitLab may have created the note, which would then show twice. */
+  async createMergeRequestNote(project: string, iid: number, body: string): Promise<GitLabNote> {
+    const response = await this.send('POST', `${this.projectUrl(project)}/merge_requests/${iid}/notes`, { retry: false, body: { body } });
+    return this.parse(noteSchema, await response.json(), 'note');
+  }
+
+  async updateMergeRequestNote(project: string, iid: number, noteId: number, body: string): Promise<GitLabNote> {
+    const response = await this.send('PUT', `${this.projectUrl(project)}/merge_requests/${iid}/notes/${noteId}`, { retry: true, body: { body } });
+    return this.parse(noteSchema, await response.json(), 'note');
+  }
+
   /** Every item of a paginated list, following `Link: rel="next"` on this GitLab's API only. */
   private async allPages<T>(first: string, item: z.ZodType<T>, what: string, maxPages = Infinity): Promise<T[]> {
     const items: T[] = [];
@@ -232,7 +289,7 @@ export class GitLabClient {
     return this.send('GET', url, { retry: true });
   }
 
-  private async send(method: 'GET' | 'POST', url: string, { retry, body }: { retry: boolean; body?: unknown }): Promise<Response> {
+  private async send(method: 'GET' | 'POST' | 'PUT', url: string, { retry, body }: { retry: boolean; body?: unknown }): Promise<Response> {
     const auth: Record<string, string> =
       this.options.tokenKind === 'oauth' ? { authorization: `Bearer ${this.options.token}` } : { 'PRIVATE-TOKEN': this.options.token };
     const attempts = retry ? 2 : 1;
@@ -264,7 +321,7 @@ export class GitLabClient {
         }
         throw new RetryLater(`GitLab: ${response.status} for ${path}`, wait);
       }
-      const scopeHint = method === 'POST' && (response.status === 401 || response.status === 403) ? ' (does the token have the `api` scope?)' : '';
+      const scopeHint = method !== 'GET' && (response.status === 401 || response.status === 403) ? ' (does the token have the `api` scope?)' : '';
       throw new GitLabError(`GitLab: ${response.status} for ${method} ${path}${await reasonSuffix(response)}${scopeHint}`, response.status);
     }
   }
