@@ -14,6 +14,7 @@ import { KnownCallers } from './auth/known-callers';
 import { keySetCache } from './auth/key-set-cache';
 import type { AppConfig, RuntimeDefaults } from './config';
 import type { Db } from './db/client';
+import type { VerdictJob } from './gitlab/verdict-job';
 import { backfillHook } from './ingestion/backfill-hook';
 import { CircuitBreaker } from './ingestion/circuit-breaker';
 import { fileSpool } from './ingestion/file-spool';
@@ -21,6 +22,8 @@ import { Ingestion } from './ingestion/ingestion';
 import { outputCoalescer } from './ingestion/output-coalescer';
 import { receiptClock } from './ingestion/receipts';
 import { startSpoolDrain } from './ingestion/spool-drain';
+import { verdictHook } from './ingestion/verdict-hook';
+import type { JobQueue } from './jobs/job-queue';
 import { clientAddress } from './lib/client-address';
 import { consoleLogger } from './lib/logger';
 import { memoryRateLimiter, memoryRateLimiters } from './lib/rate-limit';
@@ -30,6 +33,8 @@ import type { Services } from './lib/types';
 export const NODE_DEFAULTS: RuntimeDefaults = { authMode: 'open' };
 
 export interface NodeAppOptions extends Partial<Pick<Services, 'gitlabQueue' | 'runRequestQueue' | 'logger'>> {
+  /** Regression verdicts posted to GitLab when batches complete (ingestion/verdict-hook.ts). */
+  verdictQueue?: JobQueue<VerdictJob>;
   /** Where the spool lives (the Node entry: `QABOARD_DATA_DIR/spool`); default: a new temporary folder. */
   spoolFolder?: string;
   /** The git commit being served, when the entry knows it (else GIT_SHA). */
@@ -38,13 +43,13 @@ export interface NodeAppOptions extends Partial<Pick<Services, 'gitlabQueue' | '
   databaseReady?: Promise<void>;
 }
 
-export function nodeApp(db: Db, config: AppConfig, { spoolFolder, gitSha, databaseReady, ...extra }: NodeAppOptions = {}) {
+export function nodeApp(db: Db, config: AppConfig, { spoolFolder, gitSha, databaseReady, verdictQueue, ...extra }: NodeAppOptions = {}) {
   const logger = extra.logger ?? consoleLogger;
   const folder = spoolFolder ?? mkdtempSync(path.join(tmpdir(), 'qaboard-spool-'));
   const spool = fileSpool(folder);
   const databaseCircuit = new CircuitBreaker(config.circuit);
   if (databaseReady) databaseCircuit.holdOpenUntil(databaseReady);
-  const hooks = backfillHook(extra.gitlabQueue, logger);
+  const hooks = { ...backfillHook(extra.gitlabQueue, logger), ...verdictHook(verdictQueue, db, logger) };
   const spoolDrain = startSpoolDrain(spool, { db, hooks, breaker: databaseCircuit, logger, folder });
   const ingestion = new Ingestion({
     db,
@@ -55,6 +60,7 @@ export function nodeApp(db: Db, config: AppConfig, { spoolFolder, gitSha, databa
     receivedAt: receiptClock(),
     deadlineMs: config.ingestion.deadlineMs,
     written: hooks.written,
+    outputWritten: hooks.outputWritten,
   });
   const shared = {
     db,

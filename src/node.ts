@@ -11,7 +11,7 @@ import { serve } from '@hono/node-server';
 import { announceAuthMode } from './auth/announce-auth-mode';
 import { parseConfig } from './config';
 import { connectNodeDatabase } from './db/connect-node';
-import { inProcessGitLabQueue, inProcessRunRequestQueue } from './gitlab/in-process-gitlab-queue';
+import { inProcessGitLabQueue, inProcessRunRequestQueue, inProcessVerdictQueue } from './gitlab/in-process-gitlab-queue';
 import { withApiReferenceAssets } from './lib/api-reference-assets';
 import { serveControlSocket } from './maintenance/control-socket';
 import { backupToFolder } from './maintenance/folder-backup';
@@ -46,9 +46,11 @@ const database = await connectNodeDatabase(
 );
 const gitlabQueue = config.gitlab && inProcessGitLabQueue(database.db, config.gitlab);
 const runRequestQueue = config.gitlab && inProcessRunRequestQueue(database.db, config.gitlab);
+const verdictQueue = config.gitlab && inProcessVerdictQueue(database.db, config.gitlab, { webAppUrl: config.webAppUrl });
 const app = nodeApp(database.db, config, {
   gitlabQueue,
   runRequestQueue,
+  verdictQueue,
   spoolFolder: path.join(dataRoot, 'spool'),
   gitSha: checkedOutCommit(),
   databaseReady: database.ready,

@@ -9,17 +9,20 @@ import { KnownCallers } from './auth/known-callers';
 import { announceAuthMode } from './auth/announce-auth-mode';
 import { keySetCache, type KeySetCache } from './auth/key-set-cache';
 import { parseConfig, type AppConfig, type RuntimeDefaults } from './config';
+import type { Db } from './db/client';
 import { configureNeonForProxy, openNeonDatabase } from './db/connect-neon';
 import { GitLabClient } from './gitlab/client';
 import { GITLAB_QUEUE, gitlabJobHandler, type GitLabJob } from './gitlab/jobs';
 import { RUN_REQUESTS_QUEUE, runRequestJobHandler, type RunRequestJob } from './gitlab/run-request-jobs';
+import { VERDICT_QUEUE, verdictJobHandler, type VerdictJob } from './gitlab/verdict-job';
 import { backfillHook } from './ingestion/backfill-hook';
 import { CircuitBreaker } from './ingestion/circuit-breaker';
 import { Ingestion } from './ingestion/ingestion';
 import { directOutputWriter } from './ingestion/output-coalescer';
 import { receiptClock } from './ingestion/receipts';
 import { queueSpool } from './ingestion/spool';
-import { INGEST_QUEUE, writeSpooled, type SpooledUpload } from './ingestion/spooled-uploads';
+import { INGEST_QUEUE, writeSpooled, type SpooledUpload, type SpoolWriteHooks } from './ingestion/spooled-uploads';
+import { verdictHook } from './ingestion/verdict-hook';
 import { consumeBatch } from './jobs/worker-consumer';
 import { consoleLogger } from './lib/logger';
 import { bindingRateLimiter, RATE_LIMIT_PERIOD_SECONDS, type RateLimiters } from './lib/rate-limit';
@@ -77,7 +80,7 @@ const requiredBindings = (env: WorkerEnv, config: AppConfig) => ({
   INGEST_JOBS: Boolean(env.INGEST_JOBS),
   MAINTENANCE_JOBS: Boolean(env.MAINTENANCE_JOBS),
   BACKUPS: Boolean(env.BACKUPS),
-  ...(config.gitlab && { GITLAB_JOBS: Boolean(env.GITLAB_JOBS), RUN_REQUESTS: Boolean(env.RUN_REQUESTS) }),
+  ...(config.gitlab && { GITLAB_JOBS: Boolean(env.GITLAB_JOBS), RUN_REQUESTS: Boolean(env.RUN_REQUESTS), VERDICT_JOBS: Boolean(env.VERDICT_JOBS) }),
 });
 
 /** A Neon pool lives for one invocation (request, queue batch, cron run); end it with `waitUntil`. */
@@ -89,12 +92,22 @@ function openDatabase(env: WorkerEnv, ctx: ExecutionContext) {
   return { db, release: () => ctx.waitUntil(pool.end()) };
 }
 
+/** After uploads are written: GitLab metadata for new commits, regression verdicts for completed batches. */
+function writeHooks(env: WorkerEnv, db: Db): SpoolWriteHooks {
+  const { config } = isolateState(env);
+  return {
+    ...backfillHook(config.gitlab ? (env.GITLAB_JOBS as Queue<GitLabJob>) : undefined, consoleLogger),
+    ...verdictHook(config.gitlab ? (env.VERDICT_JOBS as Queue<VerdictJob>) : undefined, db, consoleLogger),
+  };
+}
+
 const app = buildApp({
   services(c) {
     const env = c.env as WorkerEnv;
     const { db, release } = openDatabase(env, c.executionCtx);
     const { config, rateLimiters, failedAuthGuard, databaseCircuit, knownCallers, keySets, receivedAt } = isolateState(env);
     const gitlabQueue = config.gitlab ? (env.GITLAB_JOBS as Queue<GitLabJob>) : undefined;
+    const hooks = writeHooks(env, db);
     const ingestion = new Ingestion({
       db,
       writeOutput: directOutputWriter(db),
@@ -102,7 +115,8 @@ const app = buildApp({
       breaker: databaseCircuit,
       receivedAt,
       deadlineMs: config.ingestion.deadlineMs,
-      written: backfillHook(gitlabQueue, consoleLogger).written,
+      written: hooks.written,
+      outputWritten: hooks.outputWritten,
     });
     return {
       services: {
@@ -141,8 +155,7 @@ const consumers: Record<string, (batch: MessageBatch, env: WorkerEnv, ctx: Execu
   // Uploads acknowledged with a receipt: written when the database answers, retried (then dead-lettered) otherwise.
   async [INGEST_QUEUE](batch, env, ctx) {
     const { db, release } = openDatabase(env, ctx);
-    const { config } = isolateState(env);
-    const hooks = backfillHook(config.gitlab ? (env.GITLAB_JOBS as Queue<GitLabJob>) : undefined, consoleLogger);
+    const hooks = writeHooks(env, db);
     try {
       await consumeBatch(batch as MessageBatch<SpooledUpload>, (message) => writeSpooled(db, message, hooks));
     } finally {
@@ -155,6 +168,16 @@ const consumers: Record<string, (batch: MessageBatch, env: WorkerEnv, ctx: Execu
     const { db, release } = openDatabase(env, ctx);
     try {
       await consumeBatch(batch as MessageBatch<RunRequestJob>, runRequestJobHandler(db, new GitLabClient(config.gitlab)));
+    } finally {
+      release();
+    }
+  },
+  async [VERDICT_QUEUE](batch, env, ctx) {
+    const { config } = isolateState(env);
+    if (!config.gitlab) throw new Error('GITLAB_URL and GITLAB_TOKEN are required to consume the verdict queue');
+    const { db, release } = openDatabase(env, ctx);
+    try {
+      await consumeBatch(batch as MessageBatch<VerdictJob>, verdictJobHandler(db, new GitLabClient(config.gitlab), { webAppUrl: config.webAppUrl }));
     } finally {
       release();
     }

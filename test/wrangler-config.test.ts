@@ -8,6 +8,7 @@ import ts from 'typescript';
 import { describe, expect, test } from 'vitest';
 import { GITLAB_MAX_RETRIES, GITLAB_QUEUE } from '../src/gitlab/jobs';
 import { RUN_REQUESTS_MAX_RETRIES, RUN_REQUESTS_QUEUE } from '../src/gitlab/run-request-jobs';
+import { VERDICT_MAX_RETRIES, VERDICT_QUEUE } from '../src/gitlab/verdict-job';
 import { MAINTENANCE_QUEUE } from '../src/maintenance/backup-chain';
 import { DAILY_BACKUP_CRON, HOURLY_CLEANUP_CRON } from '../src/maintenance/scheduled-jobs';
 import { RATE_LIMIT_PERIOD_SECONDS } from '../src/lib/rate-limit';
@@ -16,7 +17,10 @@ interface WranglerConfig {
   compatibility_flags?: string[];
   triggers: { crons: string[] };
   ratelimits: { name: string; simple: { limit: number; period: number } }[];
-  queues: { producers: { binding: string; queue: string }[]; consumers: { queue: string; max_retries: number; dead_letter_queue?: string }[] };
+  queues: {
+    producers: { binding: string; queue: string }[];
+    consumers: { queue: string; max_retries: number; max_concurrency?: number; dead_letter_queue?: string }[];
+  };
 }
 
 const path = new URL('../wrangler.jsonc', import.meta.url).pathname;
@@ -40,8 +44,13 @@ describe('wrangler.jsonc and the code agree', () => {
     expect(consumer).toMatchObject({ max_retries: RUN_REQUESTS_MAX_RETRIES, dead_letter_queue: expect.any(String) });
   });
 
+  test('the verdict consumer retries as often as the in-process queue, one delivery at a time (no duplicate notes)', () => {
+    const consumer = wrangler.queues.consumers.find((c) => c.queue === VERDICT_QUEUE);
+    expect(consumer).toMatchObject({ max_retries: VERDICT_MAX_RETRIES, max_concurrency: 1, dead_letter_queue: expect.any(String) });
+  });
+
   test('every queue the code consumes has a consumer with a dead-letter queue, and a producer', () => {
-    for (const queue of [GITLAB_QUEUE, RUN_REQUESTS_QUEUE, MAINTENANCE_QUEUE]) {
+    for (const queue of [GITLAB_QUEUE, RUN_REQUESTS_QUEUE, VERDICT_QUEUE, MAINTENANCE_QUEUE]) {
       expect(wrangler.queues.consumers.find((c) => c.queue === queue)?.dead_letter_queue, queue).toEqual(expect.any(String));
       expect(wrangler.queues.producers.some((p) => p.queue === queue), queue).toBe(true);
     }

@@ -73,6 +73,11 @@ export const batches = pgTable(
     /** Commands, `qa optimize` iterations, config overrides. */
     data: jsonb('data').$type<Json>().notNull().default({}),
     batchDirOverride: text('batch_dir_override'),
+    /**
+     * Set while a verdict job for the batch waits in the queue (domain/batches/verdict-requests.ts):
+     * uploads finishing the batch meanwhile need no job of their own.
+     */
+    verdictRequestedAt: timestamptz('verdict_requested_at'),
   },
   (t) => [uniqueIndex('batches_commit_label').on(t.ciCommitId, t.label)],
 );

@@ -39,6 +39,8 @@ export interface IngestionParts {
   deadlineMs: number;
   /** After an upload was written (e.g. a commit it created needs GitLab metadata). */
   written(upload: OutputUpload | BatchUpload | CommitUpload, hexsha: string, commitCreated: boolean): Promise<void>;
+  /** After an output upload was written (e.g. it finished its batch). */
+  outputWritten?(upload: OutputUpload, hexsha: string): Promise<void>;
 }
 
 class DeadlinePassed extends Error {}
@@ -63,6 +65,7 @@ export class Ingestion {
         const { written } = await this.parts.writeOutput({ upload, receivedAt });
         await this.parts.written(upload, hexsha, written.commitCreated);
         await completeWrittenBatches(this.parts.db, [written.completionCheck]);
+        await this.parts.outputWritten?.(upload, hexsha);
         return written.body;
       },
       (receipt) => outputChunks(receipt, [{ upload, receivedAt }], this.parts.spool.maxMessageBytes),

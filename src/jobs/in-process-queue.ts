@@ -11,12 +11,16 @@ export interface InProcessQueueOptions {
   maxRetries?: number;
   /** Scales every delay (tests use 0 to retry at once). */
   delayScale?: number;
+  /** One delivery at a time, as a Cloudflare consumer with `max_concurrency: 1`. */
+  serial?: boolean;
 }
 
 export class InProcessQueue<M> implements JobQueue<M> {
   readonly deadLetters: { message: M; error: string }[] = [];
   private handler?: JobHandler<M>;
   private inFlight = new Set<Promise<void>>();
+  /** With `serial`: the delivery the next one waits for. */
+  private previousDelivery: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: InProcessQueueOptions) {}
 
@@ -36,10 +40,17 @@ export class InProcessQueue<M> implements JobQueue<M> {
 
   private schedule(message: M, attempts: number, delaySeconds: number) {
     const run = new Promise<void>((resolve) => {
-      setTimeout(() => void this.deliver(message, attempts).finally(resolve), delaySeconds * 1000 * (this.options.delayScale ?? 1));
+      setTimeout(() => void this.deliverInTurn(message, attempts).finally(resolve), delaySeconds * 1000 * (this.options.delayScale ?? 1));
     });
     this.inFlight.add(run);
     void run.finally(() => this.inFlight.delete(run));
+  }
+
+  private deliverInTurn(message: M, attempts: number): Promise<void> {
+    if (!this.options.serial) return this.deliver(message, attempts);
+    const delivery = this.previousDelivery.then(() => this.deliver(message, attempts));
+    this.previousDelivery = delivery.catch(() => {});
+    return delivery;
   }
 
   private async deliver(message: M, attempts: number) {

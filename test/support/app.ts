@@ -1,8 +1,7 @@
 import { parseConfig } from '../../src/config';
 import type { Db } from '../../src/db/client';
 import type { LogLevel, LogRecord, Logger } from '../../src/lib/logger';
-import type { Services } from '../../src/lib/types';
-import { NODE_DEFAULTS, nodeApp } from '../../src/node-app';
+import { NODE_DEFAULTS, nodeApp, type NodeAppOptions } from '../../src/node-app';
 
 /** Collects log records instead of printing them: tests stay quiet and can assert what was logged. */
 export function memoryLogger(): Logger & { records: (LogRecord & { level: LogLevel })[] } {
@@ -14,7 +13,7 @@ export function memoryLogger(): Logger & { records: (LogRecord & { level: LogLev
  * The app as the Node entry builds it, on a test database; `env` as the process environment would
  * give it; `extra` adds services (a GitLab queue, a logger to inspect).
  */
-export function testApp(db: Db, env: Record<string, string> = {}, extra: Partial<Pick<Services, 'gitlabQueue' | 'runRequestQueue' | 'logger'>> = {}) {
+export function testApp(db: Db, env: Record<string, string> = {}, extra: Pick<NodeAppOptions, 'gitlabQueue' | 'runRequestQueue' | 'verdictQueue' | 'logger'> = {}) {
   return nodeApp(db, parseConfig(env, NODE_DEFAULTS), { logger: memoryLogger(), ...extra });
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE "batches" ADD COLUMN "verdict_requested_at" timestamp with time zone;
