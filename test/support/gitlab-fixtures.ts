@@ -57,3 +57,9 @@ export function ispPipelineRepository(): FakeRepository {
     },
   };
 }
+
+/** A repository without QA-Board configs in it, whose commits regression verdicts are posted to. */
+export function gateRepository(): FakeRepository {
+  const commit = { message: 'x', author_name: 'Ada Lovelace', authored_date: '2026-11-20T10:00:00Z', parent_ids: [], branches: [] };
+  return { path: 'worker/gate', files: {}, commits: { [PARENT_SHA]: commit, [HEAD_SHA]: commit } };
+}

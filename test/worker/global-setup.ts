@@ -8,7 +8,7 @@ import { startNeonWsProxy } from '../../scripts/neon-ws-proxy';
 import { writeWorkerAssets } from '../../scripts/worker-assets';
 import { newSigningKey } from '../support/ci-id-tokens';
 import { startFakeGitLab } from '../support/fake-gitlab';
-import { ispPipelineRepository } from '../support/gitlab-fixtures';
+import { gateRepository, ispPipelineRepository } from '../support/gitlab-fixtures';
 import { serveTestDatabase } from '../support/served-database';
 
 export default async function setup(project: TestProject) {
@@ -17,7 +17,7 @@ export default async function setup(project: TestProject) {
   const proxy = await startNeonWsProxy();
   project.provide('workerDatabaseUrl', database.url);
   project.provide('neonWsProxy', proxy.url);
-  const gitlab = await startFakeGitLab([ispPipelineRepository()]);
+  const gitlab = await startFakeGitLab([ispPipelineRepository(), gateRepository()]);
   project.provide('fakeGitLabUrl', gitlab.url);
   project.provide('fakeGitLabToken', gitlab.token);
   project.provide('fakeGitLabOAuthClient', gitlab.identity.client);
