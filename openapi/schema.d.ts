@@ -1503,6 +1503,7 @@ export interface components {
          *           }
          *         }
          *       },
+         *       "pairs_total": 1,
          *       "pairs": [
          *         {
          *           "test_input_database": "/mnt/datasets/isp",
@@ -1588,7 +1589,9 @@ export interface components {
             metrics: {
                 [key: string]: components["schemas"]["MetricComparison"];
             };
-            /** @description Paired inputs (as `pairs` asks), with each metric both sides report. */
+            /** @description How many pairs the listing has; `pairs` is the page `offset`/`limit` asked for. */
+            pairs_total: number;
+            /** @description Paired inputs (as `pairs` asks), by output id, with each metric both sides report. */
             pairs: {
                 test_input_database: string;
                 test_input_path: string;
@@ -1612,7 +1615,7 @@ export interface components {
                     };
                 };
             }[];
-            /** @description Runs missing, failed or pending on either side. */
+            /** @description Runs missing, failed or pending on either side, by output id; at most 1,000 (`counts` has them all). */
             unpaired: {
                 test_input_database: string;
                 test_input_path: string;
@@ -3856,6 +3859,10 @@ export interface operations {
                 metrics?: string;
                 /** @description Which paired inputs to list: those where some metric moved beyond its tolerance, all, or none. */
                 pairs?: "changed" | "all" | "none";
+                /** @description Skip this many listed pairs. */
+                offset?: number | null;
+                /** @description Pairs listed at most (up to 10000); `pairs_total` says how many there are. */
+                limit?: number;
             };
             header?: never;
             path: {

@@ -149,12 +149,13 @@ describe.each(engineNames)('regression verdicts on %s', (engine) => {
       expect(body.verdict).toBe('incomplete');
       expect(body.counts).toMatchObject({ paired: 10, missing_in_new: 2, missing_in_reference: 1 });
       expect(body.reasons).toContain('2 inputs of the reference missing from this batch');
+      // By output id: this batch's, then the reference's for the runs missing here.
       expect(body.unpaired.map((u: Json) => [u.test_input_path, u.new, u.reference])).toEqual([
+        ['inputs/added', 'valid', 'missing'],
         ['inputs/10', 'missing', 'valid'],
         ['inputs/11', 'missing', 'valid'],
-        ['inputs/added', 'valid', 'missing'],
       ]);
-      expect(body.unpaired[0]).toMatchObject({ new_output_id: null, ref_output_id: expect.any(Number), platform: 'linux' });
+      expect(body.unpaired[1]).toMatchObject({ new_output_id: null, ref_output_id: expect.any(Number), platform: 'linux' });
     });
 
     test('failed outputs are listed on both sides; failures of this batch make it incomplete', async () => {
@@ -193,7 +194,10 @@ describe.each(engineNames)('regression verdicts on %s', (engine) => {
       const all = (await compare(project, '&pairs=all')).body.pairs;
       expect(all).toHaveLength(12);
       expect(all[0]).toMatchObject({ test_input_path: 'inputs/0', metrics: { loss: { new: 1, ref: 1, delta: 0, relative_delta: 0, outcome: 'same' } } });
-      expect((await compare(project, '&pairs=none')).body.pairs).toEqual([]);
+      expect((await compare(project, '&pairs=none')).body).toMatchObject({ pairs: [], pairs_total: 0 });
+      const page = (await compare(project, '&pairs=all&offset=10&limit=5')).body;
+      expect(page.pairs_total).toBe(12);
+      expect(page.pairs.map((p: Json) => p.test_input_path)).toEqual(['inputs/10', 'inputs/11']);
     });
 
     test('n = 1: below min_pairs → incomplete; with min_pairs 1 a single pair proves nothing → pass', async () => {
@@ -288,9 +292,11 @@ describe.each(engineNames)('regression verdicts on %s', (engine) => {
         ['&fail_on=broken', 'fail_on'],
         ['&metrics=unknown_metric', 'metrics'],
         ['&pairs=some', 'pairs'],
+        ['&limit=0', 'limit'],
+        ['&offset=-1', 'offset'],
         ['&metrics=,', 'metrics'],
       ] as const) {
-        const path = query.startsWith('&pairs') ? compare(project, query) : verdict(project, query);
+        const path = /^&(pairs|limit|offset)=/.test(query) ? compare(project, query) : verdict(project, query);
         const { status, body } = await path;
         expect([query, status, body.errors?.map((e: Json) => e.field)]).toEqual([query, 400, [field]]);
       }

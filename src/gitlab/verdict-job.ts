@@ -14,6 +14,7 @@ import type { Db } from '../db/client';
 import { batches, ciCommits, projects } from '../db/schema';
 import { releaseVerdictRequest } from '../domain/batches/verdict-requests';
 import { compareCommit } from '../domain/compare/compare-commit';
+import { NO_PAIRS } from '../domain/compare/pair-listing';
 import { regressionRules } from '../domain/compare/regression-rules';
 import { projectRepository } from '../domain/storage-locations';
 import type { JobHandler, JobQueue } from '../jobs/job-queue';
@@ -55,7 +56,7 @@ async function postVerdict(db: Db, gitlab: GitLabClient, job: VerdictJob, settin
     projectId,
     commit: hexsha,
     batch: label,
-    pairs: 'none',
+    page: NO_PAIRS,
     canSeeProject: () => true,
     webAppUrl: settings.webAppUrl,
   });

@@ -9,8 +9,8 @@ import { ApiError, invalidField, notFound } from '../../lib/problem';
 import { mainMetricNames, metricDefinitions, type MetricDefinition } from '../projects/metric-definitions';
 import { commitByPrefix } from '../read/commits';
 import { formatMetric } from './metric-format';
-import { classifyPairs, runJson, type PairsListed } from './pair-listing';
-import { pairedOutputs, type OutputPair } from './paired-outputs';
+import { classifyPairs, runJson, type PairPage } from './pair-listing';
+import { pairedOutputs, runIdentities, type OutputPair } from './paired-outputs';
 import { batchOfCommit, resolveReference, type Reference } from './reference';
 import type { ComparisonJson, MetricComparisonJson } from './comparison-json';
 import { regressionRules, type RegressionRules } from './regression-rules';
@@ -30,13 +30,16 @@ export interface CompareQuery {
   referenceBatch?: string;
   /** Default: the rules' metrics, else the project's main metrics, else all its metrics. */
   metrics?: string[];
-  pairs: PairsListed;
+  /** Which paired inputs to list, a page of them. */
+  page: PairPage;
   canSeeProject(projectId: string): boolean;
   /** The web app's base URL, for links to the commit page. */
   webAppUrl?: string;
 }
 
 const WORST_LISTED = 10;
+/** Unpaired runs listed at most (`counts` has them all). */
+const UNPAIRED_LISTED = 1000;
 
 interface ComparedMetric {
   definition: MetricDefinition;
@@ -128,7 +131,12 @@ export async function compareCommit(db: Db, query: CompareQuery): Promise<Compar
     minPairs: rules.minPairs,
   });
 
-  const { pairs, worstRegressions } = classifyPairs(paired, metrics.map((m) => m.rule), query.pairs, WORST_LISTED);
+  const classified = classifyPairs(paired, metrics.map((m) => m.rule), query.page, WORST_LISTED);
+  const unpaired = paired.pairs.filter((pair) => pair.newState !== 'valid' || pair.refState !== 'valid').slice(0, UNPAIRED_LISTED);
+  const outputIdOf = (pair: OutputPair) => (pair.newOutputId ?? pair.refOutputId)!;
+  const shownPairs = [...classified.listed, ...classified.worst.map((w) => w.pair)].map((i) => paired.pairs[i]!);
+  const identities = await runIdentities(db, [...new Set([...shownPairs, ...unpaired].map(outputIdOf))]);
+  const runOf = (pair: OutputPair) => runJson(identities.get(outputIdOf(pair))!);
 
   return {
     verdict,
@@ -174,11 +182,17 @@ export async function compareCommit(db: Db, query: CompareQuery): Promise<Compar
         return [definition.name, metric];
       }),
     ),
-    worst_regressions: worstRegressions,
-    pairs,
-    unpaired: paired.pairs
-      .filter((pair) => pair.newState !== 'valid' || pair.refState !== 'valid')
-      .map((pair) => ({ ...runJson(pair), new_output_id: pair.newOutputId, ref_output_id: pair.refOutputId, new: pair.newState, reference: pair.refState })),
+    worst_regressions: classified.worst.map(({ pair, metric }) => {
+      const values = paired.metrics[metric]!;
+      const { new: newValue, ref, delta, relative_delta } = classified.valuesOf(pair)[values.name]!;
+      return { ...runOf(paired.pairs[pair]!), metric: values.name, new: newValue, ref, delta, relative_delta };
+    }),
+    pairs_total: classified.listedTotal,
+    pairs: classified.listed.map((i) => {
+      const pair = paired.pairs[i]!;
+      return { ...runOf(pair), new_output_id: pair.newOutputId!, ref_output_id: pair.refOutputId!, metrics: classified.valuesOf(i) };
+    }),
+    unpaired: unpaired.map((pair) => ({ ...runOf(pair), new_output_id: pair.newOutputId, ref_output_id: pair.refOutputId, new: pair.newState, reference: pair.refState })),
     url: commitPageUrl(query.webAppUrl, project.id, commit.hexsha, compared.label, reference),
   };
 }

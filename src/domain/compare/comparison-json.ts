@@ -85,12 +85,14 @@ export interface VerdictJson {
 export interface ComparisonJson extends Omit<VerdictJson, 'metrics'> {
   rules: { significance: number; per_metric_significance: number; min_pairs: number; fail_on: Verdict[] };
   metrics: Record<string, MetricComparisonJson>;
+  /** How many pairs the listing has (`pairs` is a page of them). */
+  pairs_total: number;
   pairs: PairsJson;
   unpaired: (RunJson & { new_output_id: number | null; ref_output_id: number | null; new: OutputState; reference: OutputState })[];
 }
 
 /** The small summary of a comparison, for a CI job. */
-export function verdictOf({ rules: _, pairs: __, unpaired: ___, metrics, ...summary }: ComparisonJson): VerdictJson {
+export function verdictOf({ rules: _, pairs_total: __, pairs: ___, unpaired: ____, metrics, ...summary }: ComparisonJson): VerdictJson {
   return {
     ...summary,
     metrics: Object.fromEntries(

@@ -6,6 +6,7 @@ import { errorResponses, jsonContent, problemResponseSpec } from '../schemas';
 import { comparisonSchema, failOnQuery, metricNamesQuery, verdictProblemSchema, verdictSchema } from './compare.schemas';
 
 const tags = ['Regression verdicts'];
+const MAX_PAIRS_LISTED = 10_000;
 
 const comparisonQuery = {
   project: projectId(),
@@ -52,6 +53,14 @@ export const compareCommit = createRoute({
         .enum(['changed', 'all', 'none'])
         .default('changed')
         .openapi({ description: 'Which paired inputs to list: those where some metric moved beyond its tolerance, all, or none.' }),
+      offset: z.coerce.number().int().min(0).max(10_000_000).default(0).openapi({ description: 'Skip this many listed pairs.' }),
+      limit: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(MAX_PAIRS_LISTED)
+        .default(1000)
+        .openapi({ description: `Pairs listed at most (up to ${MAX_PAIRS_LISTED}); \`pairs_total\` says how many there are.` }),
     }),
   },
   responses: { 200: jsonContent(comparisonSchema, 'The comparison.'), ...comparisonErrors },

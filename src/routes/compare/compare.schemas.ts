@@ -180,18 +180,20 @@ export const comparisonSchema = z
       fail_on: z.array(verdict),
     }),
     metrics: z.record(z.string(), metricComparison),
+    pairs_total: z.number().int().openapi({ description: 'How many pairs the listing has; `pairs` is the page `offset`/`limit` asked for.' }),
     pairs: z
       .array(z.object({ ...run, new_output_id: z.number().int(), ref_output_id: z.number().int(), metrics: z.record(z.string(), z.object({ ...pairValues, outcome: z.enum(['better', 'worse', 'same']) })) }))
-      .openapi({ description: 'Paired inputs (as `pairs` asks), with each metric both sides report.' }),
+      .openapi({ description: 'Paired inputs (as `pairs` asks), by output id, with each metric both sides report.' }),
     unpaired: z
       .array(z.object({ ...run, new_output_id: z.number().int().nullable(), ref_output_id: z.number().int().nullable(), new: outputState, reference: outputState }))
-      .openapi({ description: 'Runs missing, failed or pending on either side.' }),
+      .openapi({ description: 'Runs missing, failed or pending on either side, by output id; at most 1,000 (`counts` has them all).' }),
   })
   .openapi('Comparison', {
     example: {
       ...COMMON_EXAMPLE,
       rules: { significance: 0.05, per_metric_significance: 0.05, min_pairs: 5, fail_on: ['regressed'] },
       metrics: { psnr: METRIC_EXAMPLE },
+      pairs_total: 1,
       pairs: [{ ...RUN_EXAMPLE, new_output_id: 1042, ref_output_id: 988, metrics: { psnr: { new: 30.1, ref: 31.4, delta: -1.3, relative_delta: -0.0414, outcome: 'worse' as const } } }],
       unpaired: [],
     },
