@@ -10,9 +10,10 @@ import { inProcessVerdictQueue } from '../src/gitlab/in-process-gitlab-queue';
 import type { VerdictJob } from '../src/gitlab/verdict-job';
 import { noteMarker, statusDescription, statusName, verdictNote } from '../src/gitlab/verdict-note';
 import type { InProcessQueue } from '../src/jobs/in-process-queue';
-import { testApp, type TestApp } from './support/app';
+import { memoryLogger, postJson, testApp, type TestApp } from './support/app';
 import { engineNames, openTestDatabase, type TestDatabase } from './support/databases';
 import { startFakeGitLab, type FakeGitLab, type FakeRepository } from './support/fake-gitlab';
+import { outputUpload } from './support/uploads';
 import { NEW_SHA, REFERENCE_SHA, runsOf, uploadRuns, type Run } from './support/verdict-scenarios';
 
 const REPOSITORY = 'vision/gate';
@@ -135,6 +136,16 @@ describe.each(engineNames)('verdicts posted to GitLab on %s', (engine) => {
     expect(ourNotes(7)[0]!.body).toContain('| Loss | regressed | 5 / 0 / 6 |');
     expect(callsTo('PUT', new RegExp(`/merge_requests/7/notes/${noteId}$`))).toHaveLength(1);
     expect(notesOf(7)).toHaveLength(131);
+  });
+
+  test('an upload that completes a batch succeeds even when the verdict cannot be queued', async () => {
+    const logger = memoryLogger();
+    const failing = testApp(database.db, {}, { logger, verdictQueue: { send: () => Promise.reject(new Error('queue unavailable')) } });
+    const upload = (status: 'running' | 'done') => outputUpload({ project, sha: NEW_SHA, status, metrics: { loss: 1 } });
+    expect((await postJson(failing, '/api/v1/output/', upload('running'))).status).toBe(200);
+    expect(logger.records.filter((r) => r.verdict_not_queued)).toEqual([]); // still pending: nothing asked
+    expect((await postJson(failing, '/api/v1/output/', upload('done'))).status).toBe(200);
+    expect(logger.records.filter((r) => r.verdict_not_queued)).toEqual([expect.objectContaining({ level: 'error', verdict_not_queued: 'Error: queue unavailable' })]);
   });
 
   test('projects that did not opt in get nothing posted', async () => {

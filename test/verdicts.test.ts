@@ -254,6 +254,15 @@ describe.each(engineNames)('regression verdicts on %s', (engine) => {
       expect(await referenceOf(`&reference=${encodeURIComponent(`${project}/${shaOf(0x100)}/default`)}`)).toEqual([shaOf(0x100), 'milestone', 3]);
       expect(await referenceOf(`&reference=${shaOf(0x200)}&reference_batch=tuning`)).toEqual([shaOf(0x200), 'commit', -3]);
     });
+    test("a milestone of another project: runs paired on the input's database and path, not on its id", async () => {
+      await uploadRuns(app, { project: 'refs/other', sha: shaOf(0x600), branch: 'master', runs: runsOf('loss', range(6).map(() => 10)) });
+      const key = `refs/other/${shaOf(0x600)}/default`;
+      await database.db.execute(sql`UPDATE projects SET data = jsonb_set(data, '{milestones}', data -> 'milestones' || jsonb_build_object(
+        ${key}::text, jsonb_build_object('commit', ${shaOf(0x600)}::text, 'batch', 'default', 'project', 'refs/other'))) WHERE id = ${project}`);
+      const { body } = await verdict(project, `&reference=${encodeURIComponent(key)}`, shaOf(0x400));
+      expect(body).toMatchObject({ reference: { id: shaOf(0x600), resolved_from: 'milestone' }, counts: { paired: 6 }, metrics: { loss: { median_delta: -6 } } });
+    });
+
     test('a reference that names nothing → 404; a project without any reference → incomplete, not an error', async () => {
       for (const reference of ['nope', 'deadbeef', `${shaOf(0x100)}&reference_batch=nope`]) {
         const { status, type } = await verdict(project, `&reference=${reference}`, shaOf(0x400));
