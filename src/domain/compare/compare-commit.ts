@@ -12,10 +12,10 @@ import { formatMetric } from './metric-format';
 import { classifyPairs, runJson, type PairPage } from './pair-listing';
 import { pairedOutputs, runIdentities, type OutputPair } from './paired-outputs';
 import { batchOfCommit, resolveReference, type Reference } from './reference';
-import type { ComparisonJson, MetricComparisonJson } from './comparison-json';
+import { metricComparisonJson, type ComparisonJson } from './comparison-json';
 import { regressionRules, type RegressionRules } from './regression-rules';
 import { compareMetric, type MetricRule } from './statistics';
-import { decideVerdict, improvementPValue, isTested, metricStatus, regressionPValue, type OutputCounts } from './verdict';
+import { decideVerdict, isTested, metricStatus, type OutputCounts } from './verdict';
 
 type Json = Record<string, unknown>;
 
@@ -96,18 +96,20 @@ function commitPageUrl(webAppUrl: string | undefined, projectId: string, hexsha:
 export async function compareCommit(db: Db, query: CompareQuery): Promise<ComparisonJson> {
   const commit = await commitByPrefix(db, query.projectId, query.commit);
   if (!commit) throw notFound(`Sorry, we could not find any data on commit ${query.commit} in project ${query.projectId}.`);
-  const compared = await batchOfCommit(db, commit, query.batch);
-  if (!compared) throw notFound(`Commit ${commit.hexsha} has no batch ${query.batch}.`);
   const project = { id: commit.projectId, data: commit.projectData };
   const rules = regressionRules(project.data.qatools_config);
   const metrics = comparedMetrics(project.data, rules, query.metrics);
-  const resolved = await resolveReference(db, {
-    project,
-    newHexsha: commit.hexsha,
-    reference: query.reference,
-    referenceBatch: query.referenceBatch ?? query.batch,
-    canSeeProject: query.canSeeProject,
-  });
+  const [compared, resolved] = await Promise.all([
+    batchOfCommit(db, commit, query.batch),
+    resolveReference(db, {
+      project,
+      newHexsha: commit.hexsha,
+      reference: query.reference,
+      referenceBatch: query.referenceBatch ?? query.batch,
+      canSeeProject: query.canSeeProject,
+    }),
+  ]);
+  if (!compared) throw notFound(`Commit ${commit.hexsha} has no batch ${query.batch}.`);
   const reference = 'missing' in resolved ? null : resolved;
   const paired = await pairedOutputs(db, compared.batchId, reference?.batchId ?? null, metrics.map((m) => m.definition.name));
 
@@ -153,34 +155,7 @@ export async function compareCommit(db: Db, query: CompareQuery): Promise<Compar
     rules: { significance: rules.significance, per_metric_significance: alpha, min_pairs: rules.minPairs, fail_on: rules.failOn },
     counts,
     metrics: Object.fromEntries(
-      metrics.map(({ definition, rule }, m) => {
-        const c = comparisons[m]!;
-        const values = paired.metrics[m]!;
-        const pValues = (p: typeof c.signTest.pValue) => ({ two_sided: p.twoSided, regression: p.regression, improvement: p.improvement });
-        const metric: MetricComparisonJson = {
-          label: definition.label,
-          smaller_is_better: definition.smallerIsBetter,
-          scale: definition.scale,
-          suffix: definition.suffix,
-          target: definition.target,
-          tolerance: rule.tolerance ?? {},
-          status: statuses[m]!,
-          pairs: c.pairs,
-          new_values: values.newValues,
-          ref_values: values.refValues,
-          regressed: c.regressed,
-          improved: c.improved,
-          unchanged: c.unchanged,
-          median_delta: c.medianDelta,
-          p_regression: regressionPValue(c),
-          p_improvement: improvementPValue(c),
-          new: c.new,
-          ref: c.ref,
-          sign_test: { n: c.signTest.n, p_value: pValues(c.signTest.pValue) },
-          signed_rank: { method: c.signedRank.method, n: c.signedRank.n, zeros: c.signedRank.zeros, worse_rank_sum: c.signedRank.worseRankSum, p_value: pValues(c.signedRank.pValue) },
-        };
-        return [definition.name, metric];
-      }),
+      metrics.map(({ definition, rule }, m) => [definition.name, metricComparisonJson(definition, rule, statuses[m]!, comparisons[m]!, paired.metrics[m]!)]),
     ),
     worst_regressions: classified.worst.map(({ pair, metric }) => {
       const values = paired.metrics[metric]!;

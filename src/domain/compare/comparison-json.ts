@@ -1,9 +1,10 @@
-/** The JSON shapes of comparisons and verdicts (snake_case, as the v1 API), and the verdict's summary of a comparison. */
-import type { OutputState } from './paired-outputs';
+/** The JSON shapes of comparisons and verdicts (snake_case, as the v1 API): a metric's part, and the verdict's summary of a comparison. */
+import type { MetricDefinition } from '../projects/metric-definitions';
+import type { OutputState, PairedMetric } from './paired-outputs';
 import type { Reference } from './reference';
 import type { Verdict } from './regression-rules';
-import type { Tolerance } from './statistics';
-import type { MetricStatus, OutputCounts } from './verdict';
+import type { DirectionalPValues, MetricComparison, MetricRule, Tolerance } from './statistics';
+import { improvementPValue, regressionPValue, type MetricStatus, type OutputCounts } from './verdict';
 
 type Json = Record<string, unknown>;
 
@@ -89,6 +90,33 @@ export interface ComparisonJson extends Omit<VerdictJson, 'metrics'> {
   pairs_total: number;
   pairs: PairsJson;
   unpaired: (RunJson & { new_output_id: number | null; ref_output_id: number | null; new: OutputState; reference: OutputState })[];
+}
+
+const pValuesJson = (p: DirectionalPValues): DirectionalPValuesJson => ({ two_sided: p.twoSided, regression: p.regression, improvement: p.improvement });
+
+export function metricComparisonJson(definition: MetricDefinition, rule: MetricRule, status: MetricStatus, c: MetricComparison, values: PairedMetric): MetricComparisonJson {
+  return {
+    label: definition.label,
+    smaller_is_better: definition.smallerIsBetter,
+    scale: definition.scale,
+    suffix: definition.suffix,
+    target: definition.target,
+    tolerance: rule.tolerance ?? {},
+    status,
+    pairs: c.pairs,
+    new_values: values.newValues,
+    ref_values: values.refValues,
+    regressed: c.regressed,
+    improved: c.improved,
+    unchanged: c.unchanged,
+    median_delta: c.medianDelta,
+    p_regression: regressionPValue(c),
+    p_improvement: improvementPValue(c),
+    new: c.new,
+    ref: c.ref,
+    sign_test: { n: c.signTest.n, p_value: pValuesJson(c.signTest.pValue) },
+    signed_rank: { method: c.signedRank.method, n: c.signedRank.n, zeros: c.signedRank.zeros, worse_rank_sum: c.signedRank.worseRankSum, p_value: pValuesJson(c.signedRank.pValue) },
+  };
 }
 
 /** The small summary of a comparison, for a CI job. */
