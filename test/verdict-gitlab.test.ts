@@ -148,6 +148,24 @@ describe.each(engineNames)('verdicts posted to GitLab on %s', (engine) => {
     expect(logger.records.filter((r) => r.verdict_not_queued)).toEqual([expect.objectContaining({ level: 'error', verdict_not_queued: 'Error: queue unavailable' })]);
   });
 
+  test('a burst of uploads completing a batch (a bulk upload, written from the spool) queues one verdict; once it starts, the next upload may queue another', async () => {
+    const sent: { message: VerdictJob; delaySeconds?: number }[] = [];
+    const recording = testApp(database.db, {}, { verdictQueue: { send: async (message, options) => void sent.push({ message, ...options }) } });
+    const { metrics: _, ...envelope } = outputUpload({ project, sha: NEW_SHA, branch: 'feature/gate' });
+    const outputs = regressed.map((run) => ({ input_path: run.input, rel_input_path: run.input, metrics: run.metrics }));
+    expect((await postJson(recording, '/api/v2/outputs', { ...envelope, outputs })).status).toBe(202);
+    await recording.spoolDrain.idle();
+    const job = { type: 'verdict' as const, batchId: await batchIdOf(NEW_SHA) };
+    expect(sent).toEqual([{ message: job, delaySeconds: 2 }]);
+
+    await uploadRuns(recording, { project, sha: NEW_SHA, branch: 'feature/gate', runs: regressed.slice(0, 1) });
+    expect(sent).toHaveLength(1); // the queued job will see this upload too
+    await queue.send(job);
+    await queue.idle();
+    await uploadRuns(recording, { project, sha: NEW_SHA, branch: 'feature/gate', runs: regressed.slice(0, 1) });
+    expect(sent).toHaveLength(2);
+  });
+
   test('projects that did not opt in get nothing posted', async () => {
     await runBatch(REFERENCE_SHA, 'master', reference, {});
     await runBatch(NEW_SHA, 'feature/gate', regressed, {});

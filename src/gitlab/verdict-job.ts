@@ -31,9 +31,15 @@ export const VERDICT_QUEUE = 'qaboard-verdicts';
 /** As `max_retries` of the queue's consumer in wrangler.jsonc; then the dead-letter queue. */
 export const VERDICT_MAX_RETRIES = 5;
 
+/**
+ * A verdict waits this long in the queue, so that the uploads of a burst (outputs finishing
+ * together, the chunks of a bulk upload) are written before it is computed and need no job of their own.
+ */
+export const VERDICT_DELAY_SECONDS = 2;
+
 /** Asks for the verdict of a batch to be posted (the job decides whether the project wants it). */
 export async function requestVerdict(queue: JobQueue<VerdictJob>, { batchId }: { batchId: number }): Promise<void> {
-  await queue.send({ type: 'verdict', batchId });
+  await queue.send({ type: 'verdict', batchId }, { delaySeconds: VERDICT_DELAY_SECONDS });
 }
 
 export interface VerdictSettings {
