@@ -16,13 +16,13 @@ import type { AppConfig, RuntimeDefaults } from './config';
 import type { Db } from './db/client';
 import type { VerdictJob } from './gitlab/verdict-job';
 import { backfillHook } from './ingestion/backfill-hook';
+import { batchCompleter } from './ingestion/complete-batches';
 import { CircuitBreaker } from './ingestion/circuit-breaker';
 import { fileSpool } from './ingestion/file-spool';
 import { Ingestion } from './ingestion/ingestion';
 import { outputCoalescer } from './ingestion/output-coalescer';
 import { receiptClock } from './ingestion/receipts';
 import { startSpoolDrain } from './ingestion/spool-drain';
-import { verdictHook } from './ingestion/verdict-hook';
 import type { JobQueue } from './jobs/job-queue';
 import { clientAddress } from './lib/client-address';
 import { consoleLogger } from './lib/logger';
@@ -33,7 +33,7 @@ import type { Services } from './lib/types';
 export const NODE_DEFAULTS: RuntimeDefaults = { authMode: 'open' };
 
 export interface NodeAppOptions extends Partial<Pick<Services, 'gitlabQueue' | 'runRequestQueue' | 'logger'>> {
-  /** Regression verdicts posted to GitLab when batches complete (ingestion/verdict-hook.ts). */
+  /** Regression verdicts posted to GitLab when batches complete (ingestion/complete-batches.ts). */
   verdictQueue?: JobQueue<VerdictJob>;
   /** Where the spool lives (the Node entry: `QABOARD_DATA_DIR/spool`); default: a new temporary folder. */
   spoolFolder?: string;
@@ -49,7 +49,7 @@ export function nodeApp(db: Db, config: AppConfig, { spoolFolder, gitSha, databa
   const spool = fileSpool(folder);
   const databaseCircuit = new CircuitBreaker(config.circuit);
   if (databaseReady) databaseCircuit.holdOpenUntil(databaseReady);
-  const hooks = { ...backfillHook(extra.gitlabQueue, logger), ...verdictHook(verdictQueue, db, logger) };
+  const hooks = { ...backfillHook(extra.gitlabQueue, logger), completeBatches: batchCompleter(verdictQueue, logger) };
   const spoolDrain = startSpoolDrain(spool, { db, hooks, breaker: databaseCircuit, logger, folder });
   const ingestion = new Ingestion({
     db,
@@ -60,7 +60,7 @@ export function nodeApp(db: Db, config: AppConfig, { spoolFolder, gitSha, databa
     receivedAt: receiptClock(),
     deadlineMs: config.ingestion.deadlineMs,
     written: hooks.written,
-    outputWritten: hooks.outputWritten,
+    completeBatches: hooks.completeBatches,
   });
   const shared = {
     db,

@@ -9,20 +9,19 @@ import { KnownCallers } from './auth/known-callers';
 import { announceAuthMode } from './auth/announce-auth-mode';
 import { keySetCache, type KeySetCache } from './auth/key-set-cache';
 import { parseConfig, type AppConfig, type RuntimeDefaults } from './config';
-import type { Db } from './db/client';
 import { configureNeonForProxy, openNeonDatabase } from './db/connect-neon';
 import { GitLabClient } from './gitlab/client';
 import { GITLAB_QUEUE, gitlabJobHandler, type GitLabJob } from './gitlab/jobs';
 import { RUN_REQUESTS_QUEUE, runRequestJobHandler, type RunRequestJob } from './gitlab/run-request-jobs';
 import { VERDICT_QUEUE, verdictJobHandler, type VerdictJob } from './gitlab/verdict-job';
 import { backfillHook } from './ingestion/backfill-hook';
+import { batchCompleter } from './ingestion/complete-batches';
 import { CircuitBreaker } from './ingestion/circuit-breaker';
 import { Ingestion } from './ingestion/ingestion';
 import { directOutputWriter } from './ingestion/output-coalescer';
 import { receiptClock } from './ingestion/receipts';
 import { queueSpool } from './ingestion/spool';
 import { INGEST_QUEUE, writeSpooled, type SpooledUpload, type SpoolWriteHooks } from './ingestion/spooled-uploads';
-import { verdictHook } from './ingestion/verdict-hook';
 import { consumeBatch } from './jobs/worker-consumer';
 import { consoleLogger } from './lib/logger';
 import { bindingRateLimiter, RATE_LIMIT_PERIOD_SECONDS, type RateLimiters } from './lib/rate-limit';
@@ -93,11 +92,11 @@ function openDatabase(env: WorkerEnv, ctx: ExecutionContext) {
 }
 
 /** After uploads are written: GitLab metadata for new commits, regression verdicts for completed batches. */
-function writeHooks(env: WorkerEnv, db: Db): SpoolWriteHooks {
+function writeHooks(env: WorkerEnv): SpoolWriteHooks {
   const { config } = isolateState(env);
   return {
     ...backfillHook(config.gitlab ? (env.GITLAB_JOBS as Queue<GitLabJob>) : undefined, consoleLogger),
-    ...verdictHook(config.gitlab ? (env.VERDICT_JOBS as Queue<VerdictJob>) : undefined, db, consoleLogger),
+    completeBatches: batchCompleter(config.gitlab ? (env.VERDICT_JOBS as Queue<VerdictJob>) : undefined, consoleLogger),
   };
 }
 
@@ -107,7 +106,7 @@ const app = buildApp({
     const { db, release } = openDatabase(env, c.executionCtx);
     const { config, rateLimiters, failedAuthGuard, databaseCircuit, knownCallers, keySets, receivedAt } = isolateState(env);
     const gitlabQueue = config.gitlab ? (env.GITLAB_JOBS as Queue<GitLabJob>) : undefined;
-    const hooks = writeHooks(env, db);
+    const hooks = writeHooks(env);
     const ingestion = new Ingestion({
       db,
       writeOutput: directOutputWriter(db),
@@ -116,7 +115,7 @@ const app = buildApp({
       receivedAt,
       deadlineMs: config.ingestion.deadlineMs,
       written: hooks.written,
-      outputWritten: hooks.outputWritten,
+      completeBatches: hooks.completeBatches,
     });
     return {
       services: {
@@ -155,7 +154,7 @@ const consumers: Record<string, (batch: MessageBatch, env: WorkerEnv, ctx: Execu
   // Uploads acknowledged with a receipt: written when the database answers, retried (then dead-lettered) otherwise.
   async [INGEST_QUEUE](batch, env, ctx) {
     const { db, release } = openDatabase(env, ctx);
-    const hooks = writeHooks(env, db);
+    const hooks = writeHooks(env);
     try {
       await consumeBatch(batch as MessageBatch<SpooledUpload>, (message) => writeSpooled(db, message, hooks));
     } finally {

@@ -92,7 +92,7 @@ describe.skipIf(needsPostgres)('faults under load (needs TEST_DATABASE_URL)', ()
     }));
     const messages = uploads.flatMap((upload) => outputChunks(newReceiptId(), [upload]).chunks);
     await fileSpool(folder).append(messages);
-    const hooks = { written: async () => {} };
+    const hooks = { written: async () => {}, completeBatches: async () => {} };
     const first = await fileSpool(folder).take(10);
     for (const message of first.messages.slice(0, 6)) await writeSpooled(database.db, message, hooks);
     // …the process dies here, before `done()`: the cursor never moved.

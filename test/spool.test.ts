@@ -108,7 +108,7 @@ describe.each(engineNames)('writing spooled uploads on %s', (engine) => {
     upload: outputUploadSchema.parse({ ...outputUpload({ project: 'spool/repo', ...spec }), ...extra }),
     receivedAt: clock(),
   });
-  const noHooks = { written: async () => {} };
+  const noHooks = { written: async () => {}, completeBatches: async () => {} };
   const outputsNow = () =>
     queryRows<{ path: string; is_pending: boolean; metrics: Record<string, unknown> }>(
       database.db,

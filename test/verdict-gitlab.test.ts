@@ -141,7 +141,8 @@ describe.each(engineNames)('verdicts posted to GitLab on %s', (engine) => {
   test('an upload that completes a batch succeeds even when the verdict cannot be queued', async () => {
     const logger = memoryLogger();
     const failing = testApp(database.db, {}, { logger, verdictQueue: { send: () => Promise.reject(new Error('queue unavailable')) } });
-    const upload = (status: 'running' | 'done') => outputUpload({ project, sha: NEW_SHA, status, metrics: { loss: 1 } });
+    const optedIn = { qaboard_config: { project: { name: project }, regressions: { gitlab: true } } };
+    const upload = (status: 'running' | 'done') => outputUpload({ project, sha: NEW_SHA, status, metrics: { loss: 1 }, extra: optedIn });
     expect((await postJson(failing, '/api/v1/output/', upload('running'))).status).toBe(200);
     expect(logger.records.filter((r) => r.verdict_not_queued)).toEqual([]); // still pending: nothing asked
     expect((await postJson(failing, '/api/v1/output/', upload('done'))).status).toBe(200);
@@ -151,6 +152,7 @@ describe.each(engineNames)('verdicts posted to GitLab on %s', (engine) => {
   test('a burst of uploads completing a batch (a bulk upload, written from the spool) queues one verdict; once it starts, the next upload may queue another', async () => {
     const sent: { message: VerdictJob; delaySeconds?: number }[] = [];
     const recording = testApp(database.db, {}, { verdictQueue: { send: async (message, options) => void sent.push({ message, ...options }) } });
+    await runBatch(REFERENCE_SHA, 'master', reference); // the project exists, opted in
     const { metrics: _, ...envelope } = outputUpload({ project, sha: NEW_SHA, branch: 'feature/gate' });
     const outputs = regressed.map((run) => ({ input_path: run.input, rel_input_path: run.input, metrics: run.metrics }));
     expect((await postJson(recording, '/api/v2/outputs', { ...envelope, outputs })).status).toBe(202);

@@ -9,7 +9,7 @@ import type { SpoolWriteHooks } from './spooled-uploads';
  * the commit is gets its metadata from GitLab, in the background. The upload succeeds whether or
  * not that can be queued.
  */
-export function backfillHook(gitlabQueue: JobQueue<GitLabJob> | undefined, logger: Logger): SpoolWriteHooks {
+export function backfillHook(gitlabQueue: JobQueue<GitLabJob> | undefined, logger: Logger): Pick<SpoolWriteHooks, 'written'> {
   return {
     async written(upload, hexsha, commitCreated) {
       if (!commitCreated || !gitlabQueue || !needsBackfill(upload)) return;

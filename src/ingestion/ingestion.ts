@@ -13,7 +13,7 @@ import type { Ingested } from '../domain/ingest/upload-commit';
 import type { OutputJson } from '../domain/v1-json';
 import { invalidFields, serviceUnavailable } from '../lib/problem';
 import type { CircuitBreaker } from './circuit-breaker';
-import { completeWrittenBatches } from './complete-batches';
+import type { CompleteWrittenBatches } from './complete-batches';
 import type { OutputWriter } from './output-coalescer';
 import { newReceiptId } from './receipts';
 import type { Spool } from './spool';
@@ -39,8 +39,8 @@ export interface IngestionParts {
   deadlineMs: number;
   /** After an upload was written (e.g. a commit it created needs GitLab metadata). */
   written(upload: OutputUpload | BatchUpload | CommitUpload, hexsha: string, commitCreated: boolean): Promise<void>;
-  /** After an output upload was written (e.g. it finished its batch). */
-  outputWritten?(upload: OutputUpload, hexsha: string): Promise<void>;
+  /** Once uploads are committed: the batches they may have completed (ingestion/complete-batches.ts). */
+  completeBatches: CompleteWrittenBatches;
 }
 
 class DeadlinePassed extends Error {}
@@ -64,8 +64,7 @@ export class Ingestion {
       async () => {
         const { written } = await this.parts.writeOutput({ upload, receivedAt });
         await this.parts.written(upload, hexsha, written.commitCreated);
-        await completeWrittenBatches(this.parts.db, [written.completionCheck]);
-        await this.parts.outputWritten?.(upload, hexsha);
+        await this.parts.completeBatches(this.parts.db, [written.completionCheck]);
         return written.body;
       },
       (receipt) => outputChunks(receipt, [{ upload, receivedAt }], this.parts.spool.maxMessageBytes),

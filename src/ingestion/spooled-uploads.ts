@@ -11,7 +11,7 @@ import { ingestCommit } from '../domain/ingest/ingest-commit';
 import type { ReceivedUpload } from '../domain/ingest/ingest-outputs';
 import { chunkRecorded, recordChunk } from '../domain/ingest/ingestion-receipts';
 import { databaseFailure } from '../lib/database-failure';
-import { completeWrittenBatches } from './complete-batches';
+import type { CompleteWrittenBatches } from './complete-batches';
 import { writeOutputs } from './write-outputs';
 
 /** The fields an output upload shares with every upload of its commit (see domain/ingest/envelope.ts). */
@@ -84,8 +84,8 @@ export function outputChunks(receipt: string, uploads: ReceivedUpload[], maxByte
 export interface SpoolWriteHooks {
   /** After an upload created its commit (e.g. to ask GitLab for the commit's metadata). */
   written(upload: OutputUpload | BatchUpload | CommitUpload, hexsha: string, commitCreated: boolean): Promise<void>;
-  /** After every output upload written (e.g. one that finished its batch: ingestion/verdict-hook.ts). */
-  outputWritten?(upload: OutputUpload, hexsha: string): Promise<void>;
+  /** Once uploads are committed: the batches they may have completed (ingestion/complete-batches.ts). */
+  completeBatches: CompleteWrittenBatches;
 }
 
 const errorText = (error: unknown) => databaseFailure(error)?.message ?? (error instanceof Error ? error.message : String(error));
@@ -99,7 +99,6 @@ export async function writeSpooled(db: Db, message: SpooledUpload, hooks: SpoolW
   const chunkNumber = message.kind === 'outputs' ? message.chunk : 0;
   const created: { upload: OutputUpload | BatchUpload | CommitUpload; hexsha: string }[] = [];
   const completionChecks: (number | undefined)[] = [];
-  const outputsWritten: { upload: OutputUpload; hexsha: string }[] = [];
   await db.transaction(async (tx) => {
     // A redelivered chunk stops here: its writes were done (and were idempotent anyway).
     if (await chunkRecorded(tx, message.receipt, chunkNumber)) return;
@@ -110,7 +109,6 @@ export async function writeSpooled(db: Db, message: SpooledUpload, hooks: SpoolW
       const uploads = message.items.map(({ run, receivedAt }) => ({ upload: { ...message.envelope, ...run } as OutputUpload, receivedAt }));
       const results = await writeOutputs(tx, uploads);
       written = results.flatMap((r, i) => ('written' in r ? [{ upload: uploads[i]!.upload, hexsha: r.hexsha, commitCreated: r.written.commitCreated }] : []));
-      outputsWritten.push(...results.flatMap((r, i) => ('written' in r ? [{ upload: uploads[i]!.upload, hexsha: r.hexsha }] : [])));
       errors = results.flatMap((r, i) => ('error' in r ? [{ item: message.first + i, error: errorText(r.error) }] : []));
       completionChecks.push(...results.map((r) => ('written' in r ? r.written.completionCheck : undefined)));
       total = message.total;
@@ -134,6 +132,5 @@ export async function writeSpooled(db: Db, message: SpooledUpload, hooks: SpoolW
     created.push(...written.filter((w) => w.commitCreated));
   });
   for (const { upload, hexsha } of created) await hooks.written(upload, hexsha, true);
-  await completeWrittenBatches(db, completionChecks);
-  for (const { upload, hexsha } of outputsWritten) await hooks.outputWritten?.(upload, hexsha);
+  await hooks.completeBatches(db, completionChecks);
 }

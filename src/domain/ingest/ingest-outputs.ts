@@ -201,7 +201,7 @@ function groupStatement({ record, runs }: CommitGroup): SQL {
       WHERE NOT EXISTS (SELECT 1 FROM written w WHERE w.id = o.id)
     )
     SELECT o.i, ${outputColumns}, ${outputContextColumns}, c.created AS "commitCreated",
-      ${completionProbe(sql`o`, sql`SELECT id FROM written`)} AS "mayCompleteBatch"
+      ${completionProbe(sql`o`, sql`SELECT id FROM written`, sql`p.data`)} AS "mayCompleteBatch"
     FROM result o JOIN test_input t ON t.id = o.test_input_id JOIN batch b ON b.id = o.batch_id, commit c, project p`;
 }
 
