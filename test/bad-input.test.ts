@@ -36,6 +36,13 @@ describe.each(engineNames)('bad input on %s', (engine) => {
     ['a lone UTF-16 surrogate in a text field', { ...outputUpload(), commit_message: 'fix \udc00' }, 'commit_message'],
     ['an authored date in year 0000 (there is none)', { ...outputUpload(), commit_authored_datetime: '0000-06-01T00:00:00Z' }, 'commit_authored_datetime'],
     ['an authored date with a +23:59 offset', { ...outputUpload(), commit_authored_datetime: '2026-01-01T00:00:00+23:59' }, 'commit_authored_datetime'],
+    ['an authored date in year 1 that is in 1 BC once in UTC', { ...outputUpload(), commit_authored_datetime: '0001-01-01T00:00:00+15:59' }, 'commit_authored_datetime'],
+    ['an authored date in year 9999 that is in year 10000 once in UTC', { ...outputUpload(), commit_authored_datetime: '9999-12-31T23:59:59-15:59' }, 'commit_authored_datetime'],
+    ['a legacy configuration string hiding a NUL', { ...outputUpload(), configurations: undefined, configuration: 'base:{"a":"\\u0000"}' }, 'configuration'],
+    ['a legacy configuration string hiding a lone surrogate', { ...outputUpload(), configurations: undefined, configuration: 'base:{"a":"\\ud800"}' }, 'configuration'],
+    ['a legacy configuration string hiding 1e309', { ...outputUpload(), configurations: undefined, configuration: 'base:{"a":1e309}' }, 'configuration'],
+    ['a legacy configuration string nesting 3,000 levels', { ...outputUpload(), configurations: undefined, configuration: `base:${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}` }, 'configuration'],
+    ['a legacy configuration string of 1,001 configurations', { ...outputUpload(), configurations: undefined, configuration: 'c:'.repeat(1000) + 'c' }, 'configuration'],
     ['a database name past its index limit', { ...outputUpload(), database: 'd'.repeat(1025) }, 'database'],
     ['an input path past its index limit (in bytes)', { ...outputUpload(), input_path: '日'.repeat(400), rel_input_path: '日'.repeat(400) }, 'input_path'],
     ['a branch name past its index limit', { ...outputUpload(), commit_branch: 'b'.repeat(1025) }, 'commit_branch'],
@@ -96,6 +103,25 @@ describe.each(engineNames)('bad input on %s', (engine) => {
     expect(response.status).toBe(400);
     const problem = (await response.json()) as { errors: { field: string }[] };
     expect(problem.errors.map((e) => e.field)).toContain(field);
+  });
+
+  test('the extreme instants of years 1 and 9999 are stored and read back as ISO 8601', async () => {
+    for (const [sha, authored, readBack] of [
+      ['abcd0001', '0001-01-01T00:00:00Z', '0001-01-01T00:00:00.000000+00:00'],
+      ['abcd9999', '9999-12-31T23:59:59.999999+00:00', '9999-12-31T23:59:59.999999+00:00'],
+    ] as const) {
+      expect((await postJson(app, '/api/v1/output/', { ...outputUpload({ sha }), commit_authored_datetime: authored })).status).toBe(200);
+      const commit = (await (await app.request(`/api/v1/commit/${sha}?project=group%2Frepo`)).json()) as { authored_datetime: string };
+      expect(commit.authored_datetime).toBe(readBack);
+    }
+    before = await rowCounts(database.db);
+  });
+
+  test('a legacy configuration string within bounds is stored as its configurations', async () => {
+    const response = await postJson(app, '/api/v1/output/', { ...outputUpload({ input: 'inputs/legacy.jpg' }), configurations: undefined, configuration: 'base:{"gain": 2}:low-light' });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { configurations: unknown[] }).configurations).toEqual(['base', { gain: 2 }, 'low-light']);
+    before = await rowCounts(database.db);
   });
 
   test('the widest windows Postgres can hold are answered', async () => {

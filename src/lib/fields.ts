@@ -24,12 +24,24 @@ export const idParam = z
 
 const OFFSET = /([+-])(\d{2}):?(\d{2})$/;
 
+/** The instants the API can read back as ISO 8601 (a 4-digit year, not BC). */
+const FIRST_INSTANT = Date.parse('0001-01-01T00:00:00Z');
+const LAST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
+
+/** The instant of an ISO date-time whose offset may be omitted (then it is UTC, not the server's local time). */
+const instantOf = (value: string) => Date.parse(OFFSET.test(value) || value.endsWith('Z') ? value : `${value}Z`);
+
 /**
- * An ISO 8601 date-time Postgres can store: years 1 to 9999 (there is no year 0), offsets within
+ * An ISO 8601 date-time Postgres can store and the API read back as ISO 8601: years 1 to 9999
+ * (there is no year 0) once in UTC — `0001-01-01T00:00:00+15:59` is in 1 BC —, offsets within
  * ±15:59. With `local`, the offset may be omitted (Python's naive `isoformat()`; then it is UTC).
  */
 export const storableTimestamp = ({ local = false } = {}) =>
   (local ? z.union([z.iso.datetime({ offset: true }), z.iso.datetime({ local: true })]) : z.iso.datetime({ offset: true }))
     .refine((value) => Number(value.slice(0, 4)) >= 1, 'year 0 does not exist (years 0001 to 9999)')
     .refine((value) => Number(OFFSET.exec(value)?.[2] ?? 0) <= 15, 'the UTC offset must be within ±15:59')
+    .refine((value) => {
+      const instant = instantOf(value);
+      return instant >= FIRST_INSTANT && instant <= LAST_INSTANT;
+    }, 'must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z once in UTC')
     .openapi({ type: 'string', format: 'date-time' });

@@ -7,6 +7,13 @@
  * took half a minute. Here a JSON part is parsed at most twice — when its top-level value closes
  * (the only moment it can parse) and when its braces balance — so the work is linear.
  */
+import { jsonBodyProblem } from '../../lib/json-body';
+
+/** The most configurations one output may have, however they are sent. */
+export const MAX_CONFIGURATIONS = 1_000;
+/** How deep a JSON configuration may nest (the default depth of request bodies). */
+const MAX_CONFIGURATION_DEPTH = 32;
+
 /** Tracks a JSON part's structure across tokens, character by character, without re-reading. */
 class JsonPart {
   private readonly tokens: string[] = [];
@@ -79,4 +86,18 @@ export function deserializeConfiguration(configuration: string): unknown[] {
   }
   if (part) configurations.push(part.text);
   return configurations;
+}
+
+/**
+ * Why the configurations parsed out of a legacy string can't be stored, if they can't: they get the
+ * checks a JSON body gets (storable text, finite numbers, bounded depth) and the same count bound.
+ */
+export function legacyConfigurationProblem(configuration: string): string | undefined {
+  const configurations = deserializeConfiguration(configuration);
+  if (configurations.length > MAX_CONFIGURATIONS) return `holds ${configurations.length} configurations (at most ${MAX_CONFIGURATIONS})`;
+  const problem = jsonBodyProblem(configurations, MAX_CONFIGURATION_DEPTH + 1);
+  if (!problem) return undefined;
+  const [index, ...path] = problem.field.split('.');
+  const where = problem.field === '(body)' ? '' : `configuration ${Number(index) + 1}${path.length ? ` (at ${path.join('.')})` : ''}: `;
+  return `${where}${problem.message}`;
 }

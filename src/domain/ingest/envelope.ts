@@ -5,6 +5,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { boundedText, storableTimestamp } from '../../lib/fields';
+import { legacyConfigurationProblem, MAX_CONFIGURATIONS } from './configurations';
 import { batchLabel, branchName, inputDatabase, inputPath, platformName, projectId } from '../fields';
 
 const jsonObject = z.record(z.string(), z.unknown());
@@ -51,7 +52,7 @@ export const outputUpload = commitEnvelope
   .extend({
     platform: platformName().default('linux'),
     configuration: z.string().max(65536).optional().openapi({ description: 'Legacy `:`-separated configurations.' }),
-    configurations: z.array(z.unknown()).max(1000).optional(),
+    configurations: z.array(z.unknown()).max(MAX_CONFIGURATIONS).optional(),
     extra_parameters: jsonObject.default({}),
     input_type: z.string().max(256).nullish(),
     database: inputDatabase(),
@@ -67,6 +68,9 @@ export const outputUpload = commitEnvelope
   })
   .superRefine((upload, ctx) => {
     requireCommitSha(upload, ctx);
+    // The string is only read when the list is not sent (the qa CLI sends both).
+    const legacyProblem = upload.configurations === undefined && upload.configuration !== undefined && legacyConfigurationProblem(upload.configuration);
+    if (legacyProblem) ctx.addIssue({ code: 'custom', path: ['configuration'], message: legacyProblem });
     if (!upload.rel_input_path && !upload.input_path) {
       ctx.addIssue({ code: 'custom', path: ['input_path'], message: 'the input path was not provided (input_path or rel_input_path)' });
     }
