@@ -164,8 +164,23 @@ describe.each(engineNames)('pages of the commit list on %s', (engine) => {
     }
     expect(ids).toEqual([1, 2, 3, 4, 5].map(shaOf));
     expect((await app.request('/api/v1/commits?project=pages%2Frepo')).headers.get('link')).toBeNull();
-    const forged = await app.request('/api/v1/commits?project=pages%2Frepo&cursor=not-a-cursor');
-    expect(forged.status).toBe(400);
-    expect(await forged.text()).toContain('cursor');
+    const cursor = (value: unknown) => btoa(JSON.stringify(value)).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+    const forgeries = [
+      'not-a-cursor',
+      ...[
+        ['1', 1],
+        ['0000-01-01T00:00:00.000000+00:00', 1],
+        ['+275760-09-13T00:00:00.000Z', 1],
+        ['March 7 2026 10:00 PST', 1],
+        ['2026-01-01T00:00:00.000000+00:00', 2147483648],
+        ['2026-01-01T00:00:00.000000+00:00', 1e20],
+        ['2026-02-30T00:00:00.000000+00:00', 1],
+      ].map((after) => cursor({ from: 0, to: 1e15, after })),
+    ];
+    for (const forged of forgeries) {
+      const response = await app.request(`/api/v1/commits?project=pages%2Frepo&cursor=${forged}`);
+      expect(response.status, forged).toBe(400);
+      expect(await response.text()).toContain('cursor');
+    }
   });
 });

@@ -121,14 +121,22 @@ export interface CommitCursor {
 export const encodeCursor = (cursor: CommitCursor) =>
   btoa(JSON.stringify(cursor)).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
 
-/** The cursor a client sent back, or undefined when it isn't one of ours. */
+/** An instant as the API writes it (db/select-columns.ts `isoUtc`): a real date of years 1 to 9999. */
+const isWrittenInstant = (value: unknown): value is string =>
+  typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$/.test(value) && !value.startsWith('0000') &&
+  // Date.parse takes 30 February for 2 March: the date must read back as written.
+  new Date(Date.parse(value)).toISOString().slice(0, 19) === value.slice(0, 19);
+const MAX_COMMIT_ID = 2_147_483_647;
+
+/** The cursor a client sent back, or undefined when it isn't one this API writes. */
 export function decodeCursor(text: string): CommitCursor | undefined {
   try {
     const value = JSON.parse(atob(text.replaceAll('-', '+').replaceAll('_', '/'))) as CommitCursor;
+    const [instant, commitId] = Array.isArray(value.after) ? value.after : [];
     const valid =
-      Number.isFinite(value.from) && Number.isFinite(value.to) && Array.isArray(value.after) &&
-      typeof value.after[0] === 'string' && !Number.isNaN(Date.parse(value.after[0])) && Number.isInteger(value.after[1]);
-    return valid ? { from: clampTime(value.from), to: clampTime(value.to), after: [value.after[0], value.after[1]] } : undefined;
+      Number.isFinite(value.from) && Number.isFinite(value.to) && isWrittenInstant(instant) &&
+      Number.isInteger(commitId) && (commitId as number) >= 0 && (commitId as number) <= MAX_COMMIT_ID;
+    return valid ? { from: clampTime(value.from), to: clampTime(value.to), after: [instant, commitId as number] } : undefined;
   } catch {
     return undefined;
   }
