@@ -60,6 +60,23 @@ describe.each(engineNames)('bulk ingestion on %s', (engine) => {
     expect(tooMany.status).toBe(400);
   });
 
+  test('an output uploaded more than twice in one request (its start and its end are fine) → 400 naming the third; nothing is queued', async () => {
+    const { metrics: _, ...envelope } = outputUpload({ project: 'bulk/repo' });
+    const run = (extraParameters: Record<string, number>, metrics?: Record<string, number>) => ({ input_path: 'in/a', extra_parameters: extraParameters, metrics });
+    // The same parameters in another key order are the same output.
+    const outputs = [run({ gain: 1, iso: 800 }), run({ iso: 800, gain: 1 }, { psnr: 1 }), run({ gain: 2 }), run({ iso: 800, gain: 1 }, { psnr: 2 })];
+    const response = await postJson(app, '/api/v2/outputs', { ...envelope, outputs });
+    expect(response.status).toBe(400);
+    const problem = (await response.json()) as { errors: { field: string; message: string }[] };
+    expect(problem.errors).toEqual([expect.objectContaining({ field: 'outputs.3', message: expect.stringContaining('at most 2') })]);
+    expect(await app.spool.depth()).toBe(0);
+    const accepted = await postJson(app, '/api/v2/outputs', { ...envelope, outputs: outputs.slice(0, 3) });
+    expect(accepted.status).toBe(202);
+    const { ingestion_id } = (await accepted.json()) as { ingestion_id: string };
+    expect(await written(ingestion_id)).toMatchObject({ status: 'written', written: 3 });
+    expect(await rowCounts(database.db)).toMatchObject({ outputs: 2 });
+  });
+
   test('a token restricted to a project can’t slip another project into a bulk upload', async () => {
     const created = await postJson(app, '/api/v1/tokens', { name: 'team', scopes: ['write'], project_prefix: 'team/' }, { authorization: `Bearer ${ADMIN_TOKEN}` });
     const { token } = (await created.json()) as { token: string };

@@ -79,6 +79,15 @@ describe.each(engineNames)('domain rules on %s', (engine) => {
       expect(late.body).toMatchObject({ id: started.body.id, is_pending: true, metrics: { psnr: 30, is_failed: false } });
       expect([started.commitCreated, ended.commitCreated]).toEqual([true, false]);
     });
+
+    test('uploads whose parameters differ only in key order are one output, updated in receipt order by one call', async () => {
+      const upload = (extraParameters: Json, metrics: Json) => ({
+        upload: outputUploadSchema.parse({ ...outputUpload({ metrics }), extra_parameters: extraParameters }),
+        receivedAt: clock(),
+      });
+      const [first, second] = await ingestOutputs(database.db, [upload({ gain: 1, iso: 800 }, { psnr: 1 }), upload({ iso: 800, gain: 1 }, { psnr: 2 })]);
+      expect(second!.body).toMatchObject({ id: first!.body.id, metrics: { psnr: 2, is_failed: false } });
+    });
   });
 
   describe('reading commits', () => {

@@ -6,8 +6,14 @@
  */
 import { z } from '@hono/zod-openapi';
 import { outputUpload, type OutputUpload } from './envelope';
+import { outputIdentity } from './output-run';
 
 export const MAX_BULK_UPLOADS = 1_000;
+/**
+ * Uploads of one output a bulk request may carry: a run's start and its end. Each further one would
+ * cost a statement of its own (a row is written once per statement), for a state overwritten at once.
+ */
+const MAX_UPLOADS_PER_OUTPUT = 2;
 /** The largest bulk body: its uploads share one request instead of a thousand. */
 export const MAX_BULK_BYTES = 5 * 1024 * 1024;
 
@@ -31,10 +37,21 @@ export const bulkUpload = z
           return { item: { ...envelope, ...run }, path: ['outputs', i] };
         });
     const uploads: OutputUpload[] = [];
+    const uploadsPerOutput = new Map<string, number>();
     for (const { item, path } of items) {
       const parsed = outputUpload.safeParse(item);
-      if (parsed.success) uploads.push(parsed.data);
-      else for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: [...path, ...issue.path] });
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: [...path, ...issue.path] });
+        continue;
+      }
+      const identity = outputIdentity(parsed.data);
+      const count = (uploadsPerOutput.get(identity) ?? 0) + 1;
+      uploadsPerOutput.set(identity, count);
+      if (count > MAX_UPLOADS_PER_OUTPUT) {
+        const message = `is upload ${count} of one output (same commit, batch, input, platform, configurations and parameters): at most ${MAX_UPLOADS_PER_OUTPUT} per request, its start and its end`;
+        ctx.addIssue({ code: 'custom', message, path });
+      }
+      uploads.push(parsed.data);
     }
     return uploads;
   })

@@ -22,7 +22,7 @@ import { isRunRequestCommandId, startRunRequests } from '../run-requests/run-req
 import { outputColumns, outputContextColumns, type OutputInContextRow } from '../rows';
 import { outputInContextJson, type OutputJson } from '../v1-json';
 import { envelopeSha, type OutputUpload } from './envelope';
-import { outputRun, type OutputRun } from './output-run';
+import { outputIdentity, outputRun, type OutputRun } from './output-run';
 import { uploadCommitRecord, type Ingested } from './upload-commit';
 
 /** An upload as received: its receipt time orders it against other uploads of the same output. */
@@ -38,9 +38,6 @@ interface CommitGroup {
   runs: (OutputRun & { i: number; receivedAt: string })[];
 }
 
-const identityOf = (run: OutputRun) =>
-  JSON.stringify([run.batchLabel, run.database, run.path, run.platform, run.configurations, run.extraParameters]);
-
 /**
  * Splits uploads into statements: one commit per statement (its record comes from the first
  * upload, later ones only fill gaps — as if written one after the other), and an output at most
@@ -53,7 +50,7 @@ function commitGroups(uploads: ReceivedUpload[]): CommitGroup[] {
     const hexsha = envelopeSha(upload)!;
     const key = JSON.stringify([upload.project, hexsha]);
     const run = { ...outputRun(upload), i, receivedAt };
-    const identity = identityOf(run);
+    const identity = outputIdentity(upload, run);
     const group = groups.find((g) => g.key === key && !g.identities.has(identity));
     if (group) {
       group.record = fillGaps(group.record, uploadCommitRecord(upload, hexsha, { touchLatestOutput: true }));

@@ -2,8 +2,9 @@
  * What an output upload says about its run, normalised as the original stored it: legacy fields
  * mapped, the status rules applied (a running output is pending; results count once it is not).
  */
+import { canonicalJson } from '../../lib/canonical-json';
 import { deserializeConfiguration } from './configurations';
-import type { OutputUpload } from './envelope';
+import { envelopeSha, type OutputUpload } from './envelope';
 import { storedLocation } from './upload-commit';
 
 type Json = Record<string, unknown>;
@@ -50,3 +51,10 @@ export function outputRun(upload: OutputUpload): OutputRun {
     metrics: isPending ? {} : metrics,
   };
 }
+
+/**
+ * Which output row an upload writes: its commit, batch, test input, platform, configurations and
+ * parameters — as the database's unique index compares them (jsonb ignores key order).
+ */
+export const outputIdentity = (upload: OutputUpload, run = outputRun(upload)) =>
+  canonicalJson([upload.project, envelopeSha(upload), run.batchLabel, run.database, run.path, run.platform, run.configurations, run.extraParameters]);
