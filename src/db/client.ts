@@ -1,4 +1,4 @@
-import type { SQL } from 'drizzle-orm';
+import { entityKind, type SQL } from 'drizzle-orm';
 import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type * as schema from './schema';
 
@@ -41,14 +41,25 @@ function statementName(text: string): string {
 }
 
 /**
- * `queryRows` for the hot statements, as named prepared statements where the driver keeps them per
- * connection (node-postgres, Neon's Pool): Postgres parses and plans them once per connection,
- * not per call — an upload's statement took ~8 ms to plan and ~3 ms to run. Named by a hash of
- * their text, so a statement that differs gets its own name. Other drivers run it as usual.
+ * Sessions whose connections outlive a request: node-postgres' pool on the Node entry. A named
+ * prepared statement is worth its name only there — Postgres then parses and plans it once per
+ * connection, not per call (an upload's statement took ~8 ms to plan and ~3 ms to run). The Worker
+ * connects per request, so a name saves nothing; and on PGlite served over the wire (`npm run dev`,
+ * the Worker tests without Postgres) every connection shares PGlite's one session, where a name
+ * prepared by an earlier connection makes the next one fail with 42P05.
+ */
+const SESSIONS_KEEPING_STATEMENTS = new Set(['NodePgSession']);
+
+/**
+ * `queryRows` for the hot statements: a named prepared statement (named by a hash of its text, so a
+ * statement that differs gets its own name) where the session keeps them; as usual elsewhere.
  */
 export async function preparedRows<T>(db: Db, query: SQL): Promise<T[]> {
+  const session = db._.session;
+  const kind = (session.constructor as unknown as { [entityKind]?: string })[entityKind];
+  if (!kind || !SESSIONS_KEEPING_STATEMENTS.has(kind)) return queryRows<T>(db, query);
   const compiled = dialect.sqlToQuery(query);
-  const result = await db._.session.prepareQuery(compiled, undefined, statementName(compiled.sql), false).execute();
+  const result = await session.prepareQuery(compiled, undefined, statementName(compiled.sql), false).execute();
   return (result as unknown as { rows: T[] }).rows;
 }
 
