@@ -130,6 +130,24 @@ describe.each(engineNames)("the web app's writes on %s", (engine) => {
       expect(Object.keys((await commit()).batches).sort()).toEqual(['all', 'night']);
     });
 
+    test('move: a filter runs in time linear in the text, whatever its pattern; backreferences and lookarounds are a 400 naming filter', async () => {
+      // V8 backtracks 2^28 times on `(a+)+$` against this path (about 10 s on one core, every other request waiting).
+      await upload({ batch: 'src', input: `${'a'.repeat(28)}!` });
+      await upload({ batch: 'src', input: 'aaa' });
+      const source = await batchOf('src');
+      const started = performance.now();
+      for (const filter of ['(a+)+$', '(a|aa)+$', '(.*a){12}$']) {
+        expect(await (await postJson(app, '/api/v1/batch/move/', { id: source.id, label: 'none', filter: `-fail ^${filter}` })).json()).toEqual({ status: 'OK', moved_outputs: 0 });
+      }
+      expect(performance.now() - started).toBeLessThan(2_000);
+      expect(await (await postJson(app, '/api/v1/batch/move/', { id: source.id, label: 'short', filter: '^(a+)+ -!' })).json()).toEqual({ status: 'OK', moved_outputs: 1 });
+      for (const filter of ['(a)\\1', 'a(?=!)', '(?<!b)a']) {
+        const problem = await expectProblem(await postJson(app, '/api/v1/batch/move/', { id: source.id, label: 'x', filter }), 400, 'filter');
+        expect(problem.error).toContain('backreferences or lookarounds');
+      }
+      expect(Object.keys((await commit()).batches).sort()).toEqual(['short', 'src']);
+    });
+
     test('delete: failed only, soft, hard (the batch goes); a milestone batch is kept whole', async () => {
       await upload({ input: 'ok.jpg' });
       await upload({ input: 'ko.jpg', status: 'failed' });
