@@ -115,6 +115,29 @@ describe.each(engineNames)('test groups on %s', (engine) => {
     expect(unknownType).toMatchObject({ tests: [], error: expect.stringContaining('Unknown input type <thermal>') });
   });
 
+  test("qaboard.yaml's globs match in linear time; one that is not a glob is said, the other files still load (attack finding F13)", async () => {
+    const repository = gitlab.repositories.get(PROJECT)!;
+    repository.files[`qa/${'a'.repeat(60)}.yaml`] = 'long:\n  inputs: [x]\n';
+    repository.files['qa/[x.yaml'] = 'bracket:\n  inputs: [b1]\n';
+    // Backtracking takes n^12 steps on the long name; `[z-a]` made a 500.
+    const batches = ['qa/batches.yaml', `qa/${'*a'.repeat(12)}*b.yaml`, 'qa/more-[z-a].yaml', 'qa/[x.yaml', 'qa/more-[!x]dr.yaml'];
+    await emptyTables(database.db); // the commit keeps the config of its first upload
+    const upload = outputUpload({ project: PROJECT, sha: HEAD_SHA, branch: 'feature/denoise-v2' });
+    expect((await postJson(app, '/api/v1/output/', { ...upload, qaboard_config: { ...CONFIG, inputs: { ...CONFIG.inputs, batches } } })).status).toBe(200);
+    const started = performance.now();
+    const result = await preview('night', [null]);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(result.tests).toEqual([
+      { input_path: 'scenes/night/0001.dng', configurations: ['base'] },
+      { input_path: 'scenes/night/0002.dng', configurations: ['base', 'bright'] },
+    ]);
+    expect(result.message).toContain('qa/more-[z-a].yaml (invalid character class range');
+    expect(result.message).toContain('is not a valid glob');
+    for (const [name, input] of [['bracket', 'b1'], ['hdr', 'scenes/hdr/a.dng']]) {
+      expect((await preview(name!, [null])).tests.map((t: Json) => t.input_path)).toEqual([input]); // `[x` is literal, `[!x]` a class
+    }
+  });
+
   test('without a commit, the project config and the stored groups only', async () => {
     await save('ada', 'day:\n  inputs: [scenes/day/0001.dng]\n');
     const result = await preview('day', ['ada'], null);
