@@ -173,6 +173,21 @@ describe.each(engineNames)("the web app's writes on %s", (engine) => {
       await expectProblem(await send('DELETE', `/api/v1/batch/${batch.id}/?soft=maybe`), 400, 'soft');
     });
 
+    test("delete: deleting files (soft, with a filter) or failed outputs touches only those: the batch's runs go on (M2)", async () => {
+      const running = await upload({ input: 'running.jpg', status: 'running' });
+      const failed = await upload({ input: 'failed.jpg', status: 'failed' });
+      const batch = await batchOf();
+      for (const query of ['soft=true&filter=*.png', 'soft=true&only_failed=true&filter=*.png', 'only_failed=true&soft=true']) {
+        const response = await send('DELETE', `/api/v1/batch/${batch.id}/?${query}`);
+        expect(response.status).toBe(200);
+        expect(((await response.json()) as Json).cancelled_run_requests).toEqual([]);
+      }
+      const after = await batchOf();
+      expect(after).toMatchObject({ pending_outputs: 1, running_outputs: 1, deleted_outputs: 1 });
+      expect((await (await app.request(`/api/v1/output/${running.id}`)).json()) as Json).toMatchObject({ is_running: true, is_pending: true, is_failed: false, deleted: false });
+      expect((await (await app.request(`/api/v1/output/${failed.id}`)).json()) as Json).toMatchObject({ deleted: true });
+    });
+
     test('a batch of 2,000 outputs goes in one request, rows and all (figures: npm run bench:writes)', async () => {
       await upload({ batch: 'big' });
       const batch = await batchOf('big');
