@@ -40,6 +40,20 @@ describe('the Worker', () => {
     expect(await (await move('^(a+)+!')).json()).toEqual({ status: 'OK', moved_outputs: 1 });
   });
 
+  test('keeps a leading U+FEFF in stored text and reads a BOM before the body as UTF-8 does, as on Node (F14)', async () => {
+    const sha = 'abcdef0123456789abcdef0123456789abcdef03';
+    const BOM = '\ufeff';
+    const upload = { ...firstUpload, commit_sha: sha, git_commit_sha: sha, project: 'worker/bom', input_path: `${BOM}a.jpg`, rel_input_path: `${BOM}a.jpg`,
+      batch_label: `${BOM}label`, extra_parameters: { [`${BOM}k`]: `${BOM}v` }, is_running: false, is_pending: false, metrics: {} };
+    const body = new TextEncoder().encode(`${BOM}${JSON.stringify(upload)}`);
+    const posted = await call('/api/v1/output/', { method: 'POST', headers: ADMIN_JSON, body });
+    expect(posted.status).toBe(200);
+    const output = (await (await call(`/api/v1/output/${((await posted.json()) as { id: number }).id}`)).json()) as Record<string, unknown>;
+    expect(output).toMatchObject({ test_input_path: `${BOM}a.jpg`, extra_parameters: { [`${BOM}k`]: `${BOM}v` } });
+    const commit = (await (await call(`/api/v1/commit/${sha}?project=worker%2Fbom`)).json()) as { batches: Record<string, unknown> };
+    expect(Object.keys(commit.batches)).toEqual([`${BOM}label`]);
+  });
+
   test('answers problem+json for bad input and unknown objects', async () => {
     const bad = await call('/api/v1/output', { method: 'POST', headers: ADMIN_JSON, body: '{"project": 1}' });
     expect(bad.status).toBe(400);
