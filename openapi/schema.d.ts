@@ -500,7 +500,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a batch's outputs
-         * @description `only_failed`: the failed outputs only; otherwise all of them, after stopping the batch. `soft`: mark them deleted (kept with their metadata); otherwise remove them, and the batch once empty. `filter` names files (soft deletes of files): files are the site's storage, so then nothing changes here. A milestone's batch can't be removed whole (403).
+         * @description `only_failed`: the failed outputs only; otherwise all of them, after stopping the batch. `soft`: mark them deleted (kept with their metadata); otherwise remove them, and the batch once empty. `filter` names files (soft deletes of files): files are the site's storage, so then nothing changes here and nothing is stopped. A milestone's batch can't be removed whole (403).
          */
         delete: operations["deleteBatch"];
         options?: never;

@@ -1,5 +1,7 @@
 /** Bad input gets a clear problem+json naming the field, and writes nothing. */
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { queryRows } from '../src/db/client';
 import { connectNodeDatabase } from '../src/db/connect-node';
 import { postJson, testApp, type TestApp } from './support/app';
 import { engineNames, openTestDatabase, rowCounts, type RowCounts, type TestDatabase } from './support/databases';
@@ -174,6 +176,39 @@ describe.each(engineNames)('bad input on %s', (engine) => {
     const body = (await response.json()) as { error: string; detail: string };
     expect(body.error).toContain(what);
     expect(body.detail).toBe(body.error);
+  });
+  test('text with a leading byte-order mark (U+FEFF) is stored as sent on every engine; a BOM before the whole body is read as UTF-8 does (F14)', async () => {
+    const BOM = '\ufeff';
+    const upload = {
+      ...outputUpload({ project: 'bom/repo', batch: `${BOM}label`, input: `${BOM}inputs/a.jpg`, metrics: { [`${BOM}psnr`]: 1 } }),
+      extra_parameters: { [`${BOM}gain`]: `${BOM}high` },
+    };
+    const response = await postJson(app, '/api/v1/output/', upload);
+    expect(response.status).toBe(200);
+    const output = (await (await app.request(`/api/v1/output/${((await response.json()) as { id: number }).id}`)).json()) as Record<string, any>;
+    expect(output).toMatchObject({ extra_parameters: { [`${BOM}gain`]: `${BOM}high` }, metrics: { [`${BOM}psnr`]: 1 } });
+    // Compared as bytes in SQL: PGlite's client drops a leading U+FEFF from every text value it returns (it decodes each
+    // field with a default TextDecoder), so the text columns themselves can't be compared through it.
+    const [stored] = await queryRows<{ path: string; label: string }>(
+      database.db,
+      sql`SELECT encode(convert_to(t.path, 'UTF8'), 'hex') AS path, encode(convert_to(b.label, 'UTF8'), 'hex') AS label
+          FROM outputs o JOIN test_inputs t ON t.id = o.test_input_id JOIN batches b ON b.id = o.batch_id WHERE o.id = ${output.id}`,
+    );
+    const hex = (text: string) => Buffer.from(text, 'utf8').toString('hex');
+    expect(stored).toEqual({ path: hex(`${BOM}inputs/a.jpg`), label: hex(`${BOM}label`) });
+
+    const bytes = new TextEncoder().encode(`${BOM}${JSON.stringify({ ...upload, input_path: 'inputs/b.jpg', rel_input_path: 'inputs/b.jpg' })}`);
+    expect([...bytes.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const prefixed = await app.request('/api/v1/output/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: bytes });
+    expect(prefixed.status).toBe(200);
+
+    const groups = `${BOM}# tuning\nday:\n  inputs: [scenes/day/0001.dng]\n`;
+    const path = '/api/v1/tests/groups?project=bom%2Frepo&name=ada';
+    expect((await postJson(app, path, { groups })).status).toBe(200);
+    const [savedGroups] = await queryRows<{ yaml: string }>(database.db, sql`SELECT encode(convert_to(yaml, 'UTF8'), 'hex') AS yaml FROM test_groups WHERE name = 'ada'`);
+    expect(savedGroups!.yaml).toBe(hex(groups));
+    const preview = await postJson(app, '/api/v1/tests/group?project=bom%2Frepo&name=day', { groups: ['ada'] });
+    expect(((await preview.json()) as { tests: { input_path: string }[] }).tests.map((t) => t.input_path)).toEqual(['scenes/day/0001.dng']);
   });
 });
 

@@ -2,7 +2,9 @@
  * Unrestricted resource consumption and misconfiguration (OWASP API 4 and 8): body size, JSON depth,
  * CORS (rate limiting: rate-limits.test.ts); and hostile strings in every string field and query parameter.
  */
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { queryRows } from '../src/db/client';
 import { postJson, testApp, type TestApp } from './support/app';
 import { engineNames, openTestDatabase, rowCounts, type TestDatabase } from './support/databases';
 import { outputUpload, shaOf } from './support/uploads';
@@ -56,6 +58,28 @@ describe.each(engineNames)('limits on %s', (engine) => {
     const tooManyMetrics = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`m${i}`, 0]));
     const list = await app.request(`/api/v1/commits?project=group%2Frepo&metrics=${encodeURIComponent(JSON.stringify(tooManyMetrics))}`);
     expect(list.status).toBe(400);
+  });
+
+  test('metrics= is bounded on the commit list and a commit (count, name length, text): a 400 naming metrics, before any read or write', async () => {
+    const upload = await postJson(app, '/api/v1/output/', outputUpload({ metrics: { psnr: 30 } }));
+    expect(upload.status).toBe(200);
+    const sha = ((await upload.json()) as { commit_sha?: string }).commit_sha ?? (outputUpload().commit_sha as string);
+    const cached = async () => (await queryRows<{ n: number }>(database.db, sql`SELECT count(*)::int AS n FROM batch_metric_aggregates`))[0]!.n;
+    const cachedBefore = await cached();
+    const bad = [
+      Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`m${i}`, 0])),
+      { ['m'.repeat(257)]: 0 },
+      { '\ud800': 0 },
+      { '': 0 },
+    ].map((metrics) => JSON.stringify(metrics)); // JSON.stringify writes the lone surrogate as the escape \ud800
+    for (const metrics of [...bad, 'x'.repeat(8193), '[1]', '{"a":']) {
+      for (const path of ['/api/v1/commits?project=group%2Frepo&', `/api/v1/commit/${sha}?project=group%2Frepo&`]) {
+        const response = await app.request(`${path}metrics=${encodeURIComponent(metrics)}`);
+        expect(response.status, `${path} ${metrics.slice(0, 40)}`).toBe(400);
+        expect(((await response.json()) as { errors: { field: string }[] }).errors.map((e) => e.field)).toEqual(['metrics']);
+      }
+    }
+    expect(await cached()).toBe(cachedBefore);
   });
 
   describe('CORS', () => {

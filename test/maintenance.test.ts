@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { queryRows } from '../src/db/client';
 import { reapStaleRuns } from '../src/maintenance/reap-stale-runs';
 import { applyRetention, expiredCommits, retentionDays } from '../src/maintenance/retention';
@@ -11,6 +11,8 @@ it('parses qaboard.yaml retention windows', () => {
   expect([retentionDays('2weeks'), retentionDays('1month'), retentionDays('1 year'), retentionDays('day')]).toEqual([14, 30, 365, 1]);
   expect(retentionDays(undefined)).toBeUndefined();
   expect(retentionDays('soon')).toBeUndefined();
+  for (const junk of ['0days', '-3days', '1.5weeks', '99999999999999999999years', '101 years', 30, ['1month'], null]) expect(retentionDays(junk)).toBeUndefined();
+  expect(retentionDays('100years')).toBe(36_500);
 });
 
 describe.each(engineNames)('maintenance jobs on %s', (engine) => {
@@ -55,6 +57,49 @@ describe.each(engineNames)('maintenance jobs on %s', (engine) => {
     );
     expect(deleted.map((d) => d.hexsha)).toEqual(['old']);
     expect(await expiredCommits(t.db, NOW)).toEqual([]);
+  });
+
+  it("a project's junk retention settings skip that project (logged), never the others, and never delete more than asked", async () => {
+    const garbage = (after: unknown, project: Record<string, unknown> = {}) => ({ qatools_config: { project, storage: { garbage: { after } } } });
+    const projects: Array<[string, unknown]> = [
+      ['p/a-negative', garbage('-3days')],
+      ['p/a-zero', garbage('0 days')],
+      ['p/a-huge', garbage('99999999999999999999years')],
+      ['p/a-number', garbage(30)],
+      ['p/a-object-refs', garbage('1month', { milestones: { release: true } })],
+      ['p/a-numeric-refs', garbage('1month', { milestones: 2024 })],
+      ['p/a-storage-string', { qatools_config: { storage: 'junk' } }],
+      ['p/a-config-number', { qatools_config: 42 }],
+      ['p/b-one-ref', garbage('1month', { milestones: 'release' })],
+      ['p/z-valid', garbage('2 weeks')],
+    ];
+    for (const [id, data] of projects) {
+      await t.db.execute(sql`INSERT INTO projects (id, data) VALUES (${id}, ${JSON.stringify(data)}::jsonb)`);
+      for (const branch of ['feature', 'release']) {
+        await t.db.execute(sql`WITH c AS (INSERT INTO ci_commits (project_id, hexsha, branch, authored_datetime)
+            VALUES (${id}, ${`${id}-${branch}`}, ${branch}, ${NOW.toISOString()}::timestamptz - interval '90 days') RETURNING id),
+          b AS (INSERT INTO batches (ci_commit_id) SELECT id FROM c RETURNING id),
+          i AS (INSERT INTO test_inputs (database, path) VALUES ('/db', ${`${id}-${branch}`}) RETURNING id)
+          INSERT INTO outputs (batch_id, test_input_id, platform, created_date)
+          SELECT b.id, i.id, 'linux', ${NOW.toISOString()}::timestamptz - interval '90 days' FROM b, i`);
+      }
+    }
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      expect(await applyRetention(t.db, NOW)).toEqual({ commits: 5, outputs: 5 });
+      const skipped = warn.mock.calls.map(([line]) => JSON.parse(String(line)) as { project: string; skipped: string });
+      expect(skipped.map((s) => s.project).sort()).toEqual(['p/a-huge', 'p/a-negative', 'p/a-number', 'p/a-object-refs', 'p/a-zero']);
+      expect(skipped.find((s) => s.project === 'p/a-huge')!.skipped).toContain('storage.garbage.after must be a duration');
+    } finally {
+      warn.mockRestore();
+    }
+    const deleted = await queryRows<{ hexsha: string }>(
+      t.db,
+      sql`SELECT c.hexsha FROM outputs o JOIN batches b ON b.id = o.batch_id JOIN ci_commits c ON c.id = b.ci_commit_id
+          WHERE o.deleted AND c.project_id LIKE 'p/%-%' ORDER BY c.hexsha`,
+    );
+    // A single protected ref is a ref (not its letters); a year number is a name too.
+    expect(deleted.map((d) => d.hexsha)).toEqual(['p/a-numeric-refs-feature', 'p/a-numeric-refs-release', 'p/b-one-ref-feature', 'p/z-valid-feature', 'p/z-valid-release']);
   });
 
   it('marks failed the runs with no update for longer than the limit', async () => {

@@ -115,6 +115,57 @@ describe.each(engineNames)('test groups on %s', (engine) => {
     expect(unknownType).toMatchObject({ tests: [], error: expect.stringContaining('Unknown input type <thermal>') });
   });
 
+  test("qaboard.yaml's globs match in linear time; one that is not a glob is said, the other files still load (attack finding F13)", async () => {
+    const repository = gitlab.repositories.get(PROJECT)!;
+    repository.files[`qa/${'a'.repeat(60)}.yaml`] = 'long:\n  inputs: [x]\n';
+    repository.files['qa/[x.yaml'] = 'bracket:\n  inputs: [b1]\n';
+    // Backtracking takes n^12 steps on the long name; `[z-a]` made a 500.
+    const batches = ['qa/batches.yaml', `qa/${'*a'.repeat(12)}*b.yaml`, 'qa/more-[z-a].yaml', 'qa/[x.yaml', 'qa/more-[!x]dr.yaml'];
+    await emptyTables(database.db); // the commit keeps the config of its first upload
+    const upload = outputUpload({ project: PROJECT, sha: HEAD_SHA, branch: 'feature/denoise-v2' });
+    expect((await postJson(app, '/api/v1/output/', { ...upload, qaboard_config: { ...CONFIG, inputs: { ...CONFIG.inputs, batches } } })).status).toBe(200);
+    const started = performance.now();
+    const result = await preview('night', [null]);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(result.tests).toEqual([
+      { input_path: 'scenes/night/0001.dng', configurations: ['base'] },
+      { input_path: 'scenes/night/0002.dng', configurations: ['base', 'bright'] },
+    ]);
+    expect(result.message).toContain('qa/more-[z-a].yaml (invalid character class range');
+    expect(result.message).toContain('is not a valid glob');
+    for (const [name, input] of [['bracket', 'b1'], ['hdr', 'scenes/hdr/a.dng']]) {
+      expect((await preview(name!, [null])).tests.map((t: Json) => t.input_path)).toEqual([input]); // `[x` is literal, `[!x]` a class
+    }
+  });
+
+  test('a group that never ends or multiplies past 10,000 tests is an error naming it, found in linear time; deep YAML is a 400 (attack finding F5)', async () => {
+    const deep = `a: ${'['.repeat(5000)}${']'.repeat(5000)}\n`;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const problem = (await (await save('ada', deep)).json()) as Json; // twice used to abort the Node process
+      expect(problem.errors).toEqual([{ field: 'groups', message: expect.stringContaining('nests deeper than 64 levels') }]);
+    }
+    const fanOut = (level: number) => `  f${level}: [${Array.from({ length: 40 }, () => `f${level + 1}`).join(', ')}]\n`;
+    const matrix = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`k${i}`, Array.from({ length: 10 }, (_, v) => v)]));
+    await save('ada', [
+      'aliases:',
+      '  loop: [night, again]',
+      '  again: [day, loop]',
+      ...Array.from({ length: 6 }, (_, level) => fanOut(level).trimEnd()),
+      '  too-deep: [d1]',
+      ...Array.from({ length: 11 }, (_, i) => `  d${i + 1}: [d${i + 2}]`),
+      `grid: {inputs: [x], matrix: ${JSON.stringify(matrix)}}`,
+      `small: {inputs: [x], matrix: {k: [1, 2, 3]}}`,
+      '',
+    ].join('\n'));
+    const started = performance.now();
+    expect((await preview('loop', ['ada'], null)).error).toBe('The aliases of loop never end: loop → again → loop');
+    expect((await preview('too-deep', ['ada'], null)).error).toContain('nest deeper than 10 levels');
+    expect((await preview('f0', ['ada'], null)).error).toContain('The group f0 expands to more than 10,000 batches');
+    expect(await preview('grid', ['ada'], null)).toEqual({ tests: [], message: null, error: expect.stringContaining('The group grid expands to more than 10,000 tests') });
+    expect(performance.now() - started).toBeLessThan(3_000);
+    expect((await preview('small', ['ada'], null)).tests).toHaveLength(3);
+  });
+
   test('without a commit, the project config and the stored groups only', async () => {
     await save('ada', 'day:\n  inputs: [scenes/day/0001.dng]\n');
     const result = await preview('day', ['ada'], null);

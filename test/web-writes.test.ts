@@ -130,6 +130,24 @@ describe.each(engineNames)("the web app's writes on %s", (engine) => {
       expect(Object.keys((await commit()).batches).sort()).toEqual(['all', 'night']);
     });
 
+    test('move: a filter runs in time linear in the text, whatever its pattern; backreferences and lookarounds are a 400 naming filter', async () => {
+      // V8 backtracks 2^28 times on `(a+)+$` against this path (about 10 s on one core, every other request waiting).
+      await upload({ batch: 'src', input: `${'a'.repeat(28)}!` });
+      await upload({ batch: 'src', input: 'aaa' });
+      const source = await batchOf('src');
+      const started = performance.now();
+      for (const filter of ['(a+)+$', '(a|aa)+$', '(.*a){12}$']) {
+        expect(await (await postJson(app, '/api/v1/batch/move/', { id: source.id, label: 'none', filter: `-fail ^${filter}` })).json()).toEqual({ status: 'OK', moved_outputs: 0 });
+      }
+      expect(performance.now() - started).toBeLessThan(2_000);
+      expect(await (await postJson(app, '/api/v1/batch/move/', { id: source.id, label: 'short', filter: '^(a+)+ -!' })).json()).toEqual({ status: 'OK', moved_outputs: 1 });
+      for (const filter of ['(a)\\1', 'a(?=!)', '(?<!b)a']) {
+        const problem = await expectProblem(await postJson(app, '/api/v1/batch/move/', { id: source.id, label: 'x', filter }), 400, 'filter');
+        expect(problem.error).toContain('backreferences or lookarounds');
+      }
+      expect(Object.keys((await commit()).batches).sort()).toEqual(['short', 'src']);
+    });
+
     test('delete: failed only, soft, hard (the batch goes); a milestone batch is kept whole', async () => {
       await upload({ input: 'ok.jpg' });
       await upload({ input: 'ko.jpg', status: 'failed' });
@@ -153,6 +171,21 @@ describe.each(engineNames)("the web app's writes on %s", (engine) => {
       expect((await commit()).batches).toEqual({});
       await expectProblem(await send('DELETE', `/api/v1/batch/${batch.id}/`), 404);
       await expectProblem(await send('DELETE', `/api/v1/batch/${batch.id}/?soft=maybe`), 400, 'soft');
+    });
+
+    test("delete: deleting files (soft, with a filter) or failed outputs touches only those: the batch's runs go on (M2)", async () => {
+      const running = await upload({ input: 'running.jpg', status: 'running' });
+      const failed = await upload({ input: 'failed.jpg', status: 'failed' });
+      const batch = await batchOf();
+      for (const query of ['soft=true&filter=*.png', 'soft=true&only_failed=true&filter=*.png', 'only_failed=true&soft=true']) {
+        const response = await send('DELETE', `/api/v1/batch/${batch.id}/?${query}`);
+        expect(response.status).toBe(200);
+        expect(((await response.json()) as Json).cancelled_run_requests).toEqual([]);
+      }
+      const after = await batchOf();
+      expect(after).toMatchObject({ pending_outputs: 1, running_outputs: 1, deleted_outputs: 1 });
+      expect((await (await app.request(`/api/v1/output/${running.id}`)).json()) as Json).toMatchObject({ is_running: true, is_pending: true, is_failed: false, deleted: false });
+      expect((await (await app.request(`/api/v1/output/${failed.id}`)).json()) as Json).toMatchObject({ deleted: true });
     });
 
     test('a batch of 2,000 outputs goes in one request, rows and all (figures: npm run bench:writes)', async () => {

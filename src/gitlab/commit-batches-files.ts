@@ -4,9 +4,12 @@
  * relative to the repository root, wildcards allowed — read from GitLab at that commit (the
  * original read them from the commit's artifacts, saved by `qa save-artifacts`). Files missing at
  * the commit are skipped, as the original did; absolute paths and environment variables point at
- * a machine's disk, which GitLab doesn't have: they are reported as unreadable.
+ * a machine's disk, which GitLab doesn't have: they are reported as unreadable. Wildcards match
+ * in linear time (RE2), so no glob can stall the server; one that can't be read as a glob is
+ * reported, and the other paths still load.
  */
 import type { BatchesFile } from '../domain/test-groups/batches-files';
+import { InvalidPattern, linearRegExp, type LinearRegExp } from '../lib/linear-regexp';
 import { GitLabNotFound, type GitLabClient } from './client';
 
 type Json = Record<string, unknown>;
@@ -15,6 +18,8 @@ export interface CommitBatchesFiles {
   files: BatchesFile[];
   /** Paths named by the config that can't be read from the repository. */
   unreadable: string[];
+  /** Wildcard paths that are not globs, each with why (a reversed range `[z-a]`…). */
+  invalidGlobs: string[];
 }
 
 /** The `inputs.groups`/`inputs.batches` paths of a config, formatted for the (sub-)project. */
@@ -28,10 +33,36 @@ function configuredPaths(config: Json, projectId: string, subproject: string): s
     .map((path) => path.replaceAll('{project}', projectId).replaceAll('{subproject}', subproject));
 }
 
-/** Python's glob (non-recursive): `*` and `?` stay within a folder, `[…]` is a character class. */
-function globPattern(glob: string): RegExp {
-  const source = glob.replace(/[.+^${}()|\\]/g, '\\$&').replaceAll('*', '[^/]*').replaceAll('?', '[^/]');
-  return new RegExp(`^${source}$`);
+const escapeForRegExp = (text: string) => text.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+
+/**
+ * Python's glob (non-recursive), as fnmatch reads it: `*` and `?` stay within a folder, `[…]` and
+ * `[!…]` are character classes (a `]` first is a member, `\` is literal), a `[` that isn't closed
+ * is literal. Everything else matches itself.
+ */
+export function globPattern(glob: string): LinearRegExp {
+  let source = '';
+  for (let i = 0; i < glob.length; i++) {
+    const ch = glob[i]!;
+    if (ch === '*') source += '[^/]*';
+    else if (ch === '?') source += '[^/]';
+    else if (ch !== '[') source += escapeForRegExp(ch);
+    else {
+      let end = i + 1;
+      if (glob[end] === '!') end++;
+      if (glob[end] === ']') end++;
+      end = glob.indexOf(']', end);
+      if (end < 0) {
+        source += '\\[';
+        continue;
+      }
+      const body = glob.slice(i + 1, end);
+      const negated = body.startsWith('!');
+      source += `[${negated ? '^/' : ''}${(negated ? body.slice(1) : body).replace(/[\\^[\]]/g, '\\$&')}]`;
+      i = end;
+    }
+  }
+  return linearRegExp(`^${source}$`);
 }
 
 export async function commitBatchesFiles(
@@ -43,10 +74,21 @@ export async function commitBatchesFiles(
   const paths = configuredPaths(config, repository.projectId, repository.idRelative);
   const unreadable = paths.filter((path) => path.startsWith('/') || path.includes('$'));
   const relative = paths.filter((path) => !unreadable.includes(path)).map((path) => path.replace(/^\.\//, ''));
+  const invalidGlobs: string[] = [];
   let resolved = relative;
   if (relative.some((path) => /[*?[]/.test(path))) {
     const blobs = (await gitlab.tree(repository.idGit, hexsha)).filter((entry) => entry.type === 'blob').map((entry) => entry.path);
-    resolved = relative.flatMap((path) => (/[*?[]/.test(path) ? blobs.filter((blob) => globPattern(path).test(blob)).sort() : [path]));
+    resolved = relative.flatMap((path) => {
+      if (!/[*?[]/.test(path)) return [path];
+      try {
+        const glob = globPattern(path);
+        return blobs.filter((blob) => glob.test(blob)).sort();
+      } catch (error) {
+        if (!(error instanceof InvalidPattern)) throw error;
+        invalidGlobs.push(`${path} (${error.message})`);
+        return [];
+      }
+    });
   }
   const files: BatchesFile[] = [];
   for (const path of resolved) {
@@ -56,5 +98,5 @@ export async function commitBatchesFiles(
       if (!(error instanceof GitLabNotFound)) throw error;
     }
   }
-  return { files, unreadable };
+  return { files, unreadable, invalidGlobs };
 }

@@ -41,8 +41,12 @@ async function commitFiles(gitlab: GitLabClient | undefined, db: Db, query: Prev
   if (!gitlab) return { files: [], config, message: NO_COMMIT_FILES('the GitLab integration is not configured (GITLAB_URL, GITLAB_TOKEN)') };
   const { idGit, idRelative } = projectRepository({ id: commit.projectId, data: commit.projectData });
   try {
-    const { files, unreadable } = await commitBatchesFiles(gitlab, { idGit, idRelative, projectId: commit.projectId }, config, commit.hexsha);
-    const missing = unreadable.length ? NO_COMMIT_FILES(`${unreadable.join(', ')} ${unreadable.length > 1 ? 'are' : 'is'} not in the repository`) : undefined;
+    const { files, unreadable, invalidGlobs } = await commitBatchesFiles(gitlab, { idGit, idRelative, projectId: commit.projectId }, config, commit.hexsha);
+    const problems = [
+      unreadable.length ? NO_COMMIT_FILES(`${unreadable.join(', ')} ${unreadable.length > 1 ? 'are' : 'is'} not in the repository`) : '',
+      invalidGlobs.length ? NO_COMMIT_FILES(`${invalidGlobs.join(', ')} ${invalidGlobs.length > 1 ? 'are not valid globs' : 'is not a valid glob'}`) : '',
+    ].join('');
+    const missing = problems || undefined;
     return { files, config, message: files.length ? missing : (missing ?? NO_COMMIT_FILES('none of them exists at this commit')) };
   } catch (error) {
     if (!(error instanceof GitLabError || error instanceof GitLabNotFound || error instanceof RetryLater)) throw error;

@@ -3,7 +3,7 @@
  * commit: each config folder is a project (id = repository path + folder) whose config merges
  * the configs from the repository root down to its folder, the deeper one winning.
  */
-import { parse } from 'yaml';
+import { parseBoundedYaml } from '../lib/bounded-yaml';
 
 type Json = Record<string, unknown>;
 
@@ -27,7 +27,7 @@ export function deepMerge(base: Json, override: Json): Json {
 /** Parses a YAML (or JSON) document into an object; anything else — or invalid YAML — is `null`. */
 export function parseYamlObject(text: string): Json | null {
   try {
-    const value: unknown = parse(text);
+    const value: unknown = parseBoundedYaml(text);
     return isObject(value) ? value : null;
   } catch {
     return null;

@@ -25,6 +25,35 @@ describe('the Worker', () => {
     expect(commit.batches.default!.aggregated_metrics).toEqual({ psnr_median: 30, psnr_average: 30 });
   });
 
+  test("runs the web app's output filter in linear time (RE2): a pathological pattern can't stall the isolate", async () => {
+    const sha = 'abcdef0123456789abcdef0123456789abcdef02';
+    const input = `${'a'.repeat(28)}!`;
+    const upload = { ...firstUpload, commit_sha: sha, git_commit_sha: sha, project: 'worker/filter', input_path: input, rel_input_path: input, is_running: false, is_pending: false, metrics: {} };
+    expect((await call('/api/v1/output/', { method: 'POST', headers: ADMIN_JSON, body: JSON.stringify(upload) })).status).toBe(200);
+    const commit = (await (await call(`/api/v1/commit/${sha}?project=worker%2Ffilter`)).json()) as { batches: Record<string, { id: number }> };
+    const move = (filter: string) =>
+      call('/api/v1/batch/move', { method: 'POST', headers: ADMIN_JSON, body: JSON.stringify({ id: Object.values(commit.batches)[0]!.id, label: 'moved', filter }) });
+    const started = Date.now();
+    expect(await (await move('^(a+)+$')).json()).toEqual({ status: 'OK', moved_outputs: 0 });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect((await move('(a)\\1')).status).toBe(400);
+    expect(await (await move('^(a+)+!')).json()).toEqual({ status: 'OK', moved_outputs: 1 });
+  });
+
+  test('keeps a leading U+FEFF in stored text and reads a BOM before the body as UTF-8 does, as on Node (F14)', async () => {
+    const sha = 'abcdef0123456789abcdef0123456789abcdef03';
+    const BOM = '\ufeff';
+    const upload = { ...firstUpload, commit_sha: sha, git_commit_sha: sha, project: 'worker/bom', input_path: `${BOM}a.jpg`, rel_input_path: `${BOM}a.jpg`,
+      batch_label: `${BOM}label`, extra_parameters: { [`${BOM}k`]: `${BOM}v` }, is_running: false, is_pending: false, metrics: {} };
+    const body = new TextEncoder().encode(`${BOM}${JSON.stringify(upload)}`);
+    const posted = await call('/api/v1/output/', { method: 'POST', headers: ADMIN_JSON, body });
+    expect(posted.status).toBe(200);
+    const output = (await (await call(`/api/v1/output/${((await posted.json()) as { id: number }).id}`)).json()) as Record<string, unknown>;
+    expect(output).toMatchObject({ test_input_path: `${BOM}a.jpg`, extra_parameters: { [`${BOM}k`]: `${BOM}v` } });
+    const commit = (await (await call(`/api/v1/commit/${sha}?project=worker%2Fbom`)).json()) as { batches: Record<string, unknown> };
+    expect(Object.keys(commit.batches)).toEqual([`${BOM}label`]);
+  });
+
   test('answers problem+json for bad input and unknown objects', async () => {
     const bad = await call('/api/v1/output', { method: 'POST', headers: ADMIN_JSON, body: '{"project": 1}' });
     expect(bad.status).toBe(400);

@@ -127,18 +127,20 @@ export interface BatchDeletion {
 /**
  * Deletes a batch's outputs (`onlyFailed`: its failed ones). Deleting all of them stops the batch
  * first; a hard delete that leaves it empty deletes the batch too. A milestone's batch can only
- * lose its failed outputs, or its files.
+ * lose its failed outputs, or its files. Deleting files (`soft` with a `fileFilter`) selects no
+ * output: it changes nothing here, and stops nothing (the original stopped the whole batch first,
+ * failing the runs still going for a request about some of their files).
  */
 export async function deleteBatchOutputs(
   db: Db,
   batch: BatchRef,
   { soft, onlyFailed, fileFilter }: BatchDeletion,
 ): Promise<{ status: 'OK'; deleted_outputs: number; batch_deleted: boolean; cancelled: CancelledRunRequests }> {
+  if (soft && fileFilter) return { status: 'OK', deleted_outputs: 0, batch_deleted: false, cancelled: [] };
   if (!soft && !onlyFailed) await assertNotMilestoneBatch(db, batch.projectId, batch.hexsha, batch.label);
   const cancelled = onlyFailed ? [] : (await stopBatch(db, batch)).cancelled;
   const failedOnly = onlyFailed ? sql`AND is_failed` : sql``;
   if (soft) {
-    if (fileFilter) return { status: 'OK', deleted_outputs: 0, batch_deleted: false, cancelled };
     const [row] = await queryRows<{ n: number }>(
       db,
       sql`WITH marked AS (UPDATE outputs SET deleted = true, updated_at = now() WHERE batch_id = ${batch.id} ${failedOnly} AND NOT deleted RETURNING 1)

@@ -2,8 +2,11 @@
  * The web app's output filter (the search box above a batch), which `POST /api/v1/batch/move`
  * applies to pick outputs: space-separated regular expressions over a line describing the
  * output; all must match, none of those prefixed with `-` may. `key: value` and `key=value`
- * are tolerated with spaces after the separator, quotes are ignored.
+ * are tolerated with spaces after the separator, quotes are ignored. The expressions run in linear
+ * time (`lib/linear-regexp`): a filter can't stall the server; backreferences and lookarounds are a
+ * 400 naming `filter`.
  */
+import { InvalidPattern, linearRegExp, type LinearRegExp } from '../../lib/linear-regexp';
 import { invalidField } from '../../lib/problem';
 
 export interface FilterableOutput {
@@ -30,11 +33,12 @@ function searchedText(output: FilterableOutput): string {
   return fields.join(' ').replaceAll('"', '').toLowerCase();
 }
 
-function compile(token: string): RegExp {
+function compile(token: string): LinearRegExp {
   try {
-    return new RegExp(token);
+    return linearRegExp(token);
   } catch (error) {
-    throw invalidField('filter', `\`${token}\` is not a valid regular expression (${(error as Error).message})`);
+    if (!(error instanceof InvalidPattern)) throw error;
+    throw invalidField('filter', `\`${token}\` is not a valid regular expression (${error.message}); filters run in linear time, without backreferences or lookarounds`);
   }
 }
 

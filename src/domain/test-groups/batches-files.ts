@@ -9,7 +9,8 @@
  * Files are parsed as YAML 1.1 with repeated keys allowed (the last wins), as PyYAML does; YAML
  * written for the qa CLI is YAML 1.1 too, so that strings like `yes` stay strings.
  */
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
+import { parseBoundedYaml } from '../../lib/bounded-yaml';
 
 type Json = Record<string, unknown>;
 
@@ -30,9 +31,8 @@ export interface TestRun {
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 const CONFIGURATION_KEYS = ['configs', 'configurations', 'configuration'] as const;
 const NOT_BATCHES = new Set(['database', 'aliases', 'groups']);
-const ALIAS_DEPTH = 10;
 
-export const parseYaml11 = (text: string): unknown => parse(text, { version: '1.1', uniqueKeys: false });
+export const parseYaml11 = (text: string): unknown => parseBoundedYaml(text, { version: '1.1', uniqueKeys: false });
 export const stringifyYaml11 = (value: unknown): string => stringify(value, { version: '1.1' });
 
 function flatten(value: unknown): unknown[] {
@@ -45,12 +45,42 @@ function configurationsOf(mapping: Json): unknown {
   return key === undefined ? undefined : mapping[key];
 }
 
-/** Batch names behind `names`, through aliases (recursively, as qatools: at most 10 levels). */
-export function resolveAliases(names: unknown, aliases: Json, depth = ALIAS_DEPTH): string[] {
-  if (names === null || names === undefined) return [];
-  if (Array.isArray(names)) return names.flatMap((name) => resolveAliases(name, aliases, depth - 1));
-  const name = String(names);
-  return depth > 0 && name in aliases ? resolveAliases(aliases[name], aliases, depth - 1) : [name];
+/**
+ * How far a group may grow: qatools' 10 levels of aliases, and at most this many tests (or batch
+ * names) — a few aliases that repeat each other, or a matrix of a few long lists, would otherwise
+ * multiply into billions and take the server's memory.
+ */
+export const MAX_ALIAS_DEPTH = 10;
+export const MAX_GROUP_TESTS = 10_000;
+/** …and at most this much JSON: 10,000 tests sharing one long list of configurations are still one answer. */
+export const MAX_GROUP_BYTES = 16 * 1024 * 1024;
+
+const tooLarge = (group: string, what: string) =>
+  new BatchesFileError(`The group ${group} expands to more than ${MAX_GROUP_TESTS.toLocaleString('en')} ${what}: split it, or give the tuning a smaller group`);
+
+/**
+ * Batch names behind `names`, through aliases (as qatools: at most 10 levels). A cycle (`a: [b]`,
+ * `b: [a]`) made qatools recurse until it crashed: here it is an error naming the aliases.
+ */
+export function resolveAliases(names: unknown, aliases: Json): string[] {
+  const resolved: string[] = [];
+  const visit = (value: unknown, path: string[]) => {
+    if (value === null || value === undefined) return;
+    if (Array.isArray(value)) {
+      for (const item of value) visit(item, path);
+      return;
+    }
+    const name = String(value);
+    if (!(name in aliases)) {
+      if (resolved.push(name) > MAX_GROUP_TESTS) throw tooLarge(path[0] ?? name, 'batches');
+      return;
+    }
+    if (path.includes(name)) throw new BatchesFileError(`The aliases of ${path[0]} never end: ${[...path, name].join(' → ')}`);
+    if (path.length >= MAX_ALIAS_DEPTH) throw new BatchesFileError(`The aliases of ${path[0]} nest deeper than ${MAX_ALIAS_DEPTH} levels: ${[...path, name].join(' → ')}`);
+    visit(aliases[name], [...path, name]);
+  };
+  visit(names, []);
+  return resolved;
 }
 
 /** qatools' deep merge of batches files: mappings merge, other values are replaced; a list holding `super` splices in the previous value. */
@@ -136,13 +166,23 @@ function availableBatches(files: BatchesFile[], config: Json): { batches: Json; 
   return { batches, aliases };
 }
 
-/** sklearn's ParameterGrid: every combination, keys in sorted order; a list of grids is their union. */
-function parameterGrid(grid: unknown): Json[] {
-  if (Array.isArray(grid)) return grid.flatMap(parameterGrid);
+/** sklearn's ParameterGrid: every combination, keys in sorted order; a list of grids is their union. Null past `limit` points. */
+function parameterGrid(grid: unknown, limit: number): Json[] | null {
+  if (Array.isArray(grid)) {
+    const points: Json[] = [];
+    for (const item of grid) {
+      const more = parameterGrid(item, limit - points.length);
+      if (more === null) return null;
+      points.push(...more);
+    }
+    return points;
+  }
   if (!isObject(grid)) return [];
-  return Object.keys(grid)
+  const axes = Object.keys(grid)
     .sort()
-    .reduce<Json[]>((points, key) => points.flatMap((point) => flatten([grid[key]]).map((value) => ({ ...point, [key]: value }))), [{}]);
+    .map((key) => [key, flatten([grid[key]])] as const);
+  if (axes.reduce((size, [, values]) => size * values.length, 1) > limit) return null;
+  return axes.reduce<Json[]>((points, [key, values]) => points.flatMap((point) => values.map((value) => ({ ...point, [key]: value }))), [{}]);
 }
 
 /** qatools' `${matrix.<param>}` interpolation in configurations: alone in a string it takes the value's type. */
@@ -177,13 +217,22 @@ export function expandGroup(name: string, files: BatchesFile[], config: Json): G
   const tests: TestRun[] = [];
   const unexpanded = new Set<string>();
 
+  const configurationBytes = new WeakMap<unknown[], number>(); // tests share their batch's list
+  let bytes = 0;
+  const addTest = (test: TestRun) => {
+    if (tests.push(test) > MAX_GROUP_TESTS) throw tooLarge(name, 'tests');
+    let size = configurationBytes.get(test.configurations);
+    if (size === undefined) configurationBytes.set(test.configurations, (size = JSON.stringify(test.configurations).length));
+    bytes += size + test.input_path.length;
+    if (bytes > MAX_GROUP_BYTES) throw new BatchesFileError(`The group ${name} expands to more than ${MAX_GROUP_BYTES / 1024 / 1024} MB of tests and configurations`);
+  };
   const addInput = (location: string, configurations: unknown[], settings: Json) => {
-    tests.push({ input_path: location, configurations });
+    addTest({ input_path: location, configurations });
     if (/[*?[]/.test(location)) unexpanded.add(`wildcards (<code>${escapeHtml(location)}</code>)`);
     else if (settings.globs) unexpanded.add('folders of inputs (<code>inputs.globs</code>)');
   };
   const addWholeDatabase = (batchName: string, configurations: unknown[]) => {
-    tests.push({ input_path: '*', configurations });
+    addTest({ input_path: '*', configurations });
     unexpanded.add(`every input of the database (<code>${escapeHtml(batchName)}</code> lists none)`);
   };
 
@@ -195,7 +244,9 @@ export function expandGroup(name: string, files: BatchesFile[], config: Json): G
     if (batch.matrix) {
       const rest = Object.fromEntries(Object.entries(batch).filter(([key]) => !['matrix', ...CONFIGURATION_KEYS, 'platform'].includes(key)));
       const usesDefaultConfigurations = !CONFIGURATION_KEYS.some((key) => key in batch);
-      for (const point of parameterGrid(batch.matrix)) {
+      const points = parameterGrid(batch.matrix, MAX_GROUP_TESTS - tests.length);
+      if (points === null) throw tooLarge(name, 'tests');
+      for (const point of points) {
         const pointConfigurations = configurationsOf(point);
         let matrixConfigurations: unknown = configurations;
         if (pointConfigurations) {

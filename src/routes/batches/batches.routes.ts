@@ -100,7 +100,7 @@ export const deleteBatch = createRoute({
   description:
     '`only_failed`: the failed outputs only; otherwise all of them, after stopping the batch. `soft`: mark them deleted (kept with ' +
     'their metadata); otherwise remove them, and the batch once empty. `filter` names files (soft deletes of files): files are the ' +
-    "site's storage, so then nothing changes here. A milestone's batch can't be removed whole (403).",
+    "site's storage, so then nothing changes here and nothing is stopped. A milestone's batch can't be removed whole (403).",
   request: {
     params: z.object({ id: idParam }),
     query: z.object({
