@@ -66,7 +66,8 @@ export default defineConfig({
         },
       },
       workerProject('worker'),
-      workerProject('worker-hyperdrive'),
+      // A Hyperdrive connection per request: needs a real server (served PGlite shares one session between connections).
+      ...(process.env.TEST_DATABASE_URL ? [workerProject('worker-hyperdrive')] : []),
     ],
   },
 });
