@@ -8,6 +8,48 @@ process.env.WRANGLER_SEND_METRICS ??= 'false';
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
 process.env.XDG_CONFIG_HOME ??= new URL('./.cache/xdg', import.meta.url).pathname;
 
+/**
+ * The real Worker in workerd, on Postgres through the Neon driver (`worker`: SQL over HTTP, sessions
+ * for transactions) or through a Hyperdrive binding whose local connection string is the database
+ * (`worker-hyperdrive`). `TEST_HYPERDRIVE` is the same binding under a name the Worker doesn't read:
+ * test/worker/connection-modes.test.ts hands it over as `HYPERDRIVE` to run each mode in one project.
+ */
+function workerProject(name: 'worker' | 'worker-hyperdrive') {
+  return {
+    plugins: [
+      cloudflareTest(({ inject }) => ({
+        main: './src/worker.ts',
+        wrangler: { configPath: './wrangler.jsonc' },
+        miniflare: {
+          hyperdrives: { TEST_HYPERDRIVE: inject('workerHyperdriveUrl'), ...(name === 'worker-hyperdrive' && { HYPERDRIVE: inject('workerHyperdriveUrl') }) },
+          bindings: {
+            DATABASE_URL: inject('workerDatabaseUrl'),
+            NEON_WS_PROXY: inject('neonWsProxy'),
+            GITLAB_URL: inject('fakeGitLabUrl'),
+            GITLAB_TOKEN: inject('fakeGitLabToken'),
+            GITLAB_WEBHOOK_SECRET: 'worker-test-secret',
+            // Sign-in: GitLab OAuth and CI id_tokens against the fake GitLab; local sign-up on.
+            PUBLIC_URL: 'http://qaboard.test',
+            GITLAB_OAUTH_CLIENT_ID: inject('fakeGitLabOAuthClient').id,
+            GITLAB_OAUTH_CLIENT_SECRET: inject('fakeGitLabOAuthClient').secret,
+            LOCAL_SIGNUP: 'true',
+            LOCAL_USER_SCOPES: 'write',
+            // The Worker runs in its default AUTH_MODE (write): tests write with the bootstrap admin token.
+            ADMIN_TOKEN: WORKER_TEST_ADMIN_TOKEN,
+          },
+        },
+      })),
+    ],
+    test: {
+      name,
+      include: ['test/worker/**/*.test.ts'],
+      globalSetup: ['test/worker/global-setup.ts'],
+      testTimeout: 60_000,
+      hookTimeout: 60_000,
+    },
+  };
+}
+
 export default defineConfig({
   test: {
     projects: [
@@ -23,39 +65,9 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
-      {
-        // The real Worker in workerd, on Postgres through the Neon driver.
-        plugins: [
-          cloudflareTest(({ inject }) => ({
-            main: './src/worker.ts',
-            wrangler: { configPath: './wrangler.jsonc' },
-            miniflare: {
-              bindings: {
-                DATABASE_URL: inject('workerDatabaseUrl'),
-                NEON_WS_PROXY: inject('neonWsProxy'),
-                GITLAB_URL: inject('fakeGitLabUrl'),
-                GITLAB_TOKEN: inject('fakeGitLabToken'),
-                GITLAB_WEBHOOK_SECRET: 'worker-test-secret',
-                // Sign-in: GitLab OAuth and CI id_tokens against the fake GitLab; local sign-up on.
-                PUBLIC_URL: 'http://qaboard.test',
-                GITLAB_OAUTH_CLIENT_ID: inject('fakeGitLabOAuthClient').id,
-                GITLAB_OAUTH_CLIENT_SECRET: inject('fakeGitLabOAuthClient').secret,
-                LOCAL_SIGNUP: 'true',
-                LOCAL_USER_SCOPES: 'write',
-                // The Worker runs in its default AUTH_MODE (write): tests write with the bootstrap admin token.
-                ADMIN_TOKEN: WORKER_TEST_ADMIN_TOKEN,
-              },
-            },
-          })),
-        ],
-        test: {
-          name: 'worker',
-          include: ['test/worker/**/*.test.ts'],
-          globalSetup: ['test/worker/global-setup.ts'],
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
-        },
-      },
+      workerProject('worker'),
+      // A Hyperdrive connection per request: needs a real server (served PGlite shares one session between connections).
+      ...(process.env.TEST_DATABASE_URL ? [workerProject('worker-hyperdrive')] : []),
     ],
   },
 });

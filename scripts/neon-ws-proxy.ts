@@ -8,6 +8,8 @@
  * - HTTP (`neon()`, drizzle-orm/neon-http): `POST /sql`, Neon's SQL-over-HTTP protocol
  *   (scripts/neon-sql-over-http.ts), with `neonConfig.fetchEndpoint = `http://127.0.0.1:<port>/sql``.
  * `configureNeonForProxy` (src/db/connect-neon.ts) points the driver at both.
+ * `GET /stats` counts what clients opened: WebSocket sessions and SQL-over-HTTP requests (tests and
+ * `npm run bench:worker` check that one-shot statements open no session).
  *
  * Local development and tests only: it listens on 127.0.0.1 and reaches whatever server a client names.
  * Its address (`NEON_WS_PROXY`) never belongs in deployed configuration.
@@ -25,7 +27,14 @@ export interface NeonWsProxy {
   url: string;
   /** `http://127.0.0.1:<port>/sql`: the SQL-over-HTTP endpoint on the same port. */
   sqlUrl: string;
+  /** Since start: WebSocket sessions opened, SQL-over-HTTP requests answered (also `GET /stats`). */
+  stats(): ProxyStats;
   close(): Promise<void>;
+}
+
+export interface ProxyStats {
+  webSockets: number;
+  sqlRequests: number;
 }
 
 /** Tracks Postgres frontend message boundaries to spot the Terminate message. */
@@ -89,16 +98,23 @@ function bridge(ws: WebSocket, address: string) {
 
 export async function startNeonWsProxy(port = 0): Promise<NeonWsProxy> {
   const sql = sqlOverHttp();
+  const stats: ProxyStats = { webSockets: 0, sqlRequests: 0 };
   const server = http.createServer((request, response) => {
-    if (request.method === 'POST' && new URL(request.url ?? '/', 'http://proxy').pathname === '/sql') {
+    const path = new URL(request.url ?? '/', 'http://proxy').pathname;
+    if (request.method === 'POST' && path === '/sql') {
+      stats.sqlRequests += 1;
       return void sql.handle(request, response);
     }
-    response.writeHead(404, { 'content-type': 'text/plain' }).end('POST /sql (SQL over HTTP) or a WebSocket to /v2?address=host:port');
+    if (request.method === 'GET' && path === '/stats') {
+      return void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats));
+    }
+    response.writeHead(404, { 'content-type': 'text/plain' }).end('POST /sql (SQL over HTTP), GET /stats, or a WebSocket to /v2?address=host:port');
   });
   const sockets = new WebSocketServer({ server });
   sockets.on('connection', (ws, request) => {
     const address = new URL(request.url ?? '/', 'ws://proxy').searchParams.get('address');
     if (!address) return ws.close(1008, 'missing ?address=host:port');
+    stats.webSockets += 1;
     bridge(ws, address);
   });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
@@ -106,6 +122,7 @@ export async function startNeonWsProxy(port = 0): Promise<NeonWsProxy> {
   return {
     url: `ws://127.0.0.1:${actualPort}`,
     sqlUrl: `http://127.0.0.1:${actualPort}/sql`,
+    stats: () => ({ ...stats }),
     async close() {
       for (const client of sockets.clients) client.terminate();
       sockets.close();

@@ -14,6 +14,8 @@ const envSchema = z.object({
   /** Milliseconds to wait for a database connection, and for a statement, before answering 503. */
   DATABASE_CONNECT_TIMEOUT_MS: integer().default(5_000),
   DATABASE_STATEMENT_TIMEOUT_MS: integer().default(20_000),
+  /** Worker on Neon: `http` sends one-shot statements over HTTP (sessions only for transactions); `websocket`, a session per request. */
+  NEON_TRANSPORT: z.enum(['http', 'websocket']).default('http'),
   /** How long an upload waits for the database before it is spooled (202) instead of written (200). */
   INGEST_DEADLINE_MS: integer().default(3_000),
   /** Database failures in a row that open the circuit, and how long it stays open before a trial. */
@@ -154,6 +156,7 @@ export function parseConfig(env: object, defaults: RuntimeDefaults) {
   return {
     databaseUrl: e.DATABASE_URL,
     database: { connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS, statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS },
+    neonTransport: e.NEON_TRANSPORT,
     ingestion: { deadlineMs: e.INGEST_DEADLINE_MS },
     circuit: { failureThreshold: e.CIRCUIT_FAILURES, openMs: e.CIRCUIT_OPEN_MS },
     node: { port: e.PORT, host: e.HOST, dataDir: e.QABOARD_DATA_DIR },

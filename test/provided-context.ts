@@ -2,7 +2,12 @@
 declare module 'vitest' {
   export interface ProvidedContext {
     workerDatabaseUrl: string;
+    workerDatabaseEngine: 'postgres' | 'pglite';
+    /** The same database as a Hyperdrive local connection string (it must carry a password: trust auth ignores it). */
+    workerHyperdriveUrl: string;
     neonWsProxy: string;
+    /** A second proxy in front of the same database, used by test/worker/connection-modes.test.ts alone: its counts are that file's. */
+    countingNeonProxy: string;
     fakeGitLabUrl: string;
     fakeGitLabToken: string;
     fakeGitLabOAuthClient: { id: string; secret: string };

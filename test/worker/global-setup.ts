@@ -15,8 +15,14 @@ export default async function setup(project: TestProject) {
   writeWorkerAssets();
   const database = await serveTestDatabase();
   const proxy = await startNeonWsProxy();
+  const countingProxy = await startNeonWsProxy();
   project.provide('workerDatabaseUrl', database.url);
+  project.provide('workerDatabaseEngine', database.engine);
+  const hyperdriveUrl = new URL(database.url);
+  hyperdriveUrl.password ||= 'unused';
+  project.provide('workerHyperdriveUrl', hyperdriveUrl.toString());
   project.provide('neonWsProxy', proxy.url);
+  project.provide('countingNeonProxy', countingProxy.url);
   const gitlab = await startFakeGitLab([ispPipelineRepository(), gateRepository()]);
   project.provide('fakeGitLabUrl', gitlab.url);
   project.provide('fakeGitLabToken', gitlab.token);
@@ -30,10 +36,11 @@ export default async function setup(project: TestProject) {
     memberships: { 'worker/oauth': 30 },
   });
   gitlab.identity.signedInAs = 'worker-dev';
-  console.log(`worker tests on ${database.engine} through the Neon driver via ${proxy.url}`);
+  console.log(`${project.name} tests on ${database.engine}${project.name === 'worker' ? ` through the Neon driver via ${proxy.url}` : ' through a local Hyperdrive binding'}`);
   return async () => {
     await gitlab.close();
     await proxy.close();
+    await countingProxy.close();
     await database.close();
   };
 }

@@ -1,0 +1,323 @@
+/**
+ * The Worker against the Node entry, in one run on the local Postgres (issue 15) — not a test: it
+ * prints figures next to their targets.
+ *
+ *   npm run bench:worker -- [--uploads 2000] [--concurrency 8] [--reads 200]
+ *                           [--modes node,neon-websocket,neon-http,hyperdrive]
+ *                           [--base-url postgres://postgres@127.0.0.1:5432/postgres] [--profile]
+ *
+ * Each mode gets its own scratch database (migrated, dropped at the end) and its own server: the Node
+ * entry (`npm start`'s bundle on node-postgres), or `wrangler dev` running src/worker.ts in workerd —
+ * on Neon's driver through scripts/neon-ws-proxy.ts (NEON_TRANSPORT=websocket: a session per request,
+ * the old behaviour; http: SQL over HTTP), or through a HYPERDRIVE binding whose local connection
+ * string is the database. Per mode:
+ * - uploads: POST /api/v1/output at concurrency C (10 commits × 200 inputs): outputs/s, latency p50/p95/p99;
+ * - reads:   GET /api/v1/commit/:id of 200 outputs, one request at a time: latency p50/p95/p99;
+ * - sessions/request: `pg_stat_database.sessions` of the scratch database, before and after;
+ * - CPU/request: utime+stime (/proc/<pid>/stat) of the server's process — for the Worker, of the workerd
+ *   process that runs it (wrangler's own front end, which production doesn't have, runs elsewhere and
+ *   is left out); one clock tick is 10 ms, so only the mean over many requests is meaningful.
+ * With --profile, the Worker modes also run under the inspector's CPU profiler (which costs CPU itself:
+ * the CPU figures of such a run are not comparable) and print the top self-time functions per request.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import ts from 'typescript';
+import { connectNodeDatabase } from '../src/db/connect-node';
+import { killOwned } from '../src/maintenance/owned-children';
+import { createScratchDatabase } from '../test/support/databases';
+import { freePort, startServer } from '../test/support/node-entry';
+import { outputUpload, shaOf } from '../test/support/uploads';
+import { percentiles } from './latency';
+import { startNeonWsProxy, type NeonWsProxy } from './neon-ws-proxy';
+import { connectInspector, type Inspector } from './worker-profile';
+import { writeWorkerAssets } from './worker-assets';
+
+type Mode = 'node' | 'neon-websocket' | 'neon-http' | 'hyperdrive';
+
+const { values: args } = parseArgs({
+  options: {
+    uploads: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '8' },
+    reads: { type: 'string', default: '200' },
+    modes: { type: 'string', default: 'node,neon-websocket,neon-http,hyperdrive' },
+    'base-url': { type: 'string', default: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
+    profile: { type: 'boolean', default: false },
+  },
+});
+const UPLOADS = Number(args.uploads);
+const CONCURRENCY = Number(args.concurrency);
+const READS = Number(args.reads);
+const MODES = args.modes!.split(',') as Mode[];
+const BASE_URL = args['base-url']!;
+const INPUTS_PER_COMMIT = 200;
+const root = path.resolve(import.meta.dirname, '..');
+const work = path.join(root, '.cache', 'bench-worker');
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+function request(url: string, method = 'GET', body?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    const sent = http.request(url, { method, agent, headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode!, body: Buffer.concat(chunks).toString() }));
+    });
+    sent.on('error', reject);
+    sent.end(body);
+  });
+}
+
+/** user + system CPU of a process, in ms (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14 and 15)
+}
+
+/** The workerd processes descending from `pid`, with their command lines. */
+function workerdProcesses(pid: number): Array<{ pid: number; cmdline: string }> {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  const found: Array<{ pid: number; cmdline: string }> = [];
+  const visit = (p: number) => {
+    for (const child of children.get(p) ?? []) {
+      const cmdline = readFileSync(`/proc/${child}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (cmdline.includes('workerd')) found.push({ pid: child, cmdline });
+      visit(child);
+    }
+  };
+  visit(pid);
+  return found;
+}
+
+async function sessionsOf(database: string): Promise<number> {
+  const client = new pg.Client({ connectionString: BASE_URL });
+  await client.connect();
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // ended sessions' statistics reach the counters
+    const { rows } = await client.query<{ sessions: string }>('SELECT sessions FROM pg_stat_database WHERE datname = $1', [database]);
+    return Number(rows[0]?.sessions ?? 0);
+  } finally {
+    await client.end();
+  }
+}
+
+interface Server {
+  url: string;
+  /** The process whose CPU is the app's. */
+  appPid(): number;
+  /** wrangler dev's inspector port (Worker modes). */
+  inspectorPort?: number;
+  stop(): Promise<void>;
+}
+
+async function startNode(databaseUrl: string): Promise<Server> {
+  const server = await startServer(await mkdtemp(path.join(tmpdir(), 'qaboard-bench-')), { DATABASE_URL: databaseUrl, RATE_LIMIT_PER_MINUTE: '1000000' });
+  return { url: server.url, appPid: () => server.child.pid!, stop: () => killOwned(server.child) };
+}
+
+/** wrangler.jsonc as the bench runs it: no build step (assets written once), and a HYPERDRIVE binding when asked. */
+function benchWranglerConfig(mode: Mode, databaseUrl: string): string {
+  const file = path.join(root, 'wrangler.jsonc');
+  const config = ts.parseConfigFileTextToJson(file, readFileSync(file, 'utf8')).config as Record<string, any>;
+  delete config.build;
+  config.main = path.join(root, config.main);
+  config.assets = { directory: path.join(root, config.assets.directory) };
+  if (mode === 'hyperdrive') {
+    const local = new URL(databaseUrl);
+    local.password ||= 'unused'; // wrangler wants one; trust authentication ignores it
+    config.hyperdrive = [{ binding: 'HYPERDRIVE', id: 'bench', localConnectionString: local.toString() }];
+  }
+  const out = path.join(work, `wrangler.${mode}.json`);
+  writeFileSync(out, JSON.stringify(config));
+  return out;
+}
+
+async function startWorker(mode: Mode, databaseUrl: string, proxy: NeonWsProxy): Promise<Server> {
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const vars = { DATABASE_URL: databaseUrl, NEON_WS_PROXY: proxy.url, NEON_TRANSPORT: mode === 'neon-websocket' ? 'websocket' : 'http', AUTH_MODE: 'open' };
+  const child: ChildProcess = spawn(
+    path.join(root, 'node_modules', '.bin', 'wrangler'),
+    [
+      'dev', '-c', benchWranglerConfig(mode, databaseUrl), '--ip', '127.0.0.1', '--port', String(port), '--persist-to', path.join(work, `state-${mode}`),
+      '--inspector-port', String(inspectorPort), '--log-level', 'error',
+      ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
+    ],
+    { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_HIDE_BANNER: 'true' }, detached: true, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let output = '';
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const started = performance.now();
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited: ${output}`);
+    if (performance.now() - started > 90_000) throw new Error(`wrangler dev did not answer within 90 s: ${output}`);
+    const answer = await request(`${url}/api/v1/projects`).catch(() => undefined);
+    if (answer?.status === 200) break;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const stop = async () => {
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)));
+  };
+  // wrangler dev runs two workerd: its front end on our port, which forwards to the app's (on a port of its own).
+  const appPid = () => {
+    const app = workerdProcesses(child.pid!).find((p) => !p.cmdline.includes(`--socket-addr=entry=127.0.0.1:${port} `));
+    if (!app) throw new Error('no workerd process of the app under wrangler dev');
+    return app.pid;
+  };
+  return { url, appPid, stop, inspectorPort };
+}
+
+interface Figures {
+  mode: Mode;
+  uploadsPerSecond: number;
+  upload: ReturnType<typeof percentiles>;
+  read: ReturnType<typeof percentiles>;
+  sessionsPerRequest: number;
+  cpuPerUpload: number;
+  cpuPerRead: number;
+  profiles?: { uploads: Array<{ name: string; ms: number }>; reads: Array<{ name: string; ms: number }> };
+}
+
+const uploadOf = (i: number) =>
+  outputUpload({ project: 'bench/worker', sha: shaOf(Math.floor(i / INPUTS_PER_COMMIT) + 1), input: `inputs/${i % INPUTS_PER_COMMIT}.jpg`, status: 'done', metrics: { psnr: 30 + (i % 7), loss: i % 3, run: i } });
+
+async function benchMode(mode: Mode, proxy: NeonWsProxy): Promise<Figures> {
+  const database = await createScratchDatabase(BASE_URL);
+  await (await connectNodeDatabase({ kind: 'postgres', url: database.url })).close(); // migrates
+  const name = new URL(database.url).pathname.slice(1);
+  const server = mode === 'node' ? await startNode(database.url) : await startWorker(mode, database.url, proxy);
+  try {
+    const post = async (body: string) => {
+      const answer = await request(`${server.url}/api/v1/output/`, 'POST', body);
+      if (answer.status !== 200) throw new Error(`${mode}: upload answered ${answer.status} ${answer.body.slice(0, 300)}`);
+    };
+    for (let i = 0; i < 100; i++) await post(JSON.stringify(outputUpload({ project: 'bench/warm-up', input: `warm/${i}.jpg`, status: 'done' }))); // JIT, pools
+    const bodies = Array.from({ length: UPLOADS }, (_, i) => JSON.stringify(uploadOf(i)));
+    const pid = server.appPid();
+    const inspector: Inspector | undefined = args.profile && server.inspectorPort ? await connectInspector(server.inspectorPort) : undefined;
+    await inspector?.start();
+    const sessionsBefore = await sessionsOf(name);
+    const cpuBeforeUploads = cpuMs(pid);
+    const latencies: number[] = [];
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < UPLOADS) {
+          const body = bodies[next++]!;
+          const t0 = performance.now();
+          await post(body);
+          latencies.push(performance.now() - t0);
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const cpuUploads = cpuMs(pid) - cpuBeforeUploads;
+    const uploadProfile = await inspector?.stop();
+
+    const commitUrl = `${server.url}/api/v1/commit/${shaOf(1)}?project=bench%2Fworker`;
+    const first = await request(commitUrl);
+    const outputs = Object.values((JSON.parse(first.body) as { batches: Record<string, { valid_outputs: number }> }).batches).reduce((n, b) => n + b.valid_outputs, 0);
+    if (first.status !== 200 || outputs !== INPUTS_PER_COMMIT) throw new Error(`${mode}: GET /commit answered ${first.status} with ${outputs} outputs`);
+    for (let i = 0; i < 20; i++) await request(commitUrl);
+    await inspector?.start();
+    const cpuBeforeReads = cpuMs(pid);
+    const readLatencies: number[] = [];
+    for (let i = 0; i < READS; i++) {
+      const t0 = performance.now();
+      const answer = await request(commitUrl);
+      readLatencies.push(performance.now() - t0);
+      if (answer.status !== 200) throw new Error(`${mode}: GET /commit answered ${answer.status}`);
+    }
+    const cpuReads = cpuMs(pid) - cpuBeforeReads;
+    const readProfile = await inspector?.stop();
+    inspector?.close();
+    // The counter read itself is one session: not the app's.
+    const sessions = (await sessionsOf(name)) - sessionsBefore - 1;
+    return {
+      mode,
+      uploadsPerSecond: UPLOADS / seconds,
+      upload: percentiles(latencies),
+      read: percentiles(readLatencies),
+      sessionsPerRequest: sessions / (UPLOADS + READS + 21),
+      cpuPerUpload: cpuUploads / UPLOADS,
+      cpuPerRead: cpuReads / READS,
+      profiles: uploadProfile && readProfile && { uploads: uploadProfile, reads: readProfile },
+    };
+  } finally {
+    await server.stop();
+    await database.drop();
+  }
+}
+
+mkdirSync(work, { recursive: true });
+writeWorkerAssets();
+if (MODES.includes('node')) execFileSync('npm', ['run', '-s', 'build:node'], { cwd: root, stdio: 'inherit' });
+const proxy = await startNeonWsProxy();
+const results: Figures[] = [];
+try {
+  for (const mode of MODES) {
+    console.error(`bench:worker ${mode} …`);
+    results.push(await benchMode(mode, proxy));
+  }
+} finally {
+  await proxy.close();
+  agent.destroy();
+}
+
+const f1 = (n: number) => n.toFixed(1);
+const node = results.find((r) => r.mode === 'node');
+console.log(`\n${UPLOADS} uploads at concurrency ${CONCURRENCY} (10 commits × ${INPUTS_PER_COMMIT} inputs), then GET /api/v1/commit/:id of ${INPUTS_PER_COMMIT} outputs ×${READS}, one at a time\n`);
+console.log('| mode | uploads/s | POST p50 / p95 / p99 ms | GET /commit p50 / p95 / p99 ms | sessions/request | app CPU ms/upload | app CPU ms/GET /commit |');
+console.log('|---|---|---|---|---|---|---|');
+for (const r of results) {
+  console.log(
+    `| ${r.mode} | ${r.uploadsPerSecond.toFixed(0)}${node && r !== node ? ` (${((100 * r.uploadsPerSecond) / node.uploadsPerSecond).toFixed(0)}% of node)` : ''} | ` +
+      `${f1(r.upload.p50)} / ${f1(r.upload.p95)} / ${f1(r.upload.p99)} | ${f1(r.read.p50)} / ${f1(r.read.p95)} / ${f1(r.read.p99)} | ` +
+      `${r.sessionsPerRequest.toFixed(3)} | ${r.cpuPerUpload.toFixed(2)} | ${r.cpuPerRead.toFixed(2)} |`,
+  );
+}
+if (node) {
+  console.log('\nTargets (Worker modes): ingestion ≥ 80% of node; GET /commit p50 within 2 ms of node; sessions/request ≤ 0.01 (http, hyperdrive); CPU ≤ 2 ms/upload, ≤ 3 ms/GET /commit');
+  for (const r of results.filter((x) => x.mode !== 'node')) {
+    const checks = [
+      ['ingestion', r.uploadsPerSecond >= 0.8 * node.uploadsPerSecond],
+      ['GET /commit', r.read.p50 <= node.read.p50 + 2],
+      ['sessions', r.mode === 'neon-websocket' || r.sessionsPerRequest <= 0.01],
+      ['CPU/upload', r.cpuPerUpload <= 2],
+      ['CPU/GET', r.cpuPerRead <= 3],
+    ] as const;
+    console.log(`  ${r.mode}: ${checks.map(([what, ok]) => `${what} ${ok ? 'OK' : 'MISSED'}`).join(', ')}`);
+  }
+}
+
+for (const r of results.filter((x) => x.profiles)) {
+  for (const [phase, list, count] of [['upload', r.profiles!.uploads, UPLOADS], ['GET /commit', r.profiles!.reads, READS]] as const) {
+    const total = list.reduce((n, e) => n + e.ms, 0);
+    console.log(`\n${r.mode}: profiled CPU per ${phase} ${(total / count).toFixed(2)} ms (idle and GC included); top self time per request:`);
+    for (const entry of list.slice(0, 15)) console.log(`  ${(entry.ms / count).toFixed(3)} ms  ${entry.name}`);
+  }
+}

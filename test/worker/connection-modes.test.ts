@@ -1,0 +1,107 @@
+/**
+ * The Worker's connection modes (src/db/connect-worker.ts) in workerd, counted at a Neon proxy of
+ * their own: with `neon-http`, uploads and reads open no database session (one HTTP request per
+ * statement) and only an interactive transaction opens one; with `neon-websocket`, every request does;
+ * with a `HYPERDRIVE` binding, nothing goes through Neon's proxy at all.
+ */
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { expect, inject, test } from 'vitest';
+import entry, { type WorkerEnv } from '../../src/worker';
+import sample from '../fixtures/qatools/qatools-requests.jsonl?raw';
+import { ADMIN_JSON } from './worker-credentials';
+
+const proxy = inject('countingNeonProxy');
+const statsUrl = `${proxy.replace(/^ws/, 'http')}/stats`;
+const proxyStats = async () => (await (await fetch(statsUrl)).json()) as { webSockets: number; sqlRequests: number };
+const firstUpload = JSON.parse(sample.split('\n')[0]!).json as Record<string, unknown>;
+
+const testEnv = env as unknown as WorkerEnv & { TEST_HYPERDRIVE: Hyperdrive };
+
+/** The Worker module with its own env object: its own isolate state, so its own connection mode. */
+function workerIn(mode: 'http' | 'websocket' | 'hyperdrive') {
+  const { HYPERDRIVE: _, ...neon } = testEnv;
+  const modeEnv = (
+    mode === 'hyperdrive' ? { ...neon, NEON_WS_PROXY: proxy, HYPERDRIVE: testEnv.TEST_HYPERDRIVE } : { ...neon, NEON_WS_PROXY: proxy, NEON_TRANSPORT: mode }
+  ) as WorkerEnv;
+  return async (path: string, init?: RequestInit) => {
+    const ctx = createExecutionContext();
+    const response = await entry.fetch!(new Request(`http://qaboard.test${path}`, init) as Request<unknown, IncomingRequestCfProperties>, modeEnv, ctx);
+    const body = (await response.json()) as Record<string, any>;
+    await waitOnExecutionContext(ctx); // the session, if one was opened, is ended by then
+    return { status: response.status, body };
+  };
+}
+
+const upload = (project: string, i: number) => ({
+  ...firstUpload,
+  project,
+  input_path: `in/${i}.jpg`,
+  rel_input_path: `in/${i}.jpg`,
+  is_running: false,
+  is_pending: false,
+  metrics: { psnr: i },
+});
+
+/** Runs `work` and answers what it opened at the proxy. */
+async function counted(work: () => Promise<void>) {
+  const before = await proxyStats();
+  await work();
+  const after = await proxyStats();
+  return { webSockets: after.webSockets - before.webSockets, sqlRequests: after.sqlRequests - before.sqlRequests };
+}
+
+test('neon-http: uploads and reads are HTTP requests and open no session; an interactive transaction opens one', async () => {
+  const call = workerIn('http');
+  const project = 'worker/modes-http';
+  const sha = String(firstUpload.commit_sha);
+  const oneShots = await counted(async () => {
+    for (let i = 0; i < 10; i++) expect((await call('/api/v1/output/', { method: 'POST', headers: ADMIN_JSON, body: JSON.stringify(upload(project, i)) })).status).toBe(200);
+    for (let i = 0; i < 5; i++) {
+      const commit = await call(`/api/v1/commit/${sha}?project=${encodeURIComponent(project)}`);
+      expect(commit.status).toBe(200);
+      expect(Object.values(commit.body.batches as Record<string, { valid_outputs: number }>).reduce((n, b) => n + b.valid_outputs, 0)).toBe(10);
+    }
+  });
+  expect(oneShots.webSockets).toBe(0);
+  expect(oneShots.sqlRequests).toBeGreaterThanOrEqual(15);
+
+  // `qa optimize` bookkeeping moves outputs and drops iteration batches in one interactive transaction.
+  const optimize = { project, commit_sha: sha, batch_label: 'tuning', data: { optimization: true, iteration: 1, is_best_iter: true, iteration_label: 'tuning|iter1' } };
+  const transaction = await counted(async () => {
+    expect((await call('/api/v1/batch/', { method: 'POST', headers: ADMIN_JSON, body: JSON.stringify(optimize) })).status).toBe(200);
+  });
+  expect(transaction.webSockets).toBe(1);
+});
+
+/**
+ * Served PGlite has one session that every connection shares: the upload's named statement, prepared
+ * by one request's connection, is already there for the next (42P05). A connection per request needs a
+ * real server (TEST_DATABASE_URL).
+ */
+const connectionPerRequest = test.skipIf(inject('workerDatabaseEngine') === 'pglite');
+
+connectionPerRequest('neon-websocket: every request opens its own session, and nothing goes over HTTP', async () => {
+  const call = workerIn('websocket');
+  const project = 'worker/modes-websocket';
+  const opened = await counted(async () => {
+    for (let i = 0; i < 4; i++) expect((await call('/api/v1/output/', { method: 'POST', headers: ADMIN_JSON, body: JSON.stringify(upload(project, i)) })).status).toBe(200);
+    expect((await call(`/api/v1/commit/${String(firstUpload.commit_sha)}?project=${encodeURIComponent(project)}`)).status).toBe(200);
+  });
+  expect(opened).toEqual({ webSockets: 5, sqlRequests: 0 });
+});
+
+connectionPerRequest('hyperdrive: uploads, reads and an interactive transaction go through the binding, none through Neon', async () => {
+  const call = workerIn('hyperdrive');
+  const project = 'worker/modes-hyperdrive';
+  const sha = String(firstUpload.commit_sha);
+  const opened = await counted(async () => {
+    for (let i = 0; i < 4; i++) expect((await call('/api/v1/output/', { method: 'POST', headers: ADMIN_JSON, body: JSON.stringify(upload(project, i)) })).status).toBe(200);
+    const optimize = { project, commit_sha: sha, batch_label: 'tuning', data: { optimization: true, iteration: 1 } };
+    expect((await call('/api/v1/batch/', { method: 'POST', headers: ADMIN_JSON, body: JSON.stringify(optimize) })).status).toBe(200);
+    const commit = await call(`/api/v1/commit/${sha}?project=${encodeURIComponent(project)}`);
+    expect(commit.status).toBe(200);
+    expect(Object.values(commit.body.batches as Record<string, { valid_outputs: number }>).reduce((n, b) => n + b.valid_outputs, 0)).toBe(4);
+  });
+  expect(opened).toEqual({ webSockets: 0, sqlRequests: 0 });
+});
