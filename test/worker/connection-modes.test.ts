@@ -74,14 +74,7 @@ test('neon-http: uploads and reads are HTTP requests and open no session; an int
   expect(transaction.webSockets).toBe(1);
 });
 
-/**
- * Served PGlite has one session that every connection shares: the upload's named statement, prepared
- * by one request's connection, is already there for the next (42P05). A connection per request needs a
- * real server (TEST_DATABASE_URL).
- */
-const connectionPerRequest = test.skipIf(inject('workerDatabaseEngine') === 'pglite');
-
-connectionPerRequest('neon-websocket: every request opens its own session, and nothing goes over HTTP', async () => {
+test('neon-websocket: every request opens its own session, and nothing goes over HTTP', async () => {
   const call = workerIn('websocket');
   const project = 'worker/modes-websocket';
   const opened = await counted(async () => {
@@ -91,7 +84,7 @@ connectionPerRequest('neon-websocket: every request opens its own session, and n
   expect(opened).toEqual({ webSockets: 5, sqlRequests: 0 });
 });
 
-connectionPerRequest('hyperdrive: uploads, reads and an interactive transaction go through the binding, none through Neon', async () => {
+test('hyperdrive: uploads, reads and an interactive transaction go through the binding, none through Neon', async () => {
   const call = workerIn('hyperdrive');
   const project = 'worker/modes-hyperdrive';
   const sha = String(firstUpload.commit_sha);
