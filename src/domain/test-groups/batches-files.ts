@@ -7,9 +7,11 @@
  * - the tuning form's preview: a group expanded into its tests (`expandGroup`), without the data
  *   disk — inputs are listed as written; folders and wildcards are left for `qa batch` in CI.
  * Files are parsed as YAML 1.1 with repeated keys allowed (the last wins), as PyYAML does; YAML
- * written for the qa CLI is YAML 1.1 too, so that strings like `yes` stay strings.
+ * written for the qa CLI is YAML 1.1 too, so that strings like `yes` stay strings. `__proto__` keys
+ * are dropped as the files are parsed (see prototype-keys.ts).
  */
 import { parse, stringify } from 'yaml';
+import { dropPrototypeKeys, ownValue } from '../../lib/prototype-keys';
 
 type Json = Record<string, unknown>;
 
@@ -32,7 +34,7 @@ const CONFIGURATION_KEYS = ['configs', 'configurations', 'configuration'] as con
 const NOT_BATCHES = new Set(['database', 'aliases', 'groups']);
 const ALIAS_DEPTH = 10;
 
-export const parseYaml11 = (text: string): unknown => parse(text, { version: '1.1', uniqueKeys: false });
+export const parseYaml11 = (text: string): unknown => parse(text, dropPrototypeKeys, { version: '1.1', uniqueKeys: false });
 export const stringifyYaml11 = (value: unknown): string => stringify(value, { version: '1.1' });
 
 function flatten(value: unknown): unknown[] {
@@ -50,16 +52,17 @@ export function resolveAliases(names: unknown, aliases: Json, depth = ALIAS_DEPT
   if (names === null || names === undefined) return [];
   if (Array.isArray(names)) return names.flatMap((name) => resolveAliases(name, aliases, depth - 1));
   const name = String(names);
-  return depth > 0 && name in aliases ? resolveAliases(aliases[name], aliases, depth - 1) : [name];
+  return depth > 0 && Object.hasOwn(aliases, name) ? resolveAliases(aliases[name], aliases, depth - 1) : [name];
 }
 
 /** qatools' deep merge of batches files: mappings merge, other values are replaced; a list holding `super` splices in the previous value. */
 function mergeInto(target: Json, source: Json): Json {
   for (const [key, value] of Object.entries(source)) {
+    const current = ownValue(target, key);
     if (isObject(value)) {
-      target[key] = mergeInto(isObject(target[key]) ? (target[key] as Json) : {}, value);
+      target[key] = mergeInto(isObject(current) ? current : {}, value);
     } else if (Array.isArray(value) && value.includes('super')) {
-      const previous = Array.isArray(target[key]) ? (target[key] as unknown[]) : [];
+      const previous = Array.isArray(current) ? current : [];
       target[key] = value.flatMap((item) => (item === 'super' ? previous : [item]));
     } else {
       target[key] = value;
@@ -241,7 +244,7 @@ export function expandGroup(name: string, files: BatchesFile[], config: Json): G
   };
 
   for (const batchName of resolveAliases([name], aliases)) {
-    if (batchName in batches) expandBatch(batchName, batches[batchName], defaultConfigurations, defaults);
+    if (Object.hasOwn(batches, batchName)) expandBatch(batchName, batches[batchName], defaultConfigurations, defaults);
     // Not a batch: a path (or wildcard) under the default database.
     else addInput(batchName, defaultConfigurations, defaults);
   }
