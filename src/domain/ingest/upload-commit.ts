@@ -1,5 +1,6 @@
 /** What an upload says about its commit, as a `CommitRecord` (see domain/commits/record-commit.ts). */
 import type { CommitRecord } from '../commits/record-commit';
+import { isStorageLocation } from '../storage-locations';
 import type { CommitEnvelope } from './envelope';
 
 /** What an upload answers, and whether it created its commit (then the commit may need GitLab metadata). */
@@ -16,9 +17,9 @@ function authoredTimestamp(value: string | null | undefined): string | null {
   return /(Z|[+-]\d{2}(:?\d{2})?)$/i.test(value) ? value : `${value}Z`;
 }
 
-/** A location is kept when it is absolute or a URL (object storage); relative folders mean nothing here. */
+/** A location is kept when it is absolute or a web URL (object storage); relative folders mean nothing here. */
 export function storedLocation(value: string | null | undefined): string | null {
-  return value && (value.startsWith('/') || /^[a-z][a-z0-9+.-]*:\/\//i.test(value)) ? value : null;
+  return value && isStorageLocation(value) ? value : null;
 }
 
 export function uploadCommitRecord(
