@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { repositoryPathOf } from '../src/domain/read/projects';
 import { postJson, testApp, type TestApp } from './support/app';
 import { emptyTables, engineNames, openTestDatabase, rowCounts, type TestDatabase } from './support/databases';
 import { outputUpload, shaOf } from './support/uploads';
@@ -138,6 +139,21 @@ describe.each(engineNames)('ingestion on %s', (engine) => {
     const urls = [commit.batches.default.batch_dir_url, commit.artifacts_url, commit.repo_artifacts_url, ...Object.values(commit.batches.default.outputs).map((o: any) => o.output_dir_url)];
     for (const url of urls) expect(url).not.toMatch(/^[a-z][a-z0-9+.-]*:/i);
     expect(((await (await app.request(`/api/v1/output/${output.id}`)).json()) as Json).output_dir_url).toBe('');
+  });
+
+  test("an upload's repository is its project or a parent folder of it — never another project's (attack finding F1)", async () => {
+    const hostile = { project_root: 'teamB/secret', qaboard_config: { project: { name: 'teamB/secret' } } };
+    await post('/api/v1/output/', { ...outputUpload({ project: 'teamA/repo' }), ...hostile });
+    expect(await repositoryPathOf(database.db, 'teamA/repo')).toBe('teamA/repo');
+    await post('/api/v1/output/', { ...outputUpload({ project: 'teamA/repo/sub' }), project_root: 'teamA/repository', qaboard_config: { project: { name: 'teamA/repo' } } });
+    expect(await repositoryPathOf(database.db, 'teamA/repo/sub')).toBe('teamA/repo'); // project_root rejected, the config's name kept
+    await post('/api/v1/commit/', { ...outputUpload({ project: 'teamA/other' }), ...hostile });
+    expect(await repositoryPathOf(database.db, 'teamA/other')).toBe('teamA/other');
+    const commit = await readCommit(shaOf(1), 'project=teamA%2Fother');
+    expect(commit.data.git).toBeUndefined(); // the commit records no repository either
+    // The qa CLI's own: a sub-project names its repository (project_root = the root's project.name).
+    await post('/api/v1/output/', { ...outputUpload({ project: 'vision/isp/tools/denoise' }), project_root: 'vision/isp' });
+    expect(await repositoryPathOf(database.db, 'vision/isp/tools/denoise')).toBe('vision/isp');
   });
 
   test('qa optimize: the best iteration moves into the batch and finished iterations go', async () => {

@@ -27,7 +27,7 @@ const commitSha = z
 const commitEnvelope = z
   .object({
     project: projectId(),
-    project_root: optionalText,
+    project_root: optionalText.openapi({ description: 'The repository (qatools: the root qaboard.yaml `project.name`): taken only when it is `project` or a parent folder of it.' }),
     commit_sha: commitSha.optional(),
     git_commit_sha: commitSha.optional().openapi({ description: 'Legacy name of commit_sha.' }),
     commit_branch: branchName().nullish(),
