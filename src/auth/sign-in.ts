@@ -135,14 +135,26 @@ export async function signOut(services: SessionServices, secret: string | undefi
   );
 }
 
+/** A stand-in origin to resolve `next` against: what resolves to it is a path of this server. */
+const THIS_SERVER = 'https://this-server.invalid';
+
 /**
  * Where to send the browser after a GitLab sign-in: a path of this server, or a URL on the web
  * app's origins (CORS_ORIGINS, PUBLIC_URL) — never elsewhere (no open redirect). Default: the web app.
+ * `next` is read with the URL parser browsers use (which drops tabs and newlines and takes `\` for
+ * `/`, so `/\t/evil` is `//evil`), and answered as that parser writes it: percent-encoded ASCII
+ * that a Location header can always carry.
  */
 export function signInDestination(next: string | undefined, config: Pick<AppConfig, 'corsOrigins' | 'publicUrl'>): string {
   const fallback = config.corsOrigins[0] ? `${config.corsOrigins[0]}/` : '/';
   if (!next) return fallback;
-  if (/^\/(?![/\\])/.test(next)) return next;
-  const origin = originOf(next);
-  return origin && [...config.corsOrigins, originOf(config.publicUrl)].includes(origin) ? next : fallback;
+  let url: URL;
+  try {
+    url = new URL(next, THIS_SERVER);
+  } catch {
+    return fallback;
+  }
+  if (url.origin === THIS_SERVER) return next.startsWith('/') ? `${url.pathname}${url.search}${url.hash}` : fallback;
+  const isAbsolute = /^https?:\/\//i.test(next);
+  return isAbsolute && [...config.corsOrigins, originOf(config.publicUrl)].includes(url.origin) ? url.href : fallback;
 }

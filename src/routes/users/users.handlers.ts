@@ -75,5 +75,5 @@ export const gitlabCallback: AppRouteHandler<GitLabCallback> = async (c) => {
   });
   c.header('set-cookie', clearedPendingSignInCookie(), { append: true });
   await setNewSession(c, signedIn.secret);
-  return c.redirect(signedIn.next, 302);
+  return c.redirect(signInDestination(signedIn.next, c.var.config), 302); // checked again: it came back through a cookie
 };
