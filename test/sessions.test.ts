@@ -149,6 +149,29 @@ describe.each(engineNames)('sessions and local users on %s', (engine) => {
     expect((await app.request('/api/v1/user/auth/', passwordForm('ada', 'analytical engine', { origin: 'https://evil.example' }))).status).toBe(403);
   });
 
+  test('CSRF: HTTP Basic credentials a browser resends cross-site get the same checks; the qa CLI (no browser signals) does not (attack finding M3)', async () => {
+    const token = 'basic-admin-token-for-csrf';
+    const withToken = testApp(database.db, { ...ENV, ADMIN_TOKEN: token });
+    const basic = { authorization: `Basic ${btoa(`ci:${token}`)}` };
+    const attempts: [string, Record<string, string>, number, string?][] = [
+      ['the qa CLI: Basic ci:<token>, no Origin', basic, 200],
+      ['a cross-site page replaying cached Basic credentials', { ...basic, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }, 403],
+      ['a cross-site form (text/plain), Origin only', { ...basic, origin: 'https://evil.example' }, 403, 'text/plain'],
+      ['Sec-Fetch-Site cross-site without Origin', { ...basic, 'sec-fetch-site': 'cross-site' }, 403],
+      ['Origin null (a sandboxed page)', { ...basic, origin: 'null' }, 403],
+      ['the web app, with Basic credentials', { ...basic, ...WEB_APP_HEADERS, 'sec-fetch-site': 'same-site' }, 200],
+      ['the web app, posting a cross-site-sendable body', { ...basic, ...WEB_APP_HEADERS }, 403, 'text/plain'],
+      ['a Bearer token from a browser page elsewhere (never sent by itself)', { authorization: `Bearer ${token}`, origin: 'https://evil.example' }, 200],
+    ];
+    for (const [name, headers, status, contentType] of attempts) {
+      const write = writeAs(headers, shaOf(42));
+      const response = await withToken.request('/api/v1/output/', contentType ? { ...write, headers: { ...write.headers, 'content-type': contentType } } : write);
+      expect(response.status, name).toBe(status);
+      if (status === 403) expect(((await response.json()) as Json).detail, name).toMatch(/Cross-site request refused/);
+    }
+    expect((await withToken.request('/api/v1/projects', { headers: { ...basic, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } })).status).toBe(200);
+  });
+
   test('signup is off unless LOCAL_SIGNUP=true; it creates a user with LOCAL_USER_SCOPES, names bad fields, refuses taken names', async () => {
     const fields = { email: 'grace@example.com', user_name: 'grace', full_name: 'Grace Hopper', password: 'cobol forever' };
     const off = await app.request('/api/v1/user/signup/', form(fields));
