@@ -705,7 +705,7 @@ export interface paths {
         };
         /**
          * What became of uploads acknowledged with a receipt (202)
-         * @description `queued` until every upload under the receipt is written; `failed` lists the uploads the database refused, with why.
+         * @description `queued` until every upload under the receipt is written; `failed` lists the uploads the database refused, with why. A receipt of a project the caller can not see answers as an unknown one: `queued` while it could still be in a queue (7 days), then 404.
          */
         get: operations["getIngestion"];
         put?: never;
@@ -1887,6 +1887,7 @@ export interface components {
         OutputUpload: {
             /** @example group/repo */
             project: string;
+            /** @description The repository (qatools: the root qaboard.yaml `project.name`): taken only when it is `project` or a parent folder of it. */
             project_root?: string | null;
             commit_sha?: string;
             /** @description Legacy name of commit_sha. */
@@ -1981,6 +1982,7 @@ export interface components {
         BatchUpload: {
             /** @example group/repo */
             project: string;
+            /** @description The repository (qatools: the root qaboard.yaml `project.name`): taken only when it is `project` or a parent folder of it. */
             project_root?: string | null;
             commit_sha?: string;
             /** @description Legacy name of commit_sha. */
@@ -2042,6 +2044,7 @@ export interface components {
         CommitUpload: {
             /** @example group/repo */
             project: string;
+            /** @description The repository (qatools: the root qaboard.yaml `project.name`): taken only when it is `project` or a parent folder of it. */
             project_root?: string | null;
             commit_sha?: string;
             /** @description Legacy name of commit_sha. */

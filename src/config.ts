@@ -103,6 +103,8 @@ const envSchema = z.object({
     .default('read')
     .transform((text) => text.split(',').map((scope) => scope.trim()))
     .pipe(z.array(z.enum(['read', 'write', 'admin'])).min(1)),
+  /** Password sign-ins and sign-ups one address may attempt a minute (each costs a password hash). */
+  SIGN_IN_ATTEMPTS_PER_MINUTE: integer().default(30),
   /** Sessions end after this many hours without a request (sliding), and this many hours after sign-in whatever. */
   SESSION_IDLE_HOURS: z.coerce.number().positive().default(24 * 7),
   SESSION_MAX_HOURS: z.coerce.number().positive().default(24 * 30),
@@ -200,7 +202,7 @@ export function parseConfig(env: object, defaults: RuntimeDefaults) {
           }
         : undefined,
     gitlabProxy: gitlabUrl ? { origin: new URL(gitlabUrl).origin, maxBytes: e.GITLAB_PROXY_MAX_BYTES, timeoutMs: e.GITLAB_TIMEOUT_MS } : undefined,
-    localUsers: { signup: e.LOCAL_SIGNUP === 'true', scopes: e.LOCAL_USER_SCOPES },
+    localUsers: { signup: e.LOCAL_SIGNUP === 'true', scopes: e.LOCAL_USER_SCOPES, attemptsPerMinute: e.SIGN_IN_ATTEMPTS_PER_MINUTE },
     sessions: { idleSeconds: Math.round(e.SESSION_IDLE_HOURS * 3600), maxSeconds: Math.round(e.SESSION_MAX_HOURS * 3600) },
     gitlabWebhookSecret: e.GITLAB_WEBHOOK_SECRET,
     webAppUrl: e.WEB_APP_URL?.replace(/\/+$/, ''),

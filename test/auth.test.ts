@@ -82,7 +82,8 @@ const SAMPLES: Record<string, Sample> = {
   'GET /api/v1/health': { path: () => '/api/v1/health', projectBound: false, public: true },
   'GET /api/v1/version': { path: () => '/api/v1/version', projectBound: false, public: true },
   'POST /api/v2/outputs': { path: () => '/api/v2/outputs', body: (t) => [outputUpload({ project: t.project, sha: t.sha })], projectBound: true },
-  'GET /api/v1/ingestions/{id}': { path: (t) => `/api/v1/ingestions/${t.receipt}`, projectBound: true },
+  // Another project's (recent) receipt answers as an unknown recent one: still queued (see bulk.test.ts).
+  'GET /api/v1/ingestions/{id}': { path: (t) => `/api/v1/ingestions/${t.receipt}`, projectBound: true, otherProjectStatus: 200 },
   // Sign-in routes are public; the matrix checks that no credential changes their answer (the
   // flows themselves: test/sessions.test.ts, test/gitlab-sign-in.test.ts). Invalid forms avoid hashing.
   'POST /api/v1/user/auth': { path: () => '/api/v1/user/auth', form: { username: 'nobody' }, projectBound: false, public: true, publicStatus: 400, sameSiteChecked: true },

@@ -70,6 +70,15 @@ describe.each(engineNames)('bad input on %s', (engine) => {
     expect(await rowCounts(database.db)).toEqual(before);
   });
 
+  test.each(['input_metadata', 'data', 'metrics', 'extra_parameters'])('a `__proto__` key in %s → 400 naming it, nothing written, no prototype touched (attack finding F2)', async (field) => {
+    const body = JSON.stringify({ ...outputUpload(), [field]: { PROTO: { polluted: 1 } } }).replace('"PROTO"', '"__proto__"');
+    const response = await postJson(app, '/api/v1/output/', body);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { errors: { field: string }[] }).errors[0]!.field).toBe(`${field}.__proto__`);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(await rowCounts(database.db)).toEqual(before);
+  });
+
   test('a number too large for a double (1e309) → 400, not stored as null', async () => {
     const body = JSON.stringify({ ...outputUpload(), extra_parameters: { gain: 123456 } }).replace('123456', '1e309');
     const response = await postJson(app, '/api/v1/output/', body);

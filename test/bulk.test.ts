@@ -1,10 +1,12 @@
 /** Bulk ingestion: validated up front, queued, written with multi-row statements, and tracked by its receipt. */
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { postJson, testApp, type TestApp } from './support/app';
 import { emptyTables, engineNames, openTestDatabase, rowCounts, type TestDatabase } from './support/databases';
 import { outputUpload, shaOf } from './support/uploads';
 
 const ADMIN_TOKEN = 'bootstrap-admin-token-for-tests';
+const OLD_RECEIPT = '0192f4a2-7c3e-7b1a-9d2e-0000000000a1';
 
 describe.each(engineNames)('bulk ingestion on %s', (engine) => {
   let database: TestDatabase;
@@ -85,6 +87,30 @@ describe.each(engineNames)('bulk ingestion on %s', (engine) => {
     expect((await postJson(app, '/api/v2/outputs', sneaky, { authorization: `Bearer ${token}` })).status).toBe(404);
     expect((await postJson(app, '/api/v2/outputs', [outputUpload({ project: 'other/repo' })], { authorization: `Bearer ${token}` })).status).toBe(404);
     expect(await app.spool.depth()).toBe(0);
+  });
+
+  test("another project's receipt answers exactly as an unknown one of the same age (attack finding M4)", async () => {
+    const tokenFor = async (prefix: string) => {
+      const created = await postJson(app, '/api/v1/tokens', { name: prefix, scopes: ['write'], project_prefix: prefix }, { authorization: `Bearer ${ADMIN_TOKEN}` });
+      return { authorization: `Bearer ${((await created.json()) as { token: string }).token}` };
+    };
+    const [team, other] = [await tokenFor('team/'), await tokenFor('other/')];
+    const response = await postJson(app, '/api/v2/outputs', [outputUpload({ project: 'team/repo' })], team);
+    const { ingestion_id: receipt } = (await response.json()) as { ingestion_id: string };
+    expect((await written(receipt)).status).toBe('written');
+    const answer = async (id: string) => {
+      const got = await app.request(`/api/v1/ingestions/${id}`, { headers: other });
+      const text = (await got.text()).replaceAll(id, '<id>');
+      return { status: got.status, type: got.headers.get('content-type'), body: text.replace(/"request_id":"[^"]*"/, '') };
+    };
+    const unknownOfSameAge = receipt.slice(0, -12) + (receipt.endsWith('000000000000') ? '111111111111' : '000000000000');
+    expect(await answer(receipt)).toEqual(await answer(unknownOfSameAge));
+    // Once old, both are the same 404.
+    await database.db.execute(sql`UPDATE ingestion_chunks SET ingestion_id = ${OLD_RECEIPT} WHERE ingestion_id = ${receipt}`);
+    const old = await answer(OLD_RECEIPT);
+    expect(old.status).toBe(404);
+    expect(old).toEqual(await answer(OLD_RECEIPT.replace(/.$/, 'f')));
+    expect((await app.request(`/api/v1/ingestions/${receipt}`, { headers: team })).status).toBe(200);
   });
 
   test('an unknown receipt: queued while recent, 404 once older than any queue keeps messages', async () => {

@@ -39,6 +39,9 @@ describe.each(engineNames)('the GitLab image proxy on %s', (engine) => {
     images.set('/uploads/-/system/user/avatar/7/avatar.png', { type: 'image/png', body: PNG });
     images.set('/group/repo/badges/master/pipeline.svg', { type: 'image/svg+xml', body: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>') });
     images.set('/page.html', { type: 'text/html', body: Buffer.from('<html>') });
+    images.set('/layers.psd', { type: 'image/vnd.adobe.photoshop', body: Buffer.from('8BPS') });
+    images.set('/made-up', { type: 'image/x-anything+html', body: Buffer.from('<html>') });
+    images.set('/photo.webp', { type: 'IMAGE/WEBP; charset=binary', body: Buffer.from('RIFF') });
     images.set('/big.png', { type: 'image/png', body: Buffer.alloc(4096) });
     images.set('/big-chunked.png', { type: 'image/png', body: Buffer.alloc(4096), chunked: true });
     images.set('/slow.png', { type: 'image/png', body: PNG, delayMs: 1500 });
@@ -110,6 +113,14 @@ describe.each(engineNames)('the GitLab image proxy on %s', (engine) => {
     const html = await proxy(`${gitlab.url}/page.html`);
     expect(html.status).toBe(502);
     expect(((await html.json()) as Json).detail).toContain('not an image');
+    for (const path of ['/layers.psd', '/made-up']) {
+      const other = await proxy(`${gitlab.url}${path}`);
+      expect(other.status, path).toBe(502); // image/*, but not an image type browsers show (attack finding F8)
+      expect(((await other.json()) as Json).detail).toContain('not an image');
+    }
+    const webp = await proxy(`${gitlab.url}/photo.webp`);
+    expect(webp.status).toBe(200);
+    expect(webp.headers.get('content-type')).toBe('image/webp');
     for (const path of ['/big.png', '/big-chunked.png']) {
       const big = await proxy(`${gitlab.url}${path}`);
       expect(big.status, path).toBe(502);

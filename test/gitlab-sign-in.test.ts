@@ -132,9 +132,28 @@ describe.each(engineNames)('GitLab sign-in on %s', (engine) => {
       ['//evil.example/phish', `${WEB_APP_ORIGIN}/`],
       ['/\\evil.example', `${WEB_APP_ORIGIN}/`],
       [`${WEB_APP_ORIGIN}/team/alpha`, `${WEB_APP_ORIGIN}/team/alpha`],
+      // Attack finding F7: what browsers read as another host (tabs and newlines are dropped, `\` is `/`).
+      ['/\t/evil.example', `${WEB_APP_ORIGIN}/`],
+      ['/\n/evil.example/x', `${WEB_APP_ORIGIN}/`],
+      ['\\\\evil.example', `${WEB_APP_ORIGIN}/`],
+      ['\\/evil.example', `${WEB_APP_ORIGIN}/`],
+      [' //evil.example', `${WEB_APP_ORIGIN}/`],
+      ['https:evil.example', `${WEB_APP_ORIGIN}/`],
+      [`${WEB_APP_ORIGIN}@evil.example/`, `${WEB_APP_ORIGIN}/`],
+      ['javascript:alert(1)', `${WEB_APP_ORIGIN}/`],
+      ['team/alpha', `${WEB_APP_ORIGIN}/`],
+      // Malformed values are no 500: a header can't carry them raw, so they go percent-encoded.
+      ['/team/\r\nset-cookie: x=1', '/team/set-cookie:%20x=1'], // CR and LF dropped, as browsers do
+      ['/équipe/α?q=ü#é', '/%C3%A9quipe/%CE%B1?q=%C3%BC#%C3%A9'],
+      ['/team/alpha?batch=a b', '/team/alpha?batch=a%20b'],
     ]) {
       const { response } = await gitlabRoundTrip(app, gitlab, 'grace', { next });
       expect(response.headers.get('location'), next).toBe(lands);
+    }
+    for (const raw of ['%ED%A0%80', '%E0%A4%A', '%00', '%2F%0D%0A%09%2F%2Fevil.example', '%FF%FE']) {
+      const start = await app.request(`/api/v1/user/login/gitlab?next=${raw}`);
+      expect(start.status, raw).toBeLessThan(500);
+      expect(start.headers.get('location') ?? '', raw).not.toContain('evil.example');
     }
   });
 

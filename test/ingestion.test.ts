@@ -1,4 +1,6 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { repositoryPathOf } from '../src/domain/read/projects';
 import { postJson, testApp, type TestApp } from './support/app';
 import { emptyTables, engineNames, openTestDatabase, rowCounts, type TestDatabase } from './support/databases';
 import { outputUpload, shaOf } from './support/uploads';
@@ -114,6 +116,44 @@ describe.each(engineNames)('ingestion on %s', (engine) => {
     expect(batch.data).toMatchObject({ note: 'x', type: 'ci', config: { edited: true } });
     expect(batch.data.qatools_metrics).toBeUndefined();
     expect(batch.batch_dir_url).toBe('/s/mnt/b');
+  });
+
+  test('storage locations: absolute paths and http(s) URLs only — other schemes are a 400 at upload and never a link (attack finding F3)', async () => {
+    const base = outputUpload();
+    const output = await post('/api/v1/output/', { ...base, output_directory: 'HTTPS://r2.example.com/runs/a' });
+    expect(output.output_dir_url).toBe('HTTPS://r2.example.com/runs/a');
+    await post('/api/v1/output/', { ...base, input_path: 'win.jpg', rel_input_path: 'win.jpg', output_directory: 'C:/runs/a' }); // a Windows path: not a location here, dropped
+    const hostile = ['javascript://%0Aalert(document.domain)', 'JavaScript:alert(1)', 'data:text/html,<script>alert(1)</script>', 'vbscript://x', 'blob:https://evil.example/x'];
+    for (const [path, field] of [['/api/v1/output/', 'output_directory'], ['/api/v1/batch/', 'batch_dir'], ['/api/v1/batch/', 'prefix_output_dir'], ['/api/v1/commit/', 'artifacts_commit'], ['/api/v1/commit/', 'commit_ci_dir']] as const) {
+      for (const location of hostile) {
+        const response = await postJson(app, path, { ...base, [field]: location });
+        expect(response.status, `${field}: ${location}`).toBe(400);
+        expect(((await response.json()) as Json).errors.map((e: Json) => e.field)).toContain(field);
+      }
+    }
+    // Rows written before this check still never become links.
+    await database.db.execute(sql`UPDATE batches SET batch_dir_override = 'javascript://%0Aalert(1)'`);
+    await database.db.execute(sql`UPDATE outputs SET output_dir_override = 'data://text/html,x'`);
+    await database.db.execute(sql`UPDATE ci_commits SET commit_dir_override = 'javascript://x/'`);
+    const commit = await readCommit(shaOf(1));
+    const urls = [commit.batches.default.batch_dir_url, commit.artifacts_url, commit.repo_artifacts_url, ...Object.values(commit.batches.default.outputs).map((o: any) => o.output_dir_url)];
+    for (const url of urls) expect(url).not.toMatch(/^[a-z][a-z0-9+.-]*:/i);
+    expect(((await (await app.request(`/api/v1/output/${output.id}`)).json()) as Json).output_dir_url).toBe('');
+  });
+
+  test("an upload's repository is its project or a parent folder of it — never another project's (attack finding F1)", async () => {
+    const hostile = { project_root: 'teamB/secret', qaboard_config: { project: { name: 'teamB/secret' } } };
+    await post('/api/v1/output/', { ...outputUpload({ project: 'teamA/repo' }), ...hostile });
+    expect(await repositoryPathOf(database.db, 'teamA/repo')).toBe('teamA/repo');
+    await post('/api/v1/output/', { ...outputUpload({ project: 'teamA/repo/sub' }), project_root: 'teamA/repository', qaboard_config: { project: { name: 'teamA/repo' } } });
+    expect(await repositoryPathOf(database.db, 'teamA/repo/sub')).toBe('teamA/repo'); // project_root rejected, the config's name kept
+    await post('/api/v1/commit/', { ...outputUpload({ project: 'teamA/other' }), ...hostile });
+    expect(await repositoryPathOf(database.db, 'teamA/other')).toBe('teamA/other');
+    const commit = await readCommit(shaOf(1), 'project=teamA%2Fother');
+    expect(commit.data.git).toBeUndefined(); // the commit records no repository either
+    // The qa CLI's own: a sub-project names its repository (project_root = the root's project.name).
+    await post('/api/v1/output/', { ...outputUpload({ project: 'vision/isp/tools/denoise' }), project_root: 'vision/isp' });
+    expect(await repositoryPathOf(database.db, 'vision/isp/tools/denoise')).toBe('vision/isp');
   });
 
   test('qa optimize: the best iteration moves into the batch and finished iterations go', async () => {

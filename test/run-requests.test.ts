@@ -264,6 +264,27 @@ describe.each(engineNames)('run requests on %s', (engine) => {
     expect(await runRequest(dispatched.id)).toMatchObject({ status: 'failed', error: expect.stringContaining('nothing was reported') });
   });
 
+  test('a `__proto__` key in a stored group or a commit batches file reaches no other object (attack finding F2)', async () => {
+    await upload({ input: 'scenes/day/0001.dng' });
+    const repository = ispPipelineRepository();
+    repository.files['qa/batches.yaml'] = `${COMMIT_BATCHES}__proto__:\n  polluted_by_file: yes\n`;
+    gitlab.repositories.set(PROJECT, repository);
+    const stored = '__proto__:\n  polluted: yes\n  night: {inputs: [evil]}\nday:\n  inputs: [scenes/day/0001.dng]\n';
+    expect((await postJson(app, `/api/v1/tests/groups?project=${q(PROJECT)}&name=ada`, { project: PROJECT, groups: stored })).status).toBe(200);
+
+    const request = await tune();
+    expect((await runRequest(request.id)).status).toBe('dispatched');
+    expect(({} as Json).polluted).toBeUndefined();
+    expect(({} as Json).polluted_by_file).toBeUndefined();
+    expect(parse(variablesOf(gitlab.pipelines[0]!).QA_BATCHES!)).toEqual({
+      aliases: { nightly: ['night', 'day'] },
+      night: { configurations: ['base'], inputs: ['scenes/night/0001.dng'] },
+      day: { inputs: ['scenes/day/0001.dng'] },
+    });
+    expect((await app.request('/api/v1/projects')).status).toBe(200);
+    expect((await app.request(`/api/v1/commit/${HEAD_SHA}?project=${q(PROJECT)}`)).status).toBe(200);
+  });
+
   test('bad requests: 400 naming the field, unknown commit 404, no GitLab 503 — nothing recorded', async () => {
     await upload({});
     const path = `/api/v1/commit/${HEAD_SHA}/batch?project=${q(PROJECT)}`;

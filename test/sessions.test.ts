@@ -8,6 +8,7 @@ import { hashPassword, needsRehash, verifyPassword } from '../src/auth/passwords
 import { checkNotLockedOut, recordSignInFailure } from '../src/auth/sign-in-throttle';
 import { queryRows } from '../src/db/client';
 import { sha256Hex } from '../src/lib/digest';
+import type { ApiError } from '../src/lib/problem';
 import { testApp, type TestApp } from './support/app';
 import { engineNames, openTestDatabase, type TestDatabase } from './support/databases';
 import {
@@ -25,7 +26,7 @@ import {
 import { outputUpload, shaOf } from './support/uploads';
 
 type Json = Record<string, any>;
-const ENV = { AUTH_MODE: 'all', PUBLIC_URL, CORS_ORIGINS: WEB_APP_ORIGIN, RATE_LIMIT_PER_MINUTE: '100000' };
+const ENV = { AUTH_MODE: 'all', PUBLIC_URL, CORS_ORIGINS: WEB_APP_ORIGIN, RATE_LIMIT_PER_MINUTE: '100000', SIGN_IN_ATTEMPTS_PER_MINUTE: '100000' };
 
 const form = (fields: Record<string, string>, headers: Record<string, string> = WEB_APP_HEADERS) => {
   const body = new URLSearchParams(fields);
@@ -149,6 +150,29 @@ describe.each(engineNames)('sessions and local users on %s', (engine) => {
     expect((await app.request('/api/v1/user/auth/', passwordForm('ada', 'analytical engine', { origin: 'https://evil.example' }))).status).toBe(403);
   });
 
+  test('CSRF: HTTP Basic credentials a browser resends cross-site get the same checks; the qa CLI (no browser signals) does not (attack finding M3)', async () => {
+    const token = 'basic-admin-token-for-csrf';
+    const withToken = testApp(database.db, { ...ENV, ADMIN_TOKEN: token });
+    const basic = { authorization: `Basic ${btoa(`ci:${token}`)}` };
+    const attempts: [string, Record<string, string>, number, string?][] = [
+      ['the qa CLI: Basic ci:<token>, no Origin', basic, 200],
+      ['a cross-site page replaying cached Basic credentials', { ...basic, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }, 403],
+      ['a cross-site form (text/plain), Origin only', { ...basic, origin: 'https://evil.example' }, 403, 'text/plain'],
+      ['Sec-Fetch-Site cross-site without Origin', { ...basic, 'sec-fetch-site': 'cross-site' }, 403],
+      ['Origin null (a sandboxed page)', { ...basic, origin: 'null' }, 403],
+      ['the web app, with Basic credentials', { ...basic, ...WEB_APP_HEADERS, 'sec-fetch-site': 'same-site' }, 200],
+      ['the web app, posting a cross-site-sendable body', { ...basic, ...WEB_APP_HEADERS }, 403, 'text/plain'],
+      ['a Bearer token from a browser page elsewhere (never sent by itself)', { authorization: `Bearer ${token}`, origin: 'https://evil.example' }, 200],
+    ];
+    for (const [name, headers, status, contentType] of attempts) {
+      const write = writeAs(headers, shaOf(42));
+      const response = await withToken.request('/api/v1/output/', contentType ? { ...write, headers: { ...write.headers, 'content-type': contentType } } : write);
+      expect(response.status, name).toBe(status);
+      if (status === 403) expect(((await response.json()) as Json).detail, name).toMatch(/Cross-site request refused/);
+    }
+    expect((await withToken.request('/api/v1/projects', { headers: { ...basic, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } })).status).toBe(200);
+  });
+
   test('signup is off unless LOCAL_SIGNUP=true; it creates a user with LOCAL_USER_SCOPES, names bad fields, refuses taken names', async () => {
     const fields = { email: 'grace@example.com', user_name: 'grace', full_name: 'Grace Hopper', password: 'cobol forever' };
     const off = await app.request('/api/v1/user/signup/', form(fields));
@@ -179,9 +203,9 @@ describe.each(engineNames)('sessions and local users on %s', (engine) => {
     // Another user from the same address is not locked by it.
     expect((await app.request('/api/v1/user/auth', passwordForm('ada', 'analytical engine'))).status).toBe(200);
     // Backoff: once the lock ends, one more failure locks again, for twice as long.
-    await database.db.execute(sql`UPDATE sign_in_failures SET locked_until = now() - interval '1 second' WHERE subject = 'user:target'`);
+    await database.db.execute(sql`UPDATE sign_in_failures SET locked_until = now() - interval '1 second' WHERE subject LIKE 'pair:%|target'`);
     expect((await app.request('/api/v1/user/auth', passwordForm('target', 'guess 6'))).status).toBe(403);
-    const [lock] = await queryRows<{ seconds: number }>(database.db, sql`SELECT extract(epoch FROM locked_until - now())::int AS seconds FROM sign_in_failures WHERE subject = 'user:target'`);
+    const [lock] = await queryRows<{ seconds: number }>(database.db, sql`SELECT extract(epoch FROM locked_until - now())::int AS seconds FROM sign_in_failures WHERE subject LIKE 'pair:%|target'`);
     expect(lock!.seconds).toBeGreaterThan(30);
     expect(lock!.seconds).toBeLessThanOrEqual(60);
   });
@@ -194,9 +218,52 @@ describe.each(engineNames)('sessions and local users on %s', (engine) => {
     await expect(checkNotLockedOut(database.db, subjects(99))).rejects.toMatchObject({ status: 429 });
     await expect(checkNotLockedOut(database.db, { userName: 'name-99', address: '198.51.100.1' })).resolves.toBeUndefined();
   });
+  test('guesses lock out only their (user, address) pair; spread over addresses they delay the name at most 30 s (attack finding F9a)', async () => {
+    const target = (address: string) => ({ userName: 'victim', address });
+    for (let i = 0; i < 50; i++) await recordSignInFailure(database.db, target(`192.0.2.${i % 5}`)); // 5 addresses, 10 guesses each
+    await expect(checkNotLockedOut(database.db, target('192.0.2.1'))).rejects.toMatchObject({ status: 429 }); // the guessers' pairs
+    const delayed = (await checkNotLockedOut(database.db, target('198.51.100.77')).catch((error: ApiError) => error)) as ApiError;
+    expect(delayed).toMatchObject({ status: 429 }); // the name, from anywhere: delayed…
+    expect(Number(delayed.options.headers!['retry-after'])).toBeLessThanOrEqual(30); // …but briefly
+    await database.db.execute(sql`UPDATE sign_in_failures SET locked_until = now() - interval '1 second' WHERE subject = 'user:victim'`);
+    await expect(checkNotLockedOut(database.db, target('198.51.100.77'))).resolves.toBeUndefined(); // the real user gets in
+    await recordSignInFailure(database.db, target('192.0.2.99'));
+    const [lock] = await queryRows<{ seconds: number }>(database.db, sql`SELECT extract(epoch FROM locked_until - now())::int AS seconds FROM sign_in_failures WHERE subject = 'user:victim'`);
+    expect(lock!.seconds).toBeLessThanOrEqual(30);
+  });
+
+  test('attempts per address are counted before any hashing: a concurrent flood is cut at SIGN_IN_ATTEMPTS_PER_MINUTE; sign-ups too (attack finding F9b, F9c)', async () => {
+    await database.db.execute(sql`DELETE FROM sign_in_failures`);
+    const limited = testApp(database.db, { ...ENV, SIGN_IN_ATTEMPTS_PER_MINUTE: '5', LOCAL_SIGNUP: 'true' });
+    const started = Date.now();
+    const statuses = await Promise.all(Array.from({ length: 12 }, (_, i) => limited.request('/api/v1/user/auth', passwordForm(`flood-${i}`, 'guess')))).then((rs) => rs.map((r) => r.status));
+    expect(statuses.filter((s) => s === 403)).toHaveLength(5);
+    const refused = statuses.filter((s) => s === 429);
+    expect(refused).toHaveLength(7);
+    const again = await limited.request('/api/v1/user/auth', passwordForm('ada', 'analytical engine'));
+    expect(again.status).toBe(429);
+    expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(again.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+    const signup = await limited.request('/api/v1/user/signup', form({ email: 'flood@example.com', user_name: 'flood', full_name: 'Flood', password: 'long enough pw' }));
+    expect(signup.status).toBe(429);
+    // A minute later the address may try again.
+    await database.db.execute(sql`UPDATE sign_in_failures SET last_failure_at = now() - interval '61 seconds' WHERE subject LIKE 'attempts:%'`);
+    expect((await limited.request('/api/v1/user/auth', passwordForm('ada', 'analytical engine'))).status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(60_000);
+  });
 });
 
 describe('passwords', () => {
+  test('at most 2 hashes at once and 8 waiting: past that a check is refused at once, 503 with Retry-After (attack finding F9b)', async () => {
+    const stored = await hashPassword('right');
+    const results = await Promise.allSettled(Array.from({ length: 13 }, (_, i) => verifyPassword(i === 0 ? 'right' : 'wrong', stored)));
+    const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as ApiError] : []));
+    expect(refused).toHaveLength(3);
+    for (const error of refused) expect(error).toMatchObject({ status: 503, options: { headers: { 'retry-after': '2' } } });
+    expect(results[0]).toEqual({ status: 'fulfilled', value: true });
+    await expect(verifyPassword('right', stored)).resolves.toBe(true); // the slots were all given back
+  });
+
   test('PBKDF2-SHA256, 600,000 iterations as 6 × 100,000 (Workers’ cap per call), salted; compared in constant time', async () => {
     const a = await hashPassword('same password');
     const b = await hashPassword('same password');

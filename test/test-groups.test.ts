@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { expandGroup, tuningBatchesYaml } from '../src/domain/test-groups/batches-files';
+import { parseYamlObject, subProjects } from '../src/gitlab/qaboard-configs';
 import { NEW_GROUPS_YAML } from '../src/domain/test-groups/test-groups';
 import { parse } from 'yaml';
 import { postJson, testApp, type TestApp } from './support/app';
@@ -214,5 +215,23 @@ describe('batches files, as qatools reads them', () => {
     );
     expect(parse(yaml, { version: '1.1' })).toEqual({ database: '/d', keep: { inputs: ['a', 'b'] }, more: { inputs: ['yes'] }, aliases: { g: ['keep', 'more'] } });
     expect(yaml).toContain('"yes"'); // a string for PyYAML too
+  });
+
+  test('`__proto__` keys (plain or through a `<<` merge) are dropped, never merged into a prototype (attack finding F2)', () => {
+    const hostile = '__proto__: {polluted: yes, keep: {inputs: [evil]}}\nbase: &b {__proto__: {polluted: yes}}\nkeep: {<<: *b, inputs: [a]}\n';
+    const yaml = tuningBatchesYaml([file(hostile), file('keep: {__proto__: {polluted: 1}, inputs: [super, b]}\n')], 'keep');
+    expect(({} as Json).polluted).toBeUndefined();
+    expect(parse(yaml, { version: '1.1' })).toEqual({ keep: { inputs: ['a', 'b'] } });
+    expect(expandGroup('keep', [file(hostile)], {}).tests).toEqual([{ input_path: 'a', configurations: [] }]);
+    const configs = new Map([
+      ['qaboard.yaml', parseYamlObject('__proto__: {polluted: yes}\nproject: {reference_branch: main}\n')!],
+      ['sub/qaboard.yaml', parseYamlObject('__proto__: {polluted: again}\ninputs: {database: /d}\n')!],
+    ]);
+    for (const { config } of subProjects('g/r', configs)) {
+      expect(Object.getPrototypeOf(config)).toBe(Object.prototype);
+      expect(Object.keys(config)).not.toContain('__proto__');
+      expect(config.polluted).toBeUndefined();
+    }
+    expect(({} as Json).polluted).toBeUndefined();
   });
 });

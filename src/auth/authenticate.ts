@@ -17,7 +17,7 @@ import { routingPath } from '../lib/routing-path';
 import type { AppBindings } from '../lib/types';
 import { IdTokenRefused, principalOfIdToken } from './ci-id-tokens';
 import { presentedCredential, type PresentedCredential } from './credentials';
-import { isUnsafeMethod, requireSameSiteRequest } from './csrf';
+import { isBrowserBasicAuth, isUnsafeMethod, requireSameSiteRequest } from './csrf';
 import { anonymousPrincipal, hasScope, requireProjectAccess, singleGrant, type Caller, type Principal, type Scope } from './principal';
 import { clearedSessionCookie, signedInUser } from './sessions';
 import { principalOfToken } from './tokens';
@@ -74,6 +74,7 @@ async function principalOf(c: Context<AppBindings>, credential: PresentedCredent
   failedAuthGuard.checkNotBlocked(address);
   const principal = await principalOfBearer(c, credential);
   if (typeof principal === 'string') throw (await failedAuthGuard.recordFailure(address)) ?? unauthorized(principal);
+  if (isUnsafeMethod(c.req.method) && isBrowserBasicAuth(c)) requireSameSiteRequest(c);
   return principal;
 }
 

@@ -9,8 +9,10 @@
  *   writes (`Content-Type: application/json`), unlike the forms and plain text other sites may post.
  *   `X-Requested-With` (any value) counts too, for clients that post something else.
  * The sign-in, sign-up and sign-out forms (multipart, as the web app posts them) rely on the origin
- * check alone (login CSRF). Requests with an Authorization header (API tokens, CI id_tokens) carry no
- * ambient credential and are not concerned.
+ * check alone (login CSRF). A Bearer header (API tokens, CI id_tokens) is no ambient credential: a
+ * page must hold the token to send it. HTTP Basic is: a browser that once had it typed in resends it
+ * by itself to any page's requests, like a cookie — so a Basic write that carries a browser's marks
+ * (`Origin`, `Sec-Fetch-Site`) gets the cookie's checks. The qa CLI (`ci:<token>@host`) sends neither.
  */
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
@@ -58,3 +60,7 @@ export const requireSameSite = createMiddleware<AppBindings>(async (c, next) => 
   requireAllowedOrigin(c);
   await next();
 });
+
+/** Whether a request carries credentials a browser may have sent by itself: HTTP Basic, from a browser. */
+export const isBrowserBasicAuth = (c: Context): boolean =>
+  /^\s*basic\s/i.test(c.req.header('authorization') ?? '') && (c.req.header('origin') !== undefined || c.req.header('sec-fetch-site') !== undefined);

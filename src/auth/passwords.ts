@@ -9,9 +9,15 @@
  * `pbkdf2-sha256$<links>x<iterations>$<salt>$<hash>` (base64url), so the work factor can grow:
  * a hash below the current one is replaced at the next successful sign-in.
  * Verifying costs ~0.2–0.5 s of CPU: on Workers this needs the Paid plan's CPU limits.
+ *
+ * That cost is also a lever for a flood: a process (or isolate) hashes at most
+ * MAX_CONCURRENT_HASHES passwords at once, with at most MAX_WAITING_HASHES more waiting their
+ * turn; past that a sign-in is refused at once (503, Retry-After) rather than starving every
+ * other request of CPU. sign-in-throttle.ts limits what one address may ask before this.
  */
 import { timingSafeEqual } from 'hono/utils/buffer';
 import { fromBase64url, toBase64url } from '../lib/base64url';
+import { serviceUnavailable } from '../lib/problem';
 
 const LINKS = 6;
 const ITERATIONS_PER_LINK = 100_000;
@@ -19,16 +25,37 @@ const SALT_BYTES = 16;
 const HASH_BITS = 256;
 const SCHEME = 'pbkdf2-sha256';
 const encoder = new TextEncoder();
+const MAX_CONCURRENT_HASHES = 2;
+const MAX_WAITING_HASHES = 8;
+const BUSY_RETRY_AFTER_SECONDS = 2;
 
+let hashing = 0;
+const waitingForHash: (() => void)[] = [];
 
-async function pbkdf2Chain(password: string, salt: Uint8Array, links: number, iterations: number): Promise<Uint8Array> {
-  let key: Uint8Array = encoder.encode(password);
-  for (let link = 0; link < links; link++) {
-    const material = await crypto.subtle.importKey('raw', key as BufferSource, 'PBKDF2', false, ['deriveBits']);
-    const bits = await crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: salt as BufferSource, iterations }, material, HASH_BITS);
-    key = new Uint8Array(bits);
+/** Runs `work` when a hashing slot is free; refuses (503) when too many wait already. */
+async function inHashingSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (hashing < MAX_CONCURRENT_HASHES) hashing++;
+  else if (waitingForHash.length >= MAX_WAITING_HASHES) throw serviceUnavailable('Too many password checks in progress; retry shortly.', BUSY_RETRY_AFTER_SECONDS);
+  else await new Promise<void>((resolve) => waitingForHash.push(resolve)); // the slot is handed over as is
+  try {
+    return await work();
+  } finally {
+    const next = waitingForHash.shift();
+    if (next) next();
+    else hashing--;
   }
-  return key;
+}
+
+function pbkdf2Chain(password: string, salt: Uint8Array, links: number, iterations: number): Promise<Uint8Array> {
+  return inHashingSlot(async () => {
+    let key: Uint8Array = encoder.encode(password);
+    for (let link = 0; link < links; link++) {
+      const material = await crypto.subtle.importKey('raw', key as BufferSource, 'PBKDF2', false, ['deriveBits']);
+      const bits = await crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: salt as BufferSource, iterations }, material, HASH_BITS);
+      key = new Uint8Array(bits);
+    }
+    return key;
+  });
 }
 
 const format = (links: number, iterations: number, salt: Uint8Array, hash: Uint8Array) =>

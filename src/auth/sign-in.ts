@@ -17,7 +17,7 @@ import { authorizationRequest, exchangeCode, gitlabAsUser, membershipGrants, rev
 import { hashPassword, needsRehash, verifyPassword } from './passwords';
 import { endSession, startSession, type SessionServices } from './sessions';
 import { originOf } from './csrf';
-import { checkNotLockedOut, clearUserFailures, recordSignInFailure } from './sign-in-throttle';
+import { admitAttempt, checkNotLockedOut, clearUserFailures, recordSignInFailure } from './sign-in-throttle';
 import { gitlabFailure } from '../gitlab/api-errors';
 
 export interface NewSignIn {
@@ -33,16 +33,17 @@ export async function signInWithPassword(
   services: SessionServices,
   attempt: { userName: string; password: string; address: string; userAgent: string | undefined },
 ): Promise<NewSignIn> {
-  const { db } = services;
+  const { db, config } = services;
   const subjects = { userName: attempt.userName, address: attempt.address };
   await checkNotLockedOut(db, subjects);
+  await admitAttempt(db, attempt.address, config.localUsers.attemptsPerMinute);
   const user = await findLocalUser(db, attempt.userName);
   // Unknown users cost the same hashing as known ones (verifyPassword), and get the same answer.
   if (!(await verifyPassword(attempt.password, user?.password_hash)) || !user) {
     await recordSignInFailure(db, subjects);
     throw new ApiError(403, INVALID_CREDENTIALS);
   }
-  await clearUserFailures(db, attempt.userName);
+  await clearUserFailures(db, subjects);
   if (needsRehash(user.password_hash!)) await updatePasswordHash(db, user.id, await hashPassword(attempt.password));
   return { user, secret: await startSession(services, { userId: user.id, userAgent: attempt.userAgent }) };
 }
@@ -54,9 +55,10 @@ export interface SignUp {
   password: string;
 }
 
-/** Creates a local user with the configured scopes (only when LOCAL_SIGNUP=true). */
-export async function signUp({ db, config }: SessionServices, form: SignUp): Promise<UserRow> {
+/** Creates a local user with the configured scopes (only when LOCAL_SIGNUP=true); counts as a sign-in attempt of `address`. */
+export async function signUp({ db, config }: SessionServices, form: SignUp, address: string): Promise<UserRow> {
   if (!config.localUsers.signup) throw new ApiError(403, 'Sign-up is disabled on this server (LOCAL_SIGNUP).');
+  await admitAttempt(db, address, config.localUsers.attemptsPerMinute);
   const { password, ...profile } = form;
   const user = await createLocalUser(db, { ...profile, password_hash: await hashPassword(password), scopes: config.localUsers.scopes });
   if (!user) throw new ApiError(403, 'ERROR: The email or user name already exists.');
@@ -135,14 +137,26 @@ export async function signOut(services: SessionServices, secret: string | undefi
   );
 }
 
+/** A stand-in origin to resolve `next` against: what resolves to it is a path of this server. */
+const THIS_SERVER = 'https://this-server.invalid';
+
 /**
  * Where to send the browser after a GitLab sign-in: a path of this server, or a URL on the web
  * app's origins (CORS_ORIGINS, PUBLIC_URL) — never elsewhere (no open redirect). Default: the web app.
+ * `next` is read with the URL parser browsers use (which drops tabs and newlines and takes `\` for
+ * `/`, so `/\t/evil` is `//evil`), and answered as that parser writes it: percent-encoded ASCII
+ * that a Location header can always carry.
  */
 export function signInDestination(next: string | undefined, config: Pick<AppConfig, 'corsOrigins' | 'publicUrl'>): string {
   const fallback = config.corsOrigins[0] ? `${config.corsOrigins[0]}/` : '/';
   if (!next) return fallback;
-  if (/^\/(?![/\\])/.test(next)) return next;
-  const origin = originOf(next);
-  return origin && [...config.corsOrigins, originOf(config.publicUrl)].includes(origin) ? next : fallback;
+  let url: URL;
+  try {
+    url = new URL(next, THIS_SERVER);
+  } catch {
+    return fallback;
+  }
+  if (url.origin === THIS_SERVER) return next.startsWith('/') ? `${url.pathname}${url.search}${url.hash}` : fallback;
+  const isAbsolute = /^https?:\/\//i.test(next);
+  return isAbsolute && [...config.corsOrigins, originOf(config.publicUrl)].includes(url.origin) ? url.href : fallback;
 }

@@ -293,7 +293,7 @@ export const sessions = pgTable(
 
 /** Failed sign-ins per user name and per client address, for lockout with exponential backoff. */
 export const signInFailures = pgTable('sign_in_failures', {
-  /** `user:<lower-cased name>` or `address:<address key>`. */
+  /** `pair:<address key>|<lower-cased name>`, `address:<address key>`, `user:<lower-cased name>`; `attempts:<address key>` counts a minute's attempts (see auth/sign-in-throttle.ts). */
   subject: text('subject').primaryKey(),
   failures: integer('failures').notNull(),
   lastFailureAt: timestamptz('last_failure_at').notNull(),

@@ -2,20 +2,32 @@
  * Where a commit's outputs and artifacts live, and the URLs the web app and the qa CLI use to reach
  * them. These follow qatools' conventions (qaboard/conventions.py) so that existing shared-disk
  * storage keeps working: folders are served under `/s<path>` (Python's `quote`, `/` kept).
- * A location that already is a URL (`s3://…`, `https://…` for R2 or S3) is passed through unchanged.
+ * A location that already is a web URL (`https://…` for R2 or S3) is passed through unchanged;
+ * any other scheme (`javascript:`, `data:`…) would become a link the web app renders: it is refused
+ * at upload (`locationProblem`) and, stored before that, is not a location (no URL).
  */
 import { md5Hex } from '../lib/md5';
 
 type Json = Record<string, unknown>;
 
 const DEFAULT_STORAGE_ROOT = '/mnt/qaboard';
-const URL_WITH_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+const WEB_URL = /^https?:\/\//i;
+/** A URL scheme; one letter is a Windows drive (`C:/runs`), a path from another machine rather than a URL. */
+const URL_SCHEME = /^[a-z][a-z0-9+.-]+:/i;
 
-/** qatools' `dir_to_url`: `"/s" + urllib.parse.quote(path)`. */
+/** Where outputs can live: an absolute path (served under `/s`) or a web URL. */
+export const isStorageLocation = (location: string) => location.startsWith('/') || WEB_URL.test(location);
+
+/** Why an uploaded location can't be accepted (a URL of another scheme than http(s)); undefined when it can. */
+export function locationProblem(location: string | null | undefined): string | undefined {
+  if (!location || !URL_SCHEME.test(location) || WEB_URL.test(location)) return undefined;
+  return 'must be an absolute path or an http(s) URL';
+}
+
+/** qatools' `dir_to_url`: `"/s" + urllib.parse.quote(path)`; web URLs as they are. */
 export function dirToUrl(location: string | null | undefined): string {
-  if (!location) return '';
-  if (URL_WITH_SCHEME.test(location)) return location;
-  if (!location.startsWith('/')) return '';
+  if (!location || !isStorageLocation(location)) return '';
+  if (WEB_URL.test(location)) return location;
   return '/s' + location.replace(/[^A-Za-z0-9_.~/-]/gu, (ch) =>
     encodeURIComponent(ch).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()),
   );

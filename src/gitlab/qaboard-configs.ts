@@ -4,6 +4,7 @@
  * the configs from the repository root down to its folder, the deeper one winning.
  */
 import { parseBoundedYaml } from '../lib/bounded-yaml';
+import { ownValue } from '../lib/prototype-keys';
 
 type Json = Record<string, unknown>;
 
@@ -19,12 +20,13 @@ const isObject = (value: unknown): value is Json => typeof value === 'object' &&
 export function deepMerge(base: Json, override: Json): Json {
   const merged: Json = { ...base };
   for (const [key, value] of Object.entries(override)) {
-    merged[key] = isObject(value) && isObject(merged[key]) ? deepMerge(merged[key] as Json, value) : value;
+    const current = ownValue(merged, key);
+    merged[key] = isObject(value) && isObject(current) ? deepMerge(current, value) : value;
   }
   return merged;
 }
 
-/** Parses a YAML (or JSON) document into an object; anything else — or invalid YAML — is `null`. */
+/** Parses a YAML (or JSON) document into an object, without `__proto__` keys; anything else — or invalid YAML — is `null`. */
 export function parseYamlObject(text: string): Json | null {
   try {
     const value: unknown = parseBoundedYaml(text);

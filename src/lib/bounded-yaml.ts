@@ -6,6 +6,7 @@
  * over-estimates (brackets in quoted text count too), which only matters past `MAX_YAML_DEPTH`.
  */
 import { parse, type DocumentOptions, type ParseOptions, type SchemaOptions, type ToJSOptions } from 'yaml';
+import { dropPrototypeKeys } from './prototype-keys';
 
 export const MAX_YAML_DEPTH = 64;
 
@@ -32,8 +33,11 @@ function nestingDepth(text: string): number {
   return deepest;
 }
 
-/** `yaml`'s `parse`, refusing (YamlTooDeep) a document nested deeper than `MAX_YAML_DEPTH`. */
+/**
+ * `yaml`'s `parse`, refusing (YamlTooDeep) a document nested deeper than `MAX_YAML_DEPTH`, and
+ * dropping `__proto__` keys (see prototype-keys.ts).
+ */
 export function parseBoundedYaml(text: string, options?: ParseOptions & DocumentOptions & SchemaOptions & ToJSOptions): unknown {
   if (nestingDepth(text) > MAX_YAML_DEPTH) throw new YamlTooDeep(`it nests deeper than ${MAX_YAML_DEPTH} levels`);
-  return parse(text, options);
+  return parse(text, dropPrototypeKeys, options);
 }

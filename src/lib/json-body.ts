@@ -4,10 +4,13 @@
  * - it must be UTF-8: invalid bytes are refused, not replaced with U+FFFD;
  * - deep nesting is refused — every later walk over it (validation, jsonb) would pay for it;
  * - strings and keys must be storable (no NUL, no lone surrogate: see storable-text.ts), and
- *   numbers finite (`1e309` parses as Infinity, which would be stored as null).
+ *   numbers finite (`1e309` parses as Infinity, which would be stored as null);
+ * - no `__proto__` key, which every later merge or validator would take for a prototype (see
+ *   prototype-keys.ts).
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { invalidField, type FieldError } from './problem';
+import { PROTOTYPE_KEY } from './prototype-keys';
 import { unstorableText } from './storable-text';
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
@@ -39,6 +42,7 @@ export function jsonBodyProblem(value: unknown, maxDepth: number): FieldError | 
       const childPath = path ? `${path}.${key}` : key;
       const problem = unstorableText(key);
       if (problem) return { field: childPath, message: `the key ${problem}` };
+      if (key === PROTOTYPE_KEY) return { field: childPath, message: `${PROTOTYPE_KEY} is not allowed as a key` };
       stack.push([child, depth + 1, childPath]);
     }
   }

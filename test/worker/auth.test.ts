@@ -1,6 +1,7 @@
 /** Access control, CORS and the rate-limit binding in workerd (the Worker's own crypto, Neon driver and `ratelimits` binding). */
 import { exports } from 'cloudflare:workers';
 import { describe, expect, test } from 'vitest';
+import { WORKER_TEST_ADMIN_TOKEN } from './worker-credentials';
 
 const worker = (exports as unknown as { default: { fetch(request: Request): Promise<Response> } }).default;
 const call = (path: string, init?: RequestInit) => worker.fetch(new Request(`http://qaboard.test${path}`, init));
@@ -22,6 +23,21 @@ describe('the Worker’s access control', () => {
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toContain('Basic');
     }
+  });
+
+  test('hostile uploads: a __proto__ key and a javascript: folder are 400s naming them; a cross-site Basic write is refused (attack findings F2, F3, M3)', async () => {
+    const basic = { 'content-type': 'application/json', authorization: `Basic ${btoa(`ci:${WORKER_TEST_ADMIN_TOKEN}`)}` };
+    const commit = { project: 'worker/hostile', commit_sha: 'abcd1234abcd1234' };
+    const proto = await call('/api/v1/commit/', { method: 'POST', headers: basic, body: JSON.stringify({ ...commit, data: { PROTO: { polluted: 1 } } }).replace('PROTO', '__proto__') });
+    expect(proto.status).toBe(400);
+    expect(((await proto.json()) as { errors: { field: string }[] }).errors[0]!.field).toBe('data.__proto__');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    const link = await call('/api/v1/commit/', { method: 'POST', headers: basic, body: JSON.stringify({ ...commit, artifacts_commit: 'javascript://%0Aalert(1)' }) });
+    expect(link.status).toBe(400);
+    expect(((await link.json()) as { errors: { field: string }[] }).errors.map((e) => e.field)).toContain('artifacts_commit');
+    const crossSite = await call('/api/v1/commit/', { method: 'POST', headers: { ...basic, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }, body: JSON.stringify(commit) });
+    expect(crossSite.status).toBe(403);
+    expect((await call('/api/v1/commit/', { method: 'POST', headers: basic, body: JSON.stringify(commit) })).status).toBe(200); // the qa CLI
   });
 
   test('token management needs an admin token', async () => {

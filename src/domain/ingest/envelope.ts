@@ -5,11 +5,19 @@
  */
 import { z } from '@hono/zod-openapi';
 import { boundedText, storableTimestamp } from '../../lib/fields';
+import { locationProblem } from '../storage-locations';
 import { legacyConfigurationProblem, MAX_CONFIGURATIONS } from './configurations';
 import { batchLabel, branchName, inputDatabase, inputPath, platformName, projectId } from '../fields';
 
 const jsonObject = z.record(z.string(), z.unknown());
 const optionalText = boundedText(4096, 0).nullish();
+/** A folder the client names (absolute path or http(s) URL): it becomes a link in the web app. */
+const storageLocation = boundedText(4096, 0)
+  .superRefine((location, ctx) => {
+    const problem = locationProblem(location);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .nullish();
 
 const commitSha = z
   .string()
@@ -19,7 +27,7 @@ const commitSha = z
 const commitEnvelope = z
   .object({
     project: projectId(),
-    project_root: optionalText,
+    project_root: optionalText.openapi({ description: 'The repository (qatools: the root qaboard.yaml `project.name`): taken only when it is `project` or a parent folder of it.' }),
     commit_sha: commitSha.optional(),
     git_commit_sha: commitSha.optional().openapi({ description: 'Legacy name of commit_sha.' }),
     commit_branch: branchName().nullish(),
@@ -31,8 +39,8 @@ const commitEnvelope = z
     }),
     commit_parents: z.array(z.string().max(64)).max(64).nullish(),
     commit_message: z.string().max(65536).nullish(),
-    artifacts_commit: optionalText,
-    commit_ci_dir: optionalText.openapi({ description: 'Legacy name of artifacts_commit.' }),
+    artifacts_commit: storageLocation,
+    commit_ci_dir: storageLocation.openapi({ description: 'Legacy name of artifacts_commit.' }),
     qaboard_config: jsonObject.nullish(),
     qaboard_metrics: jsonObject.nullish(),
     batch_label: batchLabel().default('default'),
@@ -59,7 +67,7 @@ export const outputUpload = commitEnvelope
     rel_input_path: inputPath().optional(),
     input_path: inputPath().optional(),
     input_metadata: jsonObject.nullish(),
-    output_directory: optionalText,
+    output_directory: storageLocation,
     data: jsonObject.nullish(),
     is_running: z.boolean().nullish(),
     is_pending: z.boolean().nullish(),
@@ -104,8 +112,8 @@ export type OutputUpload = z.infer<typeof outputUpload>;
 
 export const batchUpload = commitEnvelope
   .extend({
-    batch_dir: optionalText,
-    prefix_output_dir: optionalText.openapi({ description: 'Legacy name of batch_dir.' }),
+    batch_dir: storageLocation,
+    prefix_output_dir: storageLocation.openapi({ description: 'Legacy name of batch_dir.' }),
     data: jsonObject.nullish().openapi({
       description: 'Merged into the batch data. `qa optimize` sends `optimization`, `iteration`, `iteration_label`, `is_best_iter`.',
     }),

@@ -1,5 +1,6 @@
 /** What an upload says about its commit, as a `CommitRecord` (see domain/commits/record-commit.ts). */
 import type { CommitRecord } from '../commits/record-commit';
+import { isStorageLocation } from '../storage-locations';
 import type { CommitEnvelope } from './envelope';
 
 /** What an upload answers, and whether it created its commit (then the commit may need GitLab metadata). */
@@ -16,9 +17,20 @@ function authoredTimestamp(value: string | null | undefined): string | null {
   return /(Z|[+-]\d{2}(:?\d{2})?)$/i.test(value) ? value : `${value}Z`;
 }
 
-/** A location is kept when it is absolute or a URL (object storage); relative folders mean nothing here. */
+/** A location is kept when it is absolute or a web URL (object storage); relative folders mean nothing here. */
 export function storedLocation(value: string | null | undefined): string | null {
-  return value && (value.startsWith('/') || /^[a-z][a-z0-9+.-]*:\/\//i.test(value)) ? value : null;
+  return value && isStorageLocation(value) ? value : null;
+}
+
+/**
+ * The repository an upload names — `project_root`, else its config's `project.name` — when it is
+ * the project itself or a parent folder of it, as qatools makes them (project = project_root /
+ * subproject). Any other path is ignored: it would point the project at a repository its uploader
+ * may not read, whose files and commits the server would then fetch with its own GitLab token.
+ */
+function repositoryPathOf(projectId: string, candidates: unknown[]): string | null {
+  const isProjectOrParent = (path: unknown): path is string => typeof path === 'string' && path !== '' && (projectId === path || projectId.startsWith(`${path}/`));
+  return candidates.find(isProjectOrParent) ?? null;
 }
 
 export function uploadCommitRecord(
@@ -34,7 +46,7 @@ export function uploadCommitRecord(
     source: 'upload',
     config,
     metrics: envelope.qaboard_metrics,
-    repositoryPath: envelope.project_root || (config && typeof projectName === 'string' ? projectName : null),
+    repositoryPath: repositoryPathOf(envelope.project, [envelope.project_root, projectName]),
     branch: envelope.commit_branch,
     authoredDatetime: authoredTimestamp(envelope.commit_authored_datetime),
     committerName: envelope.commit_committer_name,

@@ -7,10 +7,12 @@
  * - the tuning form's preview: a group expanded into its tests (`expandGroup`), without the data
  *   disk — inputs are listed as written; folders and wildcards are left for `qa batch` in CI.
  * Files are parsed as YAML 1.1 with repeated keys allowed (the last wins), as PyYAML does; YAML
- * written for the qa CLI is YAML 1.1 too, so that strings like `yes` stay strings.
+ * written for the qa CLI is YAML 1.1 too, so that strings like `yes` stay strings. `__proto__` keys
+ * are dropped as the files are parsed (see prototype-keys.ts).
  */
 import { stringify } from 'yaml';
 import { parseBoundedYaml } from '../../lib/bounded-yaml';
+import { ownValue } from '../../lib/prototype-keys';
 
 type Json = Record<string, unknown>;
 
@@ -71,7 +73,7 @@ export function resolveAliases(names: unknown, aliases: Json): string[] {
       return;
     }
     const name = String(value);
-    if (!(name in aliases)) {
+    if (!Object.hasOwn(aliases, name)) {
       if (resolved.push(name) > MAX_GROUP_TESTS) throw tooLarge(path[0] ?? name, 'batches');
       return;
     }
@@ -86,10 +88,11 @@ export function resolveAliases(names: unknown, aliases: Json): string[] {
 /** qatools' deep merge of batches files: mappings merge, other values are replaced; a list holding `super` splices in the previous value. */
 function mergeInto(target: Json, source: Json): Json {
   for (const [key, value] of Object.entries(source)) {
+    const current = ownValue(target, key);
     if (isObject(value)) {
-      target[key] = mergeInto(isObject(target[key]) ? (target[key] as Json) : {}, value);
+      target[key] = mergeInto(isObject(current) ? current : {}, value);
     } else if (Array.isArray(value) && value.includes('super')) {
-      const previous = Array.isArray(target[key]) ? (target[key] as unknown[]) : [];
+      const previous = Array.isArray(current) ? current : [];
       target[key] = value.flatMap((item) => (item === 'super' ? previous : [item]));
     } else {
       target[key] = value;
@@ -150,9 +153,9 @@ function availableBatches(files: BatchesFile[], config: Json): { batches: Json; 
       if (name.startsWith('.') || NOT_BATCHES.has(name)) continue;
       // A file's `database` is the default of its batches (pipelines have their own).
       const batch = isObject(value) && 'database' in mapping && !('database' in value) && value.type !== 'pipeline' ? { ...value, database: mapping.database } : value;
-      if (!inputs.allow_duplicate_batches || (!(name in batches) && !(name in aliases))) {
+      if (!inputs.allow_duplicate_batches || (!Object.hasOwn(batches, name) && !Object.hasOwn(aliases, name))) {
         batches[name] = batch;
-      } else if (!(name in aliases)) {
+      } else if (!Object.hasOwn(aliases, name)) {
         aliases[name] = [`${name}_FIRST`, `${name}@${file.name}`];
         batches[`${name}_FIRST`] = batches[name];
         batches[`${name}@${file.name}`] = batch;
@@ -292,7 +295,7 @@ export function expandGroup(name: string, files: BatchesFile[], config: Json): G
   };
 
   for (const batchName of resolveAliases([name], aliases)) {
-    if (batchName in batches) expandBatch(batchName, batches[batchName], defaultConfigurations, defaults);
+    if (Object.hasOwn(batches, batchName)) expandBatch(batchName, batches[batchName], defaultConfigurations, defaults);
     // Not a batch: a path (or wildcard) under the default database.
     else addInput(batchName, defaultConfigurations, defaults);
   }

@@ -12,7 +12,7 @@ import type { GitLabJob, GitLabPlayJob, GitLabProxy } from './gitlab.routes';
 
 export const gitlabProxy: AppRouteHandler<GitLabProxy> = async (c) => {
   const image = await proxyGitLabImage(c.var.config.gitlabProxy, c.req.valid('query').url);
-  return c.body(image.body as Uint8Array<ArrayBuffer>, 200, image.headers);
+  return c.body(image.body as Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>, 200, image.headers);
 };
 
 /** The GitLab API as the signed-in user, and the job the web app asks about. */

@@ -10,9 +10,11 @@ const QUEUED_AT_MOST_MS = 7 * 24 * 3600_000;
 
 export const getIngestion: AppRouteHandler<GetIngestion> = async (c) => {
   const { id } = c.req.valid('param');
-  const state = await ingestionState(c.var.db, id, (project) => canSeeProject(c.var.caller, project));
+  const found = await ingestionState(c.var.db, id, (project) => canSeeProject(c.var.caller, project));
+  // Another project's receipt answers exactly as one nothing was recorded under: nothing tells them apart.
+  const state = found === 'hidden' ? undefined : found;
   const issuedAt = receiptIssuedAt(id);
-  if (state === 'hidden' || (!state && (issuedAt === undefined || Date.now() - issuedAt > QUEUED_AT_MOST_MS))) {
+  if (!state && (issuedAt === undefined || Date.now() - issuedAt > QUEUED_AT_MOST_MS)) {
     throw notFound(`There is no ingestion ${id}.`);
   }
   if (state) return c.json(state, 200);

@@ -19,7 +19,9 @@ export const getIngestion = createRoute({
   operationId: 'getIngestion',
   tags: ['Ingestion (qa CLI)'],
   summary: 'What became of uploads acknowledged with a receipt (202)',
-  description: '`queued` until every upload under the receipt is written; `failed` lists the uploads the database refused, with why.',
+  description:
+    '`queued` until every upload under the receipt is written; `failed` lists the uploads the database refused, with why. ' +
+    'A receipt of a project the caller can not see answers as an unknown one: `queued` while it could still be in a queue (7 days), then 404.',
   request: { params: z.object({ id: z.uuid().openapi({ example: '0192f4a2-7c3e-7b1a-9d2e-5f6a7b8c9d0e' }) }) },
   responses: { 200: jsonContent(stateSchema, 'The state of the uploads.'), ...errorResponses, ...notFoundResponse },
 });

@@ -48,7 +48,8 @@ export const signOut: AppRouteHandler<SignOut> = async (c) => {
   return c.json({ status: 'OK' as const }, 200);
 };
 
-export const signUp: AppRouteHandler<SignUp> = async (c) => c.json({ id: (await createLocalAccount(c.var, c.req.valid('form'))).id }, 200);
+export const signUp: AppRouteHandler<SignUp> = async (c) =>
+  c.json({ id: (await createLocalAccount(c.var, c.req.valid('form'), addressKey(c.var.clientAddress))).id }, 200);
 
 const gitlabSignInConfig = (c: AppContext) => {
   const config = c.var.config.gitlabSignIn;
@@ -75,5 +76,5 @@ export const gitlabCallback: AppRouteHandler<GitLabCallback> = async (c) => {
   });
   c.header('set-cookie', clearedPendingSignInCookie(), { append: true });
   await setNewSession(c, signedIn.secret);
-  return c.redirect(signedIn.next, 302);
+  return c.redirect(signInDestination(signedIn.next, c.var.config), 302); // checked again: it came back through a cookie
 };
