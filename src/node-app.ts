@@ -25,6 +25,7 @@ import { receiptClock } from './ingestion/receipts';
 import { startSpoolDrain } from './ingestion/spool-drain';
 import type { JobQueue } from './jobs/job-queue';
 import { clientAddress } from './lib/client-address';
+import { folderObjectStore } from './lib/folder-object-store';
 import { consoleLogger } from './lib/logger';
 import { memoryRateLimiter, memoryRateLimiters } from './lib/rate-limit';
 import type { Services } from './lib/types';
@@ -37,13 +38,15 @@ export interface NodeAppOptions extends Partial<Pick<Services, 'gitlabQueue' | '
   verdictQueue?: JobQueue<VerdictJob>;
   /** Where the spool lives (the Node entry: `QABOARD_DATA_DIR/spool`); default: a new temporary folder. */
   spoolFolder?: string;
+  /** Where output files of `r2`-mode projects live (the Node entry: `QABOARD_DATA_DIR/artifacts`); default: a new temporary folder. */
+  artifactsFolder?: string;
   /** The git commit being served, when the entry knows it (else GIT_SHA). */
   gitSha?: string;
   /** Until it resolves (the database answered and is migrated), the database is treated as down. */
   databaseReady?: Promise<void>;
 }
 
-export function nodeApp(db: Db, config: AppConfig, { spoolFolder, gitSha, databaseReady, verdictQueue, ...extra }: NodeAppOptions = {}) {
+export function nodeApp(db: Db, config: AppConfig, { spoolFolder, artifactsFolder, gitSha, databaseReady, verdictQueue, ...extra }: NodeAppOptions = {}) {
   const logger = extra.logger ?? consoleLogger;
   const folder = spoolFolder ?? mkdtempSync(path.join(tmpdir(), 'qaboard-spool-'));
   const spool = fileSpool(folder);
@@ -74,6 +77,7 @@ export function nodeApp(db: Db, config: AppConfig, { spoolFolder, gitSha, databa
     runRequestQueue: extra.runRequestQueue,
     ingestion,
     databaseCircuit,
+    artifacts: folderObjectStore(artifactsFolder ?? mkdtempSync(path.join(tmpdir(), 'qaboard-artifacts-'))),
     async runtimeStatus() {
       const spoolDepth = await spool.depth().catch(() => undefined);
       return { bindings: { spool: spoolDepth !== undefined }, spoolDepth, gitSha: config.gitSha ?? gitSha };

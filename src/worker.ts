@@ -26,7 +26,7 @@ import { consumeBatch } from './jobs/worker-consumer';
 import { consoleLogger } from './lib/logger';
 import { bindingRateLimiter, RATE_LIMIT_PERIOD_SECONDS, type RateLimiters } from './lib/rate-limit';
 import { backupStepHandler, firstBackupStep, MAINTENANCE_QUEUE, type BackupStepJob } from './maintenance/backup-chain';
-import { r2BlobStore } from './maintenance/blob-store';
+import { r2ObjectStore } from './lib/object-store';
 import { runScheduledMaintenance } from './maintenance/scheduled-jobs';
 
 /** A deployed Worker is on the internet: reads are public, writes need a token unless AUTH_MODE says otherwise. */
@@ -79,6 +79,7 @@ const requiredBindings = (env: WorkerEnv, config: AppConfig) => ({
   INGEST_JOBS: Boolean(env.INGEST_JOBS),
   MAINTENANCE_JOBS: Boolean(env.MAINTENANCE_JOBS),
   BACKUPS: Boolean(env.BACKUPS),
+  ARTIFACTS: Boolean(env.ARTIFACTS),
   ...(config.gitlab && { GITLAB_JOBS: Boolean(env.GITLAB_JOBS), RUN_REQUESTS: Boolean(env.RUN_REQUESTS), VERDICT_JOBS: Boolean(env.VERDICT_JOBS) }),
 });
 
@@ -132,6 +133,7 @@ const app = buildApp({
         runRequestQueue: config.gitlab ? (env.RUN_REQUESTS as Queue<RunRequestJob>) : undefined,
         ingestion,
         databaseCircuit,
+        artifacts: r2ObjectStore(env.ARTIFACTS),
         runtimeStatus: async () => ({ bindings: requiredBindings(env, config), gitSha: config.gitSha }),
       },
       release,
@@ -184,7 +186,7 @@ const consumers: Record<string, (batch: MessageBatch, env: WorkerEnv, ctx: Execu
   async [MAINTENANCE_QUEUE](batch, env, ctx) {
     const { db, release } = openDatabase(env, ctx);
     try {
-      const handle = backupStepHandler(db, r2BlobStore(env.BACKUPS), env.MAINTENANCE_JOBS as Queue<BackupStepJob>, isolateState(env).config.maintenance);
+      const handle = backupStepHandler(db, r2ObjectStore(env.BACKUPS), env.MAINTENANCE_JOBS as Queue<BackupStepJob>, isolateState(env).config.maintenance);
       await consumeBatch(batch as MessageBatch<BackupStepJob>, handle);
     } finally {
       release();

@@ -5,6 +5,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { columnsOf } from '../db/select-columns';
+import type { StorageMode } from './storage-locations';
 import { batches, ciCommits, outputs, type projects, type testInputs } from '../db/schema';
 
 type Json = Record<string, unknown>;
@@ -62,6 +63,8 @@ export type OutputInContextRow = OutputRow & {
   /** Only when the output's folder must be derived (configs weigh kilobytes). */
   projectData: Project['data'] | null;
   commitData: Commit['data'] | null;
+  /** qaboard.yaml's `storage.mode` (the project's, else the commit's), when it says. */
+  storageMode: StorageMode | null;
 };
 
 /** Columns of an `OutputInContextRow` beyond `outputColumns`, from `batches b`, `ci_commits c`, `projects p`. */
@@ -69,4 +72,6 @@ export const outputContextColumns = sql.raw(`
   p.id AS "projectId", c.hexsha, c.commit_dir_override AS "commitDirOverride", b.label AS "batchLabel",
   b.batch_dir_override AS "batchDirOverride",
   CASE WHEN o.output_dir_override IS NULL THEN p.data END AS "projectData",
-  CASE WHEN o.output_dir_override IS NULL THEN c.data END AS "commitData"`);
+  CASE WHEN o.output_dir_override IS NULL THEN c.data END AS "commitData",
+  CASE WHEN p.data #>> '{qatools_config,storage,mode}' IN ('shared-disk', 'r2') THEN p.data #>> '{qatools_config,storage,mode}'
+       WHEN c.data #>> '{qatools_config,storage,mode}' IN ('shared-disk', 'r2') THEN c.data #>> '{qatools_config,storage,mode}' END AS "storageMode"`);

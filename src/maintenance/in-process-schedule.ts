@@ -6,7 +6,7 @@
 import { Cron } from 'croner';
 import type { Db } from '../db/client';
 import { describeFailure } from '../lib/database-failure';
-import type { BlobStore } from './blob-store';
+import type { BlobStore } from '../lib/object-store';
 import { backupAtOnce, DAILY_BACKUP_CRON, HOURLY_CLEANUP_CRON, runScheduledMaintenance, type MaintenanceSettings } from './scheduled-jobs';
 
 const startOfMinute = (date: Date) => new Date(Math.floor(date.getTime() / 60_000) * 60_000);

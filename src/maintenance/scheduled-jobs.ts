@@ -1,5 +1,5 @@
 import type { Db } from '../db/client';
-import type { BlobStore } from './blob-store';
+import type { BlobStore } from '../lib/object-store';
 import { exportBackup } from './export-backup';
 import { reapExpiredSignIns } from './reap-expired-sign-ins';
 import { reapStaleRuns } from './reap-stale-runs';

@@ -17,13 +17,13 @@ import type {
 
 export const getCommitById: AppRouteHandler<GetCommitById> = async (c) => {
   const { project, batch, metrics } = c.req.valid('query');
-  const options = { batchLabel: batch, metrics, withOutputs: true };
+  const options = { batchLabel: batch, metrics, withOutputs: true, defaultStorage: c.var.config.files.defaultMode };
   return c.json(await readCommit(c.var.db, project, c.req.valid('param').id, options), 200);
 };
 
 export const getCommit: AppRouteHandler<GetCommit> = async (c) => {
   const { project, batch, metrics, commit, branch } = c.req.valid('query');
-  const options = { batchLabel: batch, metrics, withOutputs: true };
+  const options = { batchLabel: batch, metrics, withOutputs: true, defaultStorage: c.var.config.files.defaultMode };
   const found = commit
     ? await readCommit(c.var.db, project, commit, options)
     : await latestSuccessfulCommit(c.var.db, project, branch, options);
@@ -38,7 +38,7 @@ async function commitsOfQuery(c: AppContext, query: CommitListQuery, branch?: st
   const page = await commitsInWindow(
     c.var.db,
     { projectId: query.project, branch, committer: query.committer, from: query.from, to: query.to },
-    { batchLabel, metrics: query.metrics, withOutputs: query.with_outputs },
+    { batchLabel, metrics: query.metrics, withOutputs: query.with_outputs, defaultStorage: c.var.config.files.defaultMode },
     { limit: query.limit, cursor: query.cursor },
   );
   if (page.next) {

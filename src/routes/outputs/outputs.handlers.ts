@@ -5,7 +5,7 @@ import { submitRunRequest } from '../run-requests/submit-run-request';
 import { visibleProjects } from '../visibility';
 import type { DeleteOutput, GetOutput, RedoOutput, UpdateOutput } from './outputs.routes';
 
-export const getOutput: AppRouteHandler<GetOutput> = async (c) => c.json(await readOutput(c.var.db, c.req.valid('param').id, visibleProjects(c)), 200);
+export const getOutput: AppRouteHandler<GetOutput> = async (c) => c.json(await readOutput(c.var.db, c.req.valid('param').id, visibleProjects(c), c.var.config.files.defaultMode), 200);
 
 export const updateOutput: AppRouteHandler<UpdateOutput> = async (c) =>
   c.json(await patchOutput(c.var.db, c.req.valid('param').id, c.req.valid('json'), visibleProjects(c)), 200);
