@@ -3,7 +3,12 @@
  * same ObjectStore interface as the ARTIFACTS bucket): where reads point, uploads, the manifest,
  * serving under `/s/` (ranges, ETags, signed URLs), other projects refused, deletion cascades.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { createHash } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { testApp, postJson, type TestApp } from './support/app';
 import { emptyTables, engineNames, openTestDatabase, type TestDatabase } from './support/databases';
 import { outputUpload, shaOf, type UploadSpec } from './support/uploads';
@@ -11,6 +16,20 @@ import { outputUpload, shaOf, type UploadSpec } from './support/uploads';
 type Json = Record<string, any>;
 const PROJECT = 'group/repo';
 const q = encodeURIComponent;
+const ADMIN_TOKEN = 'bootstrap-admin-token-for-file-tests';
+const URL_SECRET = 'a-file-url-secret-of-at-least-32-characters';
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+/** Bytes that are not text: a PNG signature, then a pattern. */
+const pngBytes = (size: number) => Uint8Array.from({ length: size }, (_, i) => (i < 8 ? [137, 80, 78, 71, 13, 10, 26, 10][i]! : (i * 31) % 251));
+
+function putFile(app: TestApp, outputId: number, path: string, body: Uint8Array, headers: Record<string, string> = {}) {
+  return app.request(`/api/v1/output/${outputId}/files/${path}`, {
+    method: 'PUT',
+    headers: { 'content-length': String(body.length), ...headers },
+    body,
+  });
+}
 
 describe.each(engineNames)('output files on %s', (engine) => {
   let database: TestDatabase;
@@ -24,11 +43,17 @@ describe.each(engineNames)('output files on %s', (engine) => {
   const commitOf = async (sha = shaOf(1), target = app) =>
     (await (await target.request(`/api/v1/commit/${sha}?project=${q(PROJECT)}`)).json()) as Json;
 
+  const artifactsFolder = mkdtempSync(path.join(tmpdir(), 'qaboard-files-test-'));
+
   beforeAll(async () => {
     database = await openTestDatabase(engine);
-    app = testApp(database.db, { FILES_STORAGE: 'r2' });
+    app = testApp(database.db, { FILES_STORAGE: 'r2' }, { artifactsFolder });
   });
-  beforeEach(() => emptyTables(database.db));
+  beforeEach(async () => {
+    await emptyTables(database.db);
+    // Ids start again with the tables: so do the files.
+    await rm(artifactsFolder, { recursive: true, force: true });
+  });
   afterAll(() => database?.close());
 
   describe('storage modes', () => {
@@ -54,6 +79,119 @@ describe.each(engineNames)('output files on %s', (engine) => {
       expect(read.output_dir_url).toMatch(new RegExp(`^/s/${PROJECT}/${shaOf(1)}/\\d+/${output.id}$`));
       await upload({ sha: shaOf(2), extra: { qaboard_config: { storage: { mode: 'shared-disk' } } } });
       expect((await commitOf(shaOf(2))).outputs_url).toMatch(/^\/s\/mnt\/qaboard\//);
+    });
+  });
+
+  describe('upload, manifest, serving', () => {
+    test('a PUT stores the file where output_dir_url points; the manifest lists it; /s/ serves it', async () => {
+      const output = await upload({ status: 'running' });
+      const image = pngBytes(5000);
+      const stored = await putFile(app, output.id, 'images/result.png', image, { 'x-content-sha256': sha256Hex(image) });
+      expect(stored.status).toBe(201);
+      const body = (await stored.json()) as Json;
+      const read = (await (await app.request(`/api/v1/output/${output.id}`)).json()) as Json;
+      expect(body).toMatchObject({ path: 'images/result.png', size: 5000, url: `${read.output_dir_url}/images/result.png` });
+      expect((await putFile(app, output.id, 'log.txt', new TextEncoder().encode('run log'))).status).toBe(201);
+      expect((await putFile(app, output.id, 'metrics.json', new TextEncoder().encode('{"psnr": 1'), { 'content-type': 'application/json' })).status).toBe(201);
+
+      const manifest = (await (await app.request(`/api/v1/output/${output.id}/manifest/`)).json()) as Json;
+      expect(manifest).toEqual({
+        'images/result.png': { st_size: 5000, url: `${read.output_dir_url}/images/result.png` },
+        'metrics.json': { st_size: 10, url: `${read.output_dir_url}/metrics.json` },
+      });
+
+      const served = await app.request(`${read.output_dir_url}/images/result.png`);
+      expect(served.status).toBe(200);
+      expect(served.headers.get('content-type')).toBe('image/png');
+      expect(served.headers.get('content-length')).toBe('5000');
+      expect(served.headers.get('cache-control')).toBe('public, max-age=300');
+      expect(served.headers.get('content-security-policy')).toMatch(/^sandbox/);
+      expect(new Uint8Array(await served.arrayBuffer())).toEqual(image);
+      expect((await app.request(`${read.output_dir_url}/metrics.json`)).headers.get('content-type')).toBe('application/json');
+      expect(await (await app.request(`${read.output_dir_url}/log.txt`)).text()).toBe('run log');
+      expect((await app.request(`${read.output_dir_url}/missing.png`)).status).toBe(404);
+    });
+
+    test('ranges (206, suffix, 416) and ETags (304)', async () => {
+      const output = await upload();
+      const image = pngBytes(10_000);
+      expect((await putFile(app, output.id, 'a.png', image)).status).toBe(201);
+      const url = ((await (await app.request(`/api/v1/output/${output.id}`)).json()) as Json).output_dir_url + '/a.png';
+      const part = await app.request(url, { headers: { range: 'bytes=100-199' } });
+      expect(part.status).toBe(206);
+      expect(part.headers.get('content-range')).toBe('bytes 100-199/10000');
+      expect(new Uint8Array(await part.arrayBuffer())).toEqual(image.slice(100, 200));
+      const suffix = await app.request(url, { headers: { range: 'bytes=-10' } });
+      expect(suffix.status).toBe(206);
+      expect(new Uint8Array(await suffix.arrayBuffer())).toEqual(image.slice(-10));
+      const open = await app.request(url, { headers: { range: 'bytes=9990-' } });
+      expect(open.headers.get('content-range')).toBe('bytes 9990-9999/10000');
+      const outside = await app.request(url, { headers: { range: 'bytes=10000-' } });
+      expect(outside.status).toBe(416);
+      expect(outside.headers.get('content-range')).toBe('bytes */10000');
+
+      const etag = (await app.request(url)).headers.get('etag')!;
+      expect(etag).toMatch(/^"/);
+      const notModified = await app.request(url, { headers: { 'if-none-match': etag } });
+      expect(notModified.status).toBe(304);
+      expect(await notModified.text()).toBe('');
+      expect((await app.request(url, { headers: { 'if-none-match': '"other"' } })).status).toBe(200);
+    });
+
+    test('bad uploads are refused and store nothing', async () => {
+      const output = await upload();
+      const bytes = pngBytes(100);
+      const problem = async (response: Response, status: number, field?: string) => {
+        expect(response.status).toBe(status);
+        const body = (await response.json()) as Json;
+        if (field) expect(body.errors.map((e: Json) => e.field)).toContain(field);
+        return body;
+      };
+      await problem(await putFile(app, output.id, 'a.png', bytes, { 'x-content-sha256': sha256Hex(pngBytes(99)) }), 400, 'x-content-sha256');
+      await problem(await putFile(app, output.id, 'a.png', bytes, { 'x-content-sha256': 'nothex' }), 400, 'x-content-sha256');
+      // Dot segments in the URL itself are resolved by URL parsing before any route sees them; encoded slashes are not.
+      await problem(await putFile(app, output.id, '%2E%2E%2F%2E%2E%2Fb.png', bytes), 400, 'path');
+      await problem(await putFile(app, output.id, 'a/..%2F..%2Fb.png', bytes), 400, 'path');
+      await problem(await putFile(app, output.id, 'a//b.png', bytes), 400, 'path');
+      await problem(await putFile(app, output.id, 'a%5Cb.png', bytes), 400, 'path');
+      const small = testApp(database.db, { FILES_STORAGE: 'r2', FILES_MAX_BYTES: '50' });
+      const tooLarge = await problem(await putFile(small, output.id, 'a.png', bytes), 413);
+      expect(tooLarge.detail).toMatch(/files:sign/);
+      await problem(await app.request(`/api/v1/output/${output.id}/files/a.png`, { method: 'PUT', body: bytes }), 411);
+      await problem(await putFile(app, 999_999, 'a.png', bytes), 404);
+      const manifest = (await (await app.request(`/api/v1/output/${output.id}/manifest?refresh=true`)).json()) as Json;
+      expect(manifest).toEqual({});
+    });
+
+    test('the manifest is cached once the output is done, listed again on refresh, taken from an upload', async () => {
+      const output = await upload();
+      await putFile(app, output.id, 'a.png', pngBytes(10));
+      const first = (await (await app.request(`/api/v1/output/${output.id}/manifest`)).json()) as Json;
+      expect(Object.keys(first)).toEqual(['a.png']);
+      // A file added behind the API's back (as a presigned upload does) shows only on refresh.
+      const prefix = decodeURIComponent(first['a.png'].url.slice('/s/'.length, -'/a.png'.length));
+      await writeFile(path.join(artifactsFolder, ...prefix.split('/'), 'c.png'), 'ccc');
+      expect(Object.keys((await (await app.request(`/api/v1/output/${output.id}/manifest`)).json()) as Json)).toEqual(['a.png']);
+      expect(Object.keys((await (await app.request(`/api/v1/output/${output.id}/manifest?refresh=true`)).json()) as Json)).toEqual(['a.png', 'c.png']);
+      await putFile(app, output.id, 'manifest.outputs.json', new TextEncoder().encode(JSON.stringify({ 'a.png': { st_size: 10, md5: 'abc', url: 'file:///x' }, 'b.png': { st_size: 3, url: '' } })));
+      const uploaded = (await (await app.request(`/api/v1/output/${output.id}/manifest`)).json()) as Json;
+      expect(uploaded).toEqual({
+        'a.png': { st_size: 10, md5: 'abc', url: `/s/${prefix}/a.png` },
+        'b.png': { st_size: 3, url: `/s/${prefix}/b.png` },
+      });
+      // Served as a file too: the web app reads `${output_dir_url}/manifest.outputs.json` for finished outputs.
+      expect(((await (await app.request(`/s/${prefix}/manifest.outputs.json`)).json()) as Json)['b.png'].st_size).toBe(3);
+      const refreshed = (await (await app.request(`/api/v1/output/${output.id}/manifest?refresh=true`)).json()) as Json;
+      expect(Object.keys(refreshed)).toEqual(['a.png', 'c.png']);
+    });
+
+    test('shared-disk projects: a 404 problem saying their web server owns the files', async () => {
+      const sharedDisk = testApp(database.db);
+      const output = await upload({}, sharedDisk);
+      const response = await sharedDisk.request(`/api/v1/output/${output.id}/manifest`);
+      expect(response.status).toBe(404);
+      expect(((await response.json()) as Json).detail).toMatch(/shared disk.*web server/);
+      expect((await putFile(sharedDisk, output.id, 'a.png', pngBytes(10))).status).toBe(404);
     });
   });
 });

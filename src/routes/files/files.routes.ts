@@ -1,0 +1,101 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { booleanQuery, errorResponses, idParam, jsonContent, problemResponseSpec, tooLargeResponse } from '../schemas';
+
+const tags = ['Output files'];
+const filePath = z.string().openapi({ description: "The file's path inside the output; may contain slashes.", example: 'images/result.png' });
+
+const storedFileSchema = z
+  .object({
+    path: z.string(),
+    size: z.number().int(),
+    etag: z.string(),
+    url: z.string().openapi({ description: 'Where the file is served (`/s/<key>`).' }),
+  })
+  .openapi('StoredFile', { example: { path: 'images/result.png', size: 1024, etag: '"9e107d9d372bb6826bd81d3542a419d6"', url: '/s/group/repo/48b24841/77/1203/images/result.png' } });
+
+export const uploadOutputFile = createRoute({
+  method: 'put',
+  path: '/api/v1/output/{id}/files/{path}',
+  operationId: 'uploadOutputFile',
+  tags,
+  summary: 'Upload one file of an output (r2 storage mode)',
+  description:
+    'Streams the body into R2 under the output\'s prefix (`<project>/<commit>/<batch>/<output>/<path>`), replacing a file of the same path. ' +
+    'Needs `write` on the output\'s project and a `Content-Length` (at most `FILES_MAX_BYTES`; larger files: `files:sign`). ' +
+    'The `Content-Type` sent is stored (else derived from the name). With `X-Content-Sha256` (hex) the bytes are checked and a mismatch stores nothing.',
+  request: {
+    params: z.object({ id: idParam, path: filePath }),
+    headers: z.object({
+      'x-content-sha256': z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be a hex SHA-256').optional().openapi({ description: 'The SHA-256 the body must have (hex).' }),
+    }),
+    body: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+  },
+  responses: {
+    201: jsonContent(storedFileSchema, 'Stored.'),
+    ...errorResponses,
+    404: problemResponseSpec('Unknown output, or its project keeps its files on the shared disk.'),
+    411: problemResponseSpec('No Content-Length.'),
+    ...tooLargeResponse,
+  },
+});
+
+const manifestSchema = z
+  .record(z.string(), z.object({ st_size: z.number().int(), md5: z.string().optional(), url: z.string() }))
+  .openapi('OutputManifest', {
+    example: { 'images/result.png': { st_size: 1024, md5: '9e107d9d372bb6826bd81d3542a419d6', url: '/s/group/repo/48b24841/77/1203/images/result.png' } },
+  });
+
+export const getOutputManifest = createRoute({
+  method: 'get',
+  path: '/api/v1/output/{id}/manifest',
+  operationId: 'getOutputManifest',
+  tags,
+  summary: "The output's files, as the web app's viewer lists them",
+  description:
+    'The original\'s shape: `{path: {st_size, md5?, url}}` (`log.txt` left out). Listed from R2 while the output runs, with `refresh=true`, ' +
+    "or when none is stored (then cached as `manifest.outputs.json`); else the stored one (the uploader's, or the last listed). " +
+    'URLs of projects anonymous callers may not read are signed (`?expires&signature`, valid FILES_URL_TTL_SECONDS) so that `<img src>` works.',
+  request: { params: z.object({ id: idParam }), query: z.object({ refresh: booleanQuery.openapi({ type: 'string', enum: ['true', 'false'] }) }) },
+  responses: {
+    200: jsonContent(manifestSchema, 'The manifest.'),
+    ...errorResponses,
+    404: problemResponseSpec("Unknown output, or its project keeps its files on the shared disk (the site's web server serves them)."),
+  },
+});
+
+export const serveFile = createRoute({
+  method: 'get',
+  path: '/s/{key}',
+  operationId: 'serveFile',
+  tags,
+  summary: 'A file of an output (r2 storage mode)',
+  description:
+    'The URLs in `output_dir_url`, `batch_dir_url`, `artifacts_url` and manifests. Single `Range` requests (206, 416), `ETag` and `If-None-Match` (304), ' +
+    'content types, `Cache-Control`. Files of projects anonymous callers may not read need a credential that reads the project ' +
+    '(token, session cookie) or a signed URL (`expires`, `signature` from the manifest). Served sandboxed (CSP `sandbox`).',
+  security: [{ bearerToken: [] }, { basicToken: [] }, { sessionCookie: [] }, {}],
+  request: {
+    params: z.object({ key: z.string().openapi({ description: 'The object key; may contain slashes.', example: 'group/repo/48b24841/77/1203/images/result.png' }) }),
+    query: z.object({
+      expires: z.string().optional().openapi({ description: 'Signed URLs: expiry, seconds since the epoch.' }),
+      signature: z.string().optional().openapi({ description: 'Signed URLs: base64url HMAC-SHA-256.' }),
+    }),
+  },
+  responses: {
+    200: { description: 'The file.', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+    206: { description: 'The range asked for.', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+    304: { description: 'Not modified (If-None-Match).' },
+    ...errorResponses,
+    403: problemResponseSpec('A signed URL that is expired, tampered with, or not signed by this server.'),
+    404: problemResponseSpec('No such file (or one of a project the caller may not read).'),
+    416: problemResponseSpec('The range lies outside the file.'),
+  },
+});
+
+export type UploadOutputFile = typeof uploadOutputFile;
+export type GetOutputManifest = typeof getOutputManifest;
+export type ServeFile = typeof serveFile;
+
+/** Routes that check their own credentials (signed URLs), and bodies that are files, not JSON. */
+export const fileServingRoutes = [serveFile];
+export const fileUploadRoutes = [uploadOutputFile];
