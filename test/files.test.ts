@@ -194,4 +194,90 @@ describe.each(engineNames)('output files on %s', (engine) => {
       expect((await putFile(sharedDisk, output.id, 'a.png', pngBytes(10))).status).toBe(404);
     });
   });
+
+  describe('access', () => {
+    let privateApp: TestApp;
+    let own: string;
+    let other: string;
+    let ownReader: string;
+
+    const newToken = async (spec: object) => {
+      const response = await postJson(privateApp, '/api/v1/tokens', spec, bearer(ADMIN_TOKEN));
+      expect(response.status).toBe(201);
+      return ((await response.json()) as { token: string }).token;
+    };
+
+    beforeAll(() => {
+      privateApp = testApp(database.db, { FILES_STORAGE: 'r2', AUTH_MODE: 'all', ADMIN_TOKEN, FILES_URL_SECRET: URL_SECRET, FILES_URL_TTL_SECONDS: '60' }, { artifactsFolder });
+    });
+    beforeEach(async () => {
+      own = await newToken({ name: 'ci', scopes: ['write'], project_prefix: PROJECT });
+      other = await newToken({ name: 'other ci', scopes: ['write'], project_prefix: 'group/other' });
+      ownReader = await newToken({ name: 'reader', scopes: ['read'], project_prefix: PROJECT });
+    });
+    afterAll(() => vi.useRealTimers());
+
+    const privateUpload = async () => {
+      const response = await postJson(privateApp, '/api/v1/output/', outputUpload({ project: PROJECT }), bearer(own));
+      expect(response.status).toBe(200);
+      return (await response.json()) as Json;
+    };
+
+    test('uploads need write on the output\'s project: other projects 404, read-only 403, none 401', async () => {
+      const output = await privateUpload();
+      const bytes = pngBytes(64);
+      expect((await putFile(privateApp, output.id, 'a.png', bytes, bearer(other))).status).toBe(404);
+      expect((await putFile(privateApp, output.id, 'a.png', bytes, bearer(ownReader))).status).toBe(403);
+      expect((await putFile(privateApp, output.id, 'a.png', bytes)).status).toBe(401);
+      expect(await (await privateApp.request(`/api/v1/output/${output.id}/manifest?refresh=true`, { headers: bearer(own) })).json()).toEqual({});
+      expect((await putFile(privateApp, output.id, 'a.png', bytes, bearer(own))).status).toBe(201);
+    });
+
+    test('private files: a credential of the project, or a signed URL from the manifest; expiry and tampering refused', async () => {
+      const output = await privateUpload();
+      const bytes = pngBytes(64);
+      expect((await putFile(privateApp, output.id, 'img/a.png', bytes, bearer(own))).status).toBe(201);
+      expect((await privateApp.request(`/api/v1/output/${output.id}/manifest`, { headers: bearer(other) })).status).toBe(404);
+      const manifest = (await (await privateApp.request(`/api/v1/output/${output.id}/manifest`, { headers: bearer(ownReader) })).json()) as Json;
+      const signed = new URL(manifest['img/a.png'].url, 'http://x');
+      expect(signed.searchParams.get('signature')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      const plain = signed.pathname;
+
+      expect((await privateApp.request(plain)).status).toBe(401);
+      expect((await privateApp.request(plain, { headers: bearer(other) })).status).toBe(404);
+      const withToken = await privateApp.request(plain, { headers: bearer(ownReader) });
+      expect(withToken.status).toBe(200);
+      expect(withToken.headers.get('cache-control')).toBe('private, max-age=300');
+      const bySignature = await privateApp.request(`${plain}${signed.search}`);
+      expect(bySignature.status).toBe(200);
+      expect(new Uint8Array(await bySignature.arrayBuffer())).toEqual(bytes);
+
+      const expires = signed.searchParams.get('expires')!;
+      const signature = signed.searchParams.get('signature')!;
+      const tampered = [
+        `${plain.replace('a.png', 'b.png')}${signed.search}`,
+        `${plain}?expires=${Number(expires) + 3600}&signature=${signature}`,
+        `${plain}?expires=${expires}&signature=${signature.slice(0, -2)}AA`,
+        `${plain}?expires=${expires}&signature=not*base64`,
+        `${plain}?expires=${expires}`,
+      ];
+      for (const url of tampered) expect((await privateApp.request(url)).status, url).toBe(403);
+
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(Date.now() + 61_000);
+      const expired = await privateApp.request(`${plain}${signed.search}`);
+      expect(expired.status).toBe(403);
+      expect(((await expired.json()) as Json).detail).toMatch(/expired/);
+      vi.useRealTimers();
+    });
+
+    test('without FILES_URL_SECRET, private manifests carry plain URLs and signatures are refused', async () => {
+      const unsigned = testApp(database.db, { FILES_STORAGE: 'r2', AUTH_MODE: 'all', ADMIN_TOKEN }, { artifactsFolder });
+      const output = await privateUpload();
+      await putFile(privateApp, output.id, 'a.png', pngBytes(8), bearer(own));
+      const manifest = (await (await unsigned.request(`/api/v1/output/${output.id}/manifest`, { headers: bearer(own) })).json()) as Json;
+      expect(manifest['a.png'].url).not.toContain('?');
+      expect((await unsigned.request(`${manifest['a.png'].url}?expires=9999999999&signature=AAAA`)).status).toBe(403);
+    });
+  });
 });
