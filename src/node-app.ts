@@ -23,11 +23,14 @@ import { Ingestion } from './ingestion/ingestion';
 import { outputCoalescer } from './ingestion/output-coalescer';
 import { receiptClock } from './ingestion/receipts';
 import { startSpoolDrain } from './ingestion/spool-drain';
+import { InProcessQueue } from './jobs/in-process-queue';
 import type { JobQueue } from './jobs/job-queue';
 import { clientAddress } from './lib/client-address';
 import { folderObjectStore } from './lib/folder-object-store';
 import { consoleLogger } from './lib/logger';
 import { memoryRateLimiter, memoryRateLimiters } from './lib/rate-limit';
+import { MAINTENANCE_QUEUE } from './maintenance/backup-chain';
+import { deleteFilesHandler, type DeleteFilesJob } from './maintenance/file-deletions';
 import type { Services } from './lib/types';
 
 /** On a laptop the embedded default is a local tool: open, with a warning at start (see announceAuthMode). */
@@ -65,6 +68,9 @@ export function nodeApp(db: Db, config: AppConfig, { spoolFolder, artifactsFolde
     written: hooks.written,
     completeBatches: hooks.completeBatches,
   });
+  const artifacts = folderObjectStore(artifactsFolder ?? mkdtempSync(path.join(tmpdir(), 'qaboard-artifacts-')));
+  const fileDeletions = new InProcessQueue<DeleteFilesJob>({ name: MAINTENANCE_QUEUE, maxRetries: 5 });
+  fileDeletions.consume(deleteFilesHandler(artifacts, fileDeletions));
   const shared = {
     db,
     config,
@@ -77,7 +83,8 @@ export function nodeApp(db: Db, config: AppConfig, { spoolFolder, artifactsFolde
     runRequestQueue: extra.runRequestQueue,
     ingestion,
     databaseCircuit,
-    artifacts: folderObjectStore(artifactsFolder ?? mkdtempSync(path.join(tmpdir(), 'qaboard-artifacts-'))),
+    artifacts,
+    fileDeletions,
     async runtimeStatus() {
       const spoolDepth = await spool.depth().catch(() => undefined);
       return { bindings: { spool: spoolDepth !== undefined }, spoolDepth, gitSha: config.gitSha ?? gitSha };
@@ -91,5 +98,5 @@ export function nodeApp(db: Db, config: AppConfig, { spoolFolder, artifactsFolde
       return { services: { ...shared, clientAddress: address } };
     },
   });
-  return Object.assign(app, { spool, spoolDrain });
+  return Object.assign(app, { spool, spoolDrain, fileDeletions });
 }

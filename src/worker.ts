@@ -27,6 +27,7 @@ import { consoleLogger } from './lib/logger';
 import { bindingRateLimiter, RATE_LIMIT_PERIOD_SECONDS, type RateLimiters } from './lib/rate-limit';
 import { backupStepHandler, firstBackupStep, MAINTENANCE_QUEUE, type BackupStepJob } from './maintenance/backup-chain';
 import { r2ObjectStore } from './lib/object-store';
+import { deleteFilesHandler, queueFileDeletions, type DeleteFilesJob } from './maintenance/file-deletions';
 import { runScheduledMaintenance } from './maintenance/scheduled-jobs';
 
 /** A deployed Worker is on the internet: reads are public, writes need a token unless AUTH_MODE says otherwise. */
@@ -134,6 +135,7 @@ const app = buildApp({
         ingestion,
         databaseCircuit,
         artifacts: r2ObjectStore(env.ARTIFACTS),
+        fileDeletions: env.MAINTENANCE_JOBS as Queue<DeleteFilesJob>,
         runtimeStatus: async () => ({ bindings: requiredBindings(env, config), gitSha: config.gitSha }),
       },
       release,
@@ -186,8 +188,11 @@ const consumers: Record<string, (batch: MessageBatch, env: WorkerEnv, ctx: Execu
   async [MAINTENANCE_QUEUE](batch, env, ctx) {
     const { db, release } = openDatabase(env, ctx);
     try {
-      const handle = backupStepHandler(db, r2ObjectStore(env.BACKUPS), env.MAINTENANCE_JOBS as Queue<BackupStepJob>, isolateState(env).config.maintenance);
-      await consumeBatch(batch as MessageBatch<BackupStepJob>, handle);
+      const backupStep = backupStepHandler(db, r2ObjectStore(env.BACKUPS), env.MAINTENANCE_JOBS as Queue<BackupStepJob>, isolateState(env).config.maintenance);
+      const deleteFiles = deleteFilesHandler(r2ObjectStore(env.ARTIFACTS), env.MAINTENANCE_JOBS as Queue<DeleteFilesJob>);
+      await consumeBatch(batch as MessageBatch<BackupStepJob | DeleteFilesJob>, (job, attempts) =>
+        job.type === 'delete-files' ? deleteFiles(job, attempts) : backupStep(job, attempts),
+      );
     } finally {
       release();
     }
@@ -206,7 +211,8 @@ export default {
     const now = new Date(controller.scheduledTime);
     const startBackup = async (prefix: string) => void (await env.MAINTENANCE_JOBS.send(firstBackupStep(prefix, now)));
     try {
-      await runScheduledMaintenance(db, startBackup, isolateState(env).config.maintenance, controller.cron, now);
+      const deleteFiles = (prefixes: string[]) => queueFileDeletions(env.MAINTENANCE_JOBS as Queue<DeleteFilesJob>, prefixes);
+      await runScheduledMaintenance(db, startBackup, isolateState(env).config.maintenance, controller.cron, now, deleteFiles);
     } finally {
       release();
     }

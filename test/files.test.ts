@@ -5,10 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
+import { applyRetention } from '../src/maintenance/retention';
+import { queueFileDeletions } from '../src/maintenance/file-deletions';
 import { testApp, postJson, type TestApp } from './support/app';
 import { emptyTables, engineNames, openTestDatabase, type TestDatabase } from './support/databases';
 import { outputUpload, shaOf, type UploadSpec } from './support/uploads';
@@ -278,6 +281,80 @@ describe.each(engineNames)('output files on %s', (engine) => {
       const manifest = (await (await unsigned.request(`/api/v1/output/${output.id}/manifest`, { headers: bearer(own) })).json()) as Json;
       expect(manifest['a.png'].url).not.toContain('?');
       expect((await unsigned.request(`${manifest['a.png'].url}?expires=9999999999&signature=AAAA`)).status).toBe(403);
+    });
+  });
+
+  describe('lifecycle', () => {
+    /** The keys stored under the commit, relative to it. */
+    const storedUnder = async (sha = shaOf(1)) => {
+      const root = path.join(artifactsFolder, ...PROJECT.split('/'), sha);
+      const files = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
+      return files.filter((f) => f.isFile()).map((f) => path.relative(root, path.join(f.parentPath, f.name))).sort();
+    };
+    const withFiles = async (spec: UploadSpec) => {
+      const output = await upload(spec);
+      expect((await putFile(app, output.id, 'a.png', pngBytes(10))).status).toBe(201);
+      expect((await putFile(app, output.id, 'deep/b.txt', pngBytes(5))).status).toBe(201);
+      return output;
+    };
+
+    test('deleting an output, a batch, a commit\'s batches removes their files through the maintenance queue', async () => {
+      // Not the reference branch: the head of master can't lose its batches.
+      const first = await withFiles({ input: 'one.jpg', branch: 'feature' });
+      const second = await withFiles({ input: 'two.jpg', branch: 'feature' });
+      const failed = await withFiles({ input: 'three.jpg', status: 'failed', branch: 'feature' });
+      const other = await withFiles({ batch: 'other', input: 'one.jpg', branch: 'feature' });
+      const batchId = (await commitOf()).batches.default.id;
+      expect(await storedUnder()).toHaveLength(8);
+
+      expect((await app.request(`/api/v1/output/${first.id}`, { method: 'DELETE' })).status).toBe(200);
+      await app.fileDeletions.idle();
+      expect(await storedUnder()).not.toContain(`${batchId}/${first.id}/a.png`);
+      expect(await storedUnder()).toHaveLength(6);
+
+      expect((await app.request(`/api/v1/batch/${batchId}?only_failed=true&soft=false`, { method: 'DELETE' })).status).toBe(200);
+      await app.fileDeletions.idle();
+      expect(await storedUnder()).toEqual([`${batchId}/${second.id}/a.png`, `${batchId}/${second.id}/deep/b.txt`, `${(await commitOf()).batches.other.id}/${other.id}/a.png`, `${(await commitOf()).batches.other.id}/${other.id}/deep/b.txt`].sort());
+      expect(failed.id).toBeGreaterThan(0);
+
+      expect((await app.request(`/api/v1/batch/${batchId}?soft=false`, { method: 'DELETE' })).status).toBe(200);
+      await app.fileDeletions.idle();
+      expect(await storedUnder()).toHaveLength(2);
+
+      // A deletion delivered twice (at-least-once queues) finds nothing more to do.
+      await queueFileDeletions(app.fileDeletions, [`${PROJECT}/${shaOf(1)}/${batchId}/`]);
+      await app.fileDeletions.idle();
+      expect(app.fileDeletions.deadLetters).toEqual([]);
+
+      await withFiles({ sha: shaOf(2), branch: 'feature' });
+      expect((await app.request(`/api/v1/commit/${PROJECT}/${shaOf(1)}/batches`, { method: 'DELETE' })).status).toBe(200);
+      await app.fileDeletions.idle();
+      expect(await storedUnder()).toEqual([]);
+      expect(await storedUnder(shaOf(2))).toHaveLength(2);
+    });
+
+    test('retention removes the files of the outputs it marks deleted; soft deletes remove them too', async () => {
+      const old = await withFiles({ sha: shaOf(1), branch: 'feature' });
+      const kept = await withFiles({ sha: shaOf(2), branch: 'feature' });
+      await database.db.execute(sql`UPDATE projects SET data = jsonb_set(data, '{qatools_config}', '{"storage": {"mode": "r2", "garbage": {"after": "1month"}}}')`);
+      await database.db.execute(sql`UPDATE ci_commits SET authored_datetime = now() - interval '90 days' WHERE hexsha = ${shaOf(1)}`);
+      await database.db.execute(sql`UPDATE outputs SET created_date = now() - interval '90 days' WHERE id = ${old.id}`);
+      expect(await applyRetention(database.db, new Date(), (prefixes) => queueFileDeletions(app.fileDeletions, prefixes))).toEqual({ commits: 1, outputs: 1 });
+      await app.fileDeletions.idle();
+      expect(await storedUnder(shaOf(1))).toEqual([]);
+      expect(await storedUnder(shaOf(2))).toHaveLength(2);
+
+      expect((await app.request(`/api/v1/output/${kept.id}?soft=true`, { method: 'DELETE' })).status).toBe(200);
+      await app.fileDeletions.idle();
+      expect(await storedUnder(shaOf(2))).toEqual([]);
+    });
+
+    test('the deletion job never deletes above a batch', async () => {
+      const output = await withFiles({});
+      await queueFileDeletions(app.fileDeletions, [`${PROJECT}/`, `${PROJECT}/${shaOf(10)}/`, 'group/', `/${PROJECT}/${shaOf(1)}/1/`, `${PROJECT}/${shaOf(1)}/1`]);
+      await app.fileDeletions.idle();
+      expect(await storedUnder()).toHaveLength(2);
+      expect(output.id).toBeGreaterThan(0);
     });
   });
 });

@@ -48,7 +48,7 @@ describe.each(engineNames)('maintenance jobs on %s', (engine) => {
     const [before] = await queryRows<{ n: number }>(t.db, sql`SELECT count(*)::int AS n FROM outputs WHERE deleted`);
     expect(before!.n).toBe(0); // the preview is a dry run
 
-    expect(await applyRetention(t.db, NOW)).toEqual({ commits: 1, outputs: 1 });
+    expect(await applyRetention(t.db, NOW, async () => {})).toEqual({ commits: 1, outputs: 1 });
     const deleted = await queryRows<{ hexsha: string }>(
       t.db,
       sql`SELECT c.hexsha FROM outputs o JOIN batches b ON b.id = o.batch_id JOIN ci_commits c ON c.id = b.ci_commit_id WHERE o.deleted`,

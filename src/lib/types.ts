@@ -15,6 +15,7 @@ import type { RunRequestJob } from '../gitlab/run-request-jobs';
 import type { CircuitBreaker } from '../ingestion/circuit-breaker';
 import type { Ingestion } from '../ingestion/ingestion';
 import type { JobQueue } from '../jobs/job-queue';
+import type { DeleteFilesJob } from '../maintenance/file-deletions';
 import type { Logger } from './logger';
 import type { ObjectStore } from './object-store';
 import type { RateLimiters } from './rate-limit';
@@ -41,6 +42,8 @@ export interface Services {
   ingestion: Ingestion;
   /** Output files of projects in `r2` storage mode: the `ARTIFACTS` bucket, or `QABOARD_DATA_DIR/artifacts` on Node. */
   artifacts: ObjectStore;
+  /** Deletes R2 files of deleted outputs and batches in the background (the maintenance queue on Workers). */
+  fileDeletions: JobQueue<DeleteFilesJob>;
   /** Open while the database is known to be down: requests answer 503 at once instead of waiting. */
   databaseCircuit: CircuitBreaker;
   runtimeStatus(): Promise<RuntimeStatus>;

@@ -2,6 +2,7 @@ import { deleteCommitBatches as deleteBatchesOf } from '../../domain/batches/bat
 import { findCommit } from '../../domain/commits/find-commit';
 import { commitsInWindow, latestSuccessfulCommit, readCommit } from '../../domain/read/commits';
 import type { AppContext, AppRouteHandler } from '../../lib/types';
+import { queueFileDeletions } from '../../maintenance/file-deletions';
 import { cancelPipelines, submitRunRequest } from '../run-requests/submit-run-request';
 import { visibleProjects } from '../visibility';
 import type {
@@ -55,8 +56,9 @@ export const listBranchCommits: AppRouteHandler<ListBranchCommits> = async (c) =
   c.json(await commitsOfQuery(c, c.req.valid('query'), c.req.valid('param').branch), 200);
 
 async function deleteBatches(c: AppContext, project: string | undefined, hexsha: string) {
-  const { cancelled, ...deleted } = await deleteBatchesOf(c.var.db, project, hexsha, visibleProjects(c));
+  const { cancelled, filePrefixes, ...deleted } = await deleteBatchesOf(c.var.db, project, hexsha, visibleProjects(c));
   await cancelPipelines(c, cancelled);
+  await queueFileDeletions(c.var.fileDeletions, filePrefixes);
   return { ...deleted, cancelled_run_requests: cancelled.map((r) => r.id) };
 }
 
