@@ -357,4 +357,46 @@ describe.each(engineNames)('output files on %s', (engine) => {
       expect(output.id).toBeGreaterThan(0);
     });
   });
+
+  describe('presigned uploads', () => {
+    const R2 = { R2_ACCOUNT_ID: '0123456789abcdef0123456789abcdef', R2_ACCESS_KEY_ID: 'test-access-key', R2_SECRET_ACCESS_KEY: 'test-secret-key', R2_ARTIFACTS_BUCKET: 'artifacts-test' };
+
+    test('files:sign answers S3-API PUT URLs under the output prefix, signing the checksum and content type', async () => {
+      const signing = testApp(database.db, { FILES_STORAGE: 'r2', ...R2 }, { artifactsFolder });
+      const output = await upload();
+      const read = (await (await signing.request(`/api/v1/output/${output.id}`)).json()) as Json;
+      const sha = sha256Hex(pngBytes(100));
+      const response = await postJson(signing, `/api/v1/output/${output.id}/files:sign`, {
+        files: [{ path: 'video/run 1.mp4' }, { path: 'a.png', sha256: sha, content_type: 'image/png' }],
+      });
+      expect(response.status).toBe(200);
+      const { uploads } = (await response.json()) as Json;
+      expect(uploads.map((u: Json) => u.path)).toEqual(['video/run 1.mp4', 'a.png']);
+      const [video, image] = uploads.map((u: Json) => new URL(u.url));
+      const key = `${decodeURIComponent(read.output_dir_url.slice('/s/'.length))}/video/run 1.mp4`;
+      expect(video.origin).toBe(`https://${R2.R2_ACCOUNT_ID}.r2.cloudflarestorage.com`);
+      expect(decodeURIComponent(video.pathname)).toBe(`/artifacts-test/${key}`);
+      expect(video.searchParams.get('X-Amz-Algorithm')).toBe('AWS4-HMAC-SHA256');
+      expect(video.searchParams.get('X-Amz-Expires')).toBe('900');
+      expect(video.searchParams.get('X-Amz-Credential')).toMatch(/^test-access-key\/\d{8}\/auto\/s3\/aws4_request$/);
+      expect(video.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+      expect(uploads[0].headers).toEqual({ 'content-type': 'video/mp4' });
+      expect(uploads[1].headers).toEqual({ 'content-type': 'image/png', 'x-amz-checksum-sha256': Buffer.from(sha, 'hex').toString('base64') });
+      expect(image.searchParams.get('X-Amz-SignedHeaders')).toBe('content-type;host;x-amz-checksum-sha256');
+      expect(video.searchParams.get('X-Amz-Signature')).not.toBe(image.searchParams.get('X-Amz-Signature'));
+      expect(Date.parse(uploads[0].expires_at) - Date.now()).toBeGreaterThan(800_000);
+
+      const traversal = await postJson(signing, `/api/v1/output/${output.id}/files:sign`, { files: [{ path: 'ok.png' }, { path: '../x.png' }] });
+      expect(traversal.status).toBe(400);
+      expect(((await traversal.json()) as Json).errors.map((e: Json) => e.field)).toContain('files.1.path');
+      expect((await postJson(signing, '/api/v1/output/999999/files:sign', { files: [{ path: 'a.png' }] })).status).toBe(404);
+    });
+
+    test('without R2 credentials: a 503 problem saying what to configure', async () => {
+      const output = await upload();
+      const response = await postJson(app, `/api/v1/output/${output.id}/files:sign`, { files: [{ path: 'a.png' }] });
+      expect(response.status).toBe(503);
+      expect(((await response.json()) as Json).detail).toMatch(/R2_ACCESS_KEY_ID/);
+    });
+  });
 });

@@ -6,10 +6,11 @@ import { artifactUrl } from '../../domain/storage-locations';
 import { etagMatches, requestedRange } from '../../lib/byte-ranges';
 import { contentTypeOf, DEFAULT_CONTENT_TYPE } from '../../lib/content-types';
 import { ChecksumMismatch } from '../../lib/object-store';
-import { ApiError, invalidField, notFound } from '../../lib/problem';
+import { ApiError, invalidField, notFound, serviceUnavailable } from '../../lib/problem';
+import { presignPut } from '../../lib/s3-presign';
 import type { AppContext, AppRouteHandler } from '../../lib/types';
 import { visibleProjects } from '../visibility';
-import type { GetOutputManifest, ServeFile, UploadOutputFile } from './files.routes';
+import type { GetOutputManifest, ServeFile, SignOutputFileUploads, UploadOutputFile } from './files.routes';
 
 /** Served files may be HTML or SVG written by anyone who uploads: they run sandboxed, never as this origin. */
 const SANDBOX = 'sandbox allow-scripts allow-popups allow-forms';
@@ -31,6 +32,32 @@ export const uploadOutputFile: AppRouteHandler<UploadOutputFile> = async (c) => 
     if (error instanceof ChecksumMismatch) throw invalidField('x-content-sha256', 'does not match the body: nothing was stored');
     throw error;
   }
+};
+
+export const signOutputFileUploads: AppRouteHandler<SignOutputFileUploads> = async (c) => {
+  const files = await filesOf(c, c.req.valid('param').id);
+  const bucket = c.var.config.files.presign;
+  if (!bucket) {
+    throw serviceUnavailable(
+      'Presigned uploads need R2 API credentials (R2_ACCOUNT_ID, R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY, R2_ARTIFACTS_BUCKET); ' +
+        `upload through PUT /api/v1/output/{id}/files/<path> instead (at most ${c.var.config.files.maxBytes} bytes a file).`,
+    );
+  }
+  const now = new Date();
+  const uploads = await Promise.all(
+    c.req.valid('json').files.map(async (file, i) => {
+      let path: string;
+      try {
+        path = checkedFilePath(file.path);
+      } catch {
+        throw invalidField(`files.${i}.path`, 'must be relative, without empty, `.` or `..` segments, backslashes or control characters');
+      }
+      const contentType = file.content_type ?? contentTypeOf(path);
+      const signed = await presignPut(bucket, files.prefix + path, { contentType, sha256: file.sha256?.toLowerCase(), now });
+      return { path, method: 'PUT' as const, url: signed.url, headers: signed.headers, expires_at: signed.expiresAt };
+    }),
+  );
+  return c.json({ uploads }, 200);
 };
 
 export const getOutputManifest: AppRouteHandler<GetOutputManifest> = async (c) => {

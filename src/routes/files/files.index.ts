@@ -4,5 +4,6 @@ import * as routes from './files.routes';
 
 export const filesRouter = createRouter()
   .openapi(routes.uploadOutputFile, handlers.uploadOutputFile)
+  .openapi(routes.signOutputFileUploads, handlers.signOutputFileUploads)
   .openapi(routes.getOutputManifest, handlers.getOutputManifest)
   .openapi(routes.serveFile, handlers.serveFile);

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { booleanQuery, errorResponses, idParam, jsonContent, problemResponseSpec, tooLargeResponse } from '../schemas';
+import { booleanQuery, errorResponses, idParam, jsonBody, jsonContent, problemResponseSpec, tooLargeResponse } from '../schemas';
 
 const tags = ['Output files'];
 const filePath = z.string().openapi({ description: "The file's path inside the output; may contain slashes.", example: 'images/result.png' });
@@ -92,6 +92,55 @@ export const serveFile = createRoute({
   },
 });
 
+const signRequestSchema = z
+  .object({
+    files: z
+      .array(
+        z.object({
+          path: z.string().min(1).max(1024),
+          content_type: z.string().max(255).optional(),
+          sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be a hex SHA-256').optional(),
+        }),
+      )
+      .min(1)
+      .max(1000),
+  })
+  .openapi('FileUploadsToSign', { example: { files: [{ path: 'video/run.mp4', content_type: 'video/mp4' }] } });
+
+const signedUploadsSchema = z
+  .object({
+    uploads: z.array(
+      z.object({
+        path: z.string(),
+        method: z.literal('PUT'),
+        url: z.string(),
+        headers: z.record(z.string(), z.string()).openapi({ description: 'Send them as they are: they are signed.' }),
+        expires_at: z.string(),
+      }),
+    ),
+  })
+  .openapi('SignedFileUploads');
+
+export const signOutputFileUploads = createRoute({
+  method: 'post',
+  path: '/api/v1/output/{id}/files:sign',
+  operationId: 'signOutputFileUploads',
+  tags,
+  summary: 'Presigned R2 upload URLs for large files',
+  description:
+    "S3-API PUT URLs straight into the ARTIFACTS bucket (the bytes don't pass through the API), valid R2_PRESIGN_TTL_SECONDS. " +
+    'A `sha256` is checked by R2 (`x-amz-checksum-sha256`). Ask for the manifest with `refresh=true` once the files are up. ' +
+    'Needs `write` on the output\'s project and the R2 API credentials in the configuration.',
+  request: { params: z.object({ id: idParam }), body: jsonBody(signRequestSchema) },
+  responses: {
+    200: jsonContent(signedUploadsSchema, 'One upload per file, in order.'),
+    ...errorResponses,
+    404: problemResponseSpec('Unknown output, or its project keeps its files on the shared disk.'),
+    503: problemResponseSpec('R2 API credentials are not configured (R2_ACCOUNT_ID, R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY).'),
+  },
+});
+
+export type SignOutputFileUploads = typeof signOutputFileUploads;
 export type UploadOutputFile = typeof uploadOutputFile;
 export type GetOutputManifest = typeof getOutputManifest;
 export type ServeFile = typeof serveFile;
