@@ -119,7 +119,19 @@ const signedUploadsSchema = z
       }),
     ),
   })
-  .openapi('SignedFileUploads');
+  .openapi('SignedFileUploads', {
+    example: {
+      uploads: [
+        {
+          path: 'video/run.mp4',
+          method: 'PUT',
+          url: 'https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com/qaboard-artifacts/group/repo/48b24841/77/1203/video/run.mp4?X-Amz-Expires=900&X-Amz-Algorithm=AWS4-HMAC-SHA256&…',
+          headers: { 'content-type': 'video/mp4' },
+          expires_at: '2026-11-29T12:15:00.000Z',
+        },
+      ],
+    },
+  });
 
 export const signOutputFileUploads = createRoute({
   method: 'post',
