@@ -73,8 +73,8 @@ export function buildApp(options: AppOptions) {
     cors({
       origin: (origin) => (c.var.config.corsOrigins.includes(origin) ? origin : null),
       credentials: c.var.config.corsCredentials,
-      allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'X-Requested-With'],
-      exposeHeaders: ['Retry-After', 'X-Request-Id', 'Idempotency-Replayed'],
+      allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'X-Requested-With', 'X-Content-Sha256', 'Range', 'If-None-Match'],
+      exposeHeaders: ['Retry-After', 'X-Request-Id', 'Idempotency-Replayed', 'ETag', 'Content-Range', 'Accept-Ranges'],
       maxAge: 600,
     })(c, next),
   );

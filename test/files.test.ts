@@ -251,6 +251,9 @@ describe.each(engineNames)('output files on %s', (engine) => {
       const withToken = await privateApp.request(plain, { headers: bearer(ownReader) });
       expect(withToken.status).toBe(200);
       expect(withToken.headers.get('cache-control')).toBe('private, max-age=300');
+      const head = await privateApp.request(`${plain}${signed.search}`, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-length')).toBe('64');
       const bySignature = await privateApp.request(`${plain}${signed.search}`);
       expect(bySignature.status).toBe(200);
       expect(new Uint8Array(await bySignature.arrayBuffer())).toEqual(bytes);

@@ -158,5 +158,5 @@ export type GetOutputManifest = typeof getOutputManifest;
 export type ServeFile = typeof serveFile;
 
 /** Routes that check their own credentials (signed URLs), and bodies that are files, not JSON. */
-export const fileServingRoutes = [serveFile];
+export const fileServingRoutes = [serveFile, { method: 'head' as const, path: serveFile.path }];
 export const fileUploadRoutes = [uploadOutputFile];
