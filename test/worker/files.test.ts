@@ -33,8 +33,8 @@ async function r2Output(sha: string, project = 'worker/files'): Promise<Json> {
 const put = (outputId: number, path: string, body: Uint8Array, headers: Record<string, string> = {}) =>
   call(`/api/v1/output/${outputId}/files/${path}`, { method: 'PUT', headers: { ...admin, 'content-length': String(body.length), ...headers }, body });
 
-// One upload for the file: a second `POST /api/v1/output` in the same workerd test file failed with
-// 42P05 (prepared statement already exists) through the local Neon proxy — reported, not investigated here.
+// One upload for the file: without TEST_DATABASE_URL the workerd tests' database is PGlite served as one
+// shared session, where a second upload's named prepared statement fails with 42P05 (already exists).
 let output: Json;
 
 test('upload into R2, the manifest, and /s/ with ranges, ETags and signed URLs', async () => {
