@@ -1,7 +1,7 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 import './test/provided-context.ts';
-import { WORKER_TEST_ADMIN_TOKEN } from './test/worker/worker-credentials.ts';
+import { WORKER_TEST_ADMIN_TOKEN, WORKER_TEST_FILE_URL_SECRET } from './test/worker/worker-credentials.ts';
 
 // wrangler/miniflare: no telemetry, no network look-ups, config files inside the repo's ignored folders.
 process.env.WRANGLER_SEND_METRICS ??= 'false';
@@ -36,6 +36,8 @@ function workerProject(name: 'worker' | 'worker-hyperdrive') {
             LOCAL_USER_SCOPES: 'write',
             // The Worker runs in its default AUTH_MODE (write): tests write with the bootstrap admin token.
             ADMIN_TOKEN: WORKER_TEST_ADMIN_TOKEN,
+            // Output files (test/worker/files.test.ts): signed /s/ URLs are checked in workerd too.
+            FILES_URL_SECRET: WORKER_TEST_FILE_URL_SECRET,
           },
         },
       })),
@@ -66,7 +68,7 @@ export default defineConfig({
         },
       },
       workerProject('worker'),
-      // A Hyperdrive connection per request: needs a real server (served PGlite shares one session between connections).
+      // The whole workerd suite again through a local Hyperdrive binding: with TEST_DATABASE_URL (CI), to keep npm test short.
       ...(process.env.TEST_DATABASE_URL ? [workerProject('worker-hyperdrive')] : []),
     ],
   },

@@ -408,6 +408,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/output/{id}/files/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Upload one file of an output (r2 storage mode)
+         * @description Streams the body into R2 under the output's prefix (`<project>/<commit>/<batch>/<output>/<path>`), replacing a file of the same path. Needs `write` on the output's project and a `Content-Length` (at most `FILES_MAX_BYTES`; larger files: `files:sign`). The `Content-Type` sent is stored (else derived from the name). With `X-Content-Sha256` (hex) the bytes are checked and a mismatch stores nothing.
+         */
+        put: operations["uploadOutputFile"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/output/{id}/files:sign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Presigned R2 upload URLs for large files
+         * @description S3-API PUT URLs straight into the ARTIFACTS bucket (the bytes don't pass through the API), valid R2_PRESIGN_TTL_SECONDS. A `sha256` is checked by R2 (`x-amz-checksum-sha256`). Ask for the manifest with `refresh=true` once the files are up. Needs `write` on the output's project and the R2 API credentials in the configuration.
+         */
+        post: operations["signOutputFileUploads"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/output/{id}/manifest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The output's files, as the web app's viewer lists them
+         * @description The original's shape: `{path: {st_size, md5?, url}}` (`log.txt` left out). Listed from R2 while the output runs, with `refresh=true`, or when none is stored (then cached as `manifest.outputs.json`); else the stored one (the uploader's, or the last listed). URLs of projects anonymous callers may not read are signed (`?expires&signature`, valid FILES_URL_TTL_SECONDS) so that `<img src>` works.
+         */
+        get: operations["getOutputManifest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/s/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A file of an output (r2 storage mode)
+         * @description The URLs in `output_dir_url`, `batch_dir_url`, `artifacts_url` and manifests. Single `Range` requests (206, 416), `ETag` and `If-None-Match` (304), content types, `Cache-Control`. Files of projects anonymous callers may not read need a credential that reads the project (token, session cookie) or a signed URL (`expires`, `signature` from the manifest). Served sandboxed (CSP `sandbox`).
+         */
+        get: operations["serveFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/batch/stop": {
         parameters: {
             query?: never;
@@ -2287,6 +2367,82 @@ export interface components {
             /** @description Merged into the metrics (top-level keys replaced). */
             metrics?: {
                 [key: string]: unknown;
+            };
+        };
+        /**
+         * @example {
+         *       "path": "images/result.png",
+         *       "size": 1024,
+         *       "etag": "\"9e107d9d372bb6826bd81d3542a419d6\"",
+         *       "url": "/s/group/repo/48b24841/77/1203/images/result.png"
+         *     }
+         */
+        StoredFile: {
+            path: string;
+            size: number;
+            etag: string;
+            /** @description Where the file is served (`/s/<key>`). */
+            url: string;
+        };
+        /**
+         * @example {
+         *       "uploads": [
+         *         {
+         *           "path": "video/run.mp4",
+         *           "method": "PUT",
+         *           "url": "https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com/qaboard-artifacts/group/repo/48b24841/77/1203/video/run.mp4?X-Amz-Expires=900&X-Amz-Algorithm=AWS4-HMAC-SHA256&…",
+         *           "headers": {
+         *             "content-type": "video/mp4"
+         *           },
+         *           "expires_at": "2026-11-29T12:15:00.000Z"
+         *         }
+         *       ]
+         *     }
+         */
+        SignedFileUploads: {
+            uploads: {
+                path: string;
+                /** @enum {string} */
+                method: "PUT";
+                url: string;
+                /** @description Send them as they are: they are signed. */
+                headers: {
+                    [key: string]: string;
+                };
+                expires_at: string;
+            }[];
+        };
+        /**
+         * @example {
+         *       "files": [
+         *         {
+         *           "path": "video/run.mp4",
+         *           "content_type": "video/mp4"
+         *         }
+         *       ]
+         *     }
+         */
+        FileUploadsToSign: {
+            files: {
+                path: string;
+                content_type?: string;
+                sha256?: string;
+            }[];
+        };
+        /**
+         * @example {
+         *       "images/result.png": {
+         *         "st_size": 1024,
+         *         "md5": "9e107d9d372bb6826bd81d3542a419d6",
+         *         "url": "/s/group/repo/48b24841/77/1203/images/result.png"
+         *       }
+         *     }
+         */
+        OutputManifest: {
+            [key: string]: {
+                st_size: number;
+                md5?: string;
+                url: string;
             };
         };
         /**
@@ -5361,6 +5517,432 @@ export interface operations {
             /** @description GitLab is not configured (runs are dispatched to GitLab CI), or the request could not be queued. */
             503: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    uploadOutputFile: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The SHA-256 the body must have (hex). */
+                "x-content-sha256"?: string;
+            };
+            path: {
+                id: number;
+                /** @description The file's path inside the output; may contain slashes. */
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Stored. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoredFile"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown output, or its project keeps its files on the shared disk. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No Content-Length. */
+            411: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body exceeds the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    signOutputFileUploads: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FileUploadsToSign"];
+            };
+        };
+        responses: {
+            /** @description One upload per file, in order. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedFileUploads"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown output, or its project keeps its files on the shared disk. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description R2 API credentials are not configured (R2_ACCOUNT_ID, R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getOutputManifest: {
+        parameters: {
+            query?: {
+                refresh?: "true" | "false";
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The manifest. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutputManifest"];
+                };
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope the request needs (`read`, `write`, `admin`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown output, or its project keeps its files on the shared disk (the site's web server serves them). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    serveFile: {
+        parameters: {
+            query?: {
+                /** @description Signed URLs: expiry, seconds since the epoch. */
+                expires?: string;
+                /** @description Signed URLs: base64url HMAC-SHA-256. */
+                signature?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The object key; may contain slashes. */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description The range asked for. */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description Not modified (If-None-Match). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request: `errors` names the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token where AUTH_MODE requires one, or an unknown, revoked or unreadable credential. */
+            401: {
+                headers: {
+                    /** @description Bearer and Basic (the token as password). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A signed URL that is expired, tampered with, or not signed by this server. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such file (or one of a project the caller may not read). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The range lies outside the file. */
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this token (or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; `request_id` identifies it in the logs. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {

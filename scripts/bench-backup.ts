@@ -15,7 +15,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { connectNodeDatabase } from '../src/db/connect-node';
 import { MANIFEST_KEY, type BackupManifest } from '../src/maintenance/backup-format';
-import { folderBlobStore } from '../src/maintenance/folder-blob-store';
+import { folderObjectStore } from '../src/lib/folder-object-store';
 import { restoreBackup } from '../src/maintenance/restore-backup';
 import { seedBackupData } from '../test/support/backup-seed';
 import { createScratchDatabase } from '../test/support/databases';
@@ -55,7 +55,7 @@ try {
   const client = new pg.Client({ connectionString: targetDb.url });
   await client.connect();
   t = performance.now();
-  await restoreBackup(client, folderBlobStore(folder), '');
+  await restoreBackup(client, folderObjectStore(folder), '');
   const restoreSeconds = (performance.now() - t) / 1000;
   await client.end();
   console.log(`restore: ${rows} rows in ${restoreSeconds.toFixed(1)} s = ${Math.round(rows / restoreSeconds)} rows/s (verified counts + sha256)`);

@@ -20,7 +20,7 @@ import { connectNodeDatabase, type NodeDatabase } from '../src/db/connect-node';
 import { DataFolderInUseError } from '../src/db/data-folder-lock';
 import { BackupError } from '../src/maintenance/backup-format';
 import { downloadBackup } from '../src/maintenance/download-backup';
-import { folderBlobStore } from '../src/maintenance/folder-blob-store';
+import { folderObjectStore } from '../src/lib/folder-object-store';
 import { restoreBackup, type RestoreProgress, type SqlSession } from '../src/maintenance/restore-backup';
 import { SCHEMA_VERSION } from '../src/db/schema-version';
 import { localR2Reader, wranglerR2Reader } from '../src/maintenance/wrangler-r2-reader';
@@ -61,14 +61,14 @@ const cleanups: Array<() => Promise<void>> = [];
 try {
   const target = await openTarget(values.to);
   cleanups.unshift(target.close);
-  let store = folderBlobStore(path.resolve(values.from));
+  let store = folderObjectStore(path.resolve(values.from));
   const r2 = values.from.match(/^r2:\/\/([^/]+)\/?(.*)$/);
   if (r2) {
     const [, bucket, prefix] = r2 as [string, string, string];
     const reader = values['r2-persist-to'] ? await localR2Reader(bucket, values['r2-persist-to']) : await wranglerR2Reader(bucket);
     const staging = await mkdtemp(path.join(tmpdir(), 'qaboard-restore-'));
     cleanups.unshift(() => rm(staging, { recursive: true, force: true }));
-    store = folderBlobStore(staging);
+    store = folderObjectStore(staging);
     try {
       await downloadBackup(reader, prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix, store, {
         onPart: (done, parts) => say(`copied ${done}/${parts} parts from ${values.from}`),

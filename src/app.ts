@@ -21,6 +21,8 @@ import { guardDatabase } from './ingestion/database-guard';
 import { batchesRouter } from './routes/batches/batches.index';
 import { commitsRouter } from './routes/commits/commits.index';
 import { compareRouter } from './routes/compare/compare.index';
+import { filesRouter } from './routes/files/files.index';
+import { fileServingRoutes, fileUploadRoutes } from './routes/files/files.routes';
 import { gitlabRouter } from './routes/gitlab/gitlab.index';
 import { gitlabReadRoutes } from './routes/gitlab/gitlab.routes';
 import { healthRouter } from './routes/health/health.index';
@@ -55,7 +57,9 @@ const documentationRoutes = [
  * Routes that need no credential: they authenticate otherwise (the webhook's secret, signing in),
  * answer anyone (`/user/me`), or describe the service.
  */
-const isPublic = routeMatcher([...webhookRoutes, ...userRoutes, ...healthRoutes, ...documentationRoutes]);
+const isPublic = routeMatcher([...webhookRoutes, ...userRoutes, ...healthRoutes, ...documentationRoutes, ...fileServingRoutes]);
+/** File uploads: bodies are files (their own size limit, FILES_MAX_BYTES), never parsed as JSON. */
+const isFileUpload = routeMatcher(fileUploadRoutes);
 const isIngestion = routeMatcher(ingestionRoutes);
 /** Routes that don't wait on a known-down database: uploads spool, health probes it, the docs don't need it. */
 const spareTheDatabaseCircuit = routeMatcher([...ingestionRoutes, ...webhookRoutes, ...healthRoutes, ...documentationRoutes]);
@@ -69,8 +73,8 @@ export function buildApp(options: AppOptions) {
     cors({
       origin: (origin) => (c.var.config.corsOrigins.includes(origin) ? origin : null),
       credentials: c.var.config.corsCredentials,
-      allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'X-Requested-With'],
-      exposeHeaders: ['Retry-After', 'X-Request-Id', 'Idempotency-Replayed'],
+      allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'X-Requested-With', 'X-Content-Sha256', 'Range', 'If-None-Match'],
+      exposeHeaders: ['Retry-After', 'X-Request-Id', 'Idempotency-Replayed', 'ETag', 'Content-Range', 'Accept-Ranges'],
       maxAge: 600,
     })(c, next),
   );
@@ -78,6 +82,7 @@ export function buildApp(options: AppOptions) {
   app.use(authenticate({ isPublic, isAdmin: routeMatcher(tokenRoutes), isReadOnly: routeMatcher(gitlabReadRoutes) }));
   app.use(limitRequests(isIngestion));
   app.use((c, next) => {
+    if (isFileUpload(c.req.method, routingPath(c.req.raw))) return next();
     const maxSize = isBulk(c.req.method, routingPath(c.req.raw)) ? Math.max(MAX_BULK_BYTES, c.var.config.maxBodyBytes) : c.var.config.maxBodyBytes;
     return bodyLimit({
       maxSize,
@@ -87,7 +92,10 @@ export function buildApp(options: AppOptions) {
     })(c, next);
   });
   // Public routes check their own credentials first, then the body (the webhook: see its contract).
-  app.use((c, next) => (isPublic(c.req.method, routingPath(c.req.raw)) ? next() : checkJsonBody((c) => c.var.config.maxJsonDepth)(c, next)));
+  app.use((c, next) => {
+    const path = routingPath(c.req.raw);
+    return isPublic(c.req.method, path) || isFileUpload(c.req.method, path) ? next() : checkJsonBody((c) => c.var.config.maxJsonDepth)(c, next);
+  });
   app.use(restrictBodyProject);
 
   // Static paths before parameters (checked below): the commit routes' `save-artifacts` before ingestion's
@@ -100,6 +108,7 @@ export function buildApp(options: AppOptions) {
     .route('/', projectsRouter)
     .route('/', milestonesRouter)
     .route('/', outputsRouter)
+    .route('/', filesRouter)
     .route('/', batchesRouter)
     .route('/', testGroupsRouter)
     .route('/', runRequestsRouter)

@@ -117,6 +117,23 @@ const envSchema = z.object({
   BACKUP_ROWS_PER_PART: integer().default(20_000),
   /** Pending/running outputs with no update for this long are marked failed. */
   STALE_RUN_HOURS: z.coerce.number().positive().default(24),
+  /** Where projects keep their output files unless their qaboard.yaml says (`storage.mode`): a site's `shared-disk`, or `r2`. */
+  FILES_STORAGE: z.enum(['shared-disk', 'r2']).default('shared-disk'),
+  /** Largest file `PUT /api/v1/output/:id/files/<path>` accepts (larger ones: presigned uploads). */
+  FILES_MAX_BYTES: integer().default(100 * 1024 * 1024),
+  /** Key of the signed `/s/` URLs of files of projects anonymous callers can't read (a secret); absent: such files need a credential. */
+  FILES_URL_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** How long a signed file URL stays valid. */
+  FILES_URL_TTL_SECONDS: integer().default(3600),
+  /** Presigned uploads straight to R2's S3 API: the account, an R2 API token's key pair (the secret is a secret), the bucket. */
+  R2_ACCOUNT_ID: z.string().regex(/^[0-9a-f]{32}$/, 'must be a Cloudflare account id (32 hex digits)').optional(),
+  R2_ACCESS_KEY_ID: z.string().min(1).optional(),
+  R2_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  R2_ARTIFACTS_BUCKET: z.string().min(1).default('qaboard-artifacts'),
+  /** Tests and S3-compatible stand-ins only: the S3 endpoint instead of `https://<account>.r2.cloudflarestorage.com`. */
+  R2_S3_ENDPOINT: z.url().optional(),
+  /** How long a presigned upload URL stays valid. */
+  R2_PRESIGN_TTL_SECONDS: integer().max(7 * 24 * 3600).default(900),
 });
 
 export type AuthMode = 'open' | 'write' | 'all';
@@ -206,6 +223,22 @@ export function parseConfig(env: object, defaults: RuntimeDefaults) {
     sessions: { idleSeconds: Math.round(e.SESSION_IDLE_HOURS * 3600), maxSeconds: Math.round(e.SESSION_MAX_HOURS * 3600) },
     gitlabWebhookSecret: e.GITLAB_WEBHOOK_SECRET,
     webAppUrl: e.WEB_APP_URL?.replace(/\/+$/, ''),
+    files: {
+      defaultMode: e.FILES_STORAGE,
+      maxBytes: e.FILES_MAX_BYTES,
+      urlSecret: e.FILES_URL_SECRET,
+      urlTtlSeconds: e.FILES_URL_TTL_SECONDS,
+      presign:
+        (e.R2_ACCOUNT_ID || e.R2_S3_ENDPOINT) && e.R2_ACCESS_KEY_ID && e.R2_SECRET_ACCESS_KEY
+          ? {
+              endpoint: (e.R2_S3_ENDPOINT ?? `https://${e.R2_ACCOUNT_ID}.r2.cloudflarestorage.com`).replace(/\/+$/, ''),
+              accessKeyId: e.R2_ACCESS_KEY_ID,
+              secretAccessKey: e.R2_SECRET_ACCESS_KEY,
+              bucket: e.R2_ARTIFACTS_BUCKET,
+              ttlSeconds: e.R2_PRESIGN_TTL_SECONDS,
+            }
+          : undefined,
+    },
     maintenance: {
       keepDailyBackups: e.BACKUP_KEEP_DAILY,
       keepWeeklyBackups: e.BACKUP_KEEP_WEEKLY,

@@ -23,10 +23,14 @@ import { Ingestion } from './ingestion/ingestion';
 import { outputCoalescer } from './ingestion/output-coalescer';
 import { receiptClock } from './ingestion/receipts';
 import { startSpoolDrain } from './ingestion/spool-drain';
+import { InProcessQueue } from './jobs/in-process-queue';
 import type { JobQueue } from './jobs/job-queue';
 import { clientAddress } from './lib/client-address';
+import { folderObjectStore } from './lib/folder-object-store';
 import { consoleLogger } from './lib/logger';
 import { memoryRateLimiter, memoryRateLimiters } from './lib/rate-limit';
+import { MAINTENANCE_QUEUE } from './maintenance/backup-chain';
+import { deleteFilesHandler, type DeleteFilesJob } from './maintenance/file-deletions';
 import type { Services } from './lib/types';
 
 /** On a laptop the embedded default is a local tool: open, with a warning at start (see announceAuthMode). */
@@ -37,13 +41,15 @@ export interface NodeAppOptions extends Partial<Pick<Services, 'gitlabQueue' | '
   verdictQueue?: JobQueue<VerdictJob>;
   /** Where the spool lives (the Node entry: `QABOARD_DATA_DIR/spool`); default: a new temporary folder. */
   spoolFolder?: string;
+  /** Where output files of `r2`-mode projects live (the Node entry: `QABOARD_DATA_DIR/artifacts`); default: a new temporary folder. */
+  artifactsFolder?: string;
   /** The git commit being served, when the entry knows it (else GIT_SHA). */
   gitSha?: string;
   /** Until it resolves (the database answered and is migrated), the database is treated as down. */
   databaseReady?: Promise<void>;
 }
 
-export function nodeApp(db: Db, config: AppConfig, { spoolFolder, gitSha, databaseReady, verdictQueue, ...extra }: NodeAppOptions = {}) {
+export function nodeApp(db: Db, config: AppConfig, { spoolFolder, artifactsFolder, gitSha, databaseReady, verdictQueue, ...extra }: NodeAppOptions = {}) {
   const logger = extra.logger ?? consoleLogger;
   const folder = spoolFolder ?? mkdtempSync(path.join(tmpdir(), 'qaboard-spool-'));
   const spool = fileSpool(folder);
@@ -62,6 +68,9 @@ export function nodeApp(db: Db, config: AppConfig, { spoolFolder, gitSha, databa
     written: hooks.written,
     completeBatches: hooks.completeBatches,
   });
+  const artifacts = folderObjectStore(artifactsFolder ?? mkdtempSync(path.join(tmpdir(), 'qaboard-artifacts-')));
+  const fileDeletions = new InProcessQueue<DeleteFilesJob>({ name: MAINTENANCE_QUEUE, maxRetries: 5 });
+  fileDeletions.consume(deleteFilesHandler(artifacts, fileDeletions));
   const shared = {
     db,
     config,
@@ -74,6 +83,8 @@ export function nodeApp(db: Db, config: AppConfig, { spoolFolder, gitSha, databa
     runRequestQueue: extra.runRequestQueue,
     ingestion,
     databaseCircuit,
+    artifacts,
+    fileDeletions,
     async runtimeStatus() {
       const spoolDepth = await spool.depth().catch(() => undefined);
       return { bindings: { spool: spoolDepth !== undefined }, spoolDepth, gitSha: config.gitSha ?? gitSha };
@@ -87,5 +98,5 @@ export function nodeApp(db: Db, config: AppConfig, { spoolFolder, gitSha, databa
       return { services: { ...shared, clientAddress: address } };
     },
   });
-  return Object.assign(app, { spool, spoolDrain });
+  return Object.assign(app, { spool, spoolDrain, fileDeletions });
 }

@@ -15,7 +15,8 @@ import { inProcessGitLabQueue, inProcessRunRequestQueue, inProcessVerdictQueue }
 import { withApiReferenceAssets } from './lib/api-reference-assets';
 import { serveControlSocket } from './maintenance/control-socket';
 import { backupToFolder } from './maintenance/folder-backup';
-import { folderBlobStore } from './maintenance/folder-blob-store';
+import { folderObjectStore } from './lib/folder-object-store';
+import { queueFileDeletions } from './maintenance/file-deletions';
 import { startMaintenanceSchedule } from './maintenance/in-process-schedule';
 import { consoleLogger } from './lib/logger';
 import { NODE_DEFAULTS, nodeApp } from './node-app';
@@ -52,11 +53,14 @@ const app = nodeApp(database.db, config, {
   runRequestQueue,
   verdictQueue,
   spoolFolder: path.join(dataRoot, 'spool'),
+  artifactsFolder: path.join(dataRoot, 'artifacts'),
   gitSha: checkedOutCommit(),
   databaseReady: database.ready,
 });
 void database.ready.then(() => app.spoolDrain.kick());
-const stopSchedule = startMaintenanceSchedule(database.db, folderBlobStore(path.join(dataRoot, 'backups')), config.maintenance);
+const stopSchedule = startMaintenanceSchedule(database.db, folderObjectStore(path.join(dataRoot, 'backups')), config.maintenance, (prefixes) =>
+  queueFileDeletions(app.fileDeletions, prefixes),
+);
 
 const control =
   database.lock &&

@@ -27,7 +27,8 @@ import { consumeBatch } from './jobs/worker-consumer';
 import { consoleLogger } from './lib/logger';
 import { bindingRateLimiter, RATE_LIMIT_PERIOD_SECONDS, type RateLimiters } from './lib/rate-limit';
 import { backupStepHandler, firstBackupStep, MAINTENANCE_QUEUE, type BackupStepJob } from './maintenance/backup-chain';
-import { r2BlobStore } from './maintenance/blob-store';
+import { r2ObjectStore } from './lib/object-store';
+import { deleteFilesHandler, queueFileDeletions, type DeleteFilesJob } from './maintenance/file-deletions';
 import { runScheduledMaintenance } from './maintenance/scheduled-jobs';
 
 /** A deployed Worker is on the internet: reads are public, writes need a token unless AUTH_MODE says otherwise. */
@@ -92,6 +93,7 @@ const requiredBindings = (env: WorkerEnv, config: AppConfig) => ({
   INGEST_JOBS: Boolean(env.INGEST_JOBS),
   MAINTENANCE_JOBS: Boolean(env.MAINTENANCE_JOBS),
   BACKUPS: Boolean(env.BACKUPS),
+  ARTIFACTS: Boolean(env.ARTIFACTS),
   ...(config.gitlab && { GITLAB_JOBS: Boolean(env.GITLAB_JOBS), RUN_REQUESTS: Boolean(env.RUN_REQUESTS), VERDICT_JOBS: Boolean(env.VERDICT_JOBS) }),
 });
 
@@ -149,6 +151,8 @@ const app = buildApp({
         runRequestQueue: config.gitlab ? (env.RUN_REQUESTS as Queue<RunRequestJob>) : undefined,
         ingestion,
         databaseCircuit,
+        artifacts: r2ObjectStore(env.ARTIFACTS),
+        fileDeletions: env.MAINTENANCE_JOBS as Queue<DeleteFilesJob>,
         runtimeStatus: async () => ({ bindings: requiredBindings(env, config), gitSha: config.gitSha }),
       },
       release,
@@ -201,8 +205,11 @@ const consumers: Record<string, (batch: MessageBatch, env: WorkerEnv, ctx: Execu
   async [MAINTENANCE_QUEUE](batch, env, ctx) {
     const { db, release } = openDatabase(env, ctx);
     try {
-      const handle = backupStepHandler(db, r2BlobStore(env.BACKUPS), env.MAINTENANCE_JOBS as Queue<BackupStepJob>, isolateState(env).config.maintenance);
-      await consumeBatch(batch as MessageBatch<BackupStepJob>, handle);
+      const backupStep = backupStepHandler(db, r2ObjectStore(env.BACKUPS), env.MAINTENANCE_JOBS as Queue<BackupStepJob>, isolateState(env).config.maintenance);
+      const deleteFiles = deleteFilesHandler(r2ObjectStore(env.ARTIFACTS), env.MAINTENANCE_JOBS as Queue<DeleteFilesJob>);
+      await consumeBatch(batch as MessageBatch<BackupStepJob | DeleteFilesJob>, (job, attempts) =>
+        job.type === 'delete-files' ? deleteFiles(job, attempts) : backupStep(job, attempts),
+      );
     } finally {
       release();
     }
@@ -221,7 +228,8 @@ export default {
     const now = new Date(controller.scheduledTime);
     const startBackup = async (prefix: string) => void (await env.MAINTENANCE_JOBS.send(firstBackupStep(prefix, now)));
     try {
-      await runScheduledMaintenance(db, startBackup, isolateState(env).config.maintenance, controller.cron, now);
+      const deleteFiles = (prefixes: string[]) => queueFileDeletions(env.MAINTENANCE_JOBS as Queue<DeleteFilesJob>, prefixes);
+      await runScheduledMaintenance(db, startBackup, isolateState(env).config.maintenance, controller.cron, now, deleteFiles);
     } finally {
       release();
     }

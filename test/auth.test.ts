@@ -6,6 +6,9 @@
  * required). The routes come from the OpenAPI document, so a new route without an entry here fails
  * the coverage test.
  */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { presentedCredential } from '../src/auth/credentials';
 import { canSeeProject, projectAccess, projectWithin, type Caller } from '../src/auth/principal';
@@ -24,6 +27,8 @@ const ADMIN_TOKEN = 'bootstrap-admin-token-for-tests';
 const MODES = ['open', 'write', 'all'] as const;
 type Mode = (typeof MODES)[number];
 
+/** Output files of every mode's app, so that a file seeded once is served by all. */
+const artifactsFolder = mkdtempSync(path.join(tmpdir(), 'qaboard-auth-files-'));
 const OWN = { project: 'team/alpha', sha: shaOf(1) };
 const OTHER = { project: 'other/beta', sha: shaOf(2) };
 type Target = typeof OWN & { outputId: number; batchId: number; runRequestId: number; tokenId: number; receipt: string };
@@ -46,6 +51,8 @@ interface Sample {
   sameSiteChecked?: true;
   /** Sent without the credential (sign-out would end the matrix's sessions). */
   withoutCredential?: true;
+  /** Headers the request needs besides the credential (a file upload's Content-Length). */
+  headers?: Record<string, string>;
   /** What a credential the access control lets through gets, when not 200 (the GitLab job routes need a GitLab session). */
   granted?(credential: Credential): number;
 }
@@ -127,6 +134,13 @@ const SAMPLES: Record<string, Sample> = {
   'GET /api/v1/run-requests/{id}': { path: (t) => `/api/v1/run-requests/${t.runRequestId}`, projectBound: true },
   // A JSON body, as a browser sends it with a session (CSRF: bodyless cookie POSTs are refused).
   'POST /api/v1/run-requests/{id}/cancel': { path: (t) => `/api/v1/run-requests/${t.runRequestId}/cancel`, body: () => ({}), projectBound: true },
+  // Output files (the matrix's apps keep them in r2 mode): the file's JSON text is 3 bytes.
+  'PUT /api/v1/output/{id}/files/{path}': { path: (t) => `/api/v1/output/${t.outputId}/files/matrix.txt`, body: () => 'x', headers: { 'content-length': '3' }, projectBound: true },
+  'GET /api/v1/output/{id}/manifest': { path: (t) => `/api/v1/output/${t.outputId}/manifest`, projectBound: true },
+  // No R2 credentials configured: callers the access control lets through get the 503 saying so.
+  'POST /api/v1/output/{id}/files:sign': { path: (t) => `/api/v1/output/${t.outputId}/files:sign`, body: () => ({ files: [{ path: 'a.png' }] }), projectBound: true, granted: () => 503 },
+  // Checks credentials itself (signed URLs are public), with the same outcomes; the file is seeded in beforeAll.
+  'GET /s/{key}': { path: (t) => `/s/${t.project}/${t.sha}/artifacts/seeded.txt`, projectBound: true },
 };
 /** Routes that authenticate with their own secret (GitLab's `X-Gitlab-Token`), not with API tokens. */
 const EXEMPT = ['POST /webhook/gitlab', 'POST /api/v1/webhook/gitlab'];
@@ -183,7 +197,8 @@ describe.each(engineNames)('access control on %s', (engine) => {
         CI_ID_TOKEN_REFS: 'protected',
         RATE_LIMIT_PER_MINUTE: '100000',
         AUTH_FAILURES_PER_MINUTE: '100000',
-      }, { runRequestQueue });
+        FILES_STORAGE: 'r2',
+      }, { runRequestQueue, artifactsFolder });
     }
     for (const [name, spec] of [['own', OWN], ['other', OTHER]] as const) {
       const response = await postJson(apps.open, '/api/v1/output/', outputUpload(spec));
@@ -195,6 +210,9 @@ describe.each(engineNames)('access control on %s', (engine) => {
       const { ingestion_id: receipt } = (await bulk.json()) as { ingestion_id: string };
       await apps.open.spoolDrain.idle();
       targets[name] = { ...spec, outputId: id, batchId: commit.batches.default.id, runRequestId: runRequest.id, tokenId: toRevoke.id, receipt };
+      // Under the commit's artifacts: the matrix's output deletions (their files go too) leave it alone.
+      mkdirSync(path.join(artifactsFolder, spec.project, spec.sha, 'artifacts'), { recursive: true });
+      writeFileSync(path.join(artifactsFolder, spec.project, spec.sha, 'artifacts', 'seeded.txt'), 'seed');
     }
     const read = await newToken({ name: 'read', scopes: ['read'] });
     const write = await newToken({ name: 'write', scopes: ['write'] });
@@ -294,6 +312,7 @@ describe.each(engineNames)('access control on %s', (engine) => {
               ...(sample.sameSiteChecked && WEB_APP_HEADERS),
               ...credentialHeaders,
               ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+              ...sample.headers,
               ...(sample.form && { 'content-type': 'application/x-www-form-urlencoded' }),
             },
             body: sample.form ? new URLSearchParams(sample.form).toString() : body === undefined ? undefined : JSON.stringify(body),

@@ -7,7 +7,7 @@ import { InProcessQueue } from '../src/jobs/in-process-queue';
 import { backupStepHandler, firstBackupStep, MAINTENANCE_QUEUE, type BackupStepJob } from '../src/maintenance/backup-chain';
 import { BACKUP_TABLES, type BackupManifest } from '../src/maintenance/backup-format';
 import { exportBackup } from '../src/maintenance/export-backup';
-import { folderBlobStore } from '../src/maintenance/folder-blob-store';
+import { folderObjectStore } from '../src/lib/folder-object-store';
 import { SCHEMA_VERSION } from '../src/db/schema-version';
 import { seedBackupData } from './support/backup-seed';
 import { engineNames, openTestDatabase, type TestDatabase } from './support/databases';
@@ -29,7 +29,7 @@ describe.each(engineNames)('backup through the queue on %s', (engine) => {
   });
 
   test('one part per message, then the manifest: the same parts as an export at once', async () => {
-    const store = folderBlobStore(folder);
+    const store = folderObjectStore(folder);
     const queue = new InProcessQueue<BackupStepJob>({ name: MAINTENANCE_QUEUE, delayScale: 0 });
     const steps: BackupStepJob[] = [];
     const handle = backupStepHandler(database.db, store, queue, settings);

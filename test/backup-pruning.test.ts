@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, test } from 'vitest';
-import { folderBlobStore } from '../src/maintenance/folder-blob-store';
+import { folderObjectStore } from '../src/lib/folder-object-store';
 import { pruneBackups } from '../src/maintenance/scheduled-jobs';
 
 const folders: string[] = [];
@@ -11,7 +11,7 @@ afterAll(() => Promise.all(folders.map((f) => rm(f, { recursive: true, force: tr
 test('keeps the newest daily and Sunday backups, and the one in progress; deletes the rest', async () => {
   const folder = await mkdtemp(path.join(tmpdir(), 'qaboard-prune-'));
   folders.push(folder);
-  const store = folderBlobStore(folder);
+  const store = folderObjectStore(folder);
   const bytes = new TextEncoder().encode('{}');
   for (let day = 1; day <= 28; day++) {
     const prefix = `backups/2026-11-${String(day).padStart(2, '0')}/`;

@@ -9,7 +9,7 @@ import { queryRows, type Db } from '../src/db/client';
 import { connectNodeDatabase, type NodeDatabase } from '../src/db/connect-node';
 import { BACKUP_TABLES, type BackupManifest } from '../src/maintenance/backup-format';
 import { exportBackup, exportPart } from '../src/maintenance/export-backup';
-import { folderBlobStore } from '../src/maintenance/folder-blob-store';
+import { folderObjectStore } from '../src/lib/folder-object-store';
 import { runOwned } from '../src/maintenance/owned-children';
 import { restoreBackup, type RestoreProgress, type SqlSession } from '../src/maintenance/restore-backup';
 import { SCHEMA_VERSION } from '../src/db/schema-version';
@@ -114,7 +114,7 @@ describe.each(baseUrl ? (['pglite', 'pg'] as const) : (['pglite'] as const))('ba
   });
 
   it('round-trips every table row by row, with sequences reset', async () => {
-    const store = folderBlobStore(folder);
+    const store = folderObjectStore(folder);
     const manifest = await exportBackup(source.db, store, { prefix: 'full/', schemaVersion: SCHEMA_VERSION, rowsPerPart: 1_000 });
     expect(manifest.schemaVersion).toBe(SCHEMA_VERSION);
     expect(manifest.parts.filter((p) => p.table === 'outputs').map((p) => p.rows)).toEqual([1000, 1000, 500]);
@@ -136,7 +136,7 @@ describe.each(baseUrl ? (['pglite', 'pg'] as const) : (['pglite'] as const))('ba
   });
 
   it('resumes an interrupted export to an identical backup', async () => {
-    const store = folderBlobStore(folder);
+    const store = folderObjectStore(folder);
     const outputs = BACKUP_TABLES.find((t) => t.name === 'outputs')!;
     // A run stopped after the first part of outputs left a stray part and no manifest.
     await exportPart(source.db, store, 'resumed/', outputs, 0, undefined, 1_000);
@@ -147,7 +147,7 @@ describe.each(baseUrl ? (['pglite', 'pg'] as const) : (['pglite'] as const))('ba
   });
 
   it('refuses a corrupt part and loads nothing', async () => {
-    const store = folderBlobStore(folder);
+    const store = folderObjectStore(folder);
     const manifest = await exportBackup(source.db, store, { prefix: 'corrupt/', schemaVersion: SCHEMA_VERSION, rowsPerPart: 1_000 });
     await writeFile(path.join(folder, 'corrupt', ...manifest.parts[3]!.key.split('/')), 'not gzip');
     const target = await freshTarget();
@@ -158,7 +158,7 @@ describe.each(baseUrl ? (['pglite', 'pg'] as const) : (['pglite'] as const))('ba
   });
 
   it('refuses a non-empty target unless forced', async () => {
-    const store = folderBlobStore(folder);
+    const store = folderObjectStore(folder);
     const target = await freshTarget();
     await restoreBackup(target.session, store, 'full/');
     await expect(restoreBackup(target.session, store, 'full/')).rejects.toThrow(/not empty/);
@@ -167,7 +167,7 @@ describe.each(baseUrl ? (['pglite', 'pg'] as const) : (['pglite'] as const))('ba
   });
 
   it('restores a backup moved under another prefix, also one whose manifest still carries its old prefix', async () => {
-    const store = folderBlobStore(folder);
+    const store = folderObjectStore(folder);
     const manifest = await exportBackup(source.db, store, { prefix: 'backups/2026-11-28/', schemaVersion: SCHEMA_VERSION, rowsPerPart: 1_000 });
     expect(manifest.parts.map((p) => p.key)).toContain('outputs/part-000002.ndjson.gz');
     await cp(path.join(folder, 'backups', '2026-11-28'), path.join(folder, 'archive', 'moved'), { recursive: true });
@@ -187,7 +187,7 @@ describe.each(baseUrl ? (['pglite', 'pg'] as const) : (['pglite'] as const))('ba
   });
 
   it("npm run restore reads a backup straight from R2 (here: wrangler's local R2 state), fast, with progress", async () => {
-    const store = folderBlobStore(folder);
+    const store = folderObjectStore(folder);
     const prefix = 'backups/2026-11-29/';
     const manifest = await exportBackup(source.db, store, { prefix, schemaVersion: SCHEMA_VERSION, rowsPerPart: 1_000 });
     const r2State = await mkdtemp(path.join(tmpdir(), 'qaboard-r2-state-'));

@@ -50,7 +50,7 @@ describe.each(engineNames)('maintenance jobs on %s', (engine) => {
     const [before] = await queryRows<{ n: number }>(t.db, sql`SELECT count(*)::int AS n FROM outputs WHERE deleted`);
     expect(before!.n).toBe(0); // the preview is a dry run
 
-    expect(await applyRetention(t.db, NOW)).toEqual({ commits: 1, outputs: 1 });
+    expect(await applyRetention(t.db, NOW, async () => {})).toEqual({ commits: 1, outputs: 1 });
     const deleted = await queryRows<{ hexsha: string }>(
       t.db,
       sql`SELECT c.hexsha FROM outputs o JOIN batches b ON b.id = o.batch_id JOIN ci_commits c ON c.id = b.ci_commit_id WHERE o.deleted`,
@@ -86,7 +86,7 @@ describe.each(engineNames)('maintenance jobs on %s', (engine) => {
     }
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     try {
-      expect(await applyRetention(t.db, NOW)).toEqual({ commits: 5, outputs: 5 });
+      expect(await applyRetention(t.db, NOW, async () => {})).toEqual({ commits: 5, outputs: 5 });
       const skipped = warn.mock.calls.map(([line]) => JSON.parse(String(line)) as { project: string; skipped: string });
       expect(skipped.map((s) => s.project).sort()).toEqual(['p/a-huge', 'p/a-negative', 'p/a-number', 'p/a-object-refs', 'p/a-zero']);
       expect(skipped.find((s) => s.project === 'p/a-huge')!.skipped).toContain('storage.garbage.after must be a duration');

@@ -23,7 +23,7 @@ import { clearedSessionCookie, signedInUser } from './sessions';
 import { principalOfToken } from './tokens';
 
 /** What a caller without a credential may do in each mode (never `admin`). */
-const ANONYMOUS_SCOPES: Record<AppConfig['authMode'], Scope[]> = { open: ['write'], write: ['read'], all: [] };
+export const ANONYMOUS_SCOPES: Record<AppConfig['authMode'], Scope[]> = { open: ['write'], write: ['read'], all: [] };
 
 export const BOOTSTRAP_ADMIN: Principal = singleGrant('admin:bootstrap', ['admin'], null);
 
@@ -78,6 +78,16 @@ async function principalOf(c: Context<AppBindings>, credential: PresentedCredent
   return principal;
 }
 
+/** The request's caller, holding the `needed` scope somewhere (401 without a credential that does, 403 with one that lacks it). */
+export async function callerOf(c: Context<AppBindings>, needed: Scope): Promise<Caller> {
+  const principal = await principalOf(c, presentedCredential(c.req.header('authorization'), c.req.header('cookie')));
+  if (!hasScope(principal, needed)) {
+    if (principal.id === 'anonymous') throw unauthorized(`This request needs a credential with the \`${needed}\` scope (Bearer, or HTTP Basic with the token as password).`);
+    throw new ApiError(403, `This credential lacks the \`${needed}\` scope.`);
+  }
+  return { ...principal, acting: needed };
+}
+
 export const authenticate =
   ({ isPublic, isAdmin, isReadOnly }: AccessRoutes): MiddlewareHandler<AppBindings> =>
   async (c, next) => {
@@ -87,15 +97,8 @@ export const authenticate =
       c.set('caller', { ...anonymousPrincipal([]), acting: 'read' });
       return next();
     }
-    const credential = presentedCredential(c.req.header('authorization'), c.req.header('cookie'));
-    const principal = await principalOf(c, credential);
     const reads = method === 'GET' || method === 'HEAD' || isReadOnly(method, path);
-    const needed: Scope = isAdmin(method, path) ? 'admin' : reads ? 'read' : 'write';
-    if (!hasScope(principal, needed)) {
-      if (principal.id === 'anonymous') throw unauthorized(`This request needs a credential with the \`${needed}\` scope (Bearer, or HTTP Basic with the token as password).`);
-      throw new ApiError(403, `This credential lacks the \`${needed}\` scope.`);
-    }
-    const caller: Caller = { ...principal, acting: needed };
+    const caller = await callerOf(c, isAdmin(method, path) ? 'admin' : reads ? 'read' : 'write');
     c.set('caller', caller);
     const project = c.req.query('project');
     if (project !== undefined) requireProjectAccess(caller, project);

@@ -5,6 +5,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { columnsOf } from '../db/select-columns';
+import type { StorageMode } from './storage-locations';
 import { batches, ciCommits, outputs, type projects, type testInputs } from '../db/schema';
 
 type Json = Record<string, unknown>;
@@ -62,11 +63,18 @@ export type OutputInContextRow = OutputRow & {
   /** Only when the output's folder must be derived (configs weigh kilobytes). */
   projectData: Project['data'] | null;
   commitData: Commit['data'] | null;
+  /** qaboard.yaml's `storage.mode` (the project's, else the commit's), when it says. */
+  storageMode: StorageMode | null;
 };
+
+/** qaboard.yaml's `storage.mode` of `projects p`, else of `ci_commits c` (configuredStorageMode in SQL); NULL when neither says. */
+export const STORAGE_MODE_SQL = `CASE WHEN p.data #>> '{qatools_config,storage,mode}' IN ('shared-disk', 'r2') THEN p.data #>> '{qatools_config,storage,mode}'
+       WHEN c.data #>> '{qatools_config,storage,mode}' IN ('shared-disk', 'r2') THEN c.data #>> '{qatools_config,storage,mode}' END`;
 
 /** Columns of an `OutputInContextRow` beyond `outputColumns`, from `batches b`, `ci_commits c`, `projects p`. */
 export const outputContextColumns = sql.raw(`
   p.id AS "projectId", c.hexsha, c.commit_dir_override AS "commitDirOverride", b.label AS "batchLabel",
   b.batch_dir_override AS "batchDirOverride",
   CASE WHEN o.output_dir_override IS NULL THEN p.data END AS "projectData",
-  CASE WHEN o.output_dir_override IS NULL THEN c.data END AS "commitData"`);
+  CASE WHEN o.output_dir_override IS NULL THEN c.data END AS "commitData",
+  ${STORAGE_MODE_SQL} AS "storageMode"`);

@@ -143,3 +143,34 @@ export function defaultOutputDir(
   if (inputFolder.length > 70) inputFolder = slugifyHash(inputFolder, 70);
   return joinPath(batchDirectory, slugifyHash(fullConfigurations, 16), inputFolder);
 }
+
+/**
+ * Where a project keeps its output files: `shared-disk` (folders above, served by the site's own
+ * web server) or `r2` (objects of the `ARTIFACTS` bucket, served by this API under `/s/<key>`).
+ * qaboard.yaml's `storage.mode` decides (the project's config, else the commit's), else the server's default.
+ */
+export type StorageMode = 'shared-disk' | 'r2';
+export const STORAGE_MODES: readonly StorageMode[] = ['shared-disk', 'r2'];
+
+export function configuredStorageMode(...configs: (Json | null | undefined)[]): StorageMode | undefined {
+  for (const data of configs) {
+    const storage = ((data?.qatools_config ?? {}) as Json).storage;
+    const mode = storage && typeof storage === 'object' ? (storage as Json).mode : undefined;
+    if (typeof mode === 'string' && (STORAGE_MODES as string[]).includes(mode)) return mode as StorageMode;
+  }
+  return undefined;
+}
+
+/**
+ * R2 keys: `<project>/<commit>/<batch id>/<output id>/<path>`. Ids, not labels or folders: a renamed
+ * batch keeps its files, and a project's keys start with `<project>/` whatever its storage roots.
+ */
+export const artifactKeys = {
+  commit: (projectId: string, hexsha: string) => `${projectId}/${hexsha}`,
+  commitArtifacts: (projectId: string, hexsha: string) => `${projectId}/${hexsha}/artifacts`,
+  batch: (projectId: string, hexsha: string, batchId: number) => `${projectId}/${hexsha}/${batchId}`,
+  output: (projectId: string, hexsha: string, batchId: number, outputId: number) => `${projectId}/${hexsha}/${batchId}/${outputId}`,
+};
+
+/** The `/s/` URL this API serves an R2 key (or prefix) at. */
+export const artifactUrl = (key: string) => dirToUrl(`/${key}`);

@@ -24,7 +24,7 @@ export interface Problem {
   errors?: FieldError[];
 }
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 410 | 413 | 415 | 422 | 429 | 500 | 501 | 502 | 503 | 504;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 410 | 411 | 413 | 415 | 416 | 422 | 429 | 500 | 501 | 502 | 503 | 504;
 
 const TITLES: Record<ErrorStatus, string> = {
   400: 'Invalid request',
@@ -34,8 +34,10 @@ const TITLES: Record<ErrorStatus, string> = {
   405: 'Method Not Allowed',
   409: 'Conflict',
   410: 'Gone',
+  411: 'Length Required',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
+  416: 'Range Not Satisfiable',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
   500: 'Internal Server Error',

@@ -1,6 +1,7 @@
 /**
  * The path the router matches, normalised the way the original Flask routes behaved:
  * - every route answers with and without a trailing slash (the qa CLI posts to `/api/v1/output/`);
+ * - `/api/v1/output/<id>/files/<path>` and `/s/<key>` take paths and keys with slashes;
  * - `/api/v1/commits/<branch>` takes branch names that contain slashes (`feature/x`), and
  *   `/api/v1/commit/<project>/<sha>/batches` project ids that do (`group/repo/sub`): they are
  *   folded into one encoded segment, which the router decodes back into the param.
@@ -8,6 +9,9 @@
 const BRANCH_LIST_PREFIX = '/api/v1/commits/';
 const COMMIT_PREFIX = '/api/v1/commit/';
 const BATCHES_SUFFIX = '/batches';
+/** `/api/v1/output/<id>/files/<path>` and `/s/<key>`: paths inside an output, and object keys. */
+const OUTPUT_FILE = /^(\/api\/v1\/output\/[^/]+\/files\/)(.+)$/;
+const SERVED_FILE_PREFIX = '/s/';
 
 export function routingPath(request: Request): string {
   const url = request.url;
@@ -15,7 +19,12 @@ export function routingPath(request: Request): string {
   const queryStart = url.indexOf('?', start);
   let path = start === -1 ? '/' : url.slice(start, queryStart === -1 ? undefined : queryStart);
   if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
-  if (path.startsWith(BRANCH_LIST_PREFIX)) {
+  const outputFile = path.match(OUTPUT_FILE);
+  if (outputFile) {
+    path = outputFile[1]! + outputFile[2]!.replaceAll('/', '%2F');
+  } else if (path.startsWith(SERVED_FILE_PREFIX)) {
+    path = SERVED_FILE_PREFIX + path.slice(SERVED_FILE_PREFIX.length).replaceAll('/', '%2F');
+  } else if (path.startsWith(BRANCH_LIST_PREFIX)) {
     path = BRANCH_LIST_PREFIX + path.slice(BRANCH_LIST_PREFIX.length).replaceAll('/', '%2F');
   } else if (path.startsWith(COMMIT_PREFIX) && path.endsWith(BATCHES_SUFFIX)) {
     const segments = path.slice(COMMIT_PREFIX.length, -BATCHES_SUFFIX.length).split('/');

@@ -15,7 +15,9 @@ import type { RunRequestJob } from '../gitlab/run-request-jobs';
 import type { CircuitBreaker } from '../ingestion/circuit-breaker';
 import type { Ingestion } from '../ingestion/ingestion';
 import type { JobQueue } from '../jobs/job-queue';
+import type { DeleteFilesJob } from '../maintenance/file-deletions';
 import type { Logger } from './logger';
+import type { ObjectStore } from './object-store';
 import type { RateLimiters } from './rate-limit';
 
 /** What handlers find on `c.var`, provided per request by the runtime entry. */
@@ -38,6 +40,10 @@ export interface Services {
   runRequestQueue?: JobQueue<RunRequestJob>;
   /** Takes uploads in: written at once, or spooled while the database is unavailable. */
   ingestion: Ingestion;
+  /** Output files of projects in `r2` storage mode: the `ARTIFACTS` bucket, or `QABOARD_DATA_DIR/artifacts` on Node. */
+  artifacts: ObjectStore;
+  /** Deletes R2 files of deleted outputs and batches in the background (the maintenance queue on Workers). */
+  fileDeletions: JobQueue<DeleteFilesJob>;
   /** Open while the database is known to be down: requests answer 503 at once instead of waiting. */
   databaseCircuit: CircuitBreaker;
   runtimeStatus(): Promise<RuntimeStatus>;

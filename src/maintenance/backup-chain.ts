@@ -8,7 +8,7 @@
 import type { Db } from '../db/client';
 import type { JobHandler, JobQueue } from '../jobs/job-queue';
 import { BACKUP_TABLES, type BackupPart } from './backup-format';
-import type { BlobStore } from './blob-store';
+import type { BlobStore } from '../lib/object-store';
 import { exportPart, writeManifest } from './export-backup';
 import { pruneBackups, type MaintenanceSettings } from './scheduled-jobs';
 import { SCHEMA_VERSION } from '../db/schema-version';

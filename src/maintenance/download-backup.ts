@@ -1,5 +1,5 @@
 import { BackupError, type BackupManifest, MANIFEST_KEY, relativePartKey } from './backup-format';
-import type { BlobStore } from './blob-store';
+import type { BlobStore } from '../lib/object-store';
 import { readManifest, verifiedPart } from './restore-backup';
 
 /**

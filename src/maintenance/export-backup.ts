@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client';
-import type { BlobStore } from './blob-store';
+import type { BlobStore } from '../lib/object-store';
 import { BACKUP_TABLES, type BackupManifest, type BackupPart, type BackupTable, MANIFEST_KEY, partKey } from './backup-format';
 import { sha256Hex } from '../lib/digest';
 

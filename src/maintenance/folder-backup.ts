@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Db } from '../db/client';
 import { exportBackup } from './export-backup';
-import { folderBlobStore } from './folder-blob-store';
+import { folderObjectStore } from '../lib/folder-object-store';
 import { SCHEMA_VERSION } from '../db/schema-version';
 
 /**
@@ -11,7 +11,7 @@ import { SCHEMA_VERSION } from '../db/schema-version';
  */
 export async function backupToFolder(db: Db, folder: string, progress: (line: string) => void, rowsPerPart?: number): Promise<string> {
   if (!path.isAbsolute(folder)) throw new Error(`the backup folder must be an absolute path, not "${folder}"`);
-  const manifest = await exportBackup(db, folderBlobStore(folder), {
+  const manifest = await exportBackup(db, folderObjectStore(folder), {
     prefix: '',
     schemaVersion: SCHEMA_VERSION,
     rowsPerPart,

@@ -1,6 +1,6 @@
 import { sha256Hex } from '../lib/digest';
 import { BACKUP_TABLES, BackupError, type BackupManifest, type BackupPart, gunzip, MANIFEST_KEY, relativePartKey } from './backup-format';
-import type { BlobStore } from './blob-store';
+import type { BlobStore } from '../lib/object-store';
 
 /**
  * The one session a restore runs in: a node-postgres client, or PGlite itself (the embedded database).

@@ -1,5 +1,5 @@
 import type { Db } from '../db/client';
-import type { BlobStore } from './blob-store';
+import type { BlobStore } from '../lib/object-store';
 import { exportBackup } from './export-backup';
 import { reapExpiredSignIns } from './reap-expired-sign-ins';
 import { reapStaleRuns } from './reap-stale-runs';
@@ -50,12 +50,15 @@ export const backupAtOnce =
     console.log(`backup: ${manifest.parts.length} parts written under ${prefix}, pruned ${pruned.length} old backups`);
   };
 
+/** Queues the deletion of the R2 files under these prefixes (file-deletions.ts). */
+export type DeleteFiles = (prefixes: string[]) => Promise<void>;
+
 /** Runs the jobs of one schedule: `cron` is the expression that fired (controller.cron). */
-export async function runScheduledMaintenance(db: Db, startBackup: StartBackup, settings: MaintenanceSettings, cron: string, now: Date) {
+export async function runScheduledMaintenance(db: Db, startBackup: StartBackup, settings: MaintenanceSettings, cron: string, now: Date, deleteFiles: DeleteFiles) {
   if (cron === DAILY_BACKUP_CRON) return startBackup(`${BACKUPS}${dayOf(now)}/`);
   if (cron === HOURLY_CLEANUP_CRON) {
     await reapStaleRuns(db, now, settings.staleRunHours);
-    await applyRetention(db, now);
+    await applyRetention(db, now, deleteFiles);
     await reapExpiredSignIns(db, now);
     return;
   }

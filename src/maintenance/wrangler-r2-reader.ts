@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { BlobStore } from './blob-store';
+import type { BlobStore } from '../lib/object-store';
 import { ChildProcessError, runOwned } from './owned-children';
 
 export interface R2Reader extends Pick<BlobStore, 'get'> {

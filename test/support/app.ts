@@ -13,7 +13,7 @@ export function memoryLogger(): Logger & { records: (LogRecord & { level: LogLev
  * The app as the Node entry builds it, on a test database; `env` as the process environment would
  * give it; `extra` adds services (a GitLab queue, a logger to inspect).
  */
-export function testApp(db: Db, env: Record<string, string> = {}, extra: Pick<NodeAppOptions, 'gitlabQueue' | 'runRequestQueue' | 'verdictQueue' | 'logger'> = {}) {
+export function testApp(db: Db, env: Record<string, string> = {}, extra: Pick<NodeAppOptions, 'gitlabQueue' | 'runRequestQueue' | 'verdictQueue' | 'logger' | 'artifactsFolder'> = {}) {
   return nodeApp(db, parseConfig(env, NODE_DEFAULTS), { logger: memoryLogger(), ...extra });
 }
 

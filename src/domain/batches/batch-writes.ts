@@ -1,8 +1,9 @@
 /**
  * What the web app does to a batch — stop, rename, move outputs, delete — and to all the batches
  * of a commit. Batches are addressed by id: those of projects the caller can't see answer 404.
- * Deletions are set-based (one statement whatever the number of outputs). Files are not this
- * API's: the site's storage keeps them (R2 objects: issue 13).
+ * Deletions are set-based (one statement whatever the number of outputs). They answer the R2
+ * prefixes they emptied (`filePrefixes`), deleted through the maintenance queue; a site's shared
+ * disk keeps its files.
  */
 import { sql } from 'drizzle-orm';
 import { intArrayLiteral, queryRows, type Db } from '../../db/client';
@@ -10,6 +11,7 @@ import { ApiError, conflict, notFound } from '../../lib/problem';
 import { assertNotMilestoneBatch, assertNotMilestoneCommit, milestoneBatches } from '../milestones/milestones';
 import { failRunsSet } from '../outputs/fail-runs';
 import { referenceBranchOf } from '../projects/reference-branch';
+import { artifactKeys } from '../storage-locations';
 import { cancelRunRequestsOfBatches } from '../run-requests/run-requests';
 import { completeBatches } from './batch-completion';
 import { outputFilter, type FilterableOutput } from './output-filter';
@@ -120,7 +122,7 @@ export interface BatchDeletion {
   /** Mark outputs deleted, keeping them and their metadata; else remove them. */
   soft: boolean;
   onlyFailed: boolean;
-  /** A glob of files to delete in each output (soft deletes): files are the site's storage, so nothing changes here. */
+  /** A glob of files to delete in each output (soft deletes): not applied (shared disks are the site's; R2 files stay). */
   fileFilter?: string;
 }
 
@@ -135,18 +137,19 @@ export async function deleteBatchOutputs(
   db: Db,
   batch: BatchRef,
   { soft, onlyFailed, fileFilter }: BatchDeletion,
-): Promise<{ status: 'OK'; deleted_outputs: number; batch_deleted: boolean; cancelled: CancelledRunRequests }> {
-  if (soft && fileFilter) return { status: 'OK', deleted_outputs: 0, batch_deleted: false, cancelled: [] };
+): Promise<{ status: 'OK'; deleted_outputs: number; batch_deleted: boolean; cancelled: CancelledRunRequests; filePrefixes: string[] }> {
+  if (soft && fileFilter) return { status: 'OK', deleted_outputs: 0, batch_deleted: false, cancelled: [], filePrefixes: [] };
+  const batchPrefix = `${artifactKeys.batch(batch.projectId, batch.hexsha, batch.id)}/`;
+  const outputPrefixes = (rows: { id: number }[]) => rows.map((o) => `${batchPrefix}${o.id}/`);
   if (!soft && !onlyFailed) await assertNotMilestoneBatch(db, batch.projectId, batch.hexsha, batch.label);
   const cancelled = onlyFailed ? [] : (await stopBatch(db, batch)).cancelled;
   const failedOnly = onlyFailed ? sql`AND is_failed` : sql``;
   if (soft) {
-    const [row] = await queryRows<{ n: number }>(
+    const marked = await queryRows<{ id: number }>(
       db,
-      sql`WITH marked AS (UPDATE outputs SET deleted = true, updated_at = now() WHERE batch_id = ${batch.id} ${failedOnly} AND NOT deleted RETURNING 1)
-          SELECT count(*)::int AS n FROM marked`,
+      sql`UPDATE outputs SET deleted = true, updated_at = now() WHERE batch_id = ${batch.id} ${failedOnly} AND NOT deleted RETURNING id`,
     );
-    return { status: 'OK', deleted_outputs: row!.n, batch_deleted: false, cancelled };
+    return { status: 'OK', deleted_outputs: marked.length, batch_deleted: false, cancelled, filePrefixes: onlyFailed ? outputPrefixes(marked) : [batchPrefix] };
   }
   if (!onlyFailed) {
     // Deleting the batch row deletes its outputs (ON DELETE CASCADE: one set-based delete).
@@ -156,12 +159,9 @@ export async function deleteBatchOutputs(
           deleted AS (DELETE FROM batches WHERE id = ${batch.id} RETURNING id)
           SELECT (SELECT n FROM counted) AS n, (SELECT count(*) FROM deleted)`,
     );
-    return { status: 'OK', deleted_outputs: row!.n, batch_deleted: true, cancelled };
+    return { status: 'OK', deleted_outputs: row!.n, batch_deleted: true, cancelled, filePrefixes: [batchPrefix] };
   }
-  const [row] = await queryRows<{ n: number }>(
-    db,
-    sql`WITH deleted AS (DELETE FROM outputs WHERE batch_id = ${batch.id} AND is_failed RETURNING 1) SELECT count(*)::int AS n FROM deleted`,
-  );
+  const deleted = await queryRows<{ id: number }>(db, sql`DELETE FROM outputs WHERE batch_id = ${batch.id} AND is_failed RETURNING id`);
   const emptied = await queryRows(
     db,
     sql`DELETE FROM batches b WHERE b.id = ${batch.id}
@@ -170,7 +170,7 @@ export async function deleteBatchOutputs(
             WHERE mb.project_id = ${batch.projectId} AND mb.hexsha = ${batch.hexsha} AND mb.label = b.label)
         RETURNING b.id`,
   );
-  return { status: 'OK', deleted_outputs: row!.n, batch_deleted: emptied.length > 0, cancelled };
+  return { status: 'OK', deleted_outputs: deleted.length, batch_deleted: emptied.length > 0, cancelled, filePrefixes: outputPrefixes(deleted) };
 }
 
 interface CommitToClear {
@@ -190,7 +190,7 @@ export async function deleteCommitBatches(
   projectId: string | undefined,
   hexsha: string,
   canSeeProject: (projectId: string) => boolean,
-): Promise<{ status: 'OK'; deleted_batches: number; deleted_outputs: number; cancelled: CancelledRunRequests }> {
+): Promise<{ status: 'OK'; deleted_batches: number; deleted_outputs: number; cancelled: CancelledRunRequests; filePrefixes: string[] }> {
   const sha = hexsha.toLowerCase();
   const rows = await queryRows<Omit<CommitToClear, 'isReferenceHead'> & { config: unknown }>(
     db,
@@ -213,7 +213,10 @@ export async function deleteCommitBatches(
     }
   }
   const commitIds = intArrayLiteral(commits.map((c) => c.id));
-  const batchIds = (await queryRows<{ id: number }>(db, sql`SELECT id FROM batches WHERE ci_commit_id = ANY(${commitIds}::int[])`)).map((b) => b.id);
+  const batchRows = await queryRows<{ id: number; commitId: number }>(db, sql`SELECT id, ci_commit_id AS "commitId" FROM batches WHERE ci_commit_id = ANY(${commitIds}::int[])`);
+  const batchIds = batchRows.map((b) => b.id);
+  const commitOf = new Map(commits.map((c) => [c.id, c]));
+  const filePrefixes = batchRows.map((b) => `${artifactKeys.batch(commitOf.get(b.commitId)!.projectId, commitOf.get(b.commitId)!.hexsha, b.id)}/`);
   const cancelled = await cancelRunRequestsOfBatches(db, batchIds);
   const [counts] = await queryRows<{ batches: number; outputs: number }>(
     db,
@@ -221,5 +224,5 @@ export async function deleteCommitBatches(
         deleted AS (DELETE FROM batches WHERE id = ANY(${intArrayLiteral(batchIds)}::int[]) RETURNING id)
         SELECT (SELECT count(*)::int FROM deleted) AS batches, (SELECT n FROM counted) AS outputs`,
   );
-  return { status: 'OK', deleted_batches: counts!.batches, deleted_outputs: counts!.outputs, cancelled };
+  return { status: 'OK', deleted_batches: counts!.batches, deleted_outputs: counts!.outputs, cancelled, filePrefixes };
 }

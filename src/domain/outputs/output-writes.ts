@@ -7,6 +7,7 @@ import { queryRows, type Db } from '../../db/client';
 import { conflict, notFound } from '../../lib/problem';
 import { completeBatches } from '../batches/batch-completion';
 import { readOutput } from '../read/outputs';
+import { artifactKeys } from '../storage-locations';
 import type { OutputJson } from '../v1-json';
 
 export interface OutputRef {
@@ -68,14 +69,15 @@ export async function updateOutput(
 /**
  * `DELETE /api/v1/output/:id`: soft marks it deleted (the row and its metadata stay: the web app
  * shows it as deleted, a redo brings it back); hard removes the row. Refused while it runs.
- * Files are not this API's: the site's storage keeps them (R2 objects: issue 13).
+ * Either way its R2 files go (`filePrefixes`, deleted through the maintenance queue); a shared
+ * disk keeps its files (the site's).
  */
 export async function deleteOutput(
   db: Db,
   outputId: number,
   soft: boolean,
   canSeeProject: (projectId: string) => boolean,
-): Promise<{ status: 'OK' }> {
+): Promise<{ status: 'OK'; filePrefixes: string[] }> {
   const output = await findOutput(db, outputId, canSeeProject);
   const refusal = conflict('Please wait for the output to finish running before deleting it.');
   if (output.isPending) throw refusal;
@@ -84,5 +86,5 @@ export async function deleteOutput(
     : sql`DELETE FROM outputs WHERE id = ${outputId} AND NOT is_pending RETURNING id`;
   // Checked again in the statement: a run may have restarted since.
   if (!(await queryRows(db, statement)).length) throw refusal;
-  return { status: 'OK' };
+  return { status: 'OK', filePrefixes: [`${artifactKeys.output(output.projectId, output.hexsha, output.batchId, output.id)}/`] };
 }

@@ -6,6 +6,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { intArrayLiteral, queryRows, type Db } from '../../db/client';
 import { batchColumns, outputColumns, type BatchRow, type CommitRow, type OutputRow } from '../rows';
+import type { StorageMode } from '../storage-locations';
 import { commitJson, type BatchSummary, type CommitJson } from '../v1-json';
 import { aggregatedMetrics, definedMetricNames, OUTPUTS_FINGERPRINT } from './metric-aggregates';
 
@@ -15,6 +16,8 @@ export interface CommitDetailsOptions {
   /** Metric names to aggregate (median and average over valid outputs). */
   metrics: string[];
   withOutputs: boolean;
+  /** Where files are when a project's qaboard.yaml doesn't say (the server's `FILES_STORAGE`). */
+  defaultStorage?: StorageMode;
 }
 
 type BatchCountsRow = BatchRow & Omit<BatchSummary, 'aggregated_metrics'> & { outputs_fingerprint: string };
@@ -77,5 +80,5 @@ export async function commitDetails(db: Db, commits: CommitRow[], options: Commi
   const outputs = options.withOutputs ? await outputsOfBatches(db, batches.map((b) => b.row.id)) : undefined;
   const batchesOfCommit = new Map<number, Parameters<typeof commitJson>[1]>(commits.map((c) => [c.commitId, []]));
   for (const batch of batches) batchesOfCommit.get(batch.row.ciCommitId)!.push({ ...batch, outputs: outputs?.get(batch.row.id) });
-  return commits.map((commit) => commitJson(commit, batchesOfCommit.get(commit.commitId)!));
+  return commits.map((commit) => commitJson(commit, batchesOfCommit.get(commit.commitId)!, options.defaultStorage));
 }

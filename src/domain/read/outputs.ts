@@ -2,13 +2,19 @@ import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client';
 import { notFound } from '../../lib/problem';
 import { outputColumns, outputContextColumns, type OutputInContextRow } from '../rows';
+import type { StorageMode } from '../storage-locations';
 import { outputInContextJson, type OutputJson } from '../v1-json';
 
 /**
  * `GET /api/v1/output/:id` — `qa wait` polls it while the output is pending. Outputs of projects
  * the caller can't see are reported missing, so ids don't reveal other projects' outputs.
  */
-export async function readOutput(db: Db, outputId: number, canSeeProject: (projectId: string) => boolean): Promise<OutputJson> {
+export async function readOutput(
+  db: Db,
+  outputId: number,
+  canSeeProject: (projectId: string) => boolean,
+  defaultStorage: StorageMode = 'shared-disk',
+): Promise<OutputJson> {
   const [row] = await queryRows<OutputInContextRow>(
     db,
     sql`SELECT ${outputColumns}, ${outputContextColumns}
@@ -20,5 +26,5 @@ export async function readOutput(db: Db, outputId: number, canSeeProject: (proje
     WHERE o.id = ${outputId}`,
   );
   if (!row || !canSeeProject(row.projectId)) throw notFound(`Sorry, there is no output ${outputId}.`);
-  return outputInContextJson(row);
+  return outputInContextJson(row, defaultStorage);
 }

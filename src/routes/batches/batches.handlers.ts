@@ -1,5 +1,6 @@
 import * as batches from '../../domain/batches/batch-writes';
 import type { AppRouteHandler } from '../../lib/types';
+import { queueFileDeletions } from '../../maintenance/file-deletions';
 import { cancelPipelines, submitRunRequest } from '../run-requests/submit-run-request';
 import { visibleProjects } from '../visibility';
 import type { DeleteBatch, MoveBatch, RedoBatch, RenameBatch, StopBatch } from './batches.routes';
@@ -37,7 +38,8 @@ export const moveBatch: AppRouteHandler<MoveBatch> = async (c) => {
 export const deleteBatch: AppRouteHandler<DeleteBatch> = async (c) => {
   const { soft, only_failed, filter } = c.req.valid('query');
   const batch = await batches.findBatch(c.var.db, c.req.valid('param').id, visibleProjects(c));
-  const { cancelled, ...deleted } = await batches.deleteBatchOutputs(c.var.db, batch, { soft, onlyFailed: only_failed, fileFilter: filter });
+  const { cancelled, filePrefixes, ...deleted } = await batches.deleteBatchOutputs(c.var.db, batch, { soft, onlyFailed: only_failed, fileFilter: filter });
   await cancelPipelines(c, cancelled);
+  await queueFileDeletions(c.var.fileDeletions, filePrefixes);
   return c.json({ ...deleted, cancelled_run_requests: cancelled.map((r) => r.id) }, 200);
 };

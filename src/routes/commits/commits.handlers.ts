@@ -2,6 +2,7 @@ import { deleteCommitBatches as deleteBatchesOf } from '../../domain/batches/bat
 import { findCommit } from '../../domain/commits/find-commit';
 import { commitsInWindow, latestSuccessfulCommit, readCommit } from '../../domain/read/commits';
 import type { AppContext, AppRouteHandler } from '../../lib/types';
+import { queueFileDeletions } from '../../maintenance/file-deletions';
 import { cancelPipelines, submitRunRequest } from '../run-requests/submit-run-request';
 import { visibleProjects } from '../visibility';
 import type {
@@ -17,13 +18,13 @@ import type {
 
 export const getCommitById: AppRouteHandler<GetCommitById> = async (c) => {
   const { project, batch, metrics } = c.req.valid('query');
-  const options = { batchLabel: batch, metrics, withOutputs: true };
+  const options = { batchLabel: batch, metrics, withOutputs: true, defaultStorage: c.var.config.files.defaultMode };
   return c.json(await readCommit(c.var.db, project, c.req.valid('param').id, options), 200);
 };
 
 export const getCommit: AppRouteHandler<GetCommit> = async (c) => {
   const { project, batch, metrics, commit, branch } = c.req.valid('query');
-  const options = { batchLabel: batch, metrics, withOutputs: true };
+  const options = { batchLabel: batch, metrics, withOutputs: true, defaultStorage: c.var.config.files.defaultMode };
   const found = commit
     ? await readCommit(c.var.db, project, commit, options)
     : await latestSuccessfulCommit(c.var.db, project, branch, options);
@@ -38,7 +39,7 @@ async function commitsOfQuery(c: AppContext, query: CommitListQuery, branch?: st
   const page = await commitsInWindow(
     c.var.db,
     { projectId: query.project, branch, committer: query.committer, from: query.from, to: query.to },
-    { batchLabel, metrics: query.metrics, withOutputs: query.with_outputs },
+    { batchLabel, metrics: query.metrics, withOutputs: query.with_outputs, defaultStorage: c.var.config.files.defaultMode },
     { limit: query.limit, cursor: query.cursor },
   );
   if (page.next) {
@@ -55,8 +56,9 @@ export const listBranchCommits: AppRouteHandler<ListBranchCommits> = async (c) =
   c.json(await commitsOfQuery(c, c.req.valid('query'), c.req.valid('param').branch), 200);
 
 async function deleteBatches(c: AppContext, project: string | undefined, hexsha: string) {
-  const { cancelled, ...deleted } = await deleteBatchesOf(c.var.db, project, hexsha, visibleProjects(c));
+  const { cancelled, filePrefixes, ...deleted } = await deleteBatchesOf(c.var.db, project, hexsha, visibleProjects(c));
   await cancelPipelines(c, cancelled);
+  await queueFileDeletions(c.var.fileDeletions, filePrefixes);
   return { ...deleted, cancelled_run_requests: cancelled.map((r) => r.id) };
 }
 

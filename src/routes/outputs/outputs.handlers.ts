@@ -1,17 +1,21 @@
 import { findOutput, deleteOutput as removeOutput, updateOutput as patchOutput } from '../../domain/outputs/output-writes';
 import { readOutput } from '../../domain/read/outputs';
 import type { AppRouteHandler } from '../../lib/types';
+import { queueFileDeletions } from '../../maintenance/file-deletions';
 import { submitRunRequest } from '../run-requests/submit-run-request';
 import { visibleProjects } from '../visibility';
 import type { DeleteOutput, GetOutput, RedoOutput, UpdateOutput } from './outputs.routes';
 
-export const getOutput: AppRouteHandler<GetOutput> = async (c) => c.json(await readOutput(c.var.db, c.req.valid('param').id, visibleProjects(c)), 200);
+export const getOutput: AppRouteHandler<GetOutput> = async (c) => c.json(await readOutput(c.var.db, c.req.valid('param').id, visibleProjects(c), c.var.config.files.defaultMode), 200);
 
 export const updateOutput: AppRouteHandler<UpdateOutput> = async (c) =>
   c.json(await patchOutput(c.var.db, c.req.valid('param').id, c.req.valid('json'), visibleProjects(c)), 200);
 
-export const deleteOutput: AppRouteHandler<DeleteOutput> = async (c) =>
-  c.json(await removeOutput(c.var.db, c.req.valid('param').id, c.req.valid('query').soft, visibleProjects(c)), 200);
+export const deleteOutput: AppRouteHandler<DeleteOutput> = async (c) => {
+  const { filePrefixes, ...deleted } = await removeOutput(c.var.db, c.req.valid('param').id, c.req.valid('query').soft, visibleProjects(c));
+  await queueFileDeletions(c.var.fileDeletions, filePrefixes);
+  return c.json(deleted, 200);
+};
 
 export const redoOutput: AppRouteHandler<RedoOutput> = async (c) => {
   const output = await findOutput(c.var.db, c.req.valid('param').id, visibleProjects(c));
