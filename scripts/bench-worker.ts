@@ -23,7 +23,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -34,6 +33,7 @@ import { killOwned } from '../src/maintenance/owned-children';
 import { createScratchDatabase } from '../test/support/databases';
 import { freePort, startServer } from '../test/support/node-entry';
 import { outputUpload, shaOf } from '../test/support/uploads';
+import { closeConnections, request } from './keep-alive-client';
 import { percentiles } from './latency';
 import { startNeonWsProxy, type NeonWsProxy } from './neon-ws-proxy';
 import { connectInspector, type Inspector } from './worker-profile';
@@ -60,19 +60,6 @@ const INPUTS_PER_COMMIT = 200;
 const root = path.resolve(import.meta.dirname, '..');
 const work = path.join(root, '.cache', 'bench-worker');
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-function request(url: string, method = 'GET', body?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-    const sent = http.request(url, { method, agent, headers }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode!, body: Buffer.concat(chunks).toString() }));
-    });
-    sent.on('error', reject);
-    sent.end(body);
-  });
-}
 
 /** user + system CPU of a process, in ms (clock ticks of 10 ms). */
 function cpuMs(pid: number): number {
@@ -285,7 +272,7 @@ try {
   }
 } finally {
   await proxy.close();
-  agent.destroy();
+  closeConnections();
 }
 
 const f1 = (n: number) => n.toFixed(1);

@@ -15,7 +15,6 @@
  * Each part runs on its own scratch database, dropped at the end.
  */
 import { mkdtemp } from 'node:fs/promises';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,6 +24,7 @@ import { createScratchDatabase } from '../test/support/databases';
 import { startFaultProxy } from '../test/support/fault-proxy';
 import { startServer, type RunningServer } from '../test/support/node-entry';
 import { outputUpload, shaOf } from '../test/support/uploads';
+import { closeConnections, request } from './keep-alive-client';
 import { ms, percentiles } from './latency';
 
 const { values: args } = parseArgs({
@@ -40,20 +40,6 @@ const CONCURRENCY = Number(args.concurrency);
 const BASE_URL = args['base-url']!;
 const PARTS = new Set(args.only!.split(','));
 
-/** A keep-alive HTTP client much lighter than fetch, so the client doesn't weigh on the figures. */
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-function request(url: string, method = 'GET', body?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-    const sent = http.request(url, { method, agent, headers }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode!, body: Buffer.concat(chunks).toString() }));
-    });
-    sent.on('error', reject);
-    sent.end(body);
-  });
-}
 
 /** Runs `task(i)` for i < count with `concurrency` loops; the latency of each call and the wall time. */
 async function runConcurrently(count: number, concurrency: number, task: (i: number) => Promise<void>) {
@@ -285,4 +271,4 @@ if (PARTS.has('bulk')) await benchBulk();
 if (PARTS.has('outage')) await benchOutage();
 if (PARTS.has('reads-1m')) await benchReadsAtAMillion();
 if (PARTS.has('reads-small')) await benchReadsAtTheOriginalScale();
-agent.destroy();
+closeConnections();
