@@ -4,6 +4,7 @@
  * vars and secrets are read through the config schema (src/config.ts).
  */
 import { buildApp } from './app';
+import type { Db } from './db/client';
 import { failedAuthGuard, type FailedAuthGuard } from './auth/failed-auth-guard';
 import { KnownCallers } from './auth/known-callers';
 import { announceAuthMode } from './auth/announce-auth-mode';
@@ -110,6 +111,23 @@ function openDatabase(env: WorkerEnv, ctx: ExecutionContext) {
   };
 }
 
+/** Runs a queue batch's or a cron run's work on a database handle released when it ends. */
+async function withDatabase(env: WorkerEnv, ctx: ExecutionContext, work: (db: Db) => Promise<void>) {
+  const { db, release } = openDatabase(env, ctx);
+  try {
+    await work(db);
+  } finally {
+    release();
+  }
+}
+
+/** The GitLab client a queue's jobs need: without GitLab configured, its messages are retried, then dead-lettered. */
+function gitlabFor(env: WorkerEnv, queue: string): GitLabClient {
+  const { config } = isolateState(env);
+  if (!config.gitlab) throw new Error(`GITLAB_URL and GITLAB_TOKEN are required to consume the ${queue} queue`);
+  return new GitLabClient(config.gitlab);
+}
+
 /** After uploads are written: GitLab metadata for new commits, regression verdicts for completed batches. */
 function writeHooks(env: WorkerEnv): SpoolWriteHooks {
   const { config } = isolateState(env);
@@ -162,58 +180,28 @@ const app = buildApp({
 
 /** Queue consumers by queue name (one Worker consumes every queue of the app). */
 const consumers: Record<string, (batch: MessageBatch, env: WorkerEnv, ctx: ExecutionContext) => Promise<void>> = {
-  async [GITLAB_QUEUE](batch, env, ctx) {
-    const { config } = isolateState(env);
-    if (!config.gitlab) throw new Error('GITLAB_URL and GITLAB_TOKEN are required to consume the GitLab queue');
-    const { db, release } = openDatabase(env, ctx);
-    try {
-      await consumeBatch(batch as MessageBatch<GitLabJob>, gitlabJobHandler(db, new GitLabClient(config.gitlab)));
-    } finally {
-      release();
-    }
-  },
+  [GITLAB_QUEUE]: (batch, env, ctx) =>
+    withDatabase(env, ctx, (db) => consumeBatch(batch as MessageBatch<GitLabJob>, gitlabJobHandler(db, gitlabFor(env, 'GitLab')))),
   // Uploads acknowledged with a receipt: written when the database answers, retried (then dead-lettered) otherwise.
-  async [INGEST_QUEUE](batch, env, ctx) {
-    const { db, release } = openDatabase(env, ctx);
-    const hooks = writeHooks(env);
-    try {
-      await consumeBatch(batch as MessageBatch<SpooledUpload>, (message) => writeSpooled(db, message, hooks));
-    } finally {
-      release();
-    }
-  },
-  async [RUN_REQUESTS_QUEUE](batch, env, ctx) {
-    const { config } = isolateState(env);
-    if (!config.gitlab) throw new Error('GITLAB_URL and GITLAB_TOKEN are required to consume the run-request queue');
-    const { db, release } = openDatabase(env, ctx);
-    try {
-      await consumeBatch(batch as MessageBatch<RunRequestJob>, runRequestJobHandler(db, new GitLabClient(config.gitlab)));
-    } finally {
-      release();
-    }
-  },
-  async [VERDICT_QUEUE](batch, env, ctx) {
-    const { config } = isolateState(env);
-    if (!config.gitlab) throw new Error('GITLAB_URL and GITLAB_TOKEN are required to consume the verdict queue');
-    const { db, release } = openDatabase(env, ctx);
-    try {
-      await consumeBatch(batch as MessageBatch<VerdictJob>, verdictJobHandler(db, new GitLabClient(config.gitlab), { webAppUrl: config.webAppUrl }));
-    } finally {
-      release();
-    }
-  },
-  async [MAINTENANCE_QUEUE](batch, env, ctx) {
-    const { db, release } = openDatabase(env, ctx);
-    try {
+  [INGEST_QUEUE]: (batch, env, ctx) =>
+    withDatabase(env, ctx, (db) => {
+      const hooks = writeHooks(env);
+      return consumeBatch(batch as MessageBatch<SpooledUpload>, (message) => writeSpooled(db, message, hooks));
+    }),
+  [RUN_REQUESTS_QUEUE]: (batch, env, ctx) =>
+    withDatabase(env, ctx, (db) => consumeBatch(batch as MessageBatch<RunRequestJob>, runRequestJobHandler(db, gitlabFor(env, 'run-request')))),
+  [VERDICT_QUEUE]: (batch, env, ctx) =>
+    withDatabase(env, ctx, (db) =>
+      consumeBatch(batch as MessageBatch<VerdictJob>, verdictJobHandler(db, gitlabFor(env, 'verdict'), { webAppUrl: isolateState(env).config.webAppUrl })),
+    ),
+  [MAINTENANCE_QUEUE]: (batch, env, ctx) =>
+    withDatabase(env, ctx, (db) => {
       const backupStep = backupStepHandler(db, r2ObjectStore(env.BACKUPS), env.MAINTENANCE_JOBS as Queue<BackupStepJob>, isolateState(env).config.maintenance);
       const deleteFiles = deleteFilesHandler(r2ObjectStore(env.ARTIFACTS), env.MAINTENANCE_JOBS as Queue<DeleteFilesJob>);
-      await consumeBatch(batch as MessageBatch<BackupStepJob | DeleteFilesJob>, (job, attempts) =>
+      return consumeBatch(batch as MessageBatch<BackupStepJob | DeleteFilesJob>, (job, attempts) =>
         job.type === 'delete-files' ? deleteFiles(job, attempts) : backupStep(job, attempts),
       );
-    } finally {
-      release();
-    }
-  },
+    }),
 };
 
 export default {
@@ -224,14 +212,9 @@ export default {
     await consume(batch, env, ctx);
   },
   async scheduled(controller, env, ctx) {
-    const { db, release } = openDatabase(env, ctx);
     const now = new Date(controller.scheduledTime);
     const startBackup = async (prefix: string) => void (await env.MAINTENANCE_JOBS.send(firstBackupStep(prefix, now)));
-    try {
-      const deleteFiles = (prefixes: string[]) => queueFileDeletions(env.MAINTENANCE_JOBS as Queue<DeleteFilesJob>, prefixes);
-      await runScheduledMaintenance(db, startBackup, isolateState(env).config.maintenance, controller.cron, now, deleteFiles);
-    } finally {
-      release();
-    }
+    const deleteFiles = (prefixes: string[]) => queueFileDeletions(env.MAINTENANCE_JOBS as Queue<DeleteFilesJob>, prefixes);
+    await withDatabase(env, ctx, (db) => runScheduledMaintenance(db, startBackup, isolateState(env).config.maintenance, controller.cron, now, deleteFiles));
   },
 } satisfies ExportedHandler<WorkerEnv>;
