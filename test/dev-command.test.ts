@@ -37,7 +37,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   throw new Error(`timed out waiting for ${what}`);
 }
 
-test('npm run dev: the Worker on a local database, queues, crons, offline docs; Ctrl-C ends it all', { timeout: 120_000 }, async () => {
+test('npm run dev: the Worker on a local database, queues, crons, offline docs; Ctrl-C ends it all', { timeout: 180_000 }, async () => {
   const port = await freePort();
   const marker = randomUUID();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'qaboard-dev-'));
@@ -61,7 +61,9 @@ test('npm run dev: the Worker on a local database, queues, crons, offline docs; 
   const exited = once(dev, 'exit');
   const base = `http://127.0.0.1:${port}`;
   try {
-    await until('the ready banner', async () => (log.includes('Ctrl-C stops everything') ? true : undefined), 90_000);
+    // dev waits up to 90 s for the Worker itself; past that it prints why and exits. Either way, show its log.
+    const banner = until('the ready banner', async () => (log.includes('Ctrl-C stops everything') ? true : dev.exitCode === null ? undefined : false), 100_000);
+    if (!(await banner.catch(() => false))) throw new Error(`npm run dev never became ready (exit ${dev.exitCode ?? dev.signalCode}):\n${log.slice(-4000)}`);
 
     const sha = shaOf(4242);
     const posted = await fetch(`${base}/api/v1/output/`, {
