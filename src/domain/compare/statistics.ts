@@ -152,20 +152,24 @@ export interface MetricComparison {
 
 const towardsWorse = ({ twoSided, greater, less }: PValues): DirectionalPValues => ({ twoSided, regression: greater, improvement: less });
 
-export function compareMetric(pairs: readonly { newValue: number; refValue: number }[], rule: MetricRule): MetricComparison {
+/** A metric's values on the paired inputs, as columns: `newValue[i]` and `refValue[i]` are one input's. */
+export interface PairedValues {
+  newValue: readonly number[];
+  refValue: readonly number[];
+}
+
+export function compareMetric({ newValue: newValues, refValue: refValues }: PairedValues, rule: MetricRule): MetricComparison {
   const counts = { better: 0, worse: 0, same: 0 };
   const deltas: number[] = [];
-  for (const { newValue, refValue } of pairs) {
-    const { outcome, delta } = classifyPair(newValue, refValue, rule);
+  for (let i = 0; i < newValues.length; i++) {
+    const { outcome, delta } = classifyPair(newValues[i]!, refValues[i]!, rule);
     counts[outcome]++;
     deltas.push(delta);
   }
-  const newValues = pairs.map((pair) => pair.newValue);
-  const refValues = pairs.map((pair) => pair.refValue);
   const signs = signTest(counts.worse, counts.better);
   const ranks = signedRankTest(rule.smallerIsBetter ? deltas : deltas.map((delta) => -delta));
   return {
-    pairs: pairs.length,
+    pairs: newValues.length,
     new: { median: median(newValues), mean: mean(newValues) },
     ref: { median: median(refValues), mean: mean(refValues) },
     medianDelta: median(deltas),
