@@ -141,6 +141,15 @@ describe.each(engineNames)('regression verdicts on %s', (engine) => {
       expect(converged.metrics.converged).toMatchObject({ status: 'regressed', regressed: 12, median_delta: -1, new: { median: 0 }, ref: { median: 1 } });
     });
 
+    test('metric values come back to the last bit; strings, nulls, objects and arrays are no value', async () => {
+      const numbers = [0.1 + 0.2, 1 / 3, 1e-300, 2 ** 53 + 2, -123456789.12345679, 1.7976931348623157e308];
+      const reference = [...numbers, 'n/a', null, { value: 1 }, [1]];
+      const { project } = await scenario(app, 'known/value-types', runsOf('loss', reference), runsOf('loss', reference.map((v) => (typeof v === 'number' ? v / 3 : v))));
+      const { body } = await compare(project, '&pairs=all');
+      expect(body.metrics.loss).toMatchObject({ pairs: numbers.length, new_values: numbers.length, ref_values: numbers.length });
+      expect(body.pairs.map((p: Json) => [p.test_input_path, p.metrics.loss.ref, p.metrics.loss.new])).toEqual(numbers.map((v, i) => [`inputs/${i}`, v, v / 3]));
+    });
+
     test('inputs missing on either side are listed; missing reference inputs make the verdict incomplete', async () => {
       const reference = runsOf('loss', ref12);
       const candidate = [...reference.slice(0, 10), { input: 'inputs/added', metrics: { loss: 3 } }];

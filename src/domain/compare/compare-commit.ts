@@ -113,10 +113,7 @@ export async function compareCommit(db: Db, query: CompareQuery): Promise<Compar
   const reference = 'missing' in resolved ? null : resolved;
   const paired = await pairedOutputs(db, compared.batchId, reference?.batchId ?? null, metrics.map((m) => m.definition.name));
 
-  const comparisons = metrics.map(({ rule }, m) => {
-    const values = paired.metrics[m]!;
-    return compareMetric(values.newValue.map((newValue, j) => ({ newValue, refValue: values.refValue[j]! })), rule);
-  });
+  const comparisons = metrics.map(({ rule }, m) => compareMetric(paired.metrics[m]!, rule));
   const tested = comparisons.filter((c) => isTested(c, rules.minPairs)).length;
   const alpha = rules.significance / Math.max(1, tested);
   const statuses = comparisons.map((c) => metricStatus(c, rules.minPairs, alpha));

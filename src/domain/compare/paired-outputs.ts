@@ -2,17 +2,20 @@
  * The pairing behind a comparison, in one SQL statement: the outputs of two batches matched on
  * what identifies a run — the test input's (database, path), platform, configurations and
  * extra_parameters (not the input's id: inputs are per project, and a reference may be a
- * milestone of another project) — each with the values of the metrics compared (numbers; booleans
- * as 0/1), in one JSON document. The statistics are computed from them by `compareMetric`
- * (statistics.ts).
+ * milestone of another project) — each with the values of the metrics compared. The statistics
+ * are computed from them by `compareMetric` (statistics.ts).
  *
- * Measured on 10,000 pairs × 5 metrics: aggregating each metric's values into arrays in SQL
- * (ordered `json_agg` per metric and side) took ~1.5× as long as sending each pair's values once,
- * and the medians and means SQL could add are what `compareMetric` computes anyway.
+ * Measured on 10,000 pairs × 5 metrics (Postgres CPU per statement, scripts/bench-compare.ts):
+ * - aggregating each metric's values into arrays with an ordered `json_agg` per metric and side
+ *   took ~1.5× as long as sending each pair's values once (every ordered aggregate sorts apart);
+ *   unordered, one `json_agg` per column (all fed the same rows, so aligned) is the cheapest:
+ *   ~60 ms against ~100 ms for one JSON array per pair, and half the parsing in Node;
+ * - each metric's JSON value is looked up once and sent as is: typing it in SQL
+ *   (`jsonb_typeof`, then `->>` and a cast to float8) cost two lookups and a conversion each, a
+ *   third of the statement. JSON numbers parse to the same doubles as the cast gave.
  */
 import { sql } from 'drizzle-orm';
 import { intArrayLiteral, queryRows, type Db } from '../../db/client';
-import { metricValueIn } from '../read/metric-aggregates';
 
 type Json = Record<string, unknown>;
 
@@ -53,45 +56,67 @@ export interface PairedOutputs {
   metrics: PairedMetric[];
 }
 
-type MetricValues = (number | null)[] | null;
-type PairTuple = [number | null, number | null, OutputState, OutputState, MetricValues, MetricValues];
+interface PairColumns {
+  new_ids: (number | null)[] | null;
+  ref_ids: (number | null)[] | null;
+  new_states: (OutputState | null)[] | null;
+  ref_states: (OutputState | null)[] | null;
+  /** Per metric (in the order asked), per pair: its JSON value in `outputs.metrics`. */
+  new_values: unknown[][];
+  ref_values: unknown[][];
+}
 
-/** The runs of a batch, with the values of `metrics` (in order) extracted as a narrow float8[] before the join. */
+/** The runs of a batch, with the JSON value of each of `metrics` as `m0`, `m1`… */
 const runsOf = (batchId: number | null, metrics: string[]) => sql`
   SELECT o.id, t.database, t.path, o.platform, o.configurations, o.extra_parameters,
-    CASE WHEN o.is_pending THEN 'pending' WHEN o.is_failed THEN 'failed' ELSE 'valid' END AS state,
-    ARRAY[${sql.join(metrics.map((name) => metricValueIn(sql.raw('o.metrics'), name)), sql`, `)}]::float8[] AS metric_values
+    CASE WHEN o.is_pending THEN 'pending' WHEN o.is_failed THEN 'failed' ELSE 'valid' END AS state
+    ${sql.join(metrics.map((name, m) => sql`, o.metrics -> ${name} AS ${sql.raw(`m${m}`)}`))}
   FROM outputs o JOIN test_inputs t ON t.id = o.test_input_id
   WHERE o.batch_id = ${batchId}`;
 
+/** One `json_agg` per metric of a side, as a JSON array (no metric: an empty one). */
+const valueColumns = (side: 'n' | 'r', metrics: string[]) =>
+  sql`json_build_array(${sql.join(metrics.map((_, m) => sql.raw(`json_agg(${side}.m${m})`)), sql`, `)})`;
+
+/** A metric's value as a number: booleans count as 0/1; anything else (or a number beyond doubles) is no value. */
+const metricNumber = (value: unknown): number | null =>
+  typeof value === 'number' ? (Number.isFinite(value) ? value : null) : typeof value === 'boolean' ? Number(value) : null;
+
 const compareIds = (a: number | null, b: number | null) => (a === b ? 0 : a === null ? 1 : b === null ? -1 : a - b);
-const byOutputIds = (a: PairTuple, b: PairTuple) => compareIds(a[0], b[0]) || compareIds(a[1], b[1]);
 
 /**
  * Pairs the outputs of `newBatchId` with those of `refBatchId` (none: every run is missing in the
  * reference). What identifies each run is only read for the runs shown (`runIdentities`): at
  * 10,000 pairs, sending it for every pair cost a third of the statement. The pairs are sorted
- * here, not by `json_agg(… ORDER BY …)`: Postgres would sort the built JSON values, which spills
- * to disk past `work_mem`.
+ * here, not in SQL: each ordered aggregate would sort apart.
  */
 export async function pairedOutputs(db: Db, newBatchId: number, refBatchId: number | null, metrics: string[]): Promise<PairedOutputs> {
-  const [row] = await queryRows<{ pairs: PairTuple[] | null }>(
+  const [row] = await queryRows<PairColumns>(
     db,
     sql`WITH n AS (${runsOf(newBatchId, metrics)}), r AS (${runsOf(refBatchId, metrics)})
-    SELECT json_agg(json_build_array(n.id, r.id, coalesce(n.state, 'missing'), coalesce(r.state, 'missing'), n.metric_values, r.metric_values)) AS pairs
+    SELECT json_agg(n.id) AS new_ids, json_agg(r.id) AS ref_ids, json_agg(n.state) AS new_states, json_agg(r.state) AS ref_states,
+      ${valueColumns('n', metrics)} AS new_values, ${valueColumns('r', metrics)} AS ref_values
     FROM n FULL JOIN r
       ON n.database = r.database AND n.path = r.path AND n.platform = r.platform
       AND n.configurations = r.configurations AND n.extra_parameters = r.extra_parameters`,
   );
-  const tuples = (row?.pairs ?? []).sort(byOutputIds);
-  const pairs: OutputPair[] = tuples.map(([newOutputId, refOutputId, newState, refState]) => ({ newOutputId, refOutputId, newState, refState }));
+  const newIds = row?.new_ids ?? [];
+  const refIds = row?.ref_ids ?? [];
+  const order = newIds.map((_, k) => k).sort((a, b) => compareIds(newIds[a]!, newIds[b]!) || compareIds(refIds[a]!, refIds[b]!));
+  const pairs: OutputPair[] = order.map((k) => ({
+    newOutputId: newIds[k]!,
+    refOutputId: refIds[k]!,
+    newState: row!.new_states![k] ?? 'missing',
+    refState: row!.ref_states![k] ?? 'missing',
+  }));
   return {
     pairs,
     metrics: metrics.map((name, m) => {
       const metric: PairedMetric = { name, newValues: 0, refValues: 0, pairIndexes: [], newValue: [], refValue: [] };
-      tuples.forEach(([, , newState, refState, newValues, refValues], i) => {
-        const newValue = newState === 'valid' ? (newValues?.[m] ?? null) : null;
-        const refValue = refState === 'valid' ? (refValues?.[m] ?? null) : null;
+      const [newColumn, refColumn] = [row?.new_values[m] ?? [], row?.ref_values[m] ?? []];
+      order.forEach((k, i) => {
+        const newValue = pairs[i]!.newState === 'valid' ? metricNumber(newColumn[k]) : null;
+        const refValue = pairs[i]!.refState === 'valid' ? metricNumber(refColumn[k]) : null;
         if (newValue !== null) metric.newValues++;
         if (refValue !== null) metric.refValues++;
         if (newValue !== null && refValue !== null) {
