@@ -70,7 +70,7 @@ export function nodeApp(db: Db, config: AppConfig, { spoolFolder, artifactsFolde
   });
   const artifacts = folderObjectStore(artifactsFolder ?? mkdtempSync(path.join(tmpdir(), 'qaboard-artifacts-')));
   const fileDeletions = new InProcessQueue<DeleteFilesJob>({ name: MAINTENANCE_QUEUE, maxRetries: 5 });
-  fileDeletions.consume(deleteFilesHandler(artifacts, fileDeletions));
+  fileDeletions.consume(deleteFilesHandler(db, artifacts, fileDeletions));
   const shared = {
     db,
     config,
