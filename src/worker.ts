@@ -146,7 +146,7 @@ const app = buildApp({
     const hooks = writeHooks(env);
     const ingestion = new Ingestion({
       db,
-      writeOutput: directOutputWriter(db),
+      writeOutput: directOutputWriter(db, config.files.defaultMode),
       spool: queueSpool(env.INGEST_JOBS as Queue<SpooledUpload>),
       breaker: databaseCircuit,
       receivedAt,

@@ -67,6 +67,8 @@ describe.each(engineNames)('output files on %s', (engine) => {
       const output = await upload();
       const commit = await commitOf();
       const batch = commit.batches.default;
+      // The upload's answer too: the qa CLI writes the files where it says (no storage in qaboard.yaml: FILES_STORAGE's).
+      expect(output.output_dir_url).toBe(`/s/${PROJECT}/${shaOf(1)}/${batch.id}/${output.id}`);
       expect(commit.outputs_url).toBe(`/s/${PROJECT}/${shaOf(1)}`);
       expect(commit.artifacts_url).toBe(`/s/${PROJECT}/${shaOf(1)}/artifacts`);
       expect(batch.batch_dir_url).toBe(`/s/${PROJECT}/${shaOf(1)}/${batch.id}`);
@@ -76,6 +78,7 @@ describe.each(engineNames)('output files on %s', (engine) => {
 
       const sharedDisk = testApp(database.db);
       expect((await commitOf(shaOf(1), sharedDisk)).outputs_url).toMatch(/^\/s\/mnt\/qaboard\//);
+      expect((await upload({}, sharedDisk)).output_dir_url).toMatch(/^\/s\/mnt\/qaboard\//);
     });
 
     test("qaboard.yaml's storage.mode wins over the server default", async () => {
