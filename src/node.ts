@@ -57,7 +57,12 @@ const app = nodeApp(database.db, config, {
   databaseReady: database.ready,
 });
 void database.ready.then(() => app.spoolDrain.kick());
-const stopSchedule = startMaintenanceSchedule(database.db, folderObjectStore(path.join(dataRoot, 'backups')), config.maintenance, app.fileDeletions);
+const stopSchedule = startMaintenanceSchedule(
+  database.db,
+  { backups: folderObjectStore(path.join(dataRoot, 'backups')), artifacts: folderObjectStore(path.join(dataRoot, 'artifacts')) },
+  config.maintenance,
+  app.fileDeletions,
+);
 
 const control =
   database.lock &&

@@ -196,8 +196,9 @@ const consumers: Record<string, (batch: MessageBatch, env: WorkerEnv, ctx: Execu
     ),
   [MAINTENANCE_QUEUE]: (batch, env, ctx) =>
     withDatabase(env, ctx, (db) => {
-      const backupStep = backupStepHandler(db, r2ObjectStore(env.BACKUPS), env.MAINTENANCE_JOBS as Queue<BackupStepJob>, isolateState(env).config.maintenance);
-      const deleteFiles = deleteFilesHandler(db, r2ObjectStore(env.ARTIFACTS), env.MAINTENANCE_JOBS as Queue<DeleteFilesJob>);
+      const artifacts = r2ObjectStore(env.ARTIFACTS);
+      const backupStep = backupStepHandler(db, r2ObjectStore(env.BACKUPS), env.MAINTENANCE_JOBS as Queue<BackupStepJob>, isolateState(env).config.maintenance, artifacts);
+      const deleteFiles = deleteFilesHandler(db, artifacts, env.MAINTENANCE_JOBS as Queue<DeleteFilesJob>);
       return consumeBatch(batch as MessageBatch<BackupStepJob | DeleteFilesJob>, (job, attempts) =>
         job.type === 'delete-files' ? deleteFiles(job, attempts) : backupStep(job, attempts),
       );

@@ -1,5 +1,5 @@
 import type { Db } from '../db/client';
-import type { BlobStore } from '../lib/object-store';
+import type { BlobStore, ObjectStore } from '../lib/object-store';
 import type { JobQueue } from '../jobs/job-queue';
 import { exportBackup } from './export-backup';
 import { drainFileDeletions, queueFileDeletions, type DeleteFilesJob } from './file-deletions';
@@ -45,9 +45,9 @@ export type StartBackup = (prefix: string) => Promise<void>;
 
 /** The whole backup in this invocation, then pruning: for runtimes without per-invocation CPU limits. */
 export const backupAtOnce =
-  (db: Db, store: BlobStore, settings: MaintenanceSettings): StartBackup =>
+  (db: Db, store: BlobStore, settings: MaintenanceSettings, artifacts: ObjectStore): StartBackup =>
   async (prefix) => {
-    const manifest = await exportBackup(db, store, { prefix, schemaVersion: SCHEMA_VERSION, rowsPerPart: settings.rowsPerPart });
+    const manifest = await exportBackup(db, store, { prefix, schemaVersion: SCHEMA_VERSION, rowsPerPart: settings.rowsPerPart, artifacts });
     const pruned = await pruneBackups(store, settings);
     console.log(`backup: ${manifest.parts.length} parts written under ${prefix}, pruned ${pruned.length} old backups`);
   };
