@@ -31,7 +31,7 @@ const OVERDUE_AFTER_MS = 10 * 60_000;
  */
 const BATCH_OR_OUTPUT_PREFIX = /^[^/].*\/[0-9a-f]{4,64}\/\d{1,10}\/(?:\d{1,10}\/)?$/i;
 
-const log = (level: 'warn' | 'error', message: string) => console[level === 'warn' ? 'warn' : 'error'](JSON.stringify({ level, job: 'delete-files', message }));
+const log = (level: 'warn' | 'error', message: string) => console[level](JSON.stringify({ level, job: 'delete-files', message }));
 
 /**
  * Queues the deletions just recorded. Best effort: the rows are committed, and a send that fails
