@@ -580,7 +580,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a batch's outputs
-         * @description `only_failed`: the failed outputs only; otherwise all of them, after stopping the batch. `soft`: mark them deleted (kept with their metadata); otherwise remove them, and the batch once empty. `filter` names files (soft deletes of files): files are the site's storage, so then nothing changes here and nothing is stopped. A milestone's batch can't be removed whole (403).
+         * @description `only_failed`: the failed outputs only; otherwise all of them, after stopping the batch. `soft`: mark them deleted (kept with their metadata); otherwise remove them, and the batch once empty. Their R2 files go too (`r2` storage; through the maintenance queue). `filter` with `soft` deletes files only: the R2 files of each (failed) output whose path inside it matches the fnmatch pattern (`*.png` also matches `img/a.png`), except `log.txt` and the manifests; no output changes and nothing is stopped (a shared disk's files are the site's). A milestone's batch can't be removed whole (403).
          */
         delete: operations["deleteBatch"];
         options?: never;
@@ -6346,7 +6346,7 @@ export interface operations {
                 soft?: "true" | "false";
                 /** @description Only the failed outputs. */
                 only_failed?: "true" | "false";
-                /** @description A glob of files (with `soft`). */
+                /** @description An fnmatch pattern of the files to delete in each output (with `soft`); 400 when it is not one. */
                 filter?: string;
             };
             header?: never;

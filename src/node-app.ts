@@ -59,7 +59,7 @@ export function nodeApp(db: Db, config: AppConfig, { spoolFolder, artifactsFolde
   const spoolDrain = startSpoolDrain(spool, { db, hooks, breaker: databaseCircuit, logger, folder });
   const ingestion = new Ingestion({
     db,
-    writeOutput: outputCoalescer(db),
+    writeOutput: outputCoalescer(db, config.files.defaultMode),
     // Bulk uploads are written as soon as they are spooled.
     spool: { ...spool, append: async (messages) => (await spool.append(messages), spoolDrain.kick()) },
     breaker: databaseCircuit,
@@ -70,7 +70,7 @@ export function nodeApp(db: Db, config: AppConfig, { spoolFolder, artifactsFolde
   });
   const artifacts = folderObjectStore(artifactsFolder ?? mkdtempSync(path.join(tmpdir(), 'qaboard-artifacts-')));
   const fileDeletions = new InProcessQueue<DeleteFilesJob>({ name: MAINTENANCE_QUEUE, maxRetries: 5 });
-  fileDeletions.consume(deleteFilesHandler(artifacts, fileDeletions));
+  fileDeletions.consume(deleteFilesHandler(db, artifacts, fileDeletions));
   const shared = {
     db,
     config,

@@ -16,7 +16,6 @@ import { withApiReferenceAssets } from './lib/api-reference-assets';
 import { serveControlSocket } from './maintenance/control-socket';
 import { backupToFolder } from './maintenance/folder-backup';
 import { folderObjectStore } from './lib/folder-object-store';
-import { queueFileDeletions } from './maintenance/file-deletions';
 import { startMaintenanceSchedule } from './maintenance/in-process-schedule';
 import { consoleLogger } from './lib/logger';
 import { NODE_DEFAULTS, nodeApp } from './node-app';
@@ -58,8 +57,11 @@ const app = nodeApp(database.db, config, {
   databaseReady: database.ready,
 });
 void database.ready.then(() => app.spoolDrain.kick());
-const stopSchedule = startMaintenanceSchedule(database.db, folderObjectStore(path.join(dataRoot, 'backups')), config.maintenance, (prefixes) =>
-  queueFileDeletions(app.fileDeletions, prefixes),
+const stopSchedule = startMaintenanceSchedule(
+  database.db,
+  { backups: folderObjectStore(path.join(dataRoot, 'backups')), artifacts: folderObjectStore(path.join(dataRoot, 'artifacts')) },
+  config.maintenance,
+  app.fileDeletions,
 );
 
 const control =

@@ -29,7 +29,7 @@ import { consoleLogger } from './lib/logger';
 import { bindingRateLimiter, RATE_LIMIT_PERIOD_SECONDS, type RateLimiters } from './lib/rate-limit';
 import { backupStepHandler, firstBackupStep, MAINTENANCE_QUEUE, type BackupStepJob } from './maintenance/backup-chain';
 import { r2ObjectStore } from './lib/object-store';
-import { deleteFilesHandler, queueFileDeletions, type DeleteFilesJob } from './maintenance/file-deletions';
+import { deleteFilesHandler, type DeleteFilesJob } from './maintenance/file-deletions';
 import { runScheduledMaintenance } from './maintenance/scheduled-jobs';
 
 /** A deployed Worker is on the internet: reads are public, writes need a token unless AUTH_MODE says otherwise. */
@@ -146,7 +146,7 @@ const app = buildApp({
     const hooks = writeHooks(env);
     const ingestion = new Ingestion({
       db,
-      writeOutput: directOutputWriter(db),
+      writeOutput: directOutputWriter(db, config.files.defaultMode),
       spool: queueSpool(env.INGEST_JOBS as Queue<SpooledUpload>),
       breaker: databaseCircuit,
       receivedAt,
@@ -196,8 +196,9 @@ const consumers: Record<string, (batch: MessageBatch, env: WorkerEnv, ctx: Execu
     ),
   [MAINTENANCE_QUEUE]: (batch, env, ctx) =>
     withDatabase(env, ctx, (db) => {
-      const backupStep = backupStepHandler(db, r2ObjectStore(env.BACKUPS), env.MAINTENANCE_JOBS as Queue<BackupStepJob>, isolateState(env).config.maintenance);
-      const deleteFiles = deleteFilesHandler(r2ObjectStore(env.ARTIFACTS), env.MAINTENANCE_JOBS as Queue<DeleteFilesJob>);
+      const artifacts = r2ObjectStore(env.ARTIFACTS);
+      const backupStep = backupStepHandler(db, r2ObjectStore(env.BACKUPS), env.MAINTENANCE_JOBS as Queue<BackupStepJob>, isolateState(env).config.maintenance, artifacts);
+      const deleteFiles = deleteFilesHandler(db, artifacts, env.MAINTENANCE_JOBS as Queue<DeleteFilesJob>);
       return consumeBatch(batch as MessageBatch<BackupStepJob | DeleteFilesJob>, (job, attempts) =>
         job.type === 'delete-files' ? deleteFiles(job, attempts) : backupStep(job, attempts),
       );
@@ -214,7 +215,7 @@ export default {
   async scheduled(controller, env, ctx) {
     const now = new Date(controller.scheduledTime);
     const startBackup = async (prefix: string) => void (await env.MAINTENANCE_JOBS.send(firstBackupStep(prefix, now)));
-    const deleteFiles = (prefixes: string[]) => queueFileDeletions(env.MAINTENANCE_JOBS as Queue<DeleteFilesJob>, prefixes);
-    await withDatabase(env, ctx, (db) => runScheduledMaintenance(db, startBackup, isolateState(env).config.maintenance, controller.cron, now, deleteFiles));
+    const fileDeletions = env.MAINTENANCE_JOBS as Queue<DeleteFilesJob>;
+    await withDatabase(env, ctx, (db) => runScheduledMaintenance(db, startBackup, isolateState(env).config.maintenance, controller.cron, now, fileDeletions));
   },
 } satisfies ExportedHandler<WorkerEnv>;

@@ -32,7 +32,13 @@ describe.each(engineNames)('backup through the queue on %s', (engine) => {
     const store = folderObjectStore(folder);
     const queue = new InProcessQueue<BackupStepJob>({ name: MAINTENANCE_QUEUE, delayScale: 0 });
     const steps: BackupStepJob[] = [];
-    const handle = backupStepHandler(database.db, store, queue, settings);
+    // The output files the database refers to: counted in the manifest, not copied.
+    const artifacts = folderObjectStore(path.join(folder, 'artifacts'));
+    const sha = 'ab'.repeat(20);
+    await artifacts.put(`group/repo/${sha}/1/2/img/a.png`, new Uint8Array(10));
+    await artifacts.put(`group/repo/${sha}/artifacts/bin/run`, new Uint8Array(5));
+    await artifacts.put('stray.txt', new Uint8Array(3));
+    const handle = backupStepHandler(database.db, store, queue, settings, artifacts);
     queue.consume(async (job, attempts) => {
       steps.push(job);
       await handle(job, attempts);
@@ -43,6 +49,15 @@ describe.each(engineNames)('backup through the queue on %s', (engine) => {
     const chained = JSON.parse(new TextDecoder().decode((await store.get('backups/2026-11-28/manifest.json'))!)) as BackupManifest;
     const atOnce = await exportBackup(database.db, store, { prefix: 'backups/2026-11-28/', schemaVersion: SCHEMA_VERSION, rowsPerPart: 700 });
     expect(chained.parts).toEqual(atOnce.parts);
+    expect(chained.artifacts).toEqual({
+      listedAt: chained.finishedAt,
+      objects: 3,
+      bytes: 18,
+      projects: { 'group/repo': { objects: 2, bytes: 15 }, '': { objects: 1, bytes: 3 } },
+      complete: true,
+    });
+    expect(atOnce.artifacts).toBeUndefined();
+    expect(await store.list('backups/2026-11-28/group/')).toEqual([]);
     expect(chained.parts.filter((p) => p.table === 'outputs').map((p) => p.rows)).toEqual([700, 700, 600]);
     // One message per part, one per table to find it finished, one for the manifest.
     expect(steps).toHaveLength(chained.parts.length + BACKUP_TABLES.length + 1);

@@ -12,6 +12,8 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { applyRetention } from '../src/maintenance/retention';
 import { queueFileDeletions } from '../src/maintenance/file-deletions';
+import { HOURLY_CLEANUP_CRON, runScheduledMaintenance } from '../src/maintenance/scheduled-jobs';
+import { queryRows } from '../src/db/client';
 import { testApp, postJson, type TestApp } from './support/app';
 import { emptyTables, engineNames, openTestDatabase, type TestDatabase } from './support/databases';
 import { outputUpload, shaOf, type UploadSpec } from './support/uploads';
@@ -54,6 +56,7 @@ describe.each(engineNames)('output files on %s', (engine) => {
   });
   beforeEach(async () => {
     await emptyTables(database.db);
+    await database.db.execute(sql`TRUNCATE file_deletions RESTART IDENTITY`);
     // Ids start again with the tables: so do the files.
     await rm(artifactsFolder, { recursive: true, force: true });
   });
@@ -64,6 +67,8 @@ describe.each(engineNames)('output files on %s', (engine) => {
       const output = await upload();
       const commit = await commitOf();
       const batch = commit.batches.default;
+      // The upload's answer too: the qa CLI writes the files where it says (no storage in qaboard.yaml: FILES_STORAGE's).
+      expect(output.output_dir_url).toBe(`/s/${PROJECT}/${shaOf(1)}/${batch.id}/${output.id}`);
       expect(commit.outputs_url).toBe(`/s/${PROJECT}/${shaOf(1)}`);
       expect(commit.artifacts_url).toBe(`/s/${PROJECT}/${shaOf(1)}/artifacts`);
       expect(batch.batch_dir_url).toBe(`/s/${PROJECT}/${shaOf(1)}/${batch.id}`);
@@ -73,6 +78,7 @@ describe.each(engineNames)('output files on %s', (engine) => {
 
       const sharedDisk = testApp(database.db);
       expect((await commitOf(shaOf(1), sharedDisk)).outputs_url).toMatch(/^\/s\/mnt\/qaboard\//);
+      expect((await upload({}, sharedDisk)).output_dir_url).toMatch(/^\/s\/mnt\/qaboard\//);
     });
 
     test("qaboard.yaml's storage.mode wins over the server default", async () => {
@@ -294,6 +300,10 @@ describe.each(engineNames)('output files on %s', (engine) => {
       const files = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
       return files.filter((f) => f.isFile()).map((f) => path.relative(root, path.join(f.parentPath, f.name))).sort();
     };
+    /** Outbox rows for these prefixes, as a deletion records them. */
+    const recorded = async (prefixes: string[]) =>
+      (await queryRows<{ id: number }>(database.db, sql`INSERT INTO file_deletions (prefix) SELECT jsonb_array_elements_text(${JSON.stringify(prefixes)}::jsonb) RETURNING id`)).map((r) => r.id);
+    const pendingDeletions = async () => queryRows<{ prefix: string; pattern: string | null }>(database.db, sql`SELECT prefix, pattern FROM file_deletions ORDER BY id`);
     const withFiles = async (spec: UploadSpec) => {
       const output = await upload(spec);
       expect((await putFile(app, output.id, 'a.png', pngBytes(10))).status).toBe(201);
@@ -324,10 +334,11 @@ describe.each(engineNames)('output files on %s', (engine) => {
       await app.fileDeletions.idle();
       expect(await storedUnder()).toHaveLength(2);
 
-      // A deletion delivered twice (at-least-once queues) finds nothing more to do.
-      await queueFileDeletions(app.fileDeletions, [`${PROJECT}/${shaOf(1)}/${batchId}/`]);
+      // A deletion delivered twice (at-least-once queues) finds nothing more to do; done, its outbox row is gone.
+      await queueFileDeletions(app.fileDeletions, await recorded([`${PROJECT}/${shaOf(1)}/${batchId}/`]));
       await app.fileDeletions.idle();
       expect(app.fileDeletions.deadLetters).toEqual([]);
+      expect(await pendingDeletions()).toEqual([]);
 
       await withFiles({ sha: shaOf(2), branch: 'feature' });
       expect((await app.request(`/api/v1/commit/${PROJECT}/${shaOf(1)}/batches`, { method: 'DELETE' })).status).toBe(200);
@@ -342,7 +353,7 @@ describe.each(engineNames)('output files on %s', (engine) => {
       await database.db.execute(sql`UPDATE projects SET data = jsonb_set(data, '{qatools_config}', '{"storage": {"mode": "r2", "garbage": {"after": "1month"}}}')`);
       await database.db.execute(sql`UPDATE ci_commits SET authored_datetime = now() - interval '90 days' WHERE hexsha = ${shaOf(1)}`);
       await database.db.execute(sql`UPDATE outputs SET created_date = now() - interval '90 days' WHERE id = ${old.id}`);
-      expect(await applyRetention(database.db, new Date(), (prefixes) => queueFileDeletions(app.fileDeletions, prefixes))).toEqual({ commits: 1, outputs: 1 });
+      expect(await applyRetention(database.db, new Date(), (ids) => queueFileDeletions(app.fileDeletions, ids))).toEqual({ commits: 1, outputs: 1 });
       await app.fileDeletions.idle();
       expect(await storedUnder(shaOf(1))).toEqual([]);
       expect(await storedUnder(shaOf(2))).toHaveLength(2);
@@ -354,10 +365,89 @@ describe.each(engineNames)('output files on %s', (engine) => {
 
     test('the deletion job never deletes above a batch', async () => {
       const output = await withFiles({});
-      await queueFileDeletions(app.fileDeletions, [`${PROJECT}/`, `${PROJECT}/${shaOf(10)}/`, 'group/', `/${PROJECT}/${shaOf(1)}/1/`, `${PROJECT}/${shaOf(1)}/1`]);
+      await queueFileDeletions(app.fileDeletions, await recorded([`${PROJECT}/`, `${PROJECT}/${shaOf(1)}/`, 'group/', `/${PROJECT}/${shaOf(1)}/1/`, `${PROJECT}/${shaOf(1)}/1`]));
       await app.fileDeletions.idle();
       expect(await storedUnder()).toHaveLength(2);
+      // Refused for good: not left in the outbox for every drain to refuse again.
+      expect(await pendingDeletions()).toEqual([]);
       expect(output.id).toBeGreaterThan(0);
+    });
+
+    const SETTINGS = { keepDailyBackups: 7, keepWeeklyBackups: 4, staleRunHours: 24, rowsPerPart: 1000 };
+    /** The hourly cron, late enough for the drain to see today's rows as overdue. */
+    const hourlyCleanup = async () => {
+      const later = new Date(Date.now() + 11 * 60_000);
+      await runScheduledMaintenance(database.db, async () => {}, SETTINGS, HOURLY_CLEANUP_CRON, later, app.fileDeletions);
+      await app.fileDeletions.idle();
+    };
+
+    test('a deletion whose queue send fails is recorded in the outbox, and the hourly drain deletes its files', async () => {
+      await withFiles({ branch: 'feature' });
+      const batchId = (await commitOf()).batches.default.id;
+      const send = vi.spyOn(app.fileDeletions, 'send').mockRejectedValueOnce(new Error('queue unavailable'));
+      try {
+        // The rows are gone for good: the answer says so, whatever the queue did.
+        expect((await app.request(`/api/v1/batch/${batchId}?soft=false`, { method: 'DELETE' })).status).toBe(200);
+        expect(send).toHaveBeenCalledTimes(1);
+      } finally {
+        send.mockRestore();
+      }
+      await app.fileDeletions.idle();
+      expect(await storedUnder()).toHaveLength(2);
+      expect(await pendingDeletions()).toEqual([{ prefix: `${PROJECT}/${shaOf(1)}/${batchId}/`, pattern: null }]);
+      await hourlyCleanup();
+      expect(await storedUnder()).toEqual([]);
+      expect(await pendingDeletions()).toEqual([]);
+    });
+
+    test('a late drain keeps the files uploaded after the deletion (a soft-deleted output redone)', async () => {
+      const output = await withFiles({ branch: 'feature' });
+      const send = vi.spyOn(app.fileDeletions, 'send').mockRejectedValueOnce(new Error('queue unavailable'));
+      expect((await app.request(`/api/v1/output/${output.id}?soft=true`, { method: 'DELETE' })).status).toBe(200);
+      send.mockRestore();
+      // Past the filesystem's coarse clock (mtimes may lag the database's now() by a tick).
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect((await putFile(app, output.id, 'redone.png', pngBytes(4))).status).toBe(201);
+      await hourlyCleanup();
+      expect((await storedUnder()).map((f) => f.split('/').slice(2).join('/'))).toEqual(['redone.png']);
+      expect(await pendingDeletions()).toEqual([]);
+    });
+
+    test("a batch's filter deletes the matching files of its outputs (fnmatch on the path inside each), keeping the outputs", async () => {
+      const first = await withFiles({ input: 'one.jpg', branch: 'feature' });
+      const failed = await withFiles({ input: 'two.jpg', status: 'failed', branch: 'feature' });
+      for (const output of [first, failed]) {
+        for (const file of ['deep/c.png', 'C.PNG', 'log.txt', 'notes.txt']) expect((await putFile(app, output.id, file, pngBytes(3))).status).toBe(201);
+      }
+      const batchId = (await commitOf()).batches.default.id;
+      const files = async (output: Json) => (await storedUnder()).filter((f) => f.startsWith(`${batchId}/${output.id}/`)).map((f) => f.split('/').slice(2).join('/'));
+      const manifest = async (output: Json) => Object.keys((await (await app.request(`/api/v1/output/${output.id}/manifest`)).json()) as Json);
+      expect(await manifest(first)).toEqual(['C.PNG', 'a.png', 'deep/b.txt', 'deep/c.png', 'notes.txt']); // cached now
+
+      const filtered = await app.request(`/api/v1/batch/${batchId}?soft=true&filter=${q('*.png')}`, { method: 'DELETE' });
+      expect(filtered.status).toBe(200);
+      expect(await filtered.json()).toMatchObject({ deleted_outputs: 0, batch_deleted: false });
+      await app.fileDeletions.idle();
+      // `*` crosses folders, case counts; the cached manifest went with the files.
+      expect(await files(first)).toEqual(['C.PNG', 'deep/b.txt', 'log.txt', 'notes.txt']);
+      expect(await files(failed)).toEqual(['C.PNG', 'deep/b.txt', 'log.txt', 'notes.txt']);
+      expect(await manifest(first)).toEqual(['C.PNG', 'deep/b.txt', 'notes.txt']);
+      const rows = await queryRows<{ deleted: boolean }>(database.db, sql`SELECT deleted FROM outputs ORDER BY id`);
+      expect(rows).toEqual([{ deleted: false }, { deleted: false }]);
+
+      // Only the failed outputs'; the manifest's exceptions (log.txt) stay whatever the pattern.
+      expect((await app.request(`/api/v1/batch/${batchId}?soft=true&only_failed=true&filter=${q('*.txt')}`, { method: 'DELETE' })).status).toBe(200);
+      await app.fileDeletions.idle();
+      expect(await files(failed)).toEqual(['C.PNG', 'log.txt']);
+      expect(await files(first)).toEqual(['C.PNG', 'deep/b.txt', 'log.txt', 'manifest.outputs.json', 'notes.txt']);
+      expect((await app.request(`/api/v1/batch/${batchId}?soft=true&filter=${q('[A-C]?PNG')}`, { method: 'DELETE' })).status).toBe(200);
+      await app.fileDeletions.idle();
+      expect(await files(first)).toEqual(['deep/b.txt', 'log.txt', 'notes.txt']);
+
+      const invalid = await app.request(`/api/v1/batch/${batchId}?soft=true&filter=${q('[z-a].png')}`, { method: 'DELETE' });
+      expect(invalid.status).toBe(400);
+      expect(((await invalid.json()) as Json).errors.map((e: Json) => e.field)).toContain('filter');
+      expect(await pendingDeletions()).toEqual([]);
     });
   });
 

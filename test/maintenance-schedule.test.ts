@@ -48,7 +48,7 @@ const isFailed = async (id: number) =>
 
 test('the daily backup runs at 03:17 UTC, into the folder, and not a minute before', async () => {
   vi.setSystemTime(new Date('2026-11-28T03:16:00Z'));
-  const stop = startMaintenanceSchedule(database.db, folderObjectStore(folder), SETTINGS, async () => {});
+  const stop = startMaintenanceSchedule(database.db, { backups: folderObjectStore(folder), artifacts: folderObjectStore(folder) }, SETTINGS, { send: async () => {} });
   const manifest = path.join(folder, 'backups', '2026-11-28', 'manifest.json');
   await vi.advanceTimersByTimeAsync(59_000); // 03:16:59
   expect(existsSync(path.join(folder, 'backups'))).toBe(false);
@@ -61,7 +61,7 @@ test('the hourly cleanup marks stale runs failed at minute 5, with the time it f
   // Stale at 10:05 (more than 24 h without an update), not yet at 10:04.
   const stale = await runningOutputSince('2026-11-28T10:04:30Z', 'inputs/stale.jpg');
   vi.setSystemTime(new Date('2026-11-29T10:04:00Z'));
-  const stop = startMaintenanceSchedule(database.db, folderObjectStore(folder), SETTINGS, async () => {});
+  const stop = startMaintenanceSchedule(database.db, { backups: folderObjectStore(folder), artifacts: folderObjectStore(folder) }, SETTINGS, { send: async () => {} });
   await vi.advanceTimersByTimeAsync(59_000); // 10:04:59
   expect(await isFailed(stale)).toBe(false);
   await vi.advanceTimersByTimeAsync(2_000); // 10:05:01
@@ -72,7 +72,7 @@ test('the hourly cleanup marks stale runs failed at minute 5, with the time it f
 test('a stopped schedule runs nothing', async () => {
   const stale = await runningOutputSince('2026-11-28T00:00:00Z', 'inputs/left-alone.jpg');
   vi.setSystemTime(new Date('2026-11-29T10:04:00Z'));
-  startMaintenanceSchedule(database.db, folderObjectStore(folder), SETTINGS, async () => {})();
+  startMaintenanceSchedule(database.db, { backups: folderObjectStore(folder), artifacts: folderObjectStore(folder) }, SETTINGS, { send: async () => {} })();
   await vi.advanceTimersByTimeAsync(2 * 3_600_000);
   vi.useRealTimers();
   await new Promise((resolve) => setTimeout(resolve, 200));

@@ -231,6 +231,26 @@ export const ingestionChunks = pgTable(
 );
 
 /**
+ * The outbox of R2 deletions (maintenance/file-deletions.ts): the statement that deletes outputs or
+ * batches records the prefixes it emptied here, so a deletion committed is never forgotten — a
+ * queue send that fails, a Worker stopped mid-request, leave the row for the next drain. A drain
+ * deletes the objects, then the row. Properties named as the columns.
+ */
+export const fileDeletions = pgTable(
+  'file_deletions',
+  {
+    id: serial('id').primaryKey(),
+    /** `<project>/<commit>/<batch>/[<output>/]`, with its trailing slash. */
+    prefix: text('prefix').notNull(),
+    /** Only the files whose path inside the output matches this fnmatch pattern (the web app's `filter`); NULL: every file. */
+    pattern: text('pattern'),
+    /** Files uploaded after this (a redone output's) are kept. */
+    requested_at: timestamptz('requested_at').notNull().defaultNow(),
+  },
+  (t) => [index('file_deletions_requested').on(t.requested_at)],
+);
+
+/**
  * People who sign in to the web app (see src/auth/): local users with a password, and GitLab users.
  * A local user's access is set like an API token's (`scopes`, `project_prefix`); a GitLab user's
  * comes from their GitLab memberships, cached per session. Properties are named as the columns —

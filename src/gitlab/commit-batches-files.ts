@@ -9,7 +9,8 @@
  * reported, and the other paths still load.
  */
 import type { BatchesFile } from '../domain/test-groups/batches-files';
-import { InvalidPattern, linearRegExp, type LinearRegExp } from '../lib/linear-regexp';
+import { fnmatchPattern } from '../lib/fnmatch';
+import { InvalidPattern } from '../lib/linear-regexp';
 import { GitLabNotFound, type GitLabClient } from './client';
 
 type Json = Record<string, unknown>;
@@ -33,38 +34,6 @@ function configuredPaths(config: Json, projectId: string, subproject: string): s
     .map((path) => path.replaceAll('{project}', projectId).replaceAll('{subproject}', subproject));
 }
 
-const escapeForRegExp = (text: string) => text.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
-
-/**
- * Python's glob (non-recursive), as fnmatch reads it: `*` and `?` stay within a folder, `[…]` and
- * `[!…]` are character classes (a `]` first is a member, `\` is literal), a `[` that isn't closed
- * is literal. Everything else matches itself.
- */
-export function globPattern(glob: string): LinearRegExp {
-  let source = '';
-  for (let i = 0; i < glob.length; i++) {
-    const ch = glob[i]!;
-    if (ch === '*') source += '[^/]*';
-    else if (ch === '?') source += '[^/]';
-    else if (ch !== '[') source += escapeForRegExp(ch);
-    else {
-      let end = i + 1;
-      if (glob[end] === '!') end++;
-      if (glob[end] === ']') end++;
-      end = glob.indexOf(']', end);
-      if (end < 0) {
-        source += '\\[';
-        continue;
-      }
-      const body = glob.slice(i + 1, end);
-      const negated = body.startsWith('!');
-      source += `[${negated ? '^/' : ''}${(negated ? body.slice(1) : body).replace(/[\\^[\]]/g, '\\$&')}]`;
-      i = end;
-    }
-  }
-  return linearRegExp(`^${source}$`);
-}
-
 export async function commitBatchesFiles(
   gitlab: GitLabClient,
   repository: { idGit: string; idRelative: string; projectId: string },
@@ -81,7 +50,8 @@ export async function commitBatchesFiles(
     resolved = relative.flatMap((path) => {
       if (!/[*?[]/.test(path)) return [path];
       try {
-        const glob = globPattern(path);
+        // Python's glob (non-recursive): wildcards stay within a folder.
+        const glob = fnmatchPattern(path, { withinFolder: true });
         return blobs.filter((blob) => glob.test(blob)).sort();
       } catch (error) {
         if (!(error instanceof InvalidPattern)) throw error;

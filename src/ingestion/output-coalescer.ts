@@ -8,14 +8,15 @@
 import type { Db } from '../db/client';
 import { envelopeSha } from '../domain/ingest/envelope';
 import { ingestOutputs, type ReceivedUpload } from '../domain/ingest/ingest-outputs';
+import type { StorageMode } from '../domain/storage-locations';
 import { isUnavailable, writeOutputs, type OutputWriteResult } from './write-outputs';
 
 type Written = Extract<OutputWriteResult, { written: unknown }>;
 export type OutputWriter = (upload: ReceivedUpload) => Promise<Written>;
 
 /** One upload is one statement: atomic by itself, no transaction round trips. */
-async function writeOne(db: Db, upload: ReceivedUpload): Promise<Written> {
-  const [written] = await ingestOutputs(db, [upload]);
+async function writeOne(db: Db, upload: ReceivedUpload, defaultStorage: StorageMode): Promise<Written> {
+  const [written] = await ingestOutputs(db, [upload], defaultStorage);
   return { written: written!, hexsha: envelopeSha(upload.upload)! };
 }
 
@@ -31,7 +32,8 @@ const asResult = (error: unknown): OutputWriteResult => {
   return { error };
 };
 
-export function outputCoalescer(db: Db, { maxInFlight = 2, maxGroup = 200 } = {}): OutputWriter {
+/** `defaultStorage`: the server's storage mode, for the URLs answered (FILES_STORAGE). */
+export function outputCoalescer(db: Db, defaultStorage: StorageMode, { maxInFlight = 2, maxGroup = 200 } = {}): OutputWriter {
   let waiting: Waiting[] = [];
   let inFlight = 0;
 
@@ -39,7 +41,7 @@ export function outputCoalescer(db: Db, { maxInFlight = 2, maxGroup = 200 } = {}
     inFlight += 1;
     const group = waiting.splice(0, maxGroup);
     try {
-      const results = group.length === 1 ? [await writeOne(db, group[0]!.upload).catch(asResult)] : await writeOutputs(db, group.map((w) => w.upload));
+      const results = group.length === 1 ? [await writeOne(db, group[0]!.upload, defaultStorage).catch(asResult)] : await writeOutputs(db, group.map((w) => w.upload), defaultStorage);
       results.forEach((result, i) => ('error' in result ? group[i]!.reject(result.error) : group[i]!.resolve(result)));
     } catch (error) {
       for (const w of group) w.reject(error); // the database is unavailable: every caller spools
@@ -58,6 +60,6 @@ export function outputCoalescer(db: Db, { maxInFlight = 2, maxGroup = 200 } = {}
 
 /** One upload, one write: for runtimes where each request has its own connection (Workers). */
 export const directOutputWriter =
-  (db: Db): OutputWriter =>
+  (db: Db, defaultStorage: StorageMode): OutputWriter =>
   (upload) =>
-    writeOne(db, upload);
+    writeOne(db, upload, defaultStorage);

@@ -8,6 +8,7 @@ import type { Db } from '../db/client';
 import { envelopeSha } from '../domain/ingest/envelope';
 import { ingestOutputs, type ReceivedUpload } from '../domain/ingest/ingest-outputs';
 import type { Ingested } from '../domain/ingest/upload-commit';
+import type { StorageMode } from '../domain/storage-locations';
 import type { OutputJson } from '../domain/v1-json';
 import { databaseFailure } from '../lib/database-failure';
 
@@ -15,10 +16,10 @@ export type OutputWriteResult = { written: Ingested<OutputJson>; hexsha: string 
 
 export const isUnavailable = (error: unknown) => databaseFailure(error)?.unavailable === true;
 
-export async function writeOutputs(db: Db, uploads: ReceivedUpload[]): Promise<OutputWriteResult[]> {
+export async function writeOutputs(db: Db, uploads: ReceivedUpload[], defaultStorage: StorageMode): Promise<OutputWriteResult[]> {
   const hexshaOf = (i: number) => envelopeSha(uploads[i]!.upload)!;
   try {
-    const answers = await db.transaction((tx) => ingestOutputs(tx, uploads));
+    const answers = await db.transaction((tx) => ingestOutputs(tx, uploads, defaultStorage));
     return answers.map((written, i) => ({ written, hexsha: hexshaOf(i) }));
   } catch (error) {
     if (isUnavailable(error)) throw error;
@@ -27,7 +28,7 @@ export async function writeOutputs(db: Db, uploads: ReceivedUpload[]): Promise<O
   const results: OutputWriteResult[] = [];
   for (const [i, upload] of uploads.entries()) {
     try {
-      const [written] = await db.transaction((tx) => ingestOutputs(tx, [upload]));
+      const [written] = await db.transaction((tx) => ingestOutputs(tx, [upload], defaultStorage));
       results.push({ written: written!, hexsha: hexshaOf(i) });
     } catch (error) {
       if (isUnavailable(error)) throw error;

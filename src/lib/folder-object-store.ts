@@ -57,6 +57,10 @@ export function folderObjectStore(root: string): ObjectStore {
     },
     list: async (prefix) => (await listObjects(prefix)).map((o) => o.key),
     listObjects,
+    async listPage({ startAfter, limit }) {
+      const after = (await listObjects('')).filter((o) => startAfter === undefined || o.key > startAfter);
+      return { objects: after.slice(0, limit), more: after.length > limit };
+    },
     async delete(keys) {
       await Promise.all(keys.map((key) => rm(fileOf(key), { force: true })));
     },

@@ -45,6 +45,8 @@ export interface ObjectStore extends BlobStore {
   read(key: string, range?: ByteRange): Promise<{ info: StoredObjectInfo; body: ReadableStream<Uint8Array> } | undefined>;
   /** Every object under the prefix, with sizes, in key order. */
   listObjects(prefix: string): Promise<StoredObjectInfo[]>;
+  /** At most `limit` objects (≤ 1000) in key order after the key `startAfter`; `more` when others follow. */
+  listPage(options: { startAfter?: string; limit: number }): Promise<{ objects: StoredObjectInfo[]; more: boolean }>;
 }
 
 const MD5_ETAG = /^[0-9a-f]{32}$/;
@@ -83,6 +85,10 @@ export function r2ObjectStore(bucket: R2Bucket): ObjectStore {
     },
     list: async (prefix) => (await listObjects(prefix)).map((o) => o.key),
     listObjects,
+    async listPage({ startAfter, limit }) {
+      const page = await bucket.list({ startAfter, limit });
+      return { objects: page.objects.map(infoOfR2), more: page.truncated };
+    },
     async delete(keys) {
       // R2 deletes at most 1000 keys per call.
       for (let i = 0; i < keys.length; i += 1000) await bucket.delete(keys.slice(i, i + 1000));

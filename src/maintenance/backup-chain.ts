@@ -8,7 +8,8 @@
 import type { Db } from '../db/client';
 import type { JobHandler, JobQueue } from '../jobs/job-queue';
 import { BACKUP_TABLES, type BackupPart } from './backup-format';
-import type { BlobStore } from '../lib/object-store';
+import type { BlobStore, ObjectStore } from '../lib/object-store';
+import { artifactsCensus } from './artifacts-census';
 import { exportPart, writeManifest } from './export-backup';
 import { pruneBackups, type MaintenanceSettings } from './scheduled-jobs';
 import { SCHEMA_VERSION } from '../db/schema-version';
@@ -42,11 +43,14 @@ export function backupStepHandler(
   store: BlobStore,
   queue: JobQueue<BackupStepJob>,
   settings: MaintenanceSettings,
+  artifacts: ObjectStore,
 ): JobHandler<BackupStepJob> {
   return async (job) => {
     const table = BACKUP_TABLES[job.table];
     if (!table) {
-      const manifest = { schemaVersion: SCHEMA_VERSION, startedAt: job.startedAt, finishedAt: new Date().toISOString(), parts: job.parts };
+      const finishedAt = new Date();
+      const artifactsNow = await artifactsCensus(artifacts, () => finishedAt);
+      const manifest = { schemaVersion: SCHEMA_VERSION, startedAt: job.startedAt, finishedAt: finishedAt.toISOString(), parts: job.parts, artifacts: artifactsNow };
       await writeManifest(store, job.prefix, manifest);
       await pruneBackups(store, settings);
       console.log(`backup: ${job.parts.length} parts written under ${job.prefix}`);

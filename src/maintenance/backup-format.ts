@@ -1,4 +1,5 @@
 /** The on-disk format shared by export and restore: gzip NDJSON parts described by a manifest. */
+import type { ArtifactsCensus } from './artifacts-census';
 
 /** Tables in load order (parents first), with the key that keyset pagination walks. */
 export const BACKUP_TABLES = [
@@ -31,6 +32,8 @@ export interface BackupManifest {
   startedAt: string;
   finishedAt: string;
   parts: BackupPart[];
+  /** The ARTIFACTS bucket when the backup finished (not copied: see maintenance/artifacts-census.ts). */
+  artifacts?: ArtifactsCensus;
 }
 
 export const MANIFEST_KEY = 'manifest.json';

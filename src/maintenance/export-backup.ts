@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client';
-import type { BlobStore } from '../lib/object-store';
+import type { BlobStore, ObjectStore } from '../lib/object-store';
+import { artifactsCensus } from './artifacts-census';
 import { BACKUP_TABLES, type BackupManifest, type BackupPart, type BackupTable, MANIFEST_KEY, partKey } from './backup-format';
 import { sha256Hex } from '../lib/digest';
 
@@ -14,6 +15,8 @@ export interface ExportOptions {
   now?: () => Date;
   /** Called after each part is written (progress of long exports). */
   onPart?: (part: BackupPart) => void;
+  /** The output files' store, whose census the manifest records (not its files). */
+  artifacts?: ObjectStore;
 }
 
 /** Rows fetched per query: one page of rows is all the export holds uncompressed. */
@@ -82,7 +85,13 @@ export async function exportBackup(db: Db, store: BlobStore, options: ExportOpti
     },
     { isolationLevel: 'repeatable read', accessMode: 'read only' },
   );
-  const manifest: BackupManifest = { schemaVersion: options.schemaVersion, startedAt, finishedAt: now().toISOString(), parts };
+  const manifest: BackupManifest = {
+    schemaVersion: options.schemaVersion,
+    startedAt,
+    finishedAt: now().toISOString(),
+    parts,
+    ...(options.artifacts && { artifacts: await artifactsCensus(options.artifacts, now) }),
+  };
   await writeManifest(store, options.prefix, manifest);
   return manifest;
 }

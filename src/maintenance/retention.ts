@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../db/client';
 import { milestoneCommits } from '../domain/milestones/milestones';
+import { recordFileDeletions, recordedIds } from '../domain/files/file-deletion-outbox';
 import { referenceBranchOf } from '../domain/projects/reference-branch';
 import { artifactKeys } from '../domain/storage-locations';
 
@@ -98,22 +99,26 @@ export async function expiredCommits(db: Db, now: Date, projectId?: string): Pro
   return expired;
 }
 
-/** Marks the outputs of expired commits deleted, queues the deletion of their R2 files, and logs a summary. */
-export async function applyRetention(db: Db, now: Date, deleteFiles: (prefixes: string[]) => Promise<void>): Promise<{ commits: number; outputs: number }> {
+/** Marks the outputs of expired commits deleted, records the deletion of their R2 files (and queues it), and logs a summary. */
+export async function applyRetention(db: Db, now: Date, queueFileDeletions: (ids: number[]) => Promise<void>): Promise<{ commits: number; outputs: number }> {
   const expired = await expiredCommits(db, now);
   let outputs = 0;
   for (const commit of expired) {
-    const marked = await queryRows<{ id: number; batchId: number }>(
-      db,
-      sql`UPDATE outputs o SET deleted = true, updated_at = now() FROM batches b, ci_commits c
-          WHERE o.batch_id = b.id AND b.ci_commit_id = c.id AND c.project_id = ${commit.projectId}
-            AND c.hexsha = ${commit.hexsha} AND NOT o.deleted
-          RETURNING o.id, o.batch_id AS "batchId"`,
-    );
-    outputs += marked.length;
+    const commitPrefix = `${artifactKeys.commit(commit.projectId, commit.hexsha)}/`;
     // Every output of the commit is now deleted: its batches' prefixes hold nothing to keep.
-    const batchIds = [...new Set(marked.map((o) => o.batchId))];
-    await deleteFiles(batchIds.map((id) => `${artifactKeys.batch(commit.projectId, commit.hexsha, id)}/`));
+    const [row] = await queryRows<{ n: number; ids: number[] }>(
+      db,
+      sql`WITH marked AS (
+            UPDATE outputs o SET deleted = true, updated_at = now() FROM batches b, ci_commits c
+            WHERE o.batch_id = b.id AND b.ci_commit_id = c.id AND c.project_id = ${commit.projectId}
+              AND c.hexsha = ${commit.hexsha} AND NOT o.deleted
+            RETURNING o.batch_id
+          ),
+          outbox AS (${recordFileDeletions(sql`SELECT DISTINCT ${commitPrefix}::text || batch_id || '/' FROM marked`)})
+          SELECT (SELECT count(*)::int FROM marked) AS n, ${recordedIds} AS ids`,
+    );
+    outputs += row!.n;
+    await queueFileDeletions(row!.ids);
   }
   console.log(`retention: marked ${outputs} outputs of ${expired.length} commits deleted`);
   return { commits: expired.length, outputs };

@@ -1,6 +1,8 @@
 import type { Db } from '../db/client';
-import type { BlobStore } from '../lib/object-store';
+import type { BlobStore, ObjectStore } from '../lib/object-store';
+import type { JobQueue } from '../jobs/job-queue';
 import { exportBackup } from './export-backup';
+import { drainFileDeletions, queueFileDeletions, type DeleteFilesJob } from './file-deletions';
 import { reapExpiredSignIns } from './reap-expired-sign-ins';
 import { reapStaleRuns } from './reap-stale-runs';
 import { applyRetention } from './retention';
@@ -43,22 +45,27 @@ export type StartBackup = (prefix: string) => Promise<void>;
 
 /** The whole backup in this invocation, then pruning: for runtimes without per-invocation CPU limits. */
 export const backupAtOnce =
-  (db: Db, store: BlobStore, settings: MaintenanceSettings): StartBackup =>
+  (db: Db, store: BlobStore, settings: MaintenanceSettings, artifacts: ObjectStore): StartBackup =>
   async (prefix) => {
-    const manifest = await exportBackup(db, store, { prefix, schemaVersion: SCHEMA_VERSION, rowsPerPart: settings.rowsPerPart });
+    const manifest = await exportBackup(db, store, { prefix, schemaVersion: SCHEMA_VERSION, rowsPerPart: settings.rowsPerPart, artifacts });
     const pruned = await pruneBackups(store, settings);
     console.log(`backup: ${manifest.parts.length} parts written under ${prefix}, pruned ${pruned.length} old backups`);
   };
 
-/** Queues the deletion of the R2 files under these prefixes (file-deletions.ts). */
-export type DeleteFiles = (prefixes: string[]) => Promise<void>;
-
 /** Runs the jobs of one schedule: `cron` is the expression that fired (controller.cron). */
-export async function runScheduledMaintenance(db: Db, startBackup: StartBackup, settings: MaintenanceSettings, cron: string, now: Date, deleteFiles: DeleteFiles) {
+export async function runScheduledMaintenance(
+  db: Db,
+  startBackup: StartBackup,
+  settings: MaintenanceSettings,
+  cron: string,
+  now: Date,
+  fileDeletions: JobQueue<DeleteFilesJob>,
+) {
   if (cron === DAILY_BACKUP_CRON) return startBackup(`${BACKUPS}${dayOf(now)}/`);
   if (cron === HOURLY_CLEANUP_CRON) {
     await reapStaleRuns(db, now, settings.staleRunHours);
-    await applyRetention(db, now, deleteFiles);
+    await applyRetention(db, now, (ids) => queueFileDeletions(fileDeletions, ids));
+    await drainFileDeletions(db, fileDeletions, now);
     await reapExpiredSignIns(db, now);
     return;
   }

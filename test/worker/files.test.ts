@@ -1,7 +1,7 @@
 /**
  * Output files in workerd on the local R2 bucket (miniflare's ARTIFACTS): upload through the Worker,
- * the manifest, `/s/` with ranges and ETags, signed URLs, and a batch deletion emptying its prefix
- * through the maintenance queue.
+ * the manifest, `/s/` with ranges and ETags, signed URLs, a batch's file filter, and a batch deletion
+ * emptying its prefix through the maintenance queue.
  */
 import { env, exports } from 'cloudflare:workers';
 import { expect, test } from 'vitest';
@@ -77,17 +77,31 @@ test('upload into R2, the manifest, and /s/ with ranges, ETags and signed URLs',
   expect((await call(`${manifest['img/a.png'].url}?${forged}`)).status).toBe(403);
 });
 
+/** Waits for the maintenance queue's consumer (it runs after the request answered). */
+async function eventually(done: () => Promise<boolean>) {
+  for (let i = 0; i < 80 && !(await done()); i++) await new Promise((resolve) => setTimeout(resolve, 250));
+  return done();
+}
+
+test("a batch's file filter deletes the matching R2 objects of its outputs and keeps the rest", async () => {
+  const prefix = decodeURIComponent(output.output_dir_url.slice(3)) + '/';
+  expect((await put(output.id, 'f/drop.jpg', bytes(10))).status).toBe(201);
+  expect((await put(output.id, 'f/keep.txt', bytes(10))).status).toBe(201);
+  const batchId = prefix.split('/').at(-3);
+  const filtered = await call(`/api/v1/batch/${batchId}?soft=true&filter=${encodeURIComponent('f/*.jpg')}`, { method: 'DELETE', headers: admin });
+  expect(filtered.status).toBe(200);
+  expect(await eventually(async () => (await bucket.head(`${prefix}f/drop.jpg`)) === null)).toBe(true);
+  expect(await bucket.head(`${prefix}f/keep.txt`)).not.toBeNull();
+  expect(await bucket.head(`${prefix}img/a.png`)).not.toBeNull();
+  expect(((await (await call(`/api/v1/output/${output.id}`)).json()) as Json).deleted).toBe(false);
+});
+
 test('deleting the batch empties its R2 prefix through the maintenance queue', async () => {
   expect((await put(output.id, 'a.txt', bytes(10))).status).toBe(201);
   expect((await put(output.id, 'deep/b.txt', bytes(10))).status).toBe(201);
   const batchPrefix = decodeURIComponent(output.output_dir_url.slice(3)).replace(/\/\d+$/, '/');
-  expect((await bucket.list({ prefix: batchPrefix })).objects).toHaveLength(3); // with img/a.png (the cached manifest went with the new uploads)
+  expect((await bucket.list({ prefix: batchPrefix })).objects).toHaveLength(4); // with img/a.png and f/keep.txt (the cached manifest went with the new uploads)
   const batchId = batchPrefix.split('/').at(-2);
   expect((await call(`/api/v1/batch/${batchId}?soft=false`, { method: 'DELETE', headers: admin })).status).toBe(200);
-  let left = 3;
-  for (let i = 0; i < 80 && left; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    left = (await bucket.list({ prefix: batchPrefix })).objects.length;
-  }
-  expect(left).toBe(0);
+  expect(await eventually(async () => (await bucket.list({ prefix: batchPrefix })).objects.length === 0)).toBe(true);
 });

@@ -19,6 +19,11 @@ test('the daily cron writes a complete backup to R2, one part per queue message'
   const posted = await api.fetch(new Request('http://qaboard.test/api/v1/output/', { method: 'POST', headers: ADMIN_JSON, body: JSON.stringify(upload) }));
   expect(posted.status).toBe(200);
 
+  // Output files: counted in the manifest (through R2 list pages), not copied.
+  const artifacts = workerEnv.ARTIFACTS;
+  await artifacts.put(`worker/census/${'ab'.repeat(20)}/1/2/a.png`, new Uint8Array(7));
+  await artifacts.put(`worker/census/${'ab'.repeat(20)}/artifacts/run`, new Uint8Array(5));
+
   const controller = createScheduledController({ cron: '17 3 * * *', scheduledTime: new Date('2026-11-29T03:17:00Z').getTime() });
   const ctx = createExecutionContext();
   await worker.scheduled(controller, workerEnv, ctx);
@@ -30,8 +35,10 @@ test('the daily cron writes a complete backup to R2, one part per queue message'
     manifestObject = await bucket.get('backups/2026-11-29/manifest.json');
   }
   expect(manifestObject).not.toBeNull();
-  const manifest = (await manifestObject!.json()) as { schemaVersion: string; parts: Array<{ table: string; key: string; rows: number }> };
+  const manifest = (await manifestObject!.json()) as { schemaVersion: string; parts: Array<{ table: string; key: string; rows: number }>; artifacts: Record<string, any> };
   expect(manifest.schemaVersion).toMatch(/^\d{4}_/);
+  expect(manifest.artifacts).toMatchObject({ complete: true, projects: { 'worker/census': { objects: 2, bytes: 12 } } });
+  expect(await bucket.head(`backups/2026-11-29/worker/census/${'ab'.repeat(20)}/1/2/a.png`)).toBeNull();
   expect(manifest.parts.find((p) => p.table === 'outputs')?.rows).toBeGreaterThanOrEqual(1);
   // Keys are relative to the manifest, so a backup can be moved.
   for (const part of manifest.parts) expect((await bucket.head(`backups/2026-11-29/${part.key}`))?.size).toBeGreaterThan(0);

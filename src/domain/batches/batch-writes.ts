@@ -1,16 +1,18 @@
 /**
  * What the web app does to a batch — stop, rename, move outputs, delete — and to all the batches
  * of a commit. Batches are addressed by id: those of projects the caller can't see answer 404.
- * Deletions are set-based (one statement whatever the number of outputs). They answer the R2
- * prefixes they emptied (`filePrefixes`), deleted through the maintenance queue; a site's shared
- * disk keeps its files.
+ * Deletions are set-based (one statement whatever the number of outputs). They record the R2
+ * prefixes they emptied in the file-deletion outbox, in the same statement, and answer the rows'
+ * ids (`fileDeletions`) for the caller to queue; a site's shared disk keeps its files.
  */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { intArrayLiteral, queryRows, type Db } from '../../db/client';
 import { ApiError, conflict, notFound } from '../../lib/problem';
 import { assertNotMilestoneBatch, assertNotMilestoneCommit, milestoneBatches } from '../milestones/milestones';
 import { failRunsSet } from '../outputs/fail-runs';
 import { referenceBranchOf } from '../projects/reference-branch';
+import { checkedFilePattern } from '../files/output-files';
+import { recordFileDeletions, recordedIds } from '../files/file-deletion-outbox';
 import { artifactKeys } from '../storage-locations';
 import { cancelRunRequestsOfBatches } from '../run-requests/run-requests';
 import { completeBatches } from './batch-completion';
@@ -122,46 +124,63 @@ export interface BatchDeletion {
   /** Mark outputs deleted, keeping them and their metadata; else remove them. */
   soft: boolean;
   onlyFailed: boolean;
-  /** A glob of files to delete in each output (soft deletes): not applied (shared disks are the site's; R2 files stay). */
+  /** With `soft`: an fnmatch pattern of the files to delete in each output, whose rows stay as they are. */
   fileFilter?: string;
 }
 
 /**
  * Deletes a batch's outputs (`onlyFailed`: its failed ones). Deleting all of them stops the batch
  * first; a hard delete that leaves it empty deletes the batch too. A milestone's batch can only
- * lose its failed outputs, or its files. Deleting files (`soft` with a `fileFilter`) selects no
- * output: it changes nothing here, and stops nothing (the original stopped the whole batch first,
- * failing the runs still going for a request about some of their files).
+ * lose its failed outputs, or its files. Deleting files (`soft` with a `fileFilter`) deletes the
+ * matching R2 files of the (failed) outputs and changes no row: it stops nothing (the original
+ * stopped the whole batch first, failing the runs still going for a request about some of their
+ * files). `fileDeletions`: the outbox rows recorded with the deletion, to queue.
  */
 export async function deleteBatchOutputs(
   db: Db,
   batch: BatchRef,
   { soft, onlyFailed, fileFilter }: BatchDeletion,
-): Promise<{ status: 'OK'; deleted_outputs: number; batch_deleted: boolean; cancelled: CancelledRunRequests; filePrefixes: string[] }> {
-  if (soft && fileFilter) return { status: 'OK', deleted_outputs: 0, batch_deleted: false, cancelled: [], filePrefixes: [] };
+): Promise<{ status: 'OK'; deleted_outputs: number; batch_deleted: boolean; cancelled: CancelledRunRequests; fileDeletions: number[] }> {
   const batchPrefix = `${artifactKeys.batch(batch.projectId, batch.hexsha, batch.id)}/`;
-  const outputPrefixes = (rows: { id: number }[]) => rows.map((o) => `${batchPrefix}${o.id}/`);
+  const failedOnly = onlyFailed ? sql`AND is_failed` : sql``;
+  if (soft && fileFilter) {
+    const [row] = await queryRows<{ ids: number[] }>(
+      db,
+      sql`WITH outbox AS (${recordFileDeletions(sql`SELECT ${batchPrefix}::text || id || '/' FROM outputs WHERE batch_id = ${batch.id} ${failedOnly}`, checkedFilePattern(fileFilter))})
+          SELECT ${recordedIds} AS ids`,
+    );
+    return { status: 'OK', deleted_outputs: 0, batch_deleted: false, cancelled: [], fileDeletions: row!.ids };
+  }
   if (!soft && !onlyFailed) await assertNotMilestoneBatch(db, batch.projectId, batch.hexsha, batch.label);
   const cancelled = onlyFailed ? [] : (await stopBatch(db, batch)).cancelled;
-  const failedOnly = onlyFailed ? sql`AND is_failed` : sql``;
+  // What the batch's files become: all of them go, or the removed outputs' ones.
+  const filesOf = (outputs: SQL) => recordFileDeletions(onlyFailed ? sql`SELECT ${batchPrefix}::text || id || '/' FROM ${outputs}` : sql`SELECT ${batchPrefix}::text`);
   if (soft) {
-    const marked = await queryRows<{ id: number }>(
+    const [row] = await queryRows<{ n: number; ids: number[] }>(
       db,
-      sql`UPDATE outputs SET deleted = true, updated_at = now() WHERE batch_id = ${batch.id} ${failedOnly} AND NOT deleted RETURNING id`,
+      sql`WITH marked AS (UPDATE outputs SET deleted = true, updated_at = now() WHERE batch_id = ${batch.id} ${failedOnly} AND NOT deleted RETURNING id),
+          outbox AS (${filesOf(sql`marked`)})
+          SELECT (SELECT count(*)::int FROM marked) AS n, ${recordedIds} AS ids`,
     );
-    return { status: 'OK', deleted_outputs: marked.length, batch_deleted: false, cancelled, filePrefixes: onlyFailed ? outputPrefixes(marked) : [batchPrefix] };
+    return { status: 'OK', deleted_outputs: row!.n, batch_deleted: false, cancelled, fileDeletions: row!.ids };
   }
   if (!onlyFailed) {
     // Deleting the batch row deletes its outputs (ON DELETE CASCADE: one set-based delete).
-    const [row] = await queryRows<{ n: number }>(
+    const [row] = await queryRows<{ n: number; ids: number[] }>(
       db,
       sql`WITH counted AS (SELECT count(*)::int AS n FROM outputs WHERE batch_id = ${batch.id}),
-          deleted AS (DELETE FROM batches WHERE id = ${batch.id} RETURNING id)
-          SELECT (SELECT n FROM counted) AS n, (SELECT count(*) FROM deleted)`,
+          deleted AS (DELETE FROM batches WHERE id = ${batch.id} RETURNING id),
+          outbox AS (${recordFileDeletions(sql`SELECT ${batchPrefix}::text FROM deleted`)})
+          SELECT (SELECT n FROM counted) AS n, ${recordedIds} AS ids`,
     );
-    return { status: 'OK', deleted_outputs: row!.n, batch_deleted: true, cancelled, filePrefixes: [batchPrefix] };
+    return { status: 'OK', deleted_outputs: row!.n, batch_deleted: true, cancelled, fileDeletions: row!.ids };
   }
-  const deleted = await queryRows<{ id: number }>(db, sql`DELETE FROM outputs WHERE batch_id = ${batch.id} AND is_failed RETURNING id`);
+  const [deleted] = await queryRows<{ n: number; ids: number[] }>(
+    db,
+    sql`WITH deleted AS (DELETE FROM outputs WHERE batch_id = ${batch.id} AND is_failed RETURNING id),
+        outbox AS (${filesOf(sql`deleted`)})
+        SELECT (SELECT count(*)::int FROM deleted) AS n, ${recordedIds} AS ids`,
+  );
   const emptied = await queryRows(
     db,
     sql`DELETE FROM batches b WHERE b.id = ${batch.id}
@@ -170,7 +189,7 @@ export async function deleteBatchOutputs(
             WHERE mb.project_id = ${batch.projectId} AND mb.hexsha = ${batch.hexsha} AND mb.label = b.label)
         RETURNING b.id`,
   );
-  return { status: 'OK', deleted_outputs: deleted.length, batch_deleted: emptied.length > 0, cancelled, filePrefixes: outputPrefixes(deleted) };
+  return { status: 'OK', deleted_outputs: deleted!.n, batch_deleted: emptied.length > 0, cancelled, fileDeletions: deleted!.ids };
 }
 
 interface CommitToClear {
@@ -190,7 +209,7 @@ export async function deleteCommitBatches(
   projectId: string | undefined,
   hexsha: string,
   canSeeProject: (projectId: string) => boolean,
-): Promise<{ status: 'OK'; deleted_batches: number; deleted_outputs: number; cancelled: CancelledRunRequests; filePrefixes: string[] }> {
+): Promise<{ status: 'OK'; deleted_batches: number; deleted_outputs: number; cancelled: CancelledRunRequests; fileDeletions: number[] }> {
   const sha = hexsha.toLowerCase();
   const rows = await queryRows<Omit<CommitToClear, 'isReferenceHead'> & { config: unknown }>(
     db,
@@ -218,11 +237,12 @@ export async function deleteCommitBatches(
   const commitOf = new Map(commits.map((c) => [c.id, c]));
   const filePrefixes = batchRows.map((b) => `${artifactKeys.batch(commitOf.get(b.commitId)!.projectId, commitOf.get(b.commitId)!.hexsha, b.id)}/`);
   const cancelled = await cancelRunRequestsOfBatches(db, batchIds);
-  const [counts] = await queryRows<{ batches: number; outputs: number }>(
+  const [counts] = await queryRows<{ batches: number; outputs: number; ids: number[] }>(
     db,
     sql`WITH counted AS (SELECT count(*)::int AS n FROM outputs WHERE batch_id = ANY(${intArrayLiteral(batchIds)}::int[])),
-        deleted AS (DELETE FROM batches WHERE id = ANY(${intArrayLiteral(batchIds)}::int[]) RETURNING id)
-        SELECT (SELECT count(*)::int FROM deleted) AS batches, (SELECT n FROM counted) AS outputs`,
+        deleted AS (DELETE FROM batches WHERE id = ANY(${intArrayLiteral(batchIds)}::int[]) RETURNING id),
+        outbox AS (${recordFileDeletions(sql`SELECT jsonb_array_elements_text(${JSON.stringify(filePrefixes)}::jsonb)`)})
+        SELECT (SELECT count(*)::int FROM deleted) AS batches, (SELECT n FROM counted) AS outputs, ${recordedIds} AS ids`,
   );
-  return { status: 'OK', deleted_batches: counts!.batches, deleted_outputs: counts!.outputs, cancelled, filePrefixes };
+  return { status: 'OK', deleted_batches: counts!.batches, deleted_outputs: counts!.outputs, cancelled, fileDeletions: counts!.ids };
 }

@@ -5,6 +5,8 @@
  */
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client';
+import { fnmatchPattern } from '../../lib/fnmatch';
+import { InvalidPattern } from '../../lib/linear-regexp';
 import { ApiError, invalidField, notFound } from '../../lib/problem';
 import type { ObjectStore, StoredObjectInfo } from '../../lib/object-store';
 import { STORAGE_MODE_SQL } from '../rows';
@@ -115,6 +117,35 @@ async function withUrls(manifest: Manifest, prefix: string, urlOf: (key: string)
     Object.entries(manifest).map(async ([path, entry]) => [path, { ...entry, url: await urlOf(prefix + path) }] as const),
   );
   return Object.fromEntries(entries);
+}
+
+/** A filtered deletion's pattern, checked when asked for (else a 400 naming `filter`). */
+export function checkedFilePattern(filter: string): string {
+  try {
+    fnmatchPattern(filter);
+  } catch (error) {
+    if (!(error instanceof InvalidPattern)) throw error;
+    throw invalidField('filter', `\`${filter}\` is not a file pattern (${error.message})`);
+  }
+  return filter;
+}
+
+/** Never deleted by a filter: the original's filter walked the manifest, which doesn't list them. */
+const KEPT_BY_FILTERS = new Set([...NOT_LISTED, 'manifest.inputs.json']);
+
+/**
+ * What a filtered deletion (`DELETE /api/v1/batch/:id?soft=true&filter=*.png`) removes from an
+ * output, as the original's `Output.delete(filter=…)`: the listed files whose path inside the output
+ * matches the fnmatch pattern as a whole (`*` crosses folders: `*.png` matches `img/a.png`; case
+ * counts). The cached manifest goes with them, to be listed again.
+ */
+export function filesMatching(objects: StoredObjectInfo[], prefix: string, pattern: string): string[] {
+  const matcher = fnmatchPattern(pattern);
+  const matched = objects
+    .filter((o) => keyWithin(o.key, prefix))
+    .map((o) => o.key.slice(prefix.length))
+    .filter((path) => !KEPT_BY_FILTERS.has(path) && matcher.test(path));
+  return matched.length ? [...matched, MANIFEST_FILE].map((path) => prefix + path) : [];
 }
 
 /** Refuses a body the store can't take whole: unknown length (411) or over the limit (413). */

@@ -20,6 +20,7 @@ import { completionProbe } from '../batches/batch-completion';
 import { commitRecordCtes } from '../commits/record-commit';
 import { isRunRequestCommandId, startRunRequests } from '../run-requests/run-requests';
 import { outputColumns, outputContextColumns, type OutputInContextRow } from '../rows';
+import type { StorageMode } from '../storage-locations';
 import { outputInContextJson, type OutputJson } from '../v1-json';
 import { envelopeSha, type OutputUpload } from './envelope';
 import { outputIdentity, outputRun, type OutputRun } from './output-run';
@@ -206,9 +207,10 @@ type GroupRow = OutputInContextRow & { i: number; commitCreated: boolean; mayCom
 
 /**
  * Writes the uploads (statement by statement, see `commitGroups`) and answers each one's output
- * as it stands after the write. Run it in a transaction to make the whole set atomic.
+ * as it stands after the write — its URLs in the storage mode qaboard.yaml sets, else the server's
+ * `defaultStorage`. Run it in a transaction to make the whole set atomic.
  */
-export async function ingestOutputs(db: Db, uploads: ReceivedUpload[]): Promise<Ingested<OutputJson>[]> {
+export async function ingestOutputs(db: Db, uploads: ReceivedUpload[], defaultStorage: StorageMode): Promise<Ingested<OutputJson>[]> {
   const answers = new Array<Ingested<OutputJson>>(uploads.length);
   for (const group of commitGroups(uploads)) {
     const statement = groupStatement(group);
@@ -219,7 +221,7 @@ export async function ingestOutputs(db: Db, uploads: ReceivedUpload[]): Promise<
       return found.length === group.runs.length ? found : undefined;
     });
     for (const row of rows) {
-      answers[row.i] = { body: outputInContextJson(row), commitCreated: row.commitCreated, ...(row.mayCompleteBatch && { completionCheck: row.batchId }) };
+      answers[row.i] = { body: outputInContextJson(row, defaultStorage), commitCreated: row.commitCreated, ...(row.mayCompleteBatch && { completionCheck: row.batchId }) };
     }
   }
   return answers;

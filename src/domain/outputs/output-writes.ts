@@ -7,6 +7,7 @@ import { queryRows, type Db } from '../../db/client';
 import { conflict, notFound } from '../../lib/problem';
 import { completeBatches } from '../batches/batch-completion';
 import { readOutput } from '../read/outputs';
+import { recordFileDeletions, recordedIds } from '../files/file-deletion-outbox';
 import { artifactKeys } from '../storage-locations';
 import type { OutputJson } from '../v1-json';
 
@@ -69,22 +70,27 @@ export async function updateOutput(
 /**
  * `DELETE /api/v1/output/:id`: soft marks it deleted (the row and its metadata stay: the web app
  * shows it as deleted, a redo brings it back); hard removes the row. Refused while it runs.
- * Either way its R2 files go (`filePrefixes`, deleted through the maintenance queue); a shared
- * disk keeps its files (the site's).
+ * Either way its R2 files go: recorded in the file-deletion outbox by the same statement
+ * (`fileDeletions`, for the caller to queue); a shared disk keeps its files (the site's).
  */
 export async function deleteOutput(
   db: Db,
   outputId: number,
   soft: boolean,
   canSeeProject: (projectId: string) => boolean,
-): Promise<{ status: 'OK'; filePrefixes: string[] }> {
+): Promise<{ status: 'OK'; fileDeletions: number[] }> {
   const output = await findOutput(db, outputId, canSeeProject);
   const refusal = conflict('Please wait for the output to finish running before deleting it.');
   if (output.isPending) throw refusal;
   const statement = soft
     ? sql`UPDATE outputs SET deleted = true, updated_at = now() WHERE id = ${outputId} AND NOT is_pending RETURNING id`
     : sql`DELETE FROM outputs WHERE id = ${outputId} AND NOT is_pending RETURNING id`;
+  const prefix = `${artifactKeys.output(output.projectId, output.hexsha, output.batchId, output.id)}/`;
   // Checked again in the statement: a run may have restarted since.
-  if (!(await queryRows(db, statement)).length) throw refusal;
-  return { status: 'OK', filePrefixes: [`${artifactKeys.output(output.projectId, output.hexsha, output.batchId, output.id)}/`] };
+  const [row] = await queryRows<{ ids: number[] }>(
+    db,
+    sql`WITH gone AS (${statement}), outbox AS (${recordFileDeletions(sql`SELECT ${prefix}::text FROM gone`)}) SELECT ${recordedIds} AS ids FROM gone`,
+  );
+  if (!row) throw refusal;
+  return { status: 'OK', fileDeletions: row.ids };
 }

@@ -38,8 +38,8 @@ export const moveBatch: AppRouteHandler<MoveBatch> = async (c) => {
 export const deleteBatch: AppRouteHandler<DeleteBatch> = async (c) => {
   const { soft, only_failed, filter } = c.req.valid('query');
   const batch = await batches.findBatch(c.var.db, c.req.valid('param').id, visibleProjects(c));
-  const { cancelled, filePrefixes, ...deleted } = await batches.deleteBatchOutputs(c.var.db, batch, { soft, onlyFailed: only_failed, fileFilter: filter });
+  const { cancelled, fileDeletions, ...deleted } = await batches.deleteBatchOutputs(c.var.db, batch, { soft, onlyFailed: only_failed, fileFilter: filter });
   await cancelPipelines(c, cancelled);
-  await queueFileDeletions(c.var.fileDeletions, filePrefixes);
+  await queueFileDeletions(c.var.fileDeletions, fileDeletions);
   return c.json({ ...deleted, cancelled_run_requests: cancelled.map((r) => r.id) }, 200);
 };

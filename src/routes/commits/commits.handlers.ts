@@ -56,9 +56,9 @@ export const listBranchCommits: AppRouteHandler<ListBranchCommits> = async (c) =
   c.json(await commitsOfQuery(c, c.req.valid('query'), c.req.valid('param').branch), 200);
 
 async function deleteBatches(c: AppContext, project: string | undefined, hexsha: string) {
-  const { cancelled, filePrefixes, ...deleted } = await deleteBatchesOf(c.var.db, project, hexsha, visibleProjects(c));
+  const { cancelled, fileDeletions, ...deleted } = await deleteBatchesOf(c.var.db, project, hexsha, visibleProjects(c));
   await cancelPipelines(c, cancelled);
-  await queueFileDeletions(c.var.fileDeletions, filePrefixes);
+  await queueFileDeletions(c.var.fileDeletions, fileDeletions);
   return { ...deleted, cancelled_run_requests: cancelled.map((r) => r.id) };
 }
 

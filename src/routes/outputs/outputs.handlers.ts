@@ -12,8 +12,8 @@ export const updateOutput: AppRouteHandler<UpdateOutput> = async (c) =>
   c.json(await patchOutput(c.var.db, c.req.valid('param').id, c.req.valid('json'), visibleProjects(c)), 200);
 
 export const deleteOutput: AppRouteHandler<DeleteOutput> = async (c) => {
-  const { filePrefixes, ...deleted } = await removeOutput(c.var.db, c.req.valid('param').id, c.req.valid('query').soft, visibleProjects(c));
-  await queueFileDeletions(c.var.fileDeletions, filePrefixes);
+  const { fileDeletions, ...deleted } = await removeOutput(c.var.db, c.req.valid('param').id, c.req.valid('query').soft, visibleProjects(c));
+  await queueFileDeletions(c.var.fileDeletions, fileDeletions);
   return c.json(deleted, 200);
 };
 
