@@ -15,6 +15,8 @@ export const BACKUP_TABLES = [
   { name: 'idempotency_keys', key: ['caller', 'key'] },
   { name: 'test_groups', key: ['project_id', 'name'] },
   { name: 'run_requests', key: ['id'] },
+  // Pending file deletions: without them a restored database would leave those files in the bucket forever.
+  { name: 'file_deletions', key: ['id'] },
 ] as const;
 
 export type BackupTable = (typeof BACKUP_TABLES)[number];

@@ -23,4 +23,5 @@ export async function seedBackupData(db: Db, outputCount: number, metricsPerOutp
     JOIN batches b ON b.id = (SELECT min(id) FROM batches) + (i % 20)`);
   await db.execute(sql`INSERT INTO batch_metric_aggregates (batch_id, metric, outputs_fingerprint, median, average)
     SELECT id, 'metric_1', 'fp', NULL, 1.5 FROM batches`);
+  await db.execute(sql`INSERT INTO file_deletions (prefix, pattern) VALUES ('p/0123abcd/7/', NULL), ('p/0123abcd/8/12/', '*.pñg')`);
 }
