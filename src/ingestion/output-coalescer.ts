@@ -1,14 +1,14 @@
 /**
  * Group commit for a process that serves many concurrent uploads (the Node entry): uploads that
- * arrive while earlier writes are in flight wait for them, then go together — one transaction,
- * one statement per commit (see domain/ingest/ingest-outputs.ts). A lone upload is written at once,
+ * arrive while earlier writes are in flight wait for them, then go together — one statement per
+ * commit, in one transaction when there are several (see domain/ingest/ingest-outputs.ts). A lone upload is written at once,
  * so nothing waits when there is nothing to group; under load, groups grow by themselves.
  * Each caller gets its own answer, or its own error.
  */
 import type { Db } from '../db/client';
 import { envelopeSha } from '../domain/ingest/envelope';
 import { ingestOutputs, type ReceivedUpload } from '../domain/ingest/ingest-outputs';
-import { isUnavailable, writeOutputs, type OutputWriteResult } from './write-outputs';
+import { writeOutputs, type OutputWriteResult } from './write-outputs';
 
 type Written = Extract<OutputWriteResult, { written: unknown }>;
 export type OutputWriter = (upload: ReceivedUpload) => Promise<Written>;
@@ -25,12 +25,6 @@ interface Waiting {
   reject(error: unknown): void;
 }
 
-/** An unavailable database fails the whole group; any other error is this upload's own. */
-const asResult = (error: unknown): OutputWriteResult => {
-  if (isUnavailable(error)) throw error;
-  return { error };
-};
-
 export function outputCoalescer(db: Db, { maxInFlight = 2, maxGroup = 200 } = {}): OutputWriter {
   let waiting: Waiting[] = [];
   let inFlight = 0;
@@ -39,7 +33,7 @@ export function outputCoalescer(db: Db, { maxInFlight = 2, maxGroup = 200 } = {}
     inFlight += 1;
     const group = waiting.splice(0, maxGroup);
     try {
-      const results = group.length === 1 ? [await writeOne(db, group[0]!.upload).catch(asResult)] : await writeOutputs(db, group.map((w) => w.upload));
+      const results = await writeOutputs(db, group.map((w) => w.upload));
       results.forEach((result, i) => ('error' in result ? group[i]!.reject(result.error) : group[i]!.resolve(result)));
     } catch (error) {
       for (const w of group) w.reject(error); // the database is unavailable: every caller spools
