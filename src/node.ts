@@ -19,6 +19,7 @@ import { folderObjectStore } from './lib/folder-object-store';
 import { queueFileDeletions } from './maintenance/file-deletions';
 import { startMaintenanceSchedule } from './maintenance/in-process-schedule';
 import { consoleLogger } from './lib/logger';
+import { stdoutLogger } from './lib/stdout-logger';
 import { NODE_DEFAULTS, nodeApp } from './node-app';
 
 /** The commit of the checkout being served, when it is one (for `/api/v1/version`). */
@@ -49,6 +50,7 @@ const gitlabQueue = config.gitlab && inProcessGitLabQueue(database.db, config.gi
 const runRequestQueue = config.gitlab && inProcessRunRequestQueue(database.db, config.gitlab);
 const verdictQueue = config.gitlab && inProcessVerdictQueue(database.db, config.gitlab, { webAppUrl: config.webAppUrl });
 const app = nodeApp(database.db, config, {
+  logger: stdoutLogger(),
   gitlabQueue,
   runRequestQueue,
   verdictQueue,
