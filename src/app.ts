@@ -2,13 +2,13 @@
  * The QA-Board API, the same for every runtime: entries only provide the services (database,
  * queues, limiters). This is where the app is assembled — middleware in order, routes, documentation.
  */
-import { bodyLimit } from 'hono/body-limit';
-import { cors } from 'hono/cors';
 import { authenticate } from './auth/authenticate';
 import { restrictBodyProject } from './auth/body-project';
 import { SESSION_COOKIE } from './auth/credentials';
 import { limitRequests } from './auth/request-limits';
 import { apiReferencePage } from './lib/api-reference';
+import { limitBody } from './lib/body-limit';
+import { corsHeaders } from './lib/cors';
 import { createApp } from './lib/create-app';
 import { checkJsonBody } from './lib/json-body';
 import { ApiError } from './lib/problem';
@@ -69,32 +69,30 @@ export function buildApp(options: AppOptions) {
   const app = createApp(options);
   app.use(checkUrlText);
   // Browsers get CORS headers only for the configured origins (the web app's); preflights answer before auth.
-  app.use((c, next) =>
-    cors({
-      origin: (origin) => (c.var.config.corsOrigins.includes(origin) ? origin : null),
-      credentials: c.var.config.corsCredentials,
+  app.use(
+    corsHeaders({
+      origins: (c) => c.get('config').corsOrigins,
+      credentials: (c) => c.get('config').corsCredentials,
       allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'X-Requested-With', 'X-Content-Sha256', 'Range', 'If-None-Match'],
       exposeHeaders: ['Retry-After', 'X-Request-Id', 'Idempotency-Replayed', 'ETag', 'Content-Range', 'Accept-Ranges'],
       maxAge: 600,
-    })(c, next),
+    }),
   );
   app.use(guardDatabase(spareTheDatabaseCircuit));
   app.use(authenticate({ isPublic, isAdmin: routeMatcher(tokenRoutes), isReadOnly: routeMatcher(gitlabReadRoutes) }));
   app.use(limitRequests(isIngestion));
   app.use((c, next) => {
     if (isFileUpload(c.req.method, routingPath(c.req.raw))) return next();
-    const maxSize = isBulk(c.req.method, routingPath(c.req.raw)) ? Math.max(MAX_BULK_BYTES, c.var.config.maxBodyBytes) : c.var.config.maxBodyBytes;
-    return bodyLimit({
-      maxSize,
-      onError: () => {
-        throw new ApiError(413, `The request body exceeds ${maxSize} bytes.`);
-      },
+    const { maxBodyBytes } = c.get('config');
+    const maxSize = isBulk(c.req.method, routingPath(c.req.raw)) ? Math.max(MAX_BULK_BYTES, maxBodyBytes) : maxBodyBytes;
+    return limitBody(maxSize, () => {
+      throw new ApiError(413, `The request body exceeds ${maxSize} bytes.`);
     })(c, next);
   });
   // Public routes check their own credentials first, then the body (the webhook: see its contract).
   app.use((c, next) => {
     const path = routingPath(c.req.raw);
-    return isPublic(c.req.method, path) || isFileUpload(c.req.method, path) ? next() : checkJsonBody((c) => c.var.config.maxJsonDepth)(c, next);
+    return isPublic(c.req.method, path) || isFileUpload(c.req.method, path) ? next() : checkJsonBody((c) => c.get('config').maxJsonDepth)(c, next);
   });
   app.use(restrictBodyProject);
 

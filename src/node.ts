@@ -18,6 +18,7 @@ import { backupToFolder } from './maintenance/folder-backup';
 import { folderObjectStore } from './lib/folder-object-store';
 import { startMaintenanceSchedule } from './maintenance/in-process-schedule';
 import { consoleLogger } from './lib/logger';
+import { stdoutLogger } from './lib/stdout-logger';
 import { NODE_DEFAULTS, nodeApp } from './node-app';
 
 /** The commit of the checkout being served, when it is one (for `/api/v1/version`). */
@@ -48,6 +49,7 @@ const gitlabQueue = config.gitlab && inProcessGitLabQueue(database.db, config.gi
 const runRequestQueue = config.gitlab && inProcessRunRequestQueue(database.db, config.gitlab);
 const verdictQueue = config.gitlab && inProcessVerdictQueue(database.db, config.gitlab, { webAppUrl: config.webAppUrl });
 const app = nodeApp(database.db, config, {
+  logger: stdoutLogger(),
   gitlabQueue,
   runRequestQueue,
   verdictQueue,

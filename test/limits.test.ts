@@ -103,6 +103,12 @@ describe.each(engineNames)('limits on %s', (engine) => {
       const refused = await cors.request('/api/v1/projects', { headers: { origin: WEB_APP } });
       expect(refused.status).toBe(401);
       expect(refused.headers.get('access-control-allow-origin')).toBe(WEB_APP);
+      // Headers set before the route answers are on every answer, refusals included, once each.
+      for (const answer of [simple, refused]) {
+        expect(answer.headers.get('vary')).toBe('Origin');
+        expect(answer.headers.get('access-control-expose-headers')).toContain('X-Request-Id');
+        expect(answer.headers.get('x-request-id')).toMatch(/^[\w-]{36}$/);
+      }
     });
 
     test('other origins get no CORS headers; none at all when no origin is configured', async () => {

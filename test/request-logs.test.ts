@@ -6,6 +6,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { consoleLogger } from '../src/lib/logger';
+import { stdoutLogger } from '../src/lib/stdout-logger';
 import { memoryLogger, postJson, testApp } from './support/app';
 import { engineNames, openTestDatabase, type TestDatabase } from './support/databases';
 import { outputUpload } from './support/uploads';
@@ -73,5 +74,27 @@ test('the console logger writes each record as one JSON line', () => {
     expect(JSON.parse(line)).toMatchObject({ level: 'info', method: 'GET', note: 'two\nlines', time: expect.any(String) });
   } finally {
     log.mockRestore();
+  }
+});
+
+test("the Node entry's logger writes a turn's info lines at once, and a warning after them at once", async () => {
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    const logger = stdoutLogger();
+    logger.log('info', { n: 1 });
+    logger.log('info', { n: 2 });
+    expect(out).not.toHaveBeenCalled();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(out).toHaveBeenCalledTimes(1);
+    expect((out.mock.calls[0]![0] as string).split('\n').filter(Boolean).map((line) => JSON.parse(line).n)).toEqual([1, 2]);
+    logger.log('info', { n: 3 });
+    logger.log('warn', { n: 4 });
+    expect(out).toHaveBeenCalledTimes(2);
+    expect(JSON.parse(out.mock.calls[1]![0] as string)).toMatchObject({ level: 'info', n: 3 });
+    expect(JSON.parse(err.mock.calls[0]![0] as string)).toMatchObject({ level: 'warn', n: 4 });
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
   }
 });

@@ -59,7 +59,7 @@ async function principalOfBearer(c: Context<AppBindings>, credential: PresentedC
 
 /** Who the request is: anonymous, a session's user, or a verified bearer credential. */
 async function principalOf(c: Context<AppBindings>, credential: PresentedCredential): Promise<Principal> {
-  const { config, failedAuthGuard, clientAddress } = c.var;
+  const config = c.get('config');
   if (credential.kind === 'none') return anonymousPrincipal(ANONYMOUS_SCOPES[config.authMode]);
   if (credential.kind === 'session') {
     const signedIn = await signedInUser(c.var, credential.secret);
@@ -70,6 +70,7 @@ async function principalOf(c: Context<AppBindings>, credential: PresentedCredent
     if (isUnsafeMethod(c.req.method)) requireSameSiteRequest(c);
     return signedIn.principal;
   }
+  const { failedAuthGuard, clientAddress } = c.var;
   const address = addressKey(clientAddress);
   failedAuthGuard.checkNotBlocked(address);
   const principal = await principalOfBearer(c, credential);

@@ -18,7 +18,8 @@ function projectsNamedBy(body: unknown): string[] {
 }
 
 export const restrictBodyProject: MiddlewareHandler<AppBindings> = async (c, next) => {
-  if (reachesEveryProject(c.var.caller)) return next();
-  for (const project of projectsNamedBy(jsonBodyOf(c))) requireProjectAccess(c.var.caller, project);
+  const caller = c.get('caller');
+  if (reachesEveryProject(caller)) return next();
+  for (const project of projectsNamedBy(jsonBodyOf(c))) requireProjectAccess(caller, project);
   return next();
 };

@@ -13,8 +13,10 @@ import type { AppBindings } from '../lib/types';
 export const limitRequests =
   (isIngestion: RouteMatcher): MiddlewareHandler<AppBindings> =>
   async (c, next) => {
-    const { rateLimiters, caller, clientAddress } = c.var;
+    const rateLimiters = c.get('rateLimiters');
     const limiter = isIngestion(c.req.method, routingPath(c.req.raw)) ? rateLimiters.ingestion : rateLimiters.requests;
-    if (limiter) await enforceRateLimit(limiter, caller.id === 'anonymous' ? `address:${addressKey(clientAddress)}` : caller.id);
+    if (!limiter) return next();
+    const caller = c.get('caller');
+    await enforceRateLimit(limiter, caller.id === 'anonymous' ? `address:${addressKey(c.get('clientAddress'))}` : caller.id);
     return next();
   };

@@ -14,7 +14,7 @@ export const guardDatabase =
   (exempt: RouteMatcher): MiddlewareHandler<AppBindings> =>
   async (c, next) => {
     if (exempt(c.req.method, routingPath(c.req.raw))) return next();
-    const circuit = c.var.databaseCircuit;
+    const circuit = c.get('databaseCircuit');
     if (!circuit.allows()) throw serviceUnavailable('The database is unavailable; retry later.', circuit.retryAfterSeconds());
     await next();
     if (databaseFailure(c.error)?.unavailable) circuit.recordFailure();

@@ -1,7 +1,7 @@
 /**
  * Group commit for a process that serves many concurrent uploads (the Node entry): uploads that
- * arrive while earlier writes are in flight wait for them, then go together — one transaction,
- * one statement per commit (see domain/ingest/ingest-outputs.ts). A lone upload is written at once,
+ * arrive while earlier writes are in flight wait for them, then go together — one statement per
+ * commit, in one transaction when there are several (see domain/ingest/ingest-outputs.ts). A lone upload is written at once,
  * so nothing waits when there is nothing to group; under load, groups grow by themselves.
  * Each caller gets its own answer, or its own error.
  */
@@ -9,7 +9,7 @@ import type { Db } from '../db/client';
 import { envelopeSha } from '../domain/ingest/envelope';
 import { ingestOutputs, type ReceivedUpload } from '../domain/ingest/ingest-outputs';
 import type { StorageMode } from '../domain/storage-locations';
-import { isUnavailable, writeOutputs, type OutputWriteResult } from './write-outputs';
+import { writeOutputs, type OutputWriteResult } from './write-outputs';
 
 type Written = Extract<OutputWriteResult, { written: unknown }>;
 export type OutputWriter = (upload: ReceivedUpload) => Promise<Written>;
@@ -26,12 +26,6 @@ interface Waiting {
   reject(error: unknown): void;
 }
 
-/** An unavailable database fails the whole group; any other error is this upload's own. */
-const asResult = (error: unknown): OutputWriteResult => {
-  if (isUnavailable(error)) throw error;
-  return { error };
-};
-
 /** `defaultStorage`: the server's storage mode, for the URLs answered (FILES_STORAGE). */
 export function outputCoalescer(db: Db, defaultStorage: StorageMode, { maxInFlight = 2, maxGroup = 200 } = {}): OutputWriter {
   let waiting: Waiting[] = [];
@@ -41,7 +35,7 @@ export function outputCoalescer(db: Db, defaultStorage: StorageMode, { maxInFlig
     inFlight += 1;
     const group = waiting.splice(0, maxGroup);
     try {
-      const results = group.length === 1 ? [await writeOne(db, group[0]!.upload, defaultStorage).catch(asResult)] : await writeOutputs(db, group.map((w) => w.upload), defaultStorage);
+      const results = await writeOutputs(db, group.map((w) => w.upload), defaultStorage);
       results.forEach((result, i) => ('error' in result ? group[i]!.reject(result.error) : group[i]!.resolve(result)));
     } catch (error) {
       for (const w of group) w.reject(error); // the database is unavailable: every caller spools

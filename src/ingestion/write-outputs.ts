@@ -1,12 +1,12 @@
 /**
- * Writes a set of output uploads as one transaction (or savepoint, inside one), and when the
- * database refuses the set (one upload breaks a rule), writes them one by one so that each upload
- * gets its own answer or error. A database that is unavailable is not an upload's fault: that
+ * Writes a set of output uploads atomically (one statement, else a transaction, or a savepoint
+ * inside one: see `ingestOutputsAtomically`), and when the database refuses the set (one upload
+ * breaks a rule), writes them one by one so that each upload gets its own answer or error. A database that is unavailable is not an upload's fault: that
  * error propagates, for the caller to spool the uploads and retry later.
  */
 import type { Db } from '../db/client';
 import { envelopeSha } from '../domain/ingest/envelope';
-import { ingestOutputs, type ReceivedUpload } from '../domain/ingest/ingest-outputs';
+import { ingestOutputsAtomically, type ReceivedUpload } from '../domain/ingest/ingest-outputs';
 import type { Ingested } from '../domain/ingest/upload-commit';
 import type { StorageMode } from '../domain/storage-locations';
 import type { OutputJson } from '../domain/v1-json';
@@ -19,7 +19,7 @@ export const isUnavailable = (error: unknown) => databaseFailure(error)?.unavail
 export async function writeOutputs(db: Db, uploads: ReceivedUpload[], defaultStorage: StorageMode): Promise<OutputWriteResult[]> {
   const hexshaOf = (i: number) => envelopeSha(uploads[i]!.upload)!;
   try {
-    const answers = await db.transaction((tx) => ingestOutputs(tx, uploads, defaultStorage));
+    const answers = await ingestOutputsAtomically(db, uploads, defaultStorage);
     return answers.map((written, i) => ({ written, hexsha: hexshaOf(i) }));
   } catch (error) {
     if (isUnavailable(error)) throw error;
@@ -28,7 +28,7 @@ export async function writeOutputs(db: Db, uploads: ReceivedUpload[], defaultSto
   const results: OutputWriteResult[] = [];
   for (const [i, upload] of uploads.entries()) {
     try {
-      const [written] = await db.transaction((tx) => ingestOutputs(tx, [upload], defaultStorage));
+      const [written] = await ingestOutputsAtomically(db, [upload], defaultStorage);
       results.push({ written: written!, hexsha: hexshaOf(i) });
     } catch (error) {
       if (isUnavailable(error)) throw error;

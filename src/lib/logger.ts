@@ -15,9 +15,12 @@ const WRITE: Record<LogLevel, (line: string) => void> = {
   error: (line) => console.error(line),
 };
 
+/** A record as its log line (without the newline). */
+export const logLine = (level: LogLevel, record: LogRecord) => JSON.stringify({ level, time: new Date().toISOString(), ...record });
+
 export const consoleLogger: Logger = {
   log(level, record) {
-    WRITE[level](JSON.stringify({ level, time: new Date().toISOString(), ...record }));
+    WRITE[level](logLine(level, record));
   },
 };
 

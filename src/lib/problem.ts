@@ -120,7 +120,8 @@ export function problemResponse(c: Context, thrown: unknown): Response {
     ...(error.options.errors && { errors: error.options.errors }),
     ...error.options.extensions,
   };
-  return new Response(JSON.stringify(body), {
+  // Through the context, so that the headers set before the failure (request id, CORS) are kept.
+  return c.body(JSON.stringify(body), {
     status: error.status,
     headers: { ...error.options.headers, 'content-type': PROBLEM_CONTENT_TYPE },
   });

@@ -20,11 +20,11 @@ export const logRequests: MiddlewareHandler<AppBindings> = async (c, next) => {
     path: c.req.path,
     status,
     duration_ms: Math.round((performance.now() - started) * 10) / 10,
-    request_id: c.var.requestId,
-    caller: c.var.caller?.id,
+    request_id: c.get('requestId'),
+    caller: c.get('caller')?.id,
     request_bytes: requestBytes(c),
     // A deliberate 5xx (the circuit is open, a queue refused) is described by its message; anything else fully.
     ...(c.error && status >= 500 && (c.error instanceof ApiError ? { error: c.error.message } : describeFailure(c.error))),
   };
-  c.var.logger.log(status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', record);
+  c.get('logger').log(status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', record);
 };

@@ -10,9 +10,12 @@ export type RouteMatcher = (method: string, path: string) => boolean;
 const escapeRegExp = (text: string) => text.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
 
 export function routeMatcher(routes: Pick<RouteConfig, 'method' | 'path'>[]): RouteMatcher {
-  const patterns = routes.map(({ method, path }) => ({
-    method: method.toUpperCase(),
-    path: new RegExp(`^${escapeRegExp(path).replace(/\{[^}]+\}/g, '[^/]+')}$`),
-  }));
-  return (method, path) => patterns.some((p) => p.method === method.toUpperCase() && p.path.test(path));
+  // Several matchers run on every request: each tries only the patterns of the request's method, as one regexp.
+  const byMethod = new Map<string, string[]>();
+  for (const { method, path } of routes) {
+    const key = method.toUpperCase();
+    byMethod.set(key, [...(byMethod.get(key) ?? []), escapeRegExp(path).replace(/\{[^}]+\}/g, '[^/]+')]);
+  }
+  const matchers = new Map([...byMethod].map(([method, patterns]) => [method, new RegExp(`^(?:${patterns.join('|')})$`)]));
+  return (method, path) => matchers.get(method.toUpperCase())?.test(path) ?? false;
 }

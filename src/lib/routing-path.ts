@@ -13,8 +13,16 @@ const BATCHES_SUFFIX = '/batches';
 const OUTPUT_FILE = /^(\/api\/v1\/output\/[^/]+\/files\/)(.+)$/;
 const SERVED_FILE_PREFIX = '/s/';
 
+/** Middleware asks for it several times per request. */
+const computed = new WeakMap<Request, string>();
+
 export function routingPath(request: Request): string {
-  const url = request.url;
+  let path = computed.get(request);
+  if (path === undefined) computed.set(request, (path = normalisedPath(request.url)));
+  return path;
+}
+
+function normalisedPath(url: string): string {
   const start = url.indexOf('/', url.indexOf('://') + 3);
   const queryStart = url.indexOf('?', start);
   let path = start === -1 ? '/' : url.slice(start, queryStart === -1 ? undefined : queryStart);

@@ -9,6 +9,7 @@
  */
 import { and, eq, sql } from 'drizzle-orm';
 import type { MiddlewareHandler } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Db } from '../db/client';
 import { idempotencyKeys } from '../db/schema';
 import { sha256Hex } from '../lib/digest';
@@ -60,8 +61,8 @@ export const idempotent: MiddlewareHandler<AppBindings> = async (c, next) => {
   const key = c.req.header('idempotency-key');
   if (key === undefined) return next();
   if (!/^[\x21-\x7e]{1,255}$/.test(key)) throw invalidField('Idempotency-Key', 'must be 1 to 255 visible ASCII characters');
-  const { db } = c.var;
-  const caller = c.var.caller.id;
+  const db = c.get('db');
+  const caller = c.get('caller').id;
   const requestDigest = await sha256Hex(`${c.req.method} ${routingPath(c.req.raw)}\n${await c.req.text()}`);
 
   if (!(await claimKey(db, caller, key, requestDigest))) {
@@ -74,8 +75,8 @@ export const idempotent: MiddlewareHandler<AppBindings> = async (c, next) => {
         headers: { 'retry-after': String(IDEMPOTENCY_LEASE_SECONDS) },
       });
     }
-    return new Response(stored.responseBody, {
-      status: stored.responseStatus,
+    return c.body(stored.responseBody ?? '', {
+      status: stored.responseStatus as ContentfulStatusCode,
       headers: { 'content-type': stored.responseContentType ?? 'application/json', 'idempotency-replayed': 'true' },
     });
   }

@@ -14,7 +14,8 @@
  * `running`, in the same statement. A run that may finish its batch is answered with a
  * `completionCheck`: the caller tells the batch-completion seam once the write is committed.
  */
-import { sql, type SQL } from 'drizzle-orm';
+import { is, sql, type SQL } from 'drizzle-orm';
+import { PgTransaction } from 'drizzle-orm/pg-core';
 import { jsonParam, preparedRows, retryOnConcurrentCreate, type Db } from '../../db/client';
 import { completionProbe } from '../batches/batch-completion';
 import { commitRecordCtes } from '../commits/record-commit';
@@ -208,11 +209,26 @@ type GroupRow = OutputInContextRow & { i: number; commitCreated: boolean; mayCom
 /**
  * Writes the uploads (statement by statement, see `commitGroups`) and answers each one's output
  * as it stands after the write — its URLs in the storage mode qaboard.yaml sets, else the server's
- * `defaultStorage`. Run it in a transaction to make the whole set atomic.
+ * `defaultStorage`. Run it in a transaction to make the whole set atomic, or see `ingestOutputsAtomically`.
  */
-export async function ingestOutputs(db: Db, uploads: ReceivedUpload[], defaultStorage: StorageMode): Promise<Ingested<OutputJson>[]> {
-  const answers = new Array<Ingested<OutputJson>>(uploads.length);
-  for (const group of commitGroups(uploads)) {
+export const ingestOutputs = (db: Db, uploads: ReceivedUpload[], defaultStorage: StorageMode) =>
+  writeGroups(db, commitGroups(uploads), uploads.length, defaultStorage);
+
+/**
+ * `ingestOutputs` as one atomic write. Uploads of one commit are one statement, atomic by itself:
+ * no transaction, so no BEGIN and COMMIT round trips — the common case of a CI run's uploads, one
+ * at a time or grouped. Several statements get a transaction; inside the caller's, a savepoint,
+ * so that a refused set leaves the caller's transaction usable.
+ */
+export function ingestOutputsAtomically(db: Db, uploads: ReceivedUpload[], defaultStorage: StorageMode): Promise<Ingested<OutputJson>[]> {
+  const groups = commitGroups(uploads);
+  if (groups.length === 1 && !is(db, PgTransaction)) return writeGroups(db, groups, uploads.length, defaultStorage);
+  return db.transaction((tx) => writeGroups(tx, groups, uploads.length, defaultStorage));
+}
+
+async function writeGroups(db: Db, groups: CommitGroup[], count: number, defaultStorage: StorageMode): Promise<Ingested<OutputJson>[]> {
+  const answers = new Array<Ingested<OutputJson>>(count);
+  for (const group of groups) {
     const statement = groupStatement(group);
     // A parent created at the same moment by another transaction hides from this statement's
     // snapshot: its runs get no row, and the (idempotent) statement runs again.

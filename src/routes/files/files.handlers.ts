@@ -100,7 +100,7 @@ export const serveFile: AppRouteHandler<ServeFile> = async (c) => {
     'accept-ranges': 'bytes',
   });
   if (info) headers.set('etag', info.etag);
-  if (info && etagMatches(ifNoneMatch, info.etag)) return new Response(null, { status: 304, headers }) as never;
+  if (info && etagMatches(ifNoneMatch, info.etag)) return c.body(null, { status: 304, headers }) as never;
   if (range === 'unsatisfiable') throw new ApiError(416, `The file has ${info!.size} bytes.`, { headers: { 'content-range': `bytes */${info!.size}` } });
   const object = (rangeHeader || ifNoneMatch) && !info ? undefined : await store.read(key, range);
   if (!object) throw notFound(`Sorry, there is no file ${key}.`);
@@ -110,8 +110,8 @@ export const serveFile: AppRouteHandler<ServeFile> = async (c) => {
   if (range) {
     headers.set('content-range', `bytes ${range.offset}-${range.offset + range.length - 1}/${object.info.size}`);
     headers.set('content-length', String(range.length));
-    return new Response(object.body, { status: 206, headers }) as never;
+    return c.body(object.body, { status: 206, headers }) as never;
   }
   headers.set('content-length', String(object.info.size));
-  return new Response(object.body, { status: 200, headers }) as never;
+  return c.body(object.body, { status: 200, headers }) as never;
 };

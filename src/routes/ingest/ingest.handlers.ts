@@ -9,22 +9,22 @@ const answer = <T>(c: AppContext, outcome: Outcome<T>) => (outcome.status === 20
 
 export const postOutput: AppRouteHandler<PostOutput> = async (c) => {
   const upload = c.req.valid('json');
-  return answer(c, await c.var.ingestion.output(upload, envelopeSha(upload)!));
+  return answer(c, await c.get('ingestion').output(upload, envelopeSha(upload)!));
 };
 
 export const postBatch: AppRouteHandler<PostBatch> = async (c) => {
   const upload = c.req.valid('json');
-  return answer(c, await c.var.ingestion.batch(upload, envelopeSha(upload)!));
+  return answer(c, await c.get('ingestion').batch(upload, envelopeSha(upload)!));
 };
 
 export const postCommit: AppRouteHandler<PostCommit> = async (c) => {
   const upload = c.req.valid('json');
   const sha = envelopeSha(upload);
   if (!sha) throw invalidField('commit_sha', 'commit_sha (or git_commit_sha) is required');
-  return answer(c, await c.var.ingestion.commit(upload, sha));
+  return answer(c, await c.get('ingestion').commit(upload, sha));
 };
 
 export const postCommitById: AppRouteHandler<PostCommitById> = async (c) =>
-  answer(c, await c.var.ingestion.commit(c.req.valid('json'), c.req.valid('param').id.toLowerCase()));
+  answer(c, await c.get('ingestion').commit(c.req.valid('json'), c.req.valid('param').id.toLowerCase()));
 
-export const postBulkOutputs: AppRouteHandler<PostBulkOutputs> = async (c) => c.json(await c.var.ingestion.bulk(c.req.valid('json')), 202);
+export const postBulkOutputs: AppRouteHandler<PostBulkOutputs> = async (c) => c.json(await c.get('ingestion').bulk(c.req.valid('json')), 202);
