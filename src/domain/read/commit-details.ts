@@ -5,9 +5,9 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { intArrayLiteral, queryRows, type Db } from '../../db/client';
-import { batchColumns, outputColumns, type BatchRow, type CommitRow, type OutputRow } from '../rows';
+import { batchColumns, type BatchRow, type CommitRow } from '../rows';
 import type { StorageMode } from '../storage-locations';
-import { commitJson, type BatchSummary, type CommitJson } from '../v1-json';
+import { commitJson, OUTPUT_JSON_SQL, type BatchSummary, type CommitJson, type OutputOfBatch } from '../v1-json';
 import { aggregatedMetrics, definedMetricNames, OUTPUTS_FINGERPRINT } from './metric-aggregates';
 
 export interface CommitDetailsOptions {
@@ -19,6 +19,9 @@ export interface CommitDetailsOptions {
   /** Where files are when a project's qaboard.yaml doesn't say (the server's `FILES_STORAGE`). */
   defaultStorage?: StorageMode;
 }
+
+const OUTPUT_HEAD = sql.raw(OUTPUT_JSON_SQL.head);
+const OUTPUT_TAIL = sql.raw(OUTPUT_JSON_SQL.tail);
 
 type BatchCountsRow = BatchRow & Omit<BatchSummary, 'aggregated_metrics'> & { outputs_fingerprint: string };
 
@@ -58,12 +61,19 @@ async function batchSummaries(db: Db, commitIds: number[], definedMetrics: Reado
   });
 }
 
+/** The outputs of batches, their JSON written by Postgres (OUTPUT_JSON_SQL), in id order. */
 async function outputsOfBatches(db: Db, batchIds: number[]) {
-  const byBatch = new Map<number, OutputRow[]>(batchIds.map((id) => [id, []]));
+  const byBatch = new Map<number, OutputOfBatch[]>(batchIds.map((id) => [id, []]));
   if (!batchIds.length) return byBatch;
-  const rows = await queryRows<OutputRow>(
+  const rows = await queryRows<OutputOfBatch>(
     db,
-    sql`SELECT ${outputColumns}
+    // What `outputDirUrl` derives a folder from, only when it must (an output without a folder of its own).
+    sql`SELECT o.id, o.batch_id AS "batchId", o.output_dir_override AS "outputDirOverride",
+      ${OUTPUT_HEAD} AS head, ${OUTPUT_TAIL} AS tail,
+      CASE WHEN o.output_dir_override IS NULL THEN o.platform END AS platform,
+      CASE WHEN o.output_dir_override IS NULL THEN o.configurations END AS configurations,
+      CASE WHEN o.output_dir_override IS NULL THEN o.extra_parameters END AS "extraParameters",
+      CASE WHEN o.output_dir_override IS NULL THEN t.path END AS "testInputPath"
     FROM outputs o JOIN test_inputs t ON t.id = o.test_input_id
     WHERE o.batch_id = ANY(${intArrayLiteral(batchIds)}::int[])
     ORDER BY o.id`,
