@@ -4,7 +4,7 @@
  * handful of queries, whatever their number.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import { intArrayLiteral, queryRows, type Db } from '../../db/client';
+import { intArrayLiteral, preparedRows, type Db } from '../../db/client';
 import { batchColumns, type BatchRow, type CommitRow } from '../rows';
 import type { StorageMode } from '../storage-locations';
 import { commitJson, OUTPUT_JSON_SQL, type BatchSummary, type CommitJson, type OutputOfBatch } from '../v1-json';
@@ -37,7 +37,7 @@ async function batchSummaries(db: Db, commitIds: number[], definedMetrics: Reado
   const cacheable = options.metrics.filter((m) => definedMetrics.has(m));
   const uncacheable = options.metrics.filter((m) => !definedMetrics.has(m));
   const labelFilter: SQL = options.batchLabel === undefined ? sql`` : sql`AND b.label = ${options.batchLabel}`;
-  const rows = await queryRows<BatchCountsRow & Record<string, unknown>>(
+  const rows = await preparedRows<BatchCountsRow & Record<string, unknown>>(
     db,
     sql`SELECT s.*, ${cacheable.length ? cachedAggregatesOf(cacheable) : sql`NULL`} AS cached
     FROM (
@@ -76,7 +76,7 @@ async function batchSummaries(db: Db, commitIds: number[], definedMetrics: Reado
 async function outputsOfBatches(db: Db, batchIds: number[]) {
   const byBatch = new Map<number, OutputOfBatch[]>(batchIds.map((id) => [id, []]));
   if (!batchIds.length) return byBatch;
-  const rows = await queryRows<OutputOfBatch>(
+  const rows = await preparedRows<OutputOfBatch>(
     db,
     // What `outputDirUrl` derives a folder from, only when it must (an output without a folder of its own).
     sql`SELECT o.id, o.batch_id AS "batchId", o.output_dir_override AS "outputDirOverride",
