@@ -82,20 +82,35 @@ export const OUTPUT_JSON_SQL = {
   ])}, '}')`,
 };
 
+/** Where the `RawJson` texts met by the `stringifyWithRawJson` under way go (it is synchronous). */
+let rawTexts: string[] | undefined;
+
 /** A value JSON text Postgres wrote stands for, inside an object `stringifyWithRawJson` serialises. */
 export class RawJson {
   constructor(readonly text: string) {}
+
+  /** Its placeholder: a string starting with U+0000, which no stored text can hold (Postgres refuses NUL in text and JSONB). */
+  toJSON(): string {
+    if (!rawTexts) throw new Error('RawJson is serialised by stringifyWithRawJson only');
+    return `\u0000${rawTexts.push(this.text) - 1}`;
+  }
 }
 
 /**
- * `JSON.stringify` with each `RawJson` written as its text. Each stands in the first pass as a string
- * starting with U+0000, which no stored text can hold (Postgres refuses NUL in text and JSONB), so
- * its escaped form `"\u0000` can't come from data.
+ * `JSON.stringify` with each `RawJson` written as its text: its placeholder's escaped form
+ * `"\u0000<n>"` can't come from data. (toJSON rather than a replacer, which would be called on
+ * every member of the skeleton.)
  */
 export function stringifyWithRawJson(value: unknown): string {
   const raw: string[] = [];
-  const skeleton = JSON.stringify(value, (_key, member: unknown) => (member instanceof RawJson ? `\u0000${raw.push(member.text) - 1}` : member));
-  return skeleton.replace(/"\\u0000(\d+)"/g, (_match, i: string) => raw[Number(i)]!);
+  rawTexts = raw;
+  let skeleton: string;
+  try {
+    skeleton = JSON.stringify(value);
+  } finally {
+    rawTexts = undefined;
+  }
+  return raw.length ? skeleton.replace(/"\\u0000(\d+)"/g, (_match, i: string) => raw[Number(i)]!) : skeleton;
 }
 
 export function outputInContextJson(row: OutputInContextRow, defaultStorage: StorageMode = 'shared-disk'): OutputJson {
