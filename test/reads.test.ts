@@ -108,6 +108,19 @@ describe.each(engineNames)('reads on %s', (engine) => {
     expect(output).toEqual(await get(`/api/v1/output/${id}`));
     expect(output).toMatchObject({ id: Number(id), test_input_path: 'inputs/a.jpg', is_pending: false });
   });
+
+  test('/commit/:id writes each output as /output/:id does (the one in SQL, the other in JS)', async () => {
+    // Folders derived from the run (no output_directory), with configurations, parameters and odd names.
+    const derived = { output_directory: undefined, configurations: ['base', { 'ö': 1 }], extra_parameters: { lr: 0.5, tag: 'a "b"' } };
+    await upload({ project: 'places/repo', input: 'in/été.jpg', batch: 'tuning été', extra: derived });
+    await upload({ project: 'places/repo', input: 'in/b.jpg', extra: { ...derived, platform: 'windows' } });
+    for (const [project, sha, count] of [['group%2Frepo', shaOf(2), 7], ['places%2Frepo', shaOf(1), 2]] as const) {
+      const commit = await get(`/api/v1/commit/${sha}?project=${project}`);
+      const outputs = Object.values(commit.batches).flatMap((batch: any) => Object.entries(batch.outputs));
+      expect(outputs).toHaveLength(count);
+      for (const [id, output] of outputs) expect(output).toStrictEqual(await get(`/api/v1/output/${id}`));
+    }
+  });
 });
 
 describe.each(engineNames)('the aggregate cache on %s', (engine) => {

@@ -4,11 +4,11 @@
  * handful of queries, whatever their number.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import { intArrayLiteral, queryRows, type Db } from '../../db/client';
-import { batchColumns, outputColumns, type BatchRow, type CommitRow, type OutputRow } from '../rows';
+import { intArrayLiteral, preparedRows, type Db } from '../../db/client';
+import { batchColumns, type BatchRow, type CommitRow } from '../rows';
 import type { StorageMode } from '../storage-locations';
-import { commitJson, type BatchSummary, type CommitJson } from '../v1-json';
-import { aggregatedMetrics, definedMetricNames, OUTPUTS_FINGERPRINT } from './metric-aggregates';
+import { commitJson, OUTPUT_JSON_SQL, type BatchSummary, type CommitJson, type OutputOfBatch } from '../v1-json';
+import { aggregateColumns, aggregatedMetrics, aggregatesOfRow, cachedAggregatesOf, definedMetricNames, OUTPUTS_FINGERPRINT, type MetricAggregate } from './metric-aggregates';
 
 export interface CommitDetailsOptions {
   /** Only this batch (all batches when absent). */
@@ -20,32 +20,46 @@ export interface CommitDetailsOptions {
   defaultStorage?: StorageMode;
 }
 
-type BatchCountsRow = BatchRow & Omit<BatchSummary, 'aggregated_metrics'> & { outputs_fingerprint: string };
+const OUTPUT_HEAD = sql.raw(OUTPUT_JSON_SQL.head);
+const OUTPUT_TAIL = sql.raw(OUTPUT_JSON_SQL.tail);
 
-/** The batches of the commits, each with its output counts and aggregated metrics. */
+type BatchCountsRow = BatchRow & Omit<BatchSummary, 'aggregated_metrics'> & { cached: MetricAggregate[] | null };
+
+/**
+ * The batches of the commits, each with its output counts and aggregated metrics, in one statement:
+ * the counts and the outputs' fingerprint from the `outputs_batch_summary` index, the cached
+ * aggregates still exact for that fingerprint, and the metrics that aren't cached computed there
+ * and then. Only batches whose cache is incomplete take a second statement (computed and stored).
+ * The outputs are read per batch (LATERAL), by index whatever the planner thinks of the batches'
+ * sizes: a join over a million outputs was planned as a sequential scan.
+ */
 async function batchSummaries(db: Db, commitIds: number[], definedMetrics: ReadonlySet<string>, options: CommitDetailsOptions) {
+  const cacheable = options.metrics.filter((m) => definedMetrics.has(m));
+  const uncacheable = options.metrics.filter((m) => !definedMetrics.has(m));
   const labelFilter: SQL = options.batchLabel === undefined ? sql`` : sql`AND b.label = ${options.batchLabel}`;
-  const rows = await queryRows<BatchCountsRow>(
+  const rows = await preparedRows<BatchCountsRow & Record<string, unknown>>(
     db,
-    sql`SELECT ${batchColumns},
-      count(o.batch_id) FILTER (WHERE NOT o.is_failed AND NOT o.is_pending)::int AS valid_outputs,
-      count(o.batch_id) FILTER (WHERE o.is_pending)::int AS pending_outputs,
-      count(o.batch_id) FILTER (WHERE o.is_running)::int AS running_outputs,
-      count(o.batch_id) FILTER (WHERE o.is_failed)::int AS failed_outputs,
-      count(o.batch_id) FILTER (WHERE o.deleted)::int AS deleted_outputs,
-      ${OUTPUTS_FINGERPRINT} AS outputs_fingerprint
-    FROM batches b LEFT JOIN outputs o ON o.batch_id = b.id
-    WHERE b.ci_commit_id = ANY(${intArrayLiteral(commitIds)}::int[]) ${labelFilter}
-    GROUP BY b.id
-    ORDER BY b.created_date, b.id`,
+    sql`SELECT s.*, ${cacheable.length ? cachedAggregatesOf(cacheable) : sql`NULL`} AS cached
+    FROM (
+      SELECT ${batchColumns}, b.created_date AS created_order, o.*
+      FROM batches b CROSS JOIN LATERAL (
+        SELECT
+          count(*) FILTER (WHERE NOT o.is_failed AND NOT o.is_pending)::int AS valid_outputs,
+          count(*) FILTER (WHERE o.is_pending)::int AS pending_outputs,
+          count(*) FILTER (WHERE o.is_running)::int AS running_outputs,
+          count(*) FILTER (WHERE o.is_failed)::int AS failed_outputs,
+          count(*) FILTER (WHERE o.deleted)::int AS deleted_outputs,
+          ${OUTPUTS_FINGERPRINT} AS outputs_fingerprint ${aggregateColumns(uncacheable, 'u')}
+        FROM outputs o WHERE o.batch_id = b.id) o
+      WHERE b.ci_commit_id = ANY(${intArrayLiteral(commitIds)}::int[]) ${labelFilter}) s
+    ORDER BY s.created_order, s.id`,
   );
   const aggregates = await aggregatedMetrics(
     db,
-    rows.map((row) => ({ id: row.id, outputsFingerprint: row.outputs_fingerprint })),
-    options.metrics,
-    definedMetrics,
+    rows.map((row) => ({ id: row.id, found: [...(row.cached ?? []), ...aggregatesOfRow(row, uncacheable, 'u')] })),
+    cacheable,
   );
-  return rows.map(({ valid_outputs, pending_outputs, running_outputs, failed_outputs, deleted_outputs, outputs_fingerprint: _, ...row }) => {
+  return rows.map(({ valid_outputs, pending_outputs, running_outputs, failed_outputs, deleted_outputs, ...row }) => {
     const summary: BatchSummary = {
       valid_outputs,
       pending_outputs,
@@ -58,12 +72,19 @@ async function batchSummaries(db: Db, commitIds: number[], definedMetrics: Reado
   });
 }
 
+/** The outputs of batches, their JSON written by Postgres (OUTPUT_JSON_SQL), in id order. */
 async function outputsOfBatches(db: Db, batchIds: number[]) {
-  const byBatch = new Map<number, OutputRow[]>(batchIds.map((id) => [id, []]));
+  const byBatch = new Map<number, OutputOfBatch[]>(batchIds.map((id) => [id, []]));
   if (!batchIds.length) return byBatch;
-  const rows = await queryRows<OutputRow>(
+  const rows = await preparedRows<OutputOfBatch>(
     db,
-    sql`SELECT ${outputColumns}
+    // What `outputDirUrl` derives a folder from, only when it must (an output without a folder of its own).
+    sql`SELECT o.id, o.batch_id AS "batchId", o.output_dir_override AS "outputDirOverride",
+      ${OUTPUT_HEAD} AS head, ${OUTPUT_TAIL} AS tail,
+      CASE WHEN o.output_dir_override IS NULL THEN o.platform END AS platform,
+      CASE WHEN o.output_dir_override IS NULL THEN o.configurations END AS configurations,
+      CASE WHEN o.output_dir_override IS NULL THEN o.extra_parameters END AS "extraParameters",
+      CASE WHEN o.output_dir_override IS NULL THEN t.path END AS "testInputPath"
     FROM outputs o JOIN test_inputs t ON t.id = o.test_input_id
     WHERE o.batch_id = ANY(${intArrayLiteral(batchIds)}::int[])
     ORDER BY o.id`,

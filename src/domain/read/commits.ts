@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { queryRows, type Db } from '../../db/client';
+import { preparedRows, queryRows, type Db } from '../../db/client';
 import { notFound } from '../../lib/problem';
 import { referenceBranchOf } from '../projects/reference-branch';
 import { commitColumns, type CommitRow } from '../rows';
@@ -12,7 +12,7 @@ const onBranch = (branch: string) => sql`c.branch IN (${branch}, ${'origin/' + b
 /** A commit of a project by (a prefix of) its hexsha: the exact match first, else the oldest row with the prefix. */
 export async function commitByPrefix(db: Db, projectId: string, commitId: string): Promise<CommitRow | undefined> {
   const sha = commitId.toLowerCase();
-  const [commit] = await queryRows<CommitRow>(
+  const [commit] = await preparedRows<CommitRow>(
     db,
     sql`SELECT ${commitColumns} FROM ci_commits c JOIN projects p ON p.id = c.project_id
     WHERE c.project_id = ${projectId} AND (c.hexsha = ${sha} OR starts_with(c.hexsha, ${sha}))
@@ -170,7 +170,7 @@ export async function commitsInWindow(
     const now = Date.now();
     const to = clampTime((query.to?.getTime() ?? now) + 3 * HOUR);
     const requestedFrom = query.from?.getTime() ?? now - 4 * DAY;
-    const [latest] = await queryRows<{ latest_ms: number | null }>(
+    const [latest] = await preparedRows<{ latest_ms: number | null }>(
       db,
       sql`SELECT (extract(epoch FROM max(c.authored_datetime)) * 1000)::float8 AS latest_ms FROM ci_commits c WHERE ${where}`,
     );
@@ -178,7 +178,7 @@ export async function commitsInWindow(
     window = { from: clampTime(Math.min(Number(latest.latest_ms) - (to - requestedFrom), requestedFrom) - 3 * HOUR), to };
   }
   const after = page.cursor ? sql`AND (c.authored_datetime, c.id) < (${page.cursor.after[0]}::timestamptz, ${page.cursor.after[1]})` : sql``;
-  const rows = await queryRows<CommitRow>(
+  const rows = await preparedRows<CommitRow>(
     db,
     sql`SELECT ${commitColumns} FROM ci_commits c JOIN projects p ON p.id = c.project_id
     WHERE ${where}

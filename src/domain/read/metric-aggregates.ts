@@ -8,9 +8,10 @@
  * the sum of their `updated_at` (every change of an output moves it forward). Any insert, update
  * or delete of an output changes the fingerprint, so a cached value is used only while it is
  * exact; otherwise it is recomputed and stored again. The fingerprint and the counts read only the
- * `outputs_batch_summary` index (an index-only scan), never the outputs' rows.
- * Only the metrics the project defines (`qatools_metrics.available_metrics`, what the web app asks
- * for) are cached: any other name is computed and forgotten, so reads can't grow the table.
+ * `outputs_batch_summary` index (an index-only scan), never the outputs' rows — unless metrics that
+ * aren't cached are asked for: only the metrics the project defines
+ * (`qatools_metrics.available_metrics`, what the web app asks for) are cached; any other name is
+ * computed with the counts (read/commit-details.ts) and forgotten, so reads can't grow the table.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { intArrayLiteral, queryRows, type Db } from '../../db/client';
@@ -39,36 +40,41 @@ interface AggregateRow {
   average: number | null;
 }
 
-async function cachedAggregates(db: Db, batchIds: number[], metrics: string[]) {
-  return queryRows<AggregateRow>(
-    db,
-    sql`SELECT batch_id, metric, outputs_fingerprint, median, average FROM batch_metric_aggregates
-    WHERE batch_id = ANY(${intArrayLiteral(batchIds)}::int[])
-      AND metric IN (SELECT jsonb_array_elements_text(${JSON.stringify(metrics)}::jsonb))`,
+/**
+ * SQL: `, <prefix>_median_<i>, <prefix>_average_<i>` of each of `metrics`, aggregated over the outputs `o`
+ * of a batch; `aggregatesOfRow` reads them back.
+ */
+export const aggregateColumns = (metrics: string[], prefix: string) =>
+  sql.join(
+    metrics.map(
+      (name, i) => sql`,
+      percentile_cont(0.5) WITHIN GROUP (ORDER BY ${metricValue(name)}) FILTER (WHERE ${VALID}) AS ${sql.raw(`${prefix}_median_${i}`)},
+      avg(${metricValue(name)}) FILTER (WHERE ${VALID}) AS ${sql.raw(`${prefix}_average_${i}`)}`,
+    ),
   );
-}
+
+/** The aggregates of `metrics` in a row with `aggregateColumns(metrics, prefix)`. */
+export const aggregatesOfRow = (row: Record<string, unknown>, metrics: string[], prefix: string) =>
+  metrics.map((metric, i) => {
+    const median = row[`${prefix}_median_${i}`];
+    const average = row[`${prefix}_average_${i}`];
+    return { metric, median: median === null ? null : Number(median), average: average === null ? null : Number(average) };
+  });
 
 /** Computes the aggregates of `batchIds`; with `store`, keeps them with the fingerprint seen in the same snapshot. */
 async function computeAggregates(db: Db, batchIds: number[], metrics: string[], store: boolean): Promise<AggregateRow[]> {
-  const columns = metrics.map(
-    (name, i) => sql`,
-      percentile_cont(0.5) WITHIN GROUP (ORDER BY ${metricValue(name)}) FILTER (WHERE ${VALID}) AS ${sql.raw(`m${i}_median`)},
-      avg(${metricValue(name)}) FILTER (WHERE ${VALID}) AS ${sql.raw(`m${i}_average`)}`,
-  );
   const rows = await queryRows<Record<string, number | string | null>>(
     db,
-    sql`SELECT b.id AS batch_id, ${OUTPUTS_FINGERPRINT} AS outputs_fingerprint ${sql.join(columns)}
-    FROM batches b LEFT JOIN outputs o ON o.batch_id = b.id
-    WHERE b.id = ANY(${intArrayLiteral(batchIds)}::int[])
-    GROUP BY b.id`,
+    sql`SELECT b.id AS batch_id, o.*
+    FROM batches b CROSS JOIN LATERAL (
+      SELECT ${OUTPUTS_FINGERPRINT} AS outputs_fingerprint ${aggregateColumns(metrics, 'm')} FROM outputs o WHERE o.batch_id = b.id) o
+    WHERE b.id = ANY(${intArrayLiteral(batchIds)}::int[])`,
   );
   const computed = rows.flatMap((row) =>
-    metrics.map((metric, i) => ({
+    aggregatesOfRow(row, metrics, 'm').map((aggregate) => ({
       batch_id: Number(row.batch_id),
-      metric,
       outputs_fingerprint: String(row.outputs_fingerprint),
-      median: row[`m${i}_median`] === null ? null : Number(row[`m${i}_median`]),
-      average: row[`m${i}_average`] === null ? null : Number(row[`m${i}_average`]),
+      ...aggregate,
     })),
   );
   if (!store || !computed.length) return computed;
@@ -82,34 +88,34 @@ async function computeAggregates(db: Db, batchIds: number[], metrics: string[], 
   return computed;
 }
 
+/** A metric's aggregates in one batch; null when no valid output has a value. */
+export interface MetricAggregate {
+  metric: string;
+  median: number | null;
+  average: number | null;
+}
+
+/** SQL: the cached aggregates of `metrics` still exact for batch `s` (its `id` and current `outputs_fingerprint`), a JSON array of MetricAggregate. */
+export const cachedAggregatesOf = (metrics: string[]) => sql`(SELECT json_agg(json_build_object('metric', a.metric, 'median', a.median, 'average', a.average))
+    FROM batch_metric_aggregates a
+    WHERE a.batch_id = s.id AND a.outputs_fingerprint = s.outputs_fingerprint
+      AND a.metric IN (SELECT jsonb_array_elements_text(${JSON.stringify(metrics)}::jsonb)))`;
+
 /**
- * `{metric}_median` / `{metric}_average` for each batch, given each batch's current outputs
- * fingerprint; a metric without values in a batch is absent, as in the original.
- * `definedMetrics` are the project's metric names: only they are cached.
+ * `{metric}_median` / `{metric}_average` for each batch, from what the batches' read found: the
+ * fresh cached aggregates of the cacheable metrics, and the others, computed in the same statement.
+ * Batches missing a cacheable metric are computed and stored now. A metric without values in a
+ * batch is absent, as in the original.
  */
 export async function aggregatedMetrics(
   db: Db,
-  batches: { id: number; outputsFingerprint: string }[],
-  metrics: string[],
-  definedMetrics: ReadonlySet<string>,
+  batches: { id: number; found: MetricAggregate[] }[],
+  cacheable: string[],
 ): Promise<Map<number, Record<string, number>>> {
+  const stale = batches.filter((b) => cacheable.some((metric) => !b.found.some((row) => row.metric === metric))).map((b) => b.id);
+  const rows: (MetricAggregate & { batch_id: number })[] = batches.flatMap((b) => b.found.map((row) => ({ ...row, batch_id: b.id })));
+  if (stale.length) rows.push(...(await computeAggregates(db, stale, cacheable, true)));
   const result = new Map(batches.map((b) => [b.id, {} as Record<string, number>]));
-  if (!metrics.length || !batches.length) return result;
-  const fingerprints = new Map(batches.map((b) => [b.id, b.outputsFingerprint]));
-  const batchIds = [...fingerprints.keys()];
-  const cacheable = metrics.filter((m) => definedMetrics.has(m));
-  const uncacheable = metrics.filter((m) => !definedMetrics.has(m));
-  const fresh = cacheable.length
-    ? (await cachedAggregates(db, batchIds, cacheable)).filter((row) => fingerprints.get(row.batch_id) === row.outputs_fingerprint)
-    : [];
-  const freshPerBatch = new Map<number, number>();
-  for (const row of fresh) freshPerBatch.set(row.batch_id, (freshPerBatch.get(row.batch_id) ?? 0) + 1);
-  const stale = cacheable.length ? batchIds.filter((id) => freshPerBatch.get(id) !== cacheable.length) : [];
-  const rows = [
-    ...fresh,
-    ...(stale.length ? await computeAggregates(db, stale, cacheable, true) : []),
-    ...(uncacheable.length ? await computeAggregates(db, batchIds, uncacheable, false) : []),
-  ];
   for (const row of rows) {
     const aggregated = result.get(row.batch_id)!;
     if (row.median !== null) aggregated[`${row.metric}_median`] = row.median;

@@ -1,6 +1,7 @@
 import { deleteCommitBatches as deleteBatchesOf } from '../../domain/batches/batch-writes';
 import { findCommit } from '../../domain/commits/find-commit';
 import { commitsInWindow, latestSuccessfulCommit, readCommit } from '../../domain/read/commits';
+import { stringifyWithRawJson, type CommitJson } from '../../domain/v1-json';
 import type { AppContext, AppRouteHandler } from '../../lib/types';
 import { queueFileDeletions } from '../../maintenance/file-deletions';
 import { cancelPipelines, submitRunRequest } from '../run-requests/submit-run-request';
@@ -19,7 +20,7 @@ import type {
 export const getCommitById: AppRouteHandler<GetCommitById> = async (c) => {
   const { project, batch, metrics } = c.req.valid('query');
   const options = { batchLabel: batch, metrics, withOutputs: true, defaultStorage: c.var.config.files.defaultMode };
-  return c.json(await readCommit(c.var.db, project, c.req.valid('param').id, options), 200);
+  return commitsJson(c, await readCommit(c.var.db, project, c.req.valid('param').id, options));
 };
 
 export const getCommit: AppRouteHandler<GetCommit> = async (c) => {
@@ -28,8 +29,16 @@ export const getCommit: AppRouteHandler<GetCommit> = async (c) => {
   const found = commit
     ? await readCommit(c.var.db, project, commit, options)
     : await latestSuccessfulCommit(c.var.db, project, branch, options);
-  return c.json(found, 200);
+  return commitsJson(c, found);
 };
+
+/**
+ * A 200 of commits as `c.json` would send them, with their outputs as Postgres wrote them
+ * (v1-json.ts `RawJson`). Hono can't type a body it didn't serialise: `never` stands for the
+ * route's JSON answer, which it is.
+ */
+const commitsJson = (c: AppContext, commits: CommitJson | CommitJson[]) =>
+  c.body(stringifyWithRawJson(commits), 200, { 'Content-Type': 'application/json' }) as never;
 
 type CommitListQuery = ReturnType<Parameters<AppRouteHandler<ListCommits>>[0]['req']['valid']>;
 
@@ -50,10 +59,10 @@ async function commitsOfQuery(c: AppContext, query: CommitListQuery, branch?: st
   return page.commits;
 }
 
-export const listCommits: AppRouteHandler<ListCommits> = async (c) => c.json(await commitsOfQuery(c, c.req.valid('query')), 200);
+export const listCommits: AppRouteHandler<ListCommits> = async (c) => commitsJson(c, await commitsOfQuery(c, c.req.valid('query')));
 
 export const listBranchCommits: AppRouteHandler<ListBranchCommits> = async (c) =>
-  c.json(await commitsOfQuery(c, c.req.valid('query'), c.req.valid('param').branch), 200);
+  commitsJson(c, await commitsOfQuery(c, c.req.valid('query'), c.req.valid('param').branch));
 
 async function deleteBatches(c: AppContext, project: string | undefined, hexsha: string) {
   const { cancelled, fileDeletions, ...deleted } = await deleteBatchesOf(c.var.db, project, hexsha, visibleProjects(c));
