@@ -80,3 +80,45 @@ describe.each(engines)('migrations on %s', (engine) => {
     expect(mismatched).toEqual([]);
   });
 });
+
+describe.runIf(process.env.TEST_DATABASE_URL)('0010 on a Postgres server', () => {
+  const sessionJit = async (url: string) => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      return (await client.query<{ jit: string }>('SHOW jit')).rows[0]!.jit;
+    } finally {
+      await client.end();
+    }
+  };
+
+  test("turns JIT off for the database's new sessions; a role that doesn't own the database goes on without it", async () => {
+    const owned = await createScratchDatabase(process.env.TEST_DATABASE_URL!);
+    const foreign = await createScratchDatabase(process.env.TEST_DATABASE_URL!);
+    const role = `qaboard_migrator_${Date.now()}`;
+    const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+    await admin.connect();
+    try {
+      const client = new pg.Client({ connectionString: owned.url });
+      await client.connect();
+      for (const statement of migration('0010')) await client.query(statement);
+      await client.end();
+      expect(await sessionJit(owned.url)).toBe('off');
+
+      await admin.query(`CREATE ROLE ${role} LOGIN`);
+      const url = new URL(foreign.url);
+      url.username = role;
+      const before = await sessionJit(foreign.url);
+      const notOwner = new pg.Client({ connectionString: url.toString() });
+      await notOwner.connect();
+      for (const statement of migration('0010')) await notOwner.query(statement);
+      await notOwner.end();
+      expect(await sessionJit(foreign.url)).toBe(before);
+    } finally {
+      await owned.drop();
+      await foreign.drop();
+      await admin.query(`DROP ROLE IF EXISTS ${role}`);
+      await admin.end();
+    }
+  });
+});
