@@ -10,9 +10,10 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { killOwned, spawnOwned } from '../src/maintenance/owned-children';
-import { freePort, startServer } from '../test/support/node-entry';
+import { killOwned } from '../src/maintenance/owned-children';
+import { startServer } from '../test/support/node-entry';
 import { outputUpload } from '../test/support/uploads';
+import { startDev } from '../test/support/worker-dev';
 import { ms, percentiles } from './latency';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '30' }, mb: { type: 'string', default: '10' } } });
@@ -75,30 +76,14 @@ async function measure(name: string, base: string) {
   );
 }
 
-async function waitUntilAnswering(base: string, output: () => string) {
-  for (let i = 0; i < 600; i++) {
-    if ((await fetch(`${base}/api/v1/projects`).catch(() => undefined))?.ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`no answer from ${base}: ${output()}`);
-}
-
 const dataRoot = await mkdtemp(path.join(tmpdir(), 'qaboard-bench-files-'));
 try {
   // The Worker in workerd with local R2 (npm run dev: embedded Postgres behind the local Neon proxy).
-  const port = await freePort();
-  const dev = spawnOwned('npm', ['run', '-s', 'dev', '--', '--port', String(port), '--var', 'FILES_STORAGE:r2'], {
-    env: { ...process.env, QABOARD_DATA_DIR: path.join(dataRoot, 'dev'), WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let devOutput = '';
-  dev.stdout!.on('data', (chunk: Buffer) => (devOutput += chunk));
-  dev.stderr!.on('data', (chunk: Buffer) => (devOutput += chunk));
+  const dev = await startDev({ QABOARD_DATA_DIR: path.join(dataRoot, 'dev') }, ['--var', 'FILES_STORAGE:r2']);
   try {
-    await waitUntilAnswering(`http://127.0.0.1:${port}`, () => devOutput);
-    await measure('Worker', `http://127.0.0.1:${port}`);
+    await measure('Worker', dev.url);
   } finally {
-    await killOwned(dev);
+    await dev.stop();
   }
   const node = await startServer(path.join(dataRoot, 'node'), { FILES_STORAGE: 'r2', AUTH_MODE: 'open' });
   try {

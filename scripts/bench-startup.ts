@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../test/support/node-entry';
-import { groupMemory } from './process-memory';
+import { treeMemory } from './process-memory';
 import { outputUpload, shaOf } from '../test/support/uploads';
 
 const { values: args } = parseArgs({
@@ -58,7 +58,7 @@ async function measureStart(dataDir: string, uploads: number) {
   let peakTreeKb = 0;
   let peakProcessKb = 0;
   const sample = () => {
-    const group = groupMemory(child.pid!);
+    const group = treeMemory(child.pid!);
     peakTreeKb = Math.max(peakTreeKb, group.reduce((sum, p) => sum + p.rssKb, 0));
     peakProcessKb = Math.max(peakProcessKb, ...group.map((p) => p.peakKb));
   };
@@ -81,7 +81,7 @@ async function measureStart(dataDir: string, uploads: number) {
     const loading = performance.now();
     await upload(port, uploads);
     const seconds = (performance.now() - loading) / 1000;
-    const server = groupMemory(child.pid!).sort((a, b) => b.rssKb - a.rssKb)[0]!;
+    const server = treeMemory(child.pid!).sort((a, b) => b.rssKb - a.rssKb)[0]!;
     return { ...figures, afterUploads: { seconds, rssMb: server.rssKb / 1024, peakMb: server.peakKb / 1024 } };
   } finally {
     clearInterval(sampler);

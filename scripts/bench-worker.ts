@@ -20,8 +20,8 @@
  * With --profile, the Worker modes also run under the inspector's CPU profiler (which costs CPU itself:
  * the CPU figures of such a run are not comparable) and print the top self-time functions per request.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -29,7 +29,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import ts from 'typescript';
 import { connectNodeDatabase } from '../src/db/connect-node';
-import { killOwned } from '../src/maintenance/owned-children';
+import { killOwned, processTree, spawnOwned } from '../src/maintenance/owned-children';
 import { createScratchDatabase } from '../test/support/databases';
 import { freePort, startServer } from '../test/support/node-entry';
 import { outputUpload, shaOf } from '../test/support/uploads';
@@ -68,29 +68,11 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14 and 15)
 }
 
-/** The workerd processes descending from `pid`, with their command lines. */
-function workerdProcesses(pid: number): Array<{ pid: number; cmdline: string }> {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // ended meanwhile
-    }
-  }
-  const found: Array<{ pid: number; cmdline: string }> = [];
-  const visit = (p: number) => {
-    for (const child of children.get(p) ?? []) {
-      const cmdline = readFileSync(`/proc/${child}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      if (cmdline.includes('workerd')) found.push({ pid: child, cmdline });
-      visit(child);
-    }
-  };
-  visit(pid);
-  return found;
+/** The workerd processes of `pgid`'s tree, with their command lines. */
+function workerdProcesses(pgid: number): Array<{ pid: number; cmdline: string }> {
+  return processTree(pgid)
+    .map(({ pid }) => ({ pid, cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ') }))
+    .filter((p) => p.cmdline.includes('workerd'));
 }
 
 async function sessionsOf(database: string): Promise<number> {
@@ -140,14 +122,14 @@ async function startWorker(mode: Mode, databaseUrl: string, proxy: NeonWsProxy):
   const port = await freePort();
   const inspectorPort = await freePort();
   const vars = { DATABASE_URL: databaseUrl, NEON_WS_PROXY: proxy.url, NEON_TRANSPORT: mode === 'neon-websocket' ? 'websocket' : 'http', AUTH_MODE: 'open' };
-  const child: ChildProcess = spawn(
+  const child = spawnOwned(
     path.join(root, 'node_modules', '.bin', 'wrangler'),
     [
       'dev', '-c', benchWranglerConfig(mode, databaseUrl), '--ip', '127.0.0.1', '--port', String(port), '--persist-to', path.join(work, `state-${mode}`),
       '--inspector-port', String(inspectorPort), '--log-level', 'error',
       ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
     ],
-    { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_HIDE_BANNER: 'true' }, detached: true, stdio: ['ignore', 'ignore', 'pipe'] },
+    { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_HIDE_BANNER: 'true' }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let output = '';
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -160,14 +142,7 @@ async function startWorker(mode: Mode, databaseUrl: string, proxy: NeonWsProxy):
     if (answer?.status === 200) break;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  const stop = async () => {
-    try {
-      process.kill(-child.pid!, 'SIGTERM');
-    } catch {
-      return;
-    }
-    await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)));
-  };
+  const stop = () => killOwned(child);
   // wrangler dev runs two workerd: its front end on our port, which forwards to the app's (on a port of its own).
   const appPid = () => {
     const app = workerdProcesses(child.pid!).find((p) => !p.cmdline.includes(`--socket-addr=entry=127.0.0.1:${port} `));

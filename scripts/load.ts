@@ -15,12 +15,13 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { killOwned, spawnOwned } from '../src/maintenance/owned-children';
+import { killOwned } from '../src/maintenance/owned-children';
 import { createScratchDatabase } from '../test/support/databases';
 import { freePort, startServer } from '../test/support/node-entry';
 import { outputUpload, shaOf } from '../test/support/uploads';
+import { startDev } from '../test/support/worker-dev';
 import { ms, percentiles } from './latency';
-import { groupMemory } from './process-memory';
+import { treeMemory } from './process-memory';
 
 const { values: args } = parseArgs({
   options: {
@@ -40,7 +41,7 @@ const MAX_IN_FLIGHT = 512;
 interface Target {
   name: string;
   url: string;
-  /** The process group whose memory is the server's. */
+  /** The process group whose memory, with the groups it started (wrangler's), is the server's. */
   pgid: number;
   stop(): Promise<void>;
 }
@@ -51,19 +52,9 @@ async function nodeTarget(databaseUrl: string): Promise<Target> {
 }
 
 async function workerTarget(databaseUrl: string): Promise<Target> {
-  const port = await freePort();
-  const child = spawnOwned('npx', ['tsx', 'scripts/dev.ts', '--port', String(port), '--inspector-port', String(await freePort())], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, AUTH_MODE: 'open', QABOARD_DATA_DIR: await mkdtemp(path.join(tmpdir(), 'qaboard-load-dev-')) },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`npm run dev exited with ${child.exitCode}`);
-    if ((await fetch(`${url}/api/v1/health`).catch(() => undefined))?.ok) break;
-    if (i > 600) throw new Error('npm run dev did not get ready within 60 s');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { name: 'Worker (wrangler dev)', url, pgid: child.pid!, stop: () => killOwned(child) };
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'qaboard-load-dev-'));
+  const dev = await startDev({ DATABASE_URL: databaseUrl, AUTH_MODE: 'open', QABOARD_DATA_DIR: dataDir }, ['--inspector-port', String(await freePort())]);
+  return { name: 'Worker (wrangler dev)', url: dev.url, pgid: dev.child.pid!, stop: dev.stop };
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
@@ -103,7 +94,7 @@ async function drive(target: Target) {
   const errorStatuses = new Map<number, number>();
   let totals = { ok: 0, errors: 0, sent: 0, behind: 0 };
   const report = (t: number) => {
-    const rssMb = groupMemory(target.pgid).reduce((sum, p) => sum + p.rssKb, 0) / 1024;
+    const rssMb = treeMemory(target.pgid).reduce((sum, p) => sum + p.rssKb, 0) / 1024;
     rssSeries.push(rssMb);
     const p = percentiles(interval.latencies.length ? interval.latencies : [0]);
     console.log(

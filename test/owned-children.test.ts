@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, test } from 'vitest';
-import { ChildProcessError, runOwned, spawnOwned } from '../src/maintenance/owned-children';
+import { ChildProcessError, killOwned, runOwned, spawnOwned } from '../src/maintenance/owned-children';
 
 const folders: string[] = [];
 afterAll(() => Promise.all(folders.map((f) => rm(f, { recursive: true, force: true }))));
@@ -58,4 +58,20 @@ test.runIf(process.platform === 'linux')('a script that exits, or gets SIGTERM, 
     await exited;
     await expect.poll(() => isAlive(grandchild), { message: ending }).toBe(false);
   }
+});
+
+test.runIf(process.platform === 'linux')('killing a child also ends what it started in a process group of its own', async () => {
+  // As scripts/dev.ts does with wrangler: a grandchild in its own group, ended only on a SIGTERM the child gets.
+  const child = spawnOwned(
+    process.execPath,
+    ['-e', `const g = require('node:child_process').spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
+            process.on('SIGTERM', () => { process.kill(-g.pid, 'SIGTERM'); process.exit(0); });
+            console.log(g.pid); setInterval(() => {}, 1000);`],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const [report] = (await once(child.stdout!, 'data')) as [Buffer];
+  const grandchild = Number(report.toString().trim());
+  expect(grandchild).toBeGreaterThan(0);
+  await killOwned(child);
+  await expect.poll(() => isAlive(grandchild)).toBe(false);
 });

@@ -1,18 +1,58 @@
 /**
  * Child processes that end with us. Each runs in its own process group and, on a timeout, on
- * `kill()` or when this process exits (even on Ctrl-C or SIGTERM), the whole group gets SIGKILL.
+ * `kill()` or when this process exits (even on Ctrl-C or SIGTERM), its whole tree gets SIGKILL.
  * Why so blunt: `wrangler r2 object get/put` starts its own children and ignored SIGTERM while busy;
- * a timed-out test once left one behind at 2.5 GB RSS. A group kill also ends what the child started.
+ * a timed-out test once left one behind at 2.5 GB RSS. Why the tree and not only the group: a child
+ * may put what it starts in a group of its own (scripts/dev.ts does so with wrangler and workerd);
+ * SIGKILL gives it no chance to end that group, so we do, or workerd outlives it and keeps our pipes open.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const owned = new Set<ChildProcess>();
 
-function killGroup(child: ChildProcess) {
+/**
+ * The processes of group `pgid` and all their descendants, whichever group they moved to (Linux:
+ * read from /proc; elsewhere none are known and only the group itself can be reached).
+ */
+export function processTree(pgid: number): Array<{ pid: number; pgid: number }> {
+  const all: Array<{ pid: number; ppid: number; pgid: number }> = [];
+  let entries: string[] = [];
   try {
-    process.kill(-child.pid!, 'SIGKILL');
+    entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
   } catch {
-    // the group is gone already
+    // no /proc
+  }
+  for (const entry of entries) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command's closing parenthesis: state, ppid, pgrp, …
+      const [, ppid, group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      all.push({ pid: Number(entry), ppid: Number(ppid), pgid: Number(group) });
+    } catch {
+      // the process ended while we read it
+    }
+  }
+  const tree = new Set(all.filter((p) => p.pgid === pgid).map((p) => p.pid));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of all) {
+      if (tree.has(p.pid) || !tree.has(p.ppid)) continue;
+      tree.add(p.pid);
+      grew = true;
+    }
+  }
+  return all.filter((p) => tree.has(p.pid)).map(({ pid, pgid: group }) => ({ pid, pgid: group }));
+}
+
+/** SIGKILL to the child's group and to every group its descendants started: all of them are ours. */
+function killTree(child: ChildProcess) {
+  for (const group of new Set([child.pid!, ...processTree(child.pid!).map((p) => p.pgid)])) {
+    try {
+      process.kill(-group, 'SIGKILL');
+    } catch {
+      // the group is gone already
+    }
   }
 }
 
@@ -21,32 +61,32 @@ let hooked = false;
 function endChildrenWhenWeEnd() {
   if (hooked) return;
   hooked = true;
-  process.on('exit', () => owned.forEach(killGroup));
+  process.on('exit', () => owned.forEach(killTree));
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      owned.forEach(killGroup);
+      owned.forEach(killTree);
       process.kill(process.pid, signal); // then end as the signal would have
     });
   }
 }
 
-/** Starts `command` in its own process group; it is killed with its group when this process ends. */
+/** Starts `command` in its own process group; it is killed with its tree when this process ends. */
 export function spawnOwned(command: string, args: string[], options: Omit<SpawnOptions, 'detached'> = {}): ChildProcess {
   endChildrenWhenWeEnd();
   const child = spawn(command, args, { ...options, detached: true });
   owned.add(child);
   child.once('exit', () => {
     owned.delete(child);
-    killGroup(child); // what it started and left running
+    killTree(child); // what it started and left running
   });
   return child;
 }
 
 /** Ends a child and everything it started, and waits until it has exited. */
 export async function killOwned(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return killGroup(child);
+  if (child.exitCode !== null || child.signalCode !== null) return killTree(child);
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  killGroup(child);
+  killTree(child);
   await exited;
 }
 
@@ -60,7 +100,7 @@ export class ChildProcessError extends Error {
   }
 }
 
-/** Runs a command to completion; past `timeoutMs` its group is killed and the promise rejects. */
+/** Runs a command to completion; past `timeoutMs` its tree is killed and the promise rejects. */
 export async function runOwned(
   command: string,
   args: string[],
@@ -74,7 +114,7 @@ export async function runOwned(
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    killGroup(child);
+    killTree(child);
   }, options.timeoutMs);
   const [code, signal] = (await new Promise((resolve, reject) => {
     child.once('error', reject);
