@@ -559,7 +559,7 @@ export interface paths {
         put?: never;
         /**
          * Move a batch's outputs to another batch of the commit
-         * @description Moves the outputs the web app's `filter` selects (space-separated regular expressions, `-` to exclude; empty: all) to the batch `label`, created if needed. An emptied batch is deleted, unless a milestone points at it. Refused when a selected output runs, or when the target already has one of these runs (nothing moves then).
+         * @description Moves the outputs the web app's `filter` selects (space-separated regular expressions, `-` to exclude; empty: all; at most 256 characters) to the batch `label`, created if needed. An emptied batch is deleted, unless a milestone points at it. Refused when a selected output runs, or when the target already has one of these runs (nothing moves then).
          */
         post: operations["moveBatch"];
         delete?: never;

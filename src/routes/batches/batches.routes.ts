@@ -70,13 +70,13 @@ export const moveBatch = createRoute({
   tags,
   summary: "Move a batch's outputs to another batch of the commit",
   description:
-    'Moves the outputs the web app\'s `filter` selects (space-separated regular expressions, `-` to exclude; empty: all) to the batch ' +
+    'Moves the outputs the web app\'s `filter` selects (space-separated regular expressions, `-` to exclude; empty: all; at most 256 characters) to the batch ' +
     '`label`, created if needed. An emptied batch is deleted, unless a milestone points at it. Refused when a selected output runs, ' +
     'or when the target already has one of these runs (nothing moves then).',
   request: {
     body: jsonBody(
       z
-        .object({ id: batchId, label: batchLabel(), filter: boundedText(4096, 0).nullish() })
+        .object({ id: batchId, label: batchLabel(), filter: boundedText(256, 0).nullish() })
         .openapi('BatchMove', { example: { id: 77, label: 'night-only', filter: 'night -fail' } }),
     ),
   },
