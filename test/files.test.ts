@@ -11,7 +11,9 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { applyRetention } from '../src/maintenance/retention';
-import { queueFileDeletions } from '../src/maintenance/file-deletions';
+import { deleteFilesHandler, queueFileDeletions, type DeleteFilesJob } from '../src/maintenance/file-deletions';
+import { InProcessQueue } from '../src/jobs/in-process-queue';
+import { folderObjectStore } from '../src/lib/folder-object-store';
 import { HOURLY_CLEANUP_CRON, runScheduledMaintenance } from '../src/maintenance/scheduled-jobs';
 import { queryRows } from '../src/db/client';
 import { testApp, postJson, type TestApp } from './support/app';
@@ -453,6 +455,118 @@ describe.each(engineNames)('output files on %s', (engine) => {
       expect(long.status).toBe(400);
       expect(((await long.json()) as Json).errors.map((e: Json) => e.field)).toContain('filter');
       expect(await pendingDeletions()).toEqual([]);
+    });
+
+    describe('moving outputs to another batch (their prefix changes)', () => {
+      /** Moves the output of input one.jpg from the default batch to `night`; answers both batch ids. */
+      const moveOne = async () => {
+        const from = (await commitOf()).batches.default.id as number;
+        const moved = await postJson(app, '/api/v1/batch/move/', { id: from, label: 'night', filter: 'one' });
+        expect(await moved.json()).toEqual({ status: 'OK', moved_outputs: 1 });
+        return { from, to: (await commitOf()).batches.night.id as number };
+      };
+      const moving = async () => {
+        const send = vi.spyOn(app.fileDeletions, 'send').mockRejectedValueOnce(new Error('queue unavailable'));
+        try {
+          return await moveOne();
+        } finally {
+          send.mockRestore();
+        }
+      };
+      const deleteBatch = async (id: number) => expect((await app.request(`/api/v1/batch/${id}?soft=false`, { method: 'DELETE' })).status).toBe(200);
+
+      test('the files follow: the manifest lists them, /s/ serves them at the new URL; deleting the old batch keeps them, the new one removes them', async () => {
+        const moved = await withFiles({ input: 'one.jpg', branch: 'feature' });
+        const stayed = await withFiles({ input: 'two.jpg', branch: 'feature' });
+        expect(Object.keys((await (await app.request(`/api/v1/output/${moved.id}/manifest`)).json()) as Json)).toEqual(['a.png', 'deep/b.txt']); // cached now
+        const { from, to } = await moveOne();
+        await app.fileDeletions.idle();
+        expect(await storedUnder()).toEqual(
+          [`${from}/${stayed.id}/a.png`, `${from}/${stayed.id}/deep/b.txt`, `${to}/${moved.id}/a.png`, `${to}/${moved.id}/deep/b.txt`, `${to}/${moved.id}/manifest.outputs.json`].sort(),
+        );
+        const manifest = (await (await app.request(`/api/v1/output/${moved.id}/manifest`)).json()) as Json;
+        expect(Object.keys(manifest)).toEqual(['a.png', 'deep/b.txt']);
+        expect(manifest['a.png'].url).toContain(`/s/${PROJECT}/${shaOf(1)}/${to}/${moved.id}/a.png`);
+        const served = await app.request(new URL(manifest['a.png'].url, 'http://localhost').pathname);
+        expect(served.status).toBe(200);
+        expect(new Uint8Array(await served.arrayBuffer())).toEqual(pngBytes(10));
+
+        await deleteBatch(from);
+        await app.fileDeletions.idle();
+        expect(await storedUnder()).toEqual([`${to}/${moved.id}/a.png`, `${to}/${moved.id}/deep/b.txt`, `${to}/${moved.id}/manifest.outputs.json`]);
+        await deleteBatch(to);
+        await app.fileDeletions.idle();
+        expect(await storedUnder()).toEqual([]);
+        expect(await pendingDeletions()).toEqual([]);
+      });
+
+      test('a deletion of the old batch recorded before the move is done waits for it', async () => {
+        const moved = await withFiles({ input: 'one.jpg', branch: 'feature' });
+        await withFiles({ input: 'two.jpg', branch: 'feature' });
+        const { from, to } = await moving();
+        await deleteBatch(from);
+        await app.fileDeletions.idle();
+        // The deletion's message came and went: it left the moving files alone, and its row for later.
+        expect(await storedUnder()).toHaveLength(4);
+        expect(await pendingDeletions()).toEqual([
+          { prefix: `${PROJECT}/${shaOf(1)}/${from}/${moved.id}/`, pattern: null },
+          { prefix: `${PROJECT}/${shaOf(1)}/${from}/`, pattern: null },
+        ]);
+        await hourlyCleanup();
+        expect(await storedUnder()).toEqual([`${to}/${moved.id}/a.png`, `${to}/${moved.id}/deep/b.txt`]);
+        expect(await pendingDeletions()).toEqual([]);
+      });
+
+      test('a deletion of the new batch recorded before the move is done deletes the copies too', async () => {
+        await withFiles({ input: 'one.jpg', branch: 'feature' });
+        const stayed = await withFiles({ input: 'two.jpg', branch: 'feature' });
+        const { from, to } = await moving();
+        await deleteBatch(to);
+        await app.fileDeletions.idle();
+        expect(await storedUnder()).toHaveLength(4);
+        await hourlyCleanup();
+        expect(await storedUnder()).toEqual([`${from}/${stayed.id}/a.png`, `${from}/${stayed.id}/deep/b.txt`]);
+        expect(await pendingDeletions()).toEqual([]);
+      });
+
+      test('shared-disk projects: nothing is recorded, nothing in the store moves (the site owns its files)', async () => {
+        const moved = await withFiles({ input: 'one.jpg', branch: 'feature' });
+        await database.db.execute(sql`UPDATE projects SET data = jsonb_set(data, '{qatools_config}', '{"storage": {"mode": "shared-disk"}}')`);
+        const { from } = await moving();
+        expect(await pendingDeletions()).toEqual([]);
+        expect(await storedUnder()).toEqual([`${from}/${moved.id}/a.png`, `${from}/${moved.id}/deep/b.txt`]);
+      });
+
+      test('redelivered, a move copies nothing twice; done, it changes nothing more', async () => {
+        const moved = await withFiles({ input: 'one.jpg', branch: 'feature' });
+        const { from, to } = await moving();
+        // A consumer of its own, over a store whose first delete fails: the queue delivers again at once.
+        const store = folderObjectStore(artifactsFolder);
+        const queue = new InProcessQueue<DeleteFilesJob>({ name: 'moves', maxRetries: 2, delayScale: 0 });
+        queue.consume(deleteFilesHandler(database.db, store, queue));
+        const puts = vi.spyOn(store, 'putStream');
+        const deletes = vi.spyOn(store, 'delete').mockRejectedValueOnce(new Error('bucket unavailable'));
+        const [row] = await queryRows<{ id: number }>(database.db, sql`SELECT id FROM file_deletions`);
+        await queueFileDeletions(queue, [row!.id]);
+        await queue.idle();
+        expect(puts).toHaveBeenCalledTimes(2);
+        expect(deletes).toHaveBeenCalledTimes(2);
+        const after = await storedUnder();
+        expect(after).toEqual([`${to}/${moved.id}/a.png`, `${to}/${moved.id}/deep/b.txt`]);
+
+        // Delivered again once done (its row gone, or recorded again as by a restore): nothing changes.
+        await queueFileDeletions(queue, [row!.id]);
+        const [again] = await queryRows<{ id: number }>(
+          database.db,
+          sql`INSERT INTO file_deletions (prefix, move_to) VALUES (${`${PROJECT}/${shaOf(1)}/${from}/${moved.id}/`}, ${`${PROJECT}/${shaOf(1)}/${to}/${moved.id}/`}) RETURNING id`,
+        );
+        await queueFileDeletions(queue, [again!.id]);
+        await queue.idle();
+        expect(puts).toHaveBeenCalledTimes(2);
+        expect(await storedUnder()).toEqual(after);
+        expect(queue.deadLetters).toEqual([]);
+        expect(await pendingDeletions()).toEqual([]);
+      });
     });
   });
 

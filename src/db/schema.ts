@@ -231,10 +231,11 @@ export const ingestionChunks = pgTable(
 );
 
 /**
- * The outbox of R2 deletions (maintenance/file-deletions.ts): the statement that deletes outputs or
- * batches records the prefixes it emptied here, so a deletion committed is never forgotten — a
- * queue send that fails, a Worker stopped mid-request, leave the row for the next drain. A drain
- * deletes the objects, then the row. Properties named as the columns.
+ * The outbox of R2 deletions and moves (maintenance/file-deletions.ts): the statement that deletes
+ * outputs or batches records the prefixes it emptied here, and the one that moves outputs to another
+ * batch the prefixes their files leave, so a change committed is never forgotten — a queue send that
+ * fails, a Worker stopped mid-request, leave the row for the next drain. A drain deletes (or copies,
+ * then deletes) the objects, then the row. Properties named as the columns.
  */
 export const fileDeletions = pgTable(
   'file_deletions',
@@ -244,6 +245,8 @@ export const fileDeletions = pgTable(
     prefix: text('prefix').notNull(),
     /** Only the files whose path inside the output matches this fnmatch pattern (the web app's `filter`); NULL: every file. */
     pattern: text('pattern'),
+    /** A move: each object under `prefix` goes to the same path under this (`<project>/<commit>/<batch>/<output>/`). NULL: a deletion. */
+    move_to: text('move_to'),
     /** Files uploaded after this (a redone output's) are kept. */
     requested_at: timestamptz('requested_at').notNull().defaultNow(),
   },

@@ -2,12 +2,16 @@
  * Output files leave with their outputs: batch and output deletions and retention record the R2
  * prefixes they emptied in the outbox (domain/files/file-deletion-outbox.ts) in the statement that
  * deletes the rows, then queue the rows' ids; this job deletes the objects under each prefix, then
- * its row. A message handles a few rows, then queues the rest: no invocation holds a whole commit's
- * listing. A send that fails loses nothing: the hourly drain queues the rows left behind. Deleting is
- * idempotent — a redelivered message finds its rows gone, or lists again and deletes what is left.
+ * its row. Outputs moved to another batch change prefix: their rows (`moveTo`) copy each object to
+ * the new prefix (the R2 binding has no server-side copy), then delete the old ones. A message
+ * handles a few rows, then queues the rest: no invocation holds a whole commit's listing. A send
+ * that fails loses nothing: the hourly drain queues the rows left behind. Both are idempotent — a
+ * redelivered message finds its rows gone, or lists again and deletes (copies) what is left. A row
+ * waits while an earlier one touching the same keys is pending (`waitsForEarlier`); a move done
+ * queues again the rows that waited for it.
  */
 import type { Db } from '../db/client';
-import { forgetFileDeletion, overdueFileDeletions, pendingFileDeletions, type FileDeletion } from '../domain/files/file-deletion-outbox';
+import { forgetFileDeletion, overdueFileDeletions, pendingFileDeletions, waitsForEarlier, type FileDeletion } from '../domain/files/file-deletion-outbox';
 import { filesMatching } from '../domain/files/output-files';
 import type { JobHandler, JobQueue } from '../jobs/job-queue';
 import type { ObjectStore } from '../lib/object-store';
@@ -53,12 +57,35 @@ async function deleteObjects(store: ObjectStore, deletion: FileDeletion) {
   await store.delete(doomed);
 }
 
+/**
+ * Copies a move's objects to their new keys, then deletes the old ones. A key already there is
+ * kept when it is the same object (a copy from an earlier delivery) or newer than the move (an
+ * upload to the output's new prefix, or a copy whose store doesn't keep ETags).
+ */
+async function moveObjects(store: ObjectStore, move: FileDeletion & { moveTo: string }) {
+  const objects = await store.listObjects(move.prefix);
+  for (const object of objects) {
+    const key = move.moveTo + object.key.slice(move.prefix.length);
+    const there = await store.head(key);
+    if (there && ((there.size === object.size && there.etag === object.etag) || there.uploaded.getTime() >= move.requestedAt)) continue;
+    const source = await store.read(object.key);
+    if (source) await store.putStream(key, source.body, { size: source.info.size, ...(source.info.contentType && { contentType: source.info.contentType }) });
+  }
+  await store.delete(objects.map((o) => o.key));
+}
+
 export function deleteFilesHandler(db: Db, store: ObjectStore, queue: JobQueue<DeleteFilesJob>): JobHandler<DeleteFilesJob> {
   return async (job) => {
-    for (const deletion of await pendingFileDeletions(db, job.ids.slice(0, DELETIONS_PER_MESSAGE))) {
-      if (BATCH_OR_OUTPUT_PREFIX.test(deletion.prefix)) await deleteObjects(store, deletion);
-      else log('error', `refused to delete under ${JSON.stringify(deletion.prefix)}`);
-      await forgetFileDeletion(db, deletion.id);
+    for (const id of job.ids.slice(0, DELETIONS_PER_MESSAGE)) {
+      // Read one at a time: a move done earlier in this message may have restarted a later deletion's clock.
+      const [row] = await pendingFileDeletions(db, [id]);
+      // Gone: done by an earlier delivery. Else left in the outbox: the row it waits for queues it again when done (else the hourly drain).
+      if (!row || (await waitsForEarlier(db, row))) continue;
+      const refused = [row.prefix, row.moveTo ?? row.prefix].find((prefix) => !BATCH_OR_OUTPUT_PREFIX.test(prefix));
+      if (refused !== undefined) log('error', `refused to ${row.moveTo === null ? 'delete' : 'move files'} under ${JSON.stringify(refused)}`);
+      else if (row.moveTo === null) await deleteObjects(store, row);
+      else await moveObjects(store, { ...row, moveTo: row.moveTo });
+      await queueFileDeletions(queue, await forgetFileDeletion(db, row.id));
     }
     await queueFileDeletions(queue, job.ids.slice(DELETIONS_PER_MESSAGE));
   };

@@ -23,5 +23,5 @@ export async function seedBackupData(db: Db, outputCount: number, metricsPerOutp
     JOIN batches b ON b.id = (SELECT min(id) FROM batches) + (i % 20)`);
   await db.execute(sql`INSERT INTO batch_metric_aggregates (batch_id, metric, outputs_fingerprint, median, average)
     SELECT id, 'metric_1', 'fp', NULL, 1.5 FROM batches`);
-  await db.execute(sql`INSERT INTO file_deletions (prefix, pattern) VALUES ('p/0123abcd/7/', NULL), ('p/0123abcd/8/12/', '*.pñg')`);
+  await db.execute(sql`INSERT INTO file_deletions (prefix, pattern, move_to) VALUES ('p/0123abcd/7/', NULL, NULL), ('p/0123abcd/8/12/', '*.pñg', NULL), ('p/0123abcd/8/13/', NULL, 'p/0123abcd/9/13/')`);
 }

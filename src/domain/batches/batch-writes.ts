@@ -12,8 +12,9 @@ import { assertNotMilestoneBatch, assertNotMilestoneCommit, milestoneBatches } f
 import { failRunsSet } from '../outputs/fail-runs';
 import { referenceBranchOf } from '../projects/reference-branch';
 import { checkedFilePattern } from '../files/output-files';
-import { recordFileDeletions, recordedIds } from '../files/file-deletion-outbox';
-import { artifactKeys } from '../storage-locations';
+import { recordFileDeletions, recordFileMoves, recordedIds } from '../files/file-deletion-outbox';
+import { STORAGE_MODE_SQL } from '../rows';
+import { artifactKeys, type StorageMode } from '../storage-locations';
 import { cancelRunRequestsOfBatches } from '../run-requests/run-requests';
 import { completeBatches } from './batch-completion';
 import { outputFilter, type FilterableOutput } from './output-filter';
@@ -86,9 +87,17 @@ export async function renameBatch(db: Db, batch: BatchRef, label: string): Promi
 /**
  * Moves the outputs the web app's filter selects into the batch `label` of the same commit
  * (created if needed); an emptied batch is deleted, unless a milestone points at it. Refused when
- * a selected output runs, or when the target already has the same run.
+ * a selected output runs, or when the target already has the same run. Files in R2 live under
+ * their batch's prefix: the statement records their move in the outbox (`fileMoves`, for the
+ * caller to queue); a site's shared disk keeps its files where they were (the site owns them).
  */
-export async function moveOutputs(db: Db, batch: BatchRef, label: string, filter: string | null | undefined): Promise<{ status: 'OK'; moved_outputs: number }> {
+export async function moveOutputs(
+  db: Db,
+  batch: BatchRef,
+  label: string,
+  filter: string | null | undefined,
+  defaultStorage: StorageMode,
+): Promise<{ status: 'OK'; moved_outputs: number; fileMoves: number[] }> {
   const candidates = await queryRows<FilterableOutput & { id: number }>(
     db,
     sql`SELECT o.id, t.path AS "testInputPath", o.platform, o.configurations, o.extra_parameters AS "extraParameters",
@@ -96,28 +105,36 @@ export async function moveOutputs(db: Db, batch: BatchRef, label: string, filter
         FROM outputs o JOIN test_inputs t ON t.id = o.test_input_id WHERE o.batch_id = ${batch.id} ORDER BY o.id`,
   );
   const selected = candidates.filter(outputFilter(filter));
-  if (label === batch.label || !selected.length) return { status: 'OK', moved_outputs: 0 };
+  if (label === batch.label || !selected.length) return { status: 'OK', moved_outputs: 0, fileMoves: [] };
   if (selected.some((o) => o.isPending)) throw conflict(`Some of the selected outputs of ${batch.label} are still running: wait for them or stop the batch first.`);
   const ids = intArrayLiteral(selected.map((o) => o.id));
   try {
-    await db.transaction(async (tx) => {
-      await tx.execute(sql`
+    const commitPrefix = `${artifactKeys.commit(batch.projectId, batch.hexsha)}/`;
+    const inR2 = sql`(SELECT coalesce(${sql.raw(STORAGE_MODE_SQL)}, ${defaultStorage}) = 'r2'
+                      FROM ci_commits c JOIN projects p ON p.id = c.project_id WHERE c.id = ${batch.ciCommitId})`;
+    return await db.transaction(async (tx) => {
+      const [moved] = await queryRows<{ ids: number[] }>(
+        tx,
+        sql`
         WITH new_batch AS (
           INSERT INTO batches (ci_commit_id, label) VALUES (${batch.ciCommitId}, ${label}) ON CONFLICT (ci_commit_id, label) DO NOTHING RETURNING id
         ),
-        target AS (SELECT id FROM new_batch UNION ALL SELECT id FROM batches WHERE ci_commit_id = ${batch.ciCommitId} AND label = ${label})
-        UPDATE outputs SET batch_id = (SELECT id FROM target LIMIT 1), updated_at = now() WHERE id = ANY(${ids}::int[])`);
+        target AS (SELECT id FROM new_batch UNION ALL SELECT id FROM batches WHERE ci_commit_id = ${batch.ciCommitId} AND label = ${label}),
+        moved AS (UPDATE outputs SET batch_id = (SELECT id FROM target LIMIT 1), updated_at = now() WHERE id = ANY(${ids}::int[]) RETURNING id, batch_id),
+        outbox AS (${recordFileMoves(sql`SELECT ${commitPrefix}::text || ${batch.id} || '/' || id || '/', ${commitPrefix}::text || batch_id || '/' || id || '/' FROM moved WHERE ${inR2}`)})
+        SELECT ${recordedIds} AS ids`,
+      );
       await tx.execute(sql`
         DELETE FROM batches b WHERE b.id = ${batch.id}
           AND NOT EXISTS (SELECT 1 FROM outputs WHERE batch_id = ${batch.id})
           AND NOT EXISTS (SELECT 1 FROM (${milestoneBatches}) mb
             WHERE mb.project_id = ${batch.projectId} AND mb.hexsha = ${batch.hexsha} AND mb.label = b.label)`);
+      return { status: 'OK' as const, moved_outputs: selected.length, fileMoves: moved!.ids };
     });
   } catch (error) {
     if (isUniqueViolation(error)) throw conflict(`Batch ${label} already has some of these runs (same input, platform, configurations and parameters): nothing was moved.`);
     throw error;
   }
-  return { status: 'OK', moved_outputs: selected.length };
 }
 
 export interface BatchDeletion {

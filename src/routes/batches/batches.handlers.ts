@@ -32,7 +32,10 @@ export const renameBatch: AppRouteHandler<RenameBatch> = async (c) => {
 
 export const moveBatch: AppRouteHandler<MoveBatch> = async (c) => {
   const { id, label, filter } = c.req.valid('json');
-  return c.json(await batches.moveOutputs(c.var.db, await batches.findBatch(c.var.db, id, visibleProjects(c)), label, filter), 200);
+  const batch = await batches.findBatch(c.var.db, id, visibleProjects(c));
+  const { fileMoves, ...moved } = await batches.moveOutputs(c.var.db, batch, label, filter, c.var.config.files.defaultMode);
+  await queueFileDeletions(c.var.fileDeletions, fileMoves);
+  return c.json(moved, 200);
 };
 
 export const deleteBatch: AppRouteHandler<DeleteBatch> = async (c) => {

@@ -1,0 +1,1 @@
+ALTER TABLE "file_deletions" ADD COLUMN "move_to" text;
