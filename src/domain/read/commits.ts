@@ -1,37 +1,45 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { preparedRows, queryRows, type Db } from '../../db/client';
+import { preparedRows, queryRows, readBatch, type Db } from '../../db/client';
 import { notFound } from '../../lib/problem';
 import { referenceBranchOf } from '../projects/reference-branch';
 import { commitColumns, type CommitRow } from '../rows';
 import type { CommitJson } from '../v1-json';
-import { commitDetails, type CommitDetailsOptions } from './commit-details';
+import { assembleDetails, cacheLookupPlan, commitDetails, detailsQueries, type CommitDetailsOptions } from './commit-details';
 
 /** Branch names are stored as seen: `x` from the CLI, sometimes `origin/x`. Match both. */
 const onBranch = (branch: string) => sql`c.branch IN (${branch}, ${'origin/' + branch})`;
 
-/** A commit of a project by (a prefix of) its hexsha: the exact match first, else the oldest row with the prefix. */
-export async function commitByPrefix(db: Db, projectId: string, commitId: string): Promise<CommitRow | undefined> {
+/** SQL: `columns` of the commit of a project by (a prefix of) its hexsha: the exact match first, else the oldest row with the prefix. */
+function byPrefix(columns: SQL, projectId: string, commitId: string) {
   const sha = commitId.toLowerCase();
-  const [commit] = await preparedRows<CommitRow>(
-    db,
-    sql`SELECT ${commitColumns} FROM ci_commits c JOIN projects p ON p.id = c.project_id
+  return sql`SELECT ${columns} FROM ci_commits c JOIN projects p ON p.id = c.project_id
     WHERE c.project_id = ${projectId} AND (c.hexsha = ${sha} OR starts_with(c.hexsha, ${sha}))
-    ORDER BY c.hexsha = ${sha} DESC, c.id LIMIT 1`,
-  );
+    ORDER BY c.hexsha = ${sha} DESC, c.id LIMIT 1`;
+}
+
+/** A commit of a project by (a prefix of) its hexsha. */
+export async function commitByPrefix(db: Db, projectId: string, commitId: string): Promise<CommitRow | undefined> {
+  const [commit] = await preparedRows<CommitRow>(db, byPrefix(commitColumns, projectId, commitId));
   return commit;
 }
 
-/** A commit by (a prefix of) its hexsha; `GET /api/v1/commit/:id`. */
+/**
+ * A commit by (a prefix of) its hexsha; `GET /api/v1/commit/:id`. The details' statements find the
+ * commit themselves, so that all are sent together: one request over Neon's HTTP (readBatch).
+ */
 export async function readCommit(
   db: Db,
   projectId: string,
   commitId: string,
   options: CommitDetailsOptions,
 ): Promise<CommitJson> {
-  const commit = await commitByPrefix(db, projectId, commitId);
+  const plan = cacheLookupPlan(options.metrics);
+  const commitIds = sql`ARRAY(${byPrefix(sql`c.id`, projectId, commitId)})`;
+  const [found, ...details] = await readBatch(db, [byPrefix(commitColumns, projectId, commitId), ...detailsQueries(commitIds, options, plan)]);
+  const commit = found![0] as CommitRow | undefined;
   if (!commit) throw notFound(`Sorry, we could not find any data on commit ${commitId} in project ${projectId}.`);
-  const [details] = await commitDetails(db, [commit], options);
-  return details!;
+  const [json] = await assembleDetails(db, [commit], details, options, plan);
+  return json!;
 }
 
 async function referenceBranchOfProject(db: Db, projectId: string): Promise<string> {
