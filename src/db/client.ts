@@ -72,7 +72,8 @@ const sessionKind = (db: Db) => (db._.session.constructor as unknown as { [entit
  * request of its own and they run one after the other (named prepared statements where kept).
  */
 export async function readBatch(db: Db, queries: SQL[]): Promise<unknown[][]> {
-  if (sessionKind(db) === 'NeonHttpSession') {
+  // A batch of one would only wrap its statement in BEGIN / COMMIT.
+  if (queries.length > 1 && sessionKind(db) === 'NeonHttpSession') {
     const http = db as unknown as { batch(items: unknown[]): Promise<{ rows: unknown[] }[]> };
     return (await http.batch(queries.map((query) => db.execute(query)))).map((result) => result.rows);
   }
