@@ -147,6 +147,10 @@ describe.each(engineNames)('the aggregate cache on %s', (engine) => {
     const [commit] = (await response.json()) as Json[];
     expect(commit!.batches.default.aggregated_metrics).toEqual({ loss_median: 1, loss_average: 1 });
     expect(await cachedMetrics()).toEqual([]);
+    // A commit by its id is read before its project's definitions are known (one batch of statements): the same rule.
+    const byId = await app.request(`/api/v1/commit/${commit!.id}?project=cache%2Frepo&metrics=${encodeURIComponent(JSON.stringify({ ...madeUp, loss: 0 }))}`);
+    expect(((await byId.json()) as Json).batches.default.aggregated_metrics).toEqual({ loss_median: 1, loss_average: 1 });
+    expect(await cachedMetrics()).toEqual([]);
 
     const defined = await app.request(`/api/v1/commits?project=cache%2Frepo&metrics=${encodeURIComponent('{"psnr": 0, "loss": 0}')}`);
     expect(((await defined.json()) as Json[])[0]!.batches.default.aggregated_metrics).toEqual({ psnr_median: 30, psnr_average: 30, loss_median: 1, loss_average: 1 });

@@ -56,11 +56,30 @@ const SESSIONS_KEEPING_STATEMENTS = new Set(['NodePgSession']);
  */
 export async function preparedRows<T>(db: Db, query: SQL): Promise<T[]> {
   const session = db._.session;
-  const kind = (session.constructor as unknown as { [entityKind]?: string })[entityKind];
+  const kind = sessionKind(db);
   if (!kind || !SESSIONS_KEEPING_STATEMENTS.has(kind)) return queryRows<T>(db, query);
   const compiled = dialect.sqlToQuery(query);
   const result = await session.prepareQuery(compiled, undefined, statementName(compiled.sql), false).execute();
   return (result as unknown as { rows: T[] }).rows;
+}
+
+const sessionKind = (db: Db) => (db._.session.constructor as unknown as { [entityKind]?: string })[entityKind];
+
+/**
+ * Runs statements that don't depend on each other's answers and returns their rows in order. Over
+ * Neon's SQL over HTTP every statement is a round trip of its own: there they go as one request
+ * (Neon's non-interactive batch, one transaction, so one snapshot). Elsewhere a statement costs no
+ * request of its own and they run one after the other (named prepared statements where kept).
+ */
+export async function readBatch(db: Db, queries: SQL[]): Promise<unknown[][]> {
+  // A batch of one would only wrap its statement in BEGIN / COMMIT.
+  if (queries.length > 1 && sessionKind(db) === 'NeonHttpSession') {
+    const http = db as unknown as { batch(items: unknown[]): Promise<{ rows: unknown[] }[]> };
+    return (await http.batch(queries.map((query) => db.execute(query)))).map((result) => result.rows);
+  }
+  const rows: unknown[][] = [];
+  for (const query of queries) rows.push(await preparedRows(db, query));
+  return rows;
 }
 
 /** A Postgres array literal of ids, to pass as one parameter: `= ANY(${intArrayLiteral(ids)}::int[])`. */

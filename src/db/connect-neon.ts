@@ -48,11 +48,13 @@ export function openNeonDatabase(connectionString: string, timeouts: DatabaseTim
  */
 export function neonHttpDatabase(connectionString: string, timeouts: DatabaseTimeouts = DEFAULT_DATABASE_TIMEOUTS): Db {
   const sql = neon(connectionString, { fullResults: true });
-  const send = sql.query;
-  const query: typeof sql.query = (text, params, options) =>
-    send(text, params, { ...options, fetchOptions: { ...options?.fetchOptions, signal: AbortSignal.timeout(timeouts.statementTimeoutMs) } });
-  // Drizzle calls `client.query` when there is one: every statement gets its own deadline.
-  const client = Object.assign(sql, { query });
+  const { query: send, transaction: sendBatch } = sql;
+  const deadline = (fetchOptions?: Record<string, unknown>) => ({ ...fetchOptions, signal: AbortSignal.timeout(timeouts.statementTimeoutMs) });
+  const query: typeof sql.query = (text, params, options) => send(text, params, { ...options, fetchOptions: deadline(options?.fetchOptions) });
+  // A batch (`db.batch`, client.ts `readBatch`) is one request: the options of its statements are not sent, its own are.
+  const transaction: typeof sql.transaction = (queries, options) => sendBatch(queries, { ...options, fetchOptions: deadline(options?.fetchOptions) });
+  // Drizzle calls `client.query` when there is one: every statement (or batch) gets its own deadline.
+  const client = Object.assign(sql, { query, transaction });
   return drizzleHttp({ client, schema }) as unknown as Db;
 }
 

@@ -66,6 +66,18 @@ test('neon-http: uploads and reads are HTTP requests and open no session; an int
   expect(oneShots.webSockets).toBe(0);
   expect(oneShots.sqlRequests).toBeGreaterThanOrEqual(15);
 
+  // The commit, its batches' summaries and their outputs are independent statements: one request (db/client.ts `readBatch`),
+  // whether the commit is named by a prefix of its hexsha or is the latest successful one of a branch.
+  for (const path of [`/api/v1/commit/${sha.slice(0, 8)}?`, `/api/v1/commit?branch=${String(firstUpload.commit_branch)}&`]) {
+    const read = await counted(async () => {
+      const commit = await call(`${path}project=${encodeURIComponent(project)}`);
+      expect(commit.status, path).toBe(200);
+      expect(commit.body.id, path).toBe(sha);
+      expect(Object.values(commit.body.batches as Record<string, { outputs: Record<string, unknown> }>).reduce((n, b) => n + Object.keys(b.outputs).length, 0)).toBe(10);
+    });
+    expect(read, path).toEqual({ webSockets: 0, sqlRequests: 1 });
+  }
+
   // `qa optimize` bookkeeping moves outputs and drops iteration batches in one interactive transaction.
   const optimize = { project, commit_sha: sha, batch_label: 'tuning', data: { optimization: true, iteration: 1, is_best_iter: true, iteration_label: 'tuning|iter1' } };
   const transaction = await counted(async () => {

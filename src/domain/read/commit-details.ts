@@ -1,10 +1,11 @@
 /**
  * Commits as the v1 API shows them: with their batches, each batch's output counts and aggregated
  * metrics (computed in SQL), and optionally every output. Loads any number of commits with a
- * handful of queries, whatever their number.
+ * handful of queries, whatever their number, sent together (db/client.ts `readBatch`): one request
+ * over Neon's HTTP.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import { intArrayLiteral, preparedRows, type Db } from '../../db/client';
+import { intArrayLiteral, readBatch, type Db } from '../../db/client';
 import { batchColumns, type BatchRow, type CommitRow } from '../rows';
 import type { StorageMode } from '../storage-locations';
 import { commitJson, OUTPUT_JSON_SQL, type BatchSummary, type CommitJson, type OutputOfBatch } from '../v1-json';
@@ -26,20 +27,36 @@ const OUTPUT_TAIL = sql.raw(OUTPUT_JSON_SQL.tail);
 type BatchCountsRow = BatchRow & Omit<BatchSummary, 'aggregated_metrics'> & { cached: MetricAggregate[] | null };
 
 /**
+ * Which metrics a read takes from the cache (computed and stored when missing, if the project
+ * defines them) and which it computes with the counts. A read that doesn't know the project's
+ * definitions yet (it finds the commit in the same request) looks every metric up in the cache.
+ */
+export interface MetricsPlan {
+  cached: string[];
+  inline: string[];
+}
+
+const planOf = (metrics: string[], defined: ReadonlySet<string>): MetricsPlan => ({
+  cached: metrics.filter((m) => defined.has(m)),
+  inline: metrics.filter((m) => !defined.has(m)),
+});
+
+/** The plan of a read that finds the commit in the same request: every metric looked up in the cache. */
+export const cacheLookupPlan = (metrics: string[]): MetricsPlan => ({ cached: metrics, inline: [] });
+
+/** SQL: the batches `b` of the commits `commitIds` (an int[] expression) shown, of `batchLabel` when given. */
+const batchesOf = (commitIds: SQL, batchLabel: string | undefined) =>
+  sql`b.ci_commit_id = ANY(${commitIds}) ${batchLabel === undefined ? sql`` : sql`AND b.label = ${batchLabel}`}`;
+
+/**
  * The batches of the commits, each with its output counts and aggregated metrics, in one statement:
  * the counts and the outputs' fingerprint from the `outputs_batch_summary` index, the cached
- * aggregates still exact for that fingerprint, and the metrics that aren't cached computed there
- * and then. Only batches whose cache is incomplete take a second statement (computed and stored).
+ * aggregates still exact for that fingerprint, and the inline metrics computed there and then.
  * The outputs are read per batch (LATERAL), by index whatever the planner thinks of the batches'
  * sizes: a join over a million outputs was planned as a sequential scan.
  */
-async function batchSummaries(db: Db, commitIds: number[], definedMetrics: ReadonlySet<string>, options: CommitDetailsOptions) {
-  const cacheable = options.metrics.filter((m) => definedMetrics.has(m));
-  const uncacheable = options.metrics.filter((m) => !definedMetrics.has(m));
-  const labelFilter: SQL = options.batchLabel === undefined ? sql`` : sql`AND b.label = ${options.batchLabel}`;
-  const rows = await preparedRows<BatchCountsRow & Record<string, unknown>>(
-    db,
-    sql`SELECT s.*, ${cacheable.length ? cachedAggregatesOf(cacheable) : sql`NULL`} AS cached
+const batchSummariesQuery = (commitIds: SQL, plan: MetricsPlan, batchLabel: string | undefined) =>
+  sql`SELECT s.*, ${plan.cached.length ? cachedAggregatesOf(plan.cached) : sql`NULL`} AS cached
     FROM (
       SELECT ${batchColumns}, b.created_date AS created_order, o.*
       FROM batches b CROSS JOIN LATERAL (
@@ -49,57 +66,71 @@ async function batchSummaries(db: Db, commitIds: number[], definedMetrics: Reado
           count(*) FILTER (WHERE o.is_running)::int AS running_outputs,
           count(*) FILTER (WHERE o.is_failed)::int AS failed_outputs,
           count(*) FILTER (WHERE o.deleted)::int AS deleted_outputs,
-          ${OUTPUTS_FINGERPRINT} AS outputs_fingerprint ${aggregateColumns(uncacheable, 'u')}
+          ${OUTPUTS_FINGERPRINT} AS outputs_fingerprint ${aggregateColumns(plan.inline, 'u')}
         FROM outputs o WHERE o.batch_id = b.id) o
-      WHERE b.ci_commit_id = ANY(${intArrayLiteral(commitIds)}::int[]) ${labelFilter}) s
-    ORDER BY s.created_order, s.id`,
-  );
-  const aggregates = await aggregatedMetrics(
-    db,
-    rows.map((row) => ({ id: row.id, found: [...(row.cached ?? []), ...aggregatesOfRow(row, uncacheable, 'u')] })),
-    cacheable,
-  );
-  return rows.map(({ valid_outputs, pending_outputs, running_outputs, failed_outputs, deleted_outputs, ...row }) => {
-    const summary: BatchSummary = {
-      valid_outputs,
-      pending_outputs,
-      running_outputs,
-      failed_outputs,
-      deleted_outputs,
-      aggregated_metrics: aggregates.get(row.id)!,
-    };
-    return { row: row as BatchRow, summary };
-  });
-}
+      WHERE ${batchesOf(commitIds, batchLabel)}) s
+    ORDER BY s.created_order, s.id`;
 
-/** The outputs of batches, their JSON written by Postgres (OUTPUT_JSON_SQL), in id order. */
-async function outputsOfBatches(db: Db, batchIds: number[]) {
-  const byBatch = new Map<number, OutputOfBatch[]>(batchIds.map((id) => [id, []]));
-  if (!batchIds.length) return byBatch;
-  const rows = await preparedRows<OutputOfBatch>(
-    db,
-    // What `outputDirUrl` derives a folder from, only when it must (an output without a folder of its own).
-    sql`SELECT o.id, o.batch_id AS "batchId", o.output_dir_override AS "outputDirOverride",
+/**
+ * The outputs of the batches, their JSON written by Postgres (OUTPUT_JSON_SQL), in id order. The
+ * batches' ids are an InitPlan (`ARRAY(...)`): the outputs are then found by index, as from a list of ids.
+ */
+const outputsQuery = (commitIds: SQL, batchLabel: string | undefined) =>
+  // What `outputDirUrl` derives a folder from, only when it must (an output without a folder of its own).
+  sql`SELECT o.id, o.batch_id AS "batchId", o.output_dir_override AS "outputDirOverride",
       ${OUTPUT_HEAD} AS head, ${OUTPUT_TAIL} AS tail,
       CASE WHEN o.output_dir_override IS NULL THEN o.platform END AS platform,
       CASE WHEN o.output_dir_override IS NULL THEN o.configurations END AS configurations,
       CASE WHEN o.output_dir_override IS NULL THEN o.extra_parameters END AS "extraParameters",
       CASE WHEN o.output_dir_override IS NULL THEN t.path END AS "testInputPath"
     FROM outputs o JOIN test_inputs t ON t.id = o.test_input_id
-    WHERE o.batch_id = ANY(${intArrayLiteral(batchIds)}::int[])
-    ORDER BY o.id`,
-  );
-  for (const row of rows) byBatch.get(row.batchId)!.push(row);
-  return byBatch;
-}
+    WHERE o.batch_id = ANY(ARRAY(SELECT b.id FROM batches b WHERE ${batchesOf(commitIds, batchLabel)}))
+    ORDER BY o.id`;
 
-export async function commitDetails(db: Db, commits: CommitRow[], options: CommitDetailsOptions): Promise<CommitJson[]> {
+/**
+ * The statements that read the details of the commits `commitIds` (an int[] expression, which may
+ * itself find them), independent of each other: sent together with `readBatch`, and given back to
+ * `assembleDetails` with the commits.
+ */
+export const detailsQueries = (commitIds: SQL, options: CommitDetailsOptions, plan: MetricsPlan) => {
+  const summaries = batchSummariesQuery(commitIds, plan, options.batchLabel);
+  return options.withOutputs ? [summaries, outputsQuery(commitIds, options.batchLabel)] : [summaries];
+};
+
+/** The commits' JSON from what `detailsQueries` read; metrics missing from the cache are computed (and stored if the project defines them) now. */
+export async function assembleDetails(
+  db: Db,
+  commits: CommitRow[],
+  [summaries, outputs]: unknown[][],
+  options: CommitDetailsOptions,
+  plan: MetricsPlan,
+): Promise<CommitJson[]> {
   if (!commits.length) return [];
   // Every commit shown together belongs to one project.
-  const definedMetrics = definedMetricNames(commits[0]!.projectData);
-  const batches = await batchSummaries(db, commits.map((c) => c.commitId), definedMetrics, options);
-  const outputs = options.withOutputs ? await outputsOfBatches(db, batches.map((b) => b.row.id)) : undefined;
+  const defined = definedMetricNames(commits[0]!.projectData);
+  const rows = summaries as (BatchCountsRow & Record<string, unknown>)[];
+  const aggregates = await aggregatedMetrics(
+    db,
+    rows.map((row) => ({ id: row.id, found: [...(row.cached ?? []), ...aggregatesOfRow(row, plan.inline, 'u')] })),
+    plan.cached,
+    defined,
+  );
+  const outputsOfBatch = new Map<number, OutputOfBatch[]>(rows.map((row) => [row.id, []]));
+  // Outside Neon's HTTP batch the statements may see different snapshots: what belongs to a commit not shown is left out.
+  for (const output of (outputs ?? []) as OutputOfBatch[]) outputsOfBatch.get(output.batchId)?.push(output);
   const batchesOfCommit = new Map<number, Parameters<typeof commitJson>[1]>(commits.map((c) => [c.commitId, []]));
-  for (const batch of batches) batchesOfCommit.get(batch.row.ciCommitId)!.push({ ...batch, outputs: outputs?.get(batch.row.id) });
+  for (const { valid_outputs, pending_outputs, running_outputs, failed_outputs, deleted_outputs, ...row } of rows) {
+    const summary: BatchSummary = { valid_outputs, pending_outputs, running_outputs, failed_outputs, deleted_outputs, aggregated_metrics: aggregates.get(row.id)! };
+    const outputsShown = options.withOutputs ? outputsOfBatch.get(row.id) : undefined;
+    batchesOfCommit.get(row.ciCommitId)?.push({ row: row as BatchRow, summary, outputs: outputsShown });
+  }
   return commits.map((commit) => commitJson(commit, batchesOfCommit.get(commit.commitId)!, options.defaultStorage));
+}
+
+/** The details of commits already read: their batches' statements in one request (readBatch). */
+export async function commitDetails(db: Db, commits: CommitRow[], options: CommitDetailsOptions): Promise<CommitJson[]> {
+  if (!commits.length) return [];
+  const plan = planOf(options.metrics, definedMetricNames(commits[0]!.projectData));
+  const ids = sql`${intArrayLiteral(commits.map((c) => c.commitId))}::int[]`;
+  return assembleDetails(db, commits, await readBatch(db, detailsQueries(ids, options, plan)), options, plan);
 }

@@ -1,23 +1,25 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { preparedRows, queryRows, type Db } from '../../db/client';
+import { preparedRows, queryRows, readBatch, type Db } from '../../db/client';
 import { notFound } from '../../lib/problem';
 import { referenceBranchOf } from '../projects/reference-branch';
 import { commitColumns, type CommitRow } from '../rows';
 import type { CommitJson } from '../v1-json';
-import { commitDetails, type CommitDetailsOptions } from './commit-details';
+import { assembleDetails, cacheLookupPlan, commitDetails, detailsQueries, type CommitDetailsOptions } from './commit-details';
 
 /** Branch names are stored as seen: `x` from the CLI, sometimes `origin/x`. Match both. */
 const onBranch = (branch: string) => sql`c.branch IN (${branch}, ${'origin/' + branch})`;
 
-/** A commit of a project by (a prefix of) its hexsha: the exact match first, else the oldest row with the prefix. */
-export async function commitByPrefix(db: Db, projectId: string, commitId: string): Promise<CommitRow | undefined> {
+/** SQL: `columns` of the commit of a project by (a prefix of) its hexsha: the exact match first, else the oldest row with the prefix. */
+function byPrefix(columns: SQL, projectId: string, commitId: string) {
   const sha = commitId.toLowerCase();
-  const [commit] = await preparedRows<CommitRow>(
-    db,
-    sql`SELECT ${commitColumns} FROM ci_commits c JOIN projects p ON p.id = c.project_id
+  return sql`SELECT ${columns} FROM ci_commits c JOIN projects p ON p.id = c.project_id
     WHERE c.project_id = ${projectId} AND (c.hexsha = ${sha} OR starts_with(c.hexsha, ${sha}))
-    ORDER BY c.hexsha = ${sha} DESC, c.id LIMIT 1`,
-  );
+    ORDER BY c.hexsha = ${sha} DESC, c.id LIMIT 1`;
+}
+
+/** A commit of a project by (a prefix of) its hexsha. */
+export async function commitByPrefix(db: Db, projectId: string, commitId: string): Promise<CommitRow | undefined> {
+  const [commit] = await preparedRows<CommitRow>(db, byPrefix(commitColumns, projectId, commitId));
   return commit;
 }
 
@@ -28,10 +30,9 @@ export async function readCommit(
   commitId: string,
   options: CommitDetailsOptions,
 ): Promise<CommitJson> {
-  const commit = await commitByPrefix(db, projectId, commitId);
-  if (!commit) throw notFound(`Sorry, we could not find any data on commit ${commitId} in project ${projectId}.`);
-  const [details] = await commitDetails(db, [commit], options);
-  return details!;
+  const found = await foundCommitDetails(db, (columns) => byPrefix(columns, projectId, commitId), options);
+  if (!found) throw notFound(`Sorry, we could not find any data on commit ${commitId} in project ${projectId}.`);
+  return found;
 }
 
 async function referenceBranchOfProject(db: Db, projectId: string): Promise<string> {
@@ -48,6 +49,20 @@ export interface LatestSuccessfulQuery {
   excludingHexsha?: string;
 }
 
+/** SQL: `columns` of the newest of the last `withinLast` commits on `branchName` with valid outputs (latestSuccessfulCommitRow). */
+function latestSuccessful(columns: SQL, projectId: string, branchName: string, { batchLabel, withinLast = 20, excludingHexsha }: LatestSuccessfulQuery) {
+  const labelFilter = batchLabel === undefined ? sql`` : sql`AND b.label = ${batchLabel}`;
+  const excluded = excludingHexsha === undefined ? sql`` : sql`AND c.hexsha <> ${excludingHexsha}`;
+  return sql`SELECT ${columns}
+    FROM (SELECT * FROM ci_commits c WHERE c.project_id = ${projectId} AND ${onBranch(branchName)} ${excluded}
+          ORDER BY c.authored_datetime DESC LIMIT ${withinLast}) c
+    JOIN projects p ON p.id = c.project_id
+    WHERE EXISTS (
+      SELECT 1 FROM batches b JOIN outputs o ON o.batch_id = b.id
+      WHERE b.ci_commit_id = c.id ${labelFilter} AND NOT o.is_failed AND NOT o.is_pending)
+    ORDER BY c.authored_datetime DESC LIMIT 1`;
+}
+
 /**
  * The newest of the last `withinLast` (20) commits on a branch that has valid outputs (in
  * `batchLabel` when given): what `qa optimize`, the web app and regression verdicts compare
@@ -57,36 +72,35 @@ export async function latestSuccessfulCommitRow(
   db: Db,
   projectId: string,
   branch: string | undefined,
-  { batchLabel, withinLast = 20, excludingHexsha }: LatestSuccessfulQuery = {},
+  query: LatestSuccessfulQuery = {},
 ): Promise<{ commit: CommitRow | undefined; branch: string }> {
   const branchName = branch ?? (await referenceBranchOfProject(db, projectId));
-  const labelFilter = batchLabel === undefined ? sql`` : sql`AND b.label = ${batchLabel}`;
-  const excluded = excludingHexsha === undefined ? sql`` : sql`AND c.hexsha <> ${excludingHexsha}`;
-  const [commit] = await queryRows<CommitRow>(
-    db,
-    sql`SELECT ${commitColumns}
-    FROM (SELECT * FROM ci_commits c WHERE c.project_id = ${projectId} AND ${onBranch(branchName)} ${excluded}
-          ORDER BY c.authored_datetime DESC LIMIT ${withinLast}) c
-    JOIN projects p ON p.id = c.project_id
-    WHERE EXISTS (
-      SELECT 1 FROM batches b JOIN outputs o ON o.batch_id = b.id
-      WHERE b.ci_commit_id = c.id ${labelFilter} AND NOT o.is_failed AND NOT o.is_pending)
-    ORDER BY c.authored_datetime DESC LIMIT 1`,
-  );
+  const [commit] = await queryRows<CommitRow>(db, latestSuccessful(commitColumns, projectId, branchName, query));
   return { commit, branch: branchName };
 }
 
-/** `GET /api/v1/commit` without a commit: the latest successful commit of a branch, with its batches and outputs. */
+/**
+ * The commit a statement finds (`found`: `columns` → SQL) with its details, all sent together: the
+ * details' statements find the commit themselves (one request over Neon's HTTP, readBatch).
+ */
+async function foundCommitDetails(db: Db, found: (columns: SQL) => SQL, options: CommitDetailsOptions): Promise<CommitJson | undefined> {
+  const plan = cacheLookupPlan(options.metrics);
+  const [rows, ...details] = await readBatch(db, [found(commitColumns), ...detailsQueries(sql`ARRAY(${found(sql`c.id`)})`, options, plan)]);
+  const commit = rows![0] as CommitRow | undefined;
+  return commit && (await assembleDetails(db, [commit], details, options, plan))[0];
+}
+
+/** `GET /api/v1/commit` without a commit: the latest successful commit of a branch (the reference branch when absent), with its batches and outputs. */
 export async function latestSuccessfulCommit(
   db: Db,
   projectId: string,
   branch: string | undefined,
   options: CommitDetailsOptions,
 ): Promise<CommitJson> {
-  const found = await latestSuccessfulCommitRow(db, projectId, branch, { batchLabel: options.batchLabel });
-  if (!found.commit) throw notFound(`Sorry, we cant find any commit with results for the ${projectId} on ${found.branch}.`);
-  const [details] = await commitDetails(db, [found.commit], options);
-  return details!;
+  const branchName = branch ?? (await referenceBranchOfProject(db, projectId));
+  const found = await foundCommitDetails(db, (columns) => latestSuccessful(columns, projectId, branchName, { batchLabel: options.batchLabel }), options);
+  if (!found) throw notFound(`Sorry, we cant find any commit with results for the ${projectId} on ${branchName}.`);
+  return found;
 }
 
 export interface CommitListQuery {

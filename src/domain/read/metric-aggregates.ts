@@ -61,8 +61,8 @@ export const aggregatesOfRow = (row: Record<string, unknown>, metrics: string[],
     return { metric, median: median === null ? null : Number(median), average: average === null ? null : Number(average) };
   });
 
-/** Computes the aggregates of `batchIds`; with `store`, keeps them with the fingerprint seen in the same snapshot. */
-async function computeAggregates(db: Db, batchIds: number[], metrics: string[], store: boolean): Promise<AggregateRow[]> {
+/** Computes the aggregates of `batchIds`; keeps those of the `stored` metrics with the fingerprint seen in the same snapshot. */
+async function computeAggregates(db: Db, batchIds: number[], metrics: string[], stored: ReadonlySet<string>): Promise<AggregateRow[]> {
   const rows = await queryRows<Record<string, number | string | null>>(
     db,
     sql`SELECT b.id AS batch_id, o.*
@@ -77,11 +77,12 @@ async function computeAggregates(db: Db, batchIds: number[], metrics: string[], 
       ...aggregate,
     })),
   );
-  if (!store || !computed.length) return computed;
+  const kept = computed.filter((row) => stored.has(row.metric));
+  if (!kept.length) return computed;
   await db.execute(sql`
     INSERT INTO batch_metric_aggregates (batch_id, metric, outputs_fingerprint, median, average)
     SELECT batch_id, metric, outputs_fingerprint, median, average
-    FROM jsonb_to_recordset(${JSON.stringify(computed)}::jsonb)
+    FROM jsonb_to_recordset(${JSON.stringify(kept)}::jsonb)
       AS x(batch_id int, metric text, outputs_fingerprint text, median float8, average float8)
     ON CONFLICT (batch_id, metric) DO UPDATE SET
       outputs_fingerprint = EXCLUDED.outputs_fingerprint, median = EXCLUDED.median, average = EXCLUDED.average`);
@@ -103,18 +104,20 @@ export const cachedAggregatesOf = (metrics: string[]) => sql`(SELECT json_agg(js
 
 /**
  * `{metric}_median` / `{metric}_average` for each batch, from what the batches' read found: the
- * fresh cached aggregates of the cacheable metrics, and the others, computed in the same statement.
- * Batches missing a cacheable metric are computed and stored now. A metric without values in a
- * batch is absent, as in the original.
+ * fresh cached aggregates of the `cached` metrics, and the others, computed in the same statement.
+ * Batches missing one of the `cached` metrics are computed now, and stored for the metrics the
+ * project defines (`defined`: only those, so that reads can't grow the table). A metric without
+ * values in a batch is absent, as in the original.
  */
 export async function aggregatedMetrics(
   db: Db,
   batches: { id: number; found: MetricAggregate[] }[],
-  cacheable: string[],
+  cached: string[],
+  defined: ReadonlySet<string>,
 ): Promise<Map<number, Record<string, number>>> {
-  const stale = batches.filter((b) => cacheable.some((metric) => !b.found.some((row) => row.metric === metric))).map((b) => b.id);
+  const stale = batches.filter((b) => cached.some((metric) => !b.found.some((row) => row.metric === metric))).map((b) => b.id);
   const rows: (MetricAggregate & { batch_id: number })[] = batches.flatMap((b) => b.found.map((row) => ({ ...row, batch_id: b.id })));
-  if (stale.length) rows.push(...(await computeAggregates(db, stale, cacheable, true)));
+  if (stale.length) rows.push(...(await computeAggregates(db, stale, cached, defined)));
   const result = new Map(batches.map((b) => [b.id, {} as Record<string, number>]));
   for (const row of rows) {
     const aggregated = result.get(row.batch_id)!;
