@@ -37,6 +37,25 @@ describe.each(engineNames)('bulk ingestion on %s', (engine) => {
     expect(commit.batches.default.aggregated_metrics).toEqual({ psnr_median: 299.5, psnr_average: 299.5 });
   });
 
+  test('v2: the envelope is checked once, yet every problem is named on its run', async () => {
+    const { metrics: _, input_path: _i, rel_input_path: _r, ...envelope } = outputUpload({ project: 'bulk/repo', sha: shaOf(1) });
+    const outputs = [
+      { rel_input_path: 'in/0.jpg' },
+      { rel_input_path: 'in/1.jpg', metrics: 3 }, // its own field
+      { metrics: { psnr: 1 } }, // a rule across fields: no input path
+      { rel_input_path: 'in/3.jpg', commit_sha: 'not-hex' }, // it overrides the envelope
+    ];
+    const fields = async (body: object) => {
+      const response = await postJson(app, '/api/v2/outputs', body);
+      expect(response.status).toBe(400);
+      return ((await response.json()) as { errors: { field: string }[] }).errors.map((e) => e.field);
+    };
+    expect(await fields({ ...envelope, outputs })).toEqual(['outputs.1.metrics', 'outputs.2.input_path', 'outputs.3.commit_sha']);
+    // An invalid envelope is every run's problem.
+    expect(await fields({ ...envelope, project: '', outputs: outputs.slice(0, 1).concat({ rel_input_path: 'in/9.jpg' }) })).toEqual(['outputs.0.project', 'outputs.1.project']);
+    expect(await app.spool.depth()).toBe(0);
+  });
+
   test('v1: an array of uploads, across commits; a start and its end in one request keep their order', async () => {
     const uploads = [
       outputUpload({ project: 'bulk/repo', sha: shaOf(2), input: 'a', status: 'running' }),

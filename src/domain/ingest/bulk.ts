@@ -5,7 +5,7 @@
  * upload is validated up front; the errors name the item (`3.input_path`, `outputs.3.input_path`).
  */
 import { z } from '@hono/zod-openapi';
-import { outputUpload, type OutputUpload } from './envelope';
+import { outputUpload, outputUploadFields, outputUploadProblems, type OutputUpload } from './envelope';
 import { outputIdentity } from './output-run';
 
 export const MAX_BULK_UPLOADS = 1_000;
@@ -27,21 +27,61 @@ const v2Bulk = z
   })
   .openapi({ description: 'The commit envelope (project, commit_sha, qaboard_config…) once, and the runs.' });
 
+type Parsed = { success: true; data: OutputUpload } | { success: false; issues: { path: PropertyKey[]; message: string }[] };
+
+function parseWhole(item: unknown): Parsed {
+  const parsed = outputUpload.safeParse(item);
+  return parsed.success ? parsed : { success: false, issues: parsed.error.issues };
+}
+
+type FieldMask = { [K in keyof typeof outputUploadFields.shape]?: true };
+
+/** Schemas of the fields a v2 envelope sets and of the others; a few sets of envelope fields are kept (clients send one). */
+const splitSchemas = new Map<string, ReturnType<typeof splitSchemasOf>>();
+const splitSchemasOf = (mask: FieldMask) => ({ envelope: outputUploadFields.pick(mask), run: outputUploadFields.omit(mask) });
+
+function schemasFor(envelopeFields: string[]) {
+  const key = envelopeFields.join();
+  let schemas = splitSchemas.get(key);
+  if (!schemas) {
+    if (splitSchemas.size >= 16) splitSchemas.clear();
+    schemas = splitSchemasOf(Object.fromEntries(envelopeFields.map((field) => [field, true])) as FieldMask);
+    splitSchemas.set(key, schemas);
+  }
+  return schemas;
+}
+
+/**
+ * v2 runs, each as its envelope merged with it. The envelope's fields (kilobytes with qaboard.yaml)
+ * are checked once rather than once per run: each run's own fields, and the rules across fields,
+ * per run. A run that sets an envelope field, or an invalid envelope, is checked whole (the same
+ * answer: every run then names the envelope's problems as its own).
+ */
+function v2Items({ outputs, ...envelope }: { outputs: Record<string, unknown>[] } & Record<string, unknown>) {
+  const envelopeFields = Object.keys(envelope).filter((field) => Object.hasOwn(outputUploadFields.shape, field));
+  const inEnvelope = new Set(envelopeFields);
+  const schemas = schemasFor(envelopeFields);
+  const parsedEnvelope = schemas.envelope.safeParse(envelope);
+  return outputs.map((run, i): { path: (string | number)[]; parsed: Parsed } => {
+    const path = ['outputs', i];
+    if (!parsedEnvelope.success || Object.keys(run).some((field) => inEnvelope.has(field))) return { path, parsed: parseWhole({ ...envelope, ...run }) };
+    const own = schemas.run.safeParse(run);
+    if (!own.success) return { path, parsed: { success: false, issues: own.error.issues } };
+    const data = { ...parsedEnvelope.data, ...own.data } as OutputUpload;
+    const issues = outputUploadProblems(data);
+    return { path, parsed: issues.length ? { success: false, issues } : { success: true, data } };
+  });
+}
+
 export const bulkUpload = z
   .union([v1Bulk, v2Bulk])
   .transform((body, ctx): OutputUpload[] => {
-    const items = Array.isArray(body)
-      ? body.map((item, i) => ({ item, path: [i] }))
-      : body.outputs.map((run, i) => {
-          const { outputs: _, ...envelope } = body;
-          return { item: { ...envelope, ...run }, path: ['outputs', i] };
-        });
+    const items = Array.isArray(body) ? body.map((item, i) => ({ path: [i], parsed: parseWhole(item) })) : v2Items(body);
     const uploads: OutputUpload[] = [];
     const uploadsPerOutput = new Map<string, number>();
-    for (const { item, path } of items) {
-      const parsed = outputUpload.safeParse(item);
+    for (const { path, parsed } of items) {
       if (!parsed.success) {
-        for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: [...path, ...issue.path] });
+        for (const issue of parsed.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: [...path, ...issue.path] });
         continue;
       }
       const identity = outputIdentity(parsed.data);

@@ -50,38 +50,47 @@ const commitEnvelope = z
 export type CommitEnvelope = z.infer<typeof commitEnvelope>;
 
 /** Uploads that don't name the commit in their path must name it in the body. */
+const MISSING_SHA = { path: ['commit_sha'], message: 'commit_sha (or git_commit_sha) is required' };
+
 function requireCommitSha(upload: CommitEnvelope, ctx: z.RefinementCtx) {
-  if (!envelopeSha(upload)) {
-    ctx.addIssue({ code: 'custom', path: ['commit_sha'], message: 'commit_sha (or git_commit_sha) is required' });
-  }
+  if (!envelopeSha(upload)) ctx.addIssue({ code: 'custom', ...MISSING_SHA });
 }
 
-export const outputUpload = commitEnvelope
-  .extend({
-    platform: platformName().default('linux'),
-    configuration: z.string().max(65536).optional().openapi({ description: 'Legacy `:`-separated configurations.' }),
-    configurations: z.array(z.unknown()).max(MAX_CONFIGURATIONS).optional(),
-    extra_parameters: jsonObject.default({}),
-    input_type: z.string().max(256).nullish(),
-    database: inputDatabase(),
-    rel_input_path: inputPath().optional(),
-    input_path: inputPath().optional(),
-    input_metadata: jsonObject.nullish(),
-    output_directory: storageLocation,
-    data: jsonObject.nullish(),
-    is_running: z.boolean().nullish(),
-    is_pending: z.boolean().nullish(),
-    is_failed: z.boolean().nullish(),
-    metrics: jsonObject.nullish(),
-  })
+/** An output upload's fields, each checked on its own; `outputUpload` adds the rules across fields. */
+export const outputUploadFields = commitEnvelope.extend({
+  platform: platformName().default('linux'),
+  configuration: z.string().max(65536).optional().openapi({ description: 'Legacy `:`-separated configurations.' }),
+  configurations: z.array(z.unknown()).max(MAX_CONFIGURATIONS).optional(),
+  extra_parameters: jsonObject.default({}),
+  input_type: z.string().max(256).nullish(),
+  database: inputDatabase(),
+  rel_input_path: inputPath().optional(),
+  input_path: inputPath().optional(),
+  input_metadata: jsonObject.nullish(),
+  output_directory: storageLocation,
+  data: jsonObject.nullish(),
+  is_running: z.boolean().nullish(),
+  is_pending: z.boolean().nullish(),
+  is_failed: z.boolean().nullish(),
+  metrics: jsonObject.nullish(),
+});
+
+/** What is wrong across an output upload's fields (each field valid on its own). */
+export function outputUploadProblems(upload: z.infer<typeof outputUploadFields>): { path: string[]; message: string }[] {
+  const problems: { path: string[]; message: string }[] = [];
+  if (!envelopeSha(upload)) problems.push(MISSING_SHA);
+  // The string is only read when the list is not sent (the qa CLI sends both).
+  const legacyProblem = upload.configurations === undefined && upload.configuration !== undefined && legacyConfigurationProblem(upload.configuration);
+  if (legacyProblem) problems.push({ path: ['configuration'], message: legacyProblem });
+  if (!upload.rel_input_path && !upload.input_path) {
+    problems.push({ path: ['input_path'], message: 'the input path was not provided (input_path or rel_input_path)' });
+  }
+  return problems;
+}
+
+export const outputUpload = outputUploadFields
   .superRefine((upload, ctx) => {
-    requireCommitSha(upload, ctx);
-    // The string is only read when the list is not sent (the qa CLI sends both).
-    const legacyProblem = upload.configurations === undefined && upload.configuration !== undefined && legacyConfigurationProblem(upload.configuration);
-    if (legacyProblem) ctx.addIssue({ code: 'custom', path: ['configuration'], message: legacyProblem });
-    if (!upload.rel_input_path && !upload.input_path) {
-      ctx.addIssue({ code: 'custom', path: ['input_path'], message: 'the input path was not provided (input_path or rel_input_path)' });
-    }
+    for (const problem of outputUploadProblems(upload)) ctx.addIssue({ code: 'custom', ...problem });
   })
   .openapi('OutputUpload', {
     example: {
