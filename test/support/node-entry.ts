@@ -66,7 +66,7 @@ export async function startServer(
 }
 
 /** user + system CPU seconds of a process so far (Linux: /proc/<pid>/stat counts in USER_HZ, 100 per second). */
-function cpuSeconds(pid: number): number | undefined {
+export function cpuSeconds(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
