@@ -65,6 +65,9 @@ export async function preparedRows<T>(db: Db, query: SQL): Promise<T[]> {
 
 const sessionKind = (db: Db) => (db._.session.constructor as unknown as { [entityKind]?: string })[entityKind];
 
+/** Whether `readBatch` sends its statements as one request (Neon's SQL over HTTP); elsewhere they run one after the other. */
+export const sendsBatchesTogether = (db: Db) => sessionKind(db) === 'NeonHttpSession';
+
 /**
  * Runs statements that don't depend on each other's answers and returns their rows in order. Over
  * Neon's SQL over HTTP every statement is a round trip of its own: there they go as one request
@@ -73,7 +76,7 @@ const sessionKind = (db: Db) => (db._.session.constructor as unknown as { [entit
  */
 export async function readBatch(db: Db, queries: SQL[]): Promise<unknown[][]> {
   // A batch of one would only wrap its statement in BEGIN / COMMIT.
-  if (queries.length > 1 && sessionKind(db) === 'NeonHttpSession') {
+  if (queries.length > 1 && sendsBatchesTogether(db)) {
     const http = db as unknown as { batch(items: unknown[]): Promise<{ rows: unknown[] }[]> };
     return (await http.batch(queries.map((query) => db.execute(query)))).map((result) => result.rows);
   }

@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { preparedRows, queryRows, readBatch, type Db } from '../../db/client';
+import { preparedRows, queryRows, readBatch, sendsBatchesTogether, type Db } from '../../db/client';
 import { notFound } from '../../lib/problem';
 import { referenceBranchOf } from '../projects/reference-branch';
 import { commitColumns, type CommitRow } from '../rows';
@@ -82,8 +82,15 @@ export async function latestSuccessfulCommitRow(
 /**
  * The commit a statement finds (`found`: `columns` → SQL) with its details, all sent together: the
  * details' statements find the commit themselves (one request over Neon's HTTP, readBatch).
+ * Where statements run one after the other anyway, the commit is read first: its project's metric
+ * definitions then say which metrics to compute with the counts, instead of a cache lookup that
+ * misses for undefined metrics and costs one more statement to compute them.
  */
 async function foundCommitDetails(db: Db, found: (columns: SQL) => SQL, options: CommitDetailsOptions): Promise<CommitJson | undefined> {
+  if (!sendsBatchesTogether(db)) {
+    const [commit] = await preparedRows<CommitRow>(db, found(commitColumns));
+    return commit && (await commitDetails(db, [commit], options))[0];
+  }
   const plan = cacheLookupPlan(options.metrics);
   const [rows, ...details] = await readBatch(db, [found(commitColumns), ...detailsQueries(sql`ARRAY(${found(sql`c.id`)})`, options, plan)]);
   const commit = rows![0] as CommitRow | undefined;
