@@ -64,10 +64,11 @@ function slugify(text: string, maxLength: number | null = 32): string {
 /**
  * The hashed slugs computed lately: a commit's read derives a folder for each of its outputs, and
  * a batch's outputs share their configurations, so the same md5 (in JS: ~5 µs) came back for each.
- * Bounded: forgotten all at once when full.
+ * Bounded: texts up to 4 KB only, forgotten all at once when full (at most ~4 MB).
  */
 const hashedSlugs = new Map<string, string>();
 const HASHED_SLUGS_KEPT = 1000;
+const HASHED_TEXT_KEPT = 4096;
 
 /** qatools' `slugify_hash`: a readable, bounded folder name for any value. */
 export function slugifyHash(value: unknown, maxLength = 32): string {
@@ -78,6 +79,7 @@ export function slugifyHash(value: unknown, maxLength = 32): string {
   if (slug === undefined) {
     const hash = md5Hex(typeof value === 'string' ? pythonJsonDumps(value) : text).slice(0, 8);
     slug = `${hash}-${slugify(text.slice(-(maxLength - 8)), null)}`;
+    if (text.length > HASHED_TEXT_KEPT) return slug;
     if (hashedSlugs.size >= HASHED_SLUGS_KEPT) hashedSlugs.clear();
     hashedSlugs.set(key, slug);
   }
