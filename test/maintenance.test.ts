@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { queryRows } from '../src/db/client';
+import { pruneIngestionReceipts } from '../src/domain/ingest/ingestion-receipts';
 import { reapStaleRuns } from '../src/maintenance/reap-stale-runs';
 import { applyRetention, expiredCommits, retentionDays } from '../src/maintenance/retention';
 import { engineNames, openTestDatabase, type TestDatabase } from './support/databases';
@@ -100,6 +101,14 @@ describe.each(engineNames)('maintenance jobs on %s', (engine) => {
     );
     // A single protected ref is a ref (not its letters); a year number is a name too.
     expect(deleted.map((d) => d.hexsha)).toEqual(['p/a-numeric-refs-feature', 'p/a-numeric-refs-release', 'p/b-one-ref-feature', 'p/z-valid-feature', 'p/z-valid-release']);
+  });
+
+  it('forgets ingestion receipts after a month, keeping younger ones', async () => {
+    await t.db.execute(sql`INSERT INTO ingestion_chunks (ingestion_id, chunk, total, items, errors, project_ids, written_at) VALUES
+      ('old', 0, 1, 1, '[]'::jsonb, '[]'::jsonb, ${NOW.toISOString()}::timestamptz - interval '31 days'),
+      ('young', 0, 1, 1, '[]'::jsonb, '[]'::jsonb, ${NOW.toISOString()}::timestamptz - interval '29 days')`);
+    expect(await pruneIngestionReceipts(t.db, NOW)).toBe(1);
+    expect((await queryRows<{ id: string }>(t.db, sql`SELECT ingestion_id AS id FROM ingestion_chunks`)).map((r) => r.id)).toEqual(['young']);
   });
 
   it('marks failed the runs with no update for longer than the limit', async () => {

@@ -1,4 +1,5 @@
 import type { Db } from '../db/client';
+import { pruneIngestionReceipts } from '../domain/ingest/ingestion-receipts';
 import type { BlobStore, ObjectStore } from '../lib/object-store';
 import type { JobQueue } from '../jobs/job-queue';
 import { exportBackup } from './export-backup';
@@ -67,6 +68,8 @@ export async function runScheduledMaintenance(
     await applyRetention(db, now, (ids) => queueFileDeletions(fileDeletions, ids));
     await drainFileDeletions(db, fileDeletions, now);
     await reapExpiredSignIns(db, now);
+    const receipts = await pruneIngestionReceipts(db, now);
+    if (receipts) console.log(`ingestions: forgot ${receipts} receipt chunks older than a month`);
     return;
   }
   throw new Error(`no maintenance job for schedule "${cron}"`);

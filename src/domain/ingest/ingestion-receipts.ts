@@ -70,7 +70,11 @@ export async function ingestionState(db: Db, id: string, canSeeProject: (project
   return { id, status, total, written: done - failed.length, failed };
 }
 
-/** Receipts are kept a month. */
-export async function pruneIngestionReceipts(db: Db, olderThanDays = 30): Promise<void> {
-  await db.delete(ingestionChunks).where(sql`${ingestionChunks.written_at} < now() - make_interval(days => ${olderThanDays})`);
+/** Receipts are kept a month (the hourly cleanup forgets older ones). */
+export async function pruneIngestionReceipts(db: Db, now: Date, olderThanDays = 30): Promise<number> {
+  const pruned = await db
+    .delete(ingestionChunks)
+    .where(sql`${ingestionChunks.written_at} < ${now.toISOString()}::timestamptz - make_interval(days => ${olderThanDays})`)
+    .returning({ id: ingestionChunks.ingestion_id });
+  return pruned.length;
 }
