@@ -11,7 +11,7 @@
  * queues again the rows that waited for it.
  */
 import type { Db } from '../db/client';
-import { forgetFileDeletion, overdueFileDeletions, pendingFileDeletions, waitsForEarlier, type FileDeletion } from '../domain/files/file-deletion-outbox';
+import { forgetFileDeletion, overdueFileDeletions, pendingFileDeletion, waitsForEarlier, type FileDeletion } from '../domain/files/file-deletion-outbox';
 import { filesMatching } from '../domain/files/output-files';
 import type { JobHandler, JobQueue } from '../jobs/job-queue';
 import type { ObjectStore } from '../lib/object-store';
@@ -78,7 +78,7 @@ export function deleteFilesHandler(db: Db, store: ObjectStore, queue: JobQueue<D
   return async (job) => {
     for (const id of job.ids.slice(0, DELETIONS_PER_MESSAGE)) {
       // Read one at a time: a move done earlier in this message may have restarted a later deletion's clock.
-      const [row] = await pendingFileDeletions(db, [id]);
+      const row = await pendingFileDeletion(db, id);
       // Gone: done by an earlier delivery. Else left in the outbox: the row it waits for queues it again when done (else the hourly drain).
       if (!row || (await waitsForEarlier(db, row))) continue;
       const refused = [row.prefix, row.moveTo ?? row.prefix].find((prefix) => !BATCH_OR_OUTPUT_PREFIX.test(prefix));

@@ -7,7 +7,7 @@
  * then deletes) the objects, then the rows — in the order recorded wherever their prefixes overlap.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import { intArrayLiteral, queryRows, type Db } from '../../db/client';
+import { queryRows, type Db } from '../../db/client';
 
 export interface FileDeletion {
   id: number;
@@ -35,13 +35,14 @@ export const recordFileMoves = (moves: SQL) =>
 /** The ids the `outbox` CTE recorded, as a column of the statement's answer. */
 export const recordedIds = sql`(SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM outbox)`;
 
-/** The given deletions that are still pending (a drain may have done the others). */
-export async function pendingFileDeletions(db: Db, ids: number[]): Promise<FileDeletion[]> {
-  return queryRows<FileDeletion>(
+/** The row, while it is pending (undefined: an earlier delivery or a drain has done it). */
+export async function pendingFileDeletion(db: Db, id: number): Promise<FileDeletion | undefined> {
+  const [row] = await queryRows<FileDeletion>(
     db,
     sql`SELECT id, prefix, pattern, move_to AS "moveTo", (extract(epoch FROM requested_at) * 1000)::float8 AS "requestedAt"
-        FROM file_deletions WHERE id = ANY(${intArrayLiteral(ids)}::int[]) ORDER BY id`,
+        FROM file_deletions WHERE id = ${id}`,
   );
+  return row;
 }
 
 /** Deletions recorded before `before` and still pending, oldest first: the ones whose message was lost. */
