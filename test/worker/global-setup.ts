@@ -9,9 +9,11 @@ import { writeWorkerAssets } from '../../scripts/worker-assets';
 import { newSigningKey } from '../support/ci-id-tokens';
 import { startFakeGitLab } from '../support/fake-gitlab';
 import { gateRepository, ispPipelineRepository } from '../support/gitlab-fixtures';
+import { guardMiniflareHyperdriveProxy } from '../support/hyperdrive-proxy-guard';
 import { serveTestDatabase } from '../support/served-database';
 
 export default async function setup(project: TestProject) {
+  guardMiniflareHyperdriveProxy(); // before the pool starts miniflare in this process
   writeWorkerAssets();
   const database = await serveTestDatabase();
   const proxy = await startNeonWsProxy();
