@@ -7,30 +7,37 @@
  *                           [--base-url postgres://postgres@127.0.0.1:5432/postgres] [--profile]
  *
  * Each mode gets its own scratch database (migrated, dropped at the end) and its own server: the Node
- * entry (`npm start`'s bundle on node-postgres), or `wrangler dev` running src/worker.ts in workerd —
- * on Neon's driver through scripts/neon-ws-proxy.ts (NEON_TRANSPORT=websocket: a session per request,
- * the old behaviour; http: SQL over HTTP), or through a HYPERDRIVE binding whose local connection
- * string is the database. Per mode:
+ * entry (`npm start`'s bundle on node-postgres), or the Worker's production bundle (`wrangler deploy
+ * --dry-run`) in workerd through miniflare, with wrangler.jsonc's bindings — on Neon's driver through
+ * scripts/neon-ws-proxy.ts (NEON_TRANSPORT=websocket: a session per request, the old behaviour; http:
+ * SQL over HTTP), or through a HYPERDRIVE binding whose local connection string is the database.
+ * Not `wrangler dev`: its front end (a second workerd, and its own Node process, which handles every
+ * request's logs) cost more CPU per upload than the app itself on this 2-core machine, and its bundle
+ * wraps the app in development middleware that production doesn't run. Per mode:
  * - uploads: POST /api/v1/output at concurrency C (10 commits × 200 inputs): outputs/s, latency p50/p95/p99;
  * - reads:   GET /api/v1/commit/:id of 200 outputs, one request at a time: latency p50/p95/p99;
  * - sessions/request: `pg_stat_database.sessions` of the scratch database, before and after;
  * - CPU/request: utime+stime (/proc/<pid>/stat) of the server's process — for the Worker, of the workerd
- *   process that runs it (wrangler's own front end, which production doesn't have, runs elsewhere and
- *   is left out); one clock tick is 10 ms, so only the mean over many requests is meaningful.
+ *   process that runs it; one clock tick is 10 ms, so only the mean over many requests is meaningful.
+ *   Neon's side (here scripts/neon-sql-over-http.ts, in this process) is left out, as Neon runs it.
  * With --profile, the Worker modes also run under the inspector's CPU profiler (which costs CPU itself:
  * the CPU figures of such a run are not comparable) and print the top self-time functions per request.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { Miniflare, type WorkerOptions } from 'miniflare';
 import pg from 'pg';
 import ts from 'typescript';
+import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 import { connectNodeDatabase } from '../src/db/connect-node';
-import { killOwned, processTree, spawnOwned } from '../src/maintenance/owned-children';
+import { killOwned } from '../src/maintenance/owned-children';
 import { createScratchDatabase } from '../test/support/databases';
+import { guardMiniflareHyperdriveProxy } from '../test/support/hyperdrive-proxy-guard';
 import { freePort, startServer } from '../test/support/node-entry';
 import { outputUpload, shaOf } from '../test/support/uploads';
 import { closeConnections, request } from './keep-alive-client';
@@ -68,11 +75,18 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14 and 15)
 }
 
-/** The workerd processes of `pgid`'s tree, with their command lines. */
-function workerdProcesses(pgid: number): Array<{ pid: number; cmdline: string }> {
-  return processTree(pgid)
-    .map(({ pid }) => ({ pid, cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ') }))
-    .filter((p) => p.cmdline.includes('workerd'));
+/** The workerd process miniflare started for this bench (one at a time). */
+function workerdChild(): number {
+  for (const entry of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('workerd')) return Number(entry);
+    } catch {
+      // the process ended while we read it
+    }
+  }
+  throw new Error('no workerd process under this bench');
 }
 
 async function sessionsOf(database: string): Promise<number> {
@@ -91,7 +105,7 @@ interface Server {
   url: string;
   /** The process whose CPU is the app's. */
   appPid(): number;
-  /** wrangler dev's inspector port (Worker modes). */
+  /** The Worker's inspector port (Worker modes with --profile). */
   inspectorPort?: number;
   stop(): Promise<void>;
 }
@@ -118,38 +132,44 @@ function benchWranglerConfig(mode: Mode, databaseUrl: string): string {
   return out;
 }
 
+/** The Worker as Cloudflare would run it: the dry run's bundle, built once for every mode. */
+function buildWorkerBundle(config: string): string {
+  const outdir = path.join(work, 'bundle');
+  execFileSync(path.join(root, 'node_modules', '.bin', 'wrangler'), ['deploy', '--dry-run', '--outdir', outdir, '-c', config], {
+    cwd: root,
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_LOG: 'error' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return path.join(outdir, 'worker.js');
+}
+
+let bundle: string | undefined;
+
 async function startWorker(mode: Mode, databaseUrl: string, proxy: NeonWsProxy): Promise<Server> {
-  const port = await freePort();
-  const inspectorPort = await freePort();
+  const config = benchWranglerConfig(mode, databaseUrl);
+  bundle ??= buildWorkerBundle(config);
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
+  const inspectorPort = args.profile ? await freePort() : undefined;
   const vars = { DATABASE_URL: databaseUrl, NEON_WS_PROXY: proxy.url, NEON_TRANSPORT: mode === 'neon-websocket' ? 'websocket' : 'http', AUTH_MODE: 'open' };
-  const child = spawnOwned(
-    path.join(root, 'node_modules', '.bin', 'wrangler'),
-    [
-      'dev', '-c', benchWranglerConfig(mode, databaseUrl), '--ip', '127.0.0.1', '--port', String(port), '--persist-to', path.join(work, `state-${mode}`),
-      '--inspector-port', String(inspectorPort), '--log-level', 'error',
-      ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
-    ],
-    { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_HIDE_BANNER: 'true' }, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let output = '';
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  const started = performance.now();
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited: ${output}`);
-    if (performance.now() - started > 90_000) throw new Error(`wrangler dev did not answer within 90 s: ${output}`);
-    const answer = await request(`${url}/api/v1/projects`).catch(() => undefined);
-    if (answer?.status === 200) break;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  const stop = () => killOwned(child);
-  // wrangler dev runs two workerd: its front end on our port, which forwards to the app's (on a port of its own).
-  const appPid = () => {
-    const app = workerdProcesses(child.pid!).find((p) => !p.cmdline.includes(`--socket-addr=entry=127.0.0.1:${port} `));
-    if (!app) throw new Error('no workerd process of the app under wrangler dev');
-    return app.pid;
-  };
-  return { url, appPid, stop, inspectorPort };
+  const worker = new Miniflare({
+    ...(workerOptions as WorkerOptions),
+    name: 'qaboard-edge',
+    modules: true,
+    scriptPath: bundle,
+    modulesRoot: path.dirname(bundle),
+    bindings: { ...workerOptions.bindings, ...vars },
+    host: '127.0.0.1',
+    port: await freePort(),
+    inspectorPort,
+    // The app logs a line per request: read and dropped, as production's log pipeline would take them.
+    handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
+      stdout.resume();
+      stderr.pipe(process.stderr);
+    },
+  });
+  const url = (await worker.ready).origin;
+  const pid = workerdChild();
+  return { url, appPid: () => pid, stop: () => worker.dispose(), inspectorPort };
 }
 
 interface Figures {
@@ -237,6 +257,7 @@ async function benchMode(mode: Mode, proxy: NeonWsProxy): Promise<Figures> {
 
 mkdirSync(work, { recursive: true });
 writeWorkerAssets();
+guardMiniflareHyperdriveProxy(); // miniflare runs in this process: its Hyperdrive proxy's resets must not end the bench
 if (MODES.includes('node')) execFileSync('npm', ['run', '-s', 'build:node'], { cwd: root, stdio: 'inherit' });
 const proxy = await startNeonWsProxy();
 const results: Figures[] = [];

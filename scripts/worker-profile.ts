@@ -1,5 +1,5 @@
 /**
- * A CPU profile of the Worker in `wrangler dev`, through its inspector (Chrome DevTools Protocol): what
+ * A CPU profile of the Worker in workerd, through its inspector (Chrome DevTools Protocol): what
  * `npm run bench:worker -- --profile` prints as the top costs of a request.
  */
 import WebSocket from 'ws';
@@ -22,7 +22,7 @@ export interface Inspector {
   close(): void;
 }
 
-/** `inspectorPort`: wrangler dev's `--inspector-port`, which leads to the app's workerd. */
+/** `inspectorPort`: the inspector miniflare (or `wrangler dev --inspector-port`) serves for the app's workerd. */
 export async function connectInspector(inspectorPort: number): Promise<Inspector> {
   const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
   const socket = new WebSocket(targets[0]!.webSocketDebuggerUrl);
