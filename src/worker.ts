@@ -22,8 +22,8 @@ import { CircuitBreaker } from './ingestion/circuit-breaker';
 import { Ingestion } from './ingestion/ingestion';
 import { directOutputWriter } from './ingestion/output-coalescer';
 import { receiptClock } from './ingestion/receipts';
-import { queueSpool } from './ingestion/spool';
-import { INGEST_QUEUE, writeSpooled, type SpooledUpload, type SpoolWriteHooks } from './ingestion/spooled-uploads';
+import { queueSpool, writeQueued, type QueuedUpload } from './ingestion/spool';
+import { INGEST_QUEUE, type SpoolWriteHooks } from './ingestion/spooled-uploads';
 import { consumeBatch } from './jobs/worker-consumer';
 import { consoleLogger } from './lib/logger';
 import { bindingRateLimiter, RATE_LIMIT_PERIOD_SECONDS, type RateLimiters } from './lib/rate-limit';
@@ -147,7 +147,7 @@ const app = buildApp({
     const ingestion = new Ingestion({
       db,
       writeOutput: directOutputWriter(db, config.files.defaultMode),
-      spool: queueSpool(env.INGEST_JOBS as Queue<SpooledUpload>),
+      spool: queueSpool(env.INGEST_JOBS as Queue<QueuedUpload>, r2ObjectStore(env.BACKUPS)),
       breaker: databaseCircuit,
       receivedAt,
       deadlineMs: config.ingestion.deadlineMs,
@@ -186,7 +186,8 @@ const consumers: Record<string, (batch: MessageBatch, env: WorkerEnv, ctx: Execu
   [INGEST_QUEUE]: (batch, env, ctx) =>
     withDatabase(env, ctx, (db) => {
       const hooks = writeHooks(env);
-      return consumeBatch(batch as MessageBatch<SpooledUpload>, (message) => writeSpooled(db, message, hooks));
+      const setAside = r2ObjectStore(env.BACKUPS);
+      return consumeBatch(batch as MessageBatch<QueuedUpload>, (message) => writeQueued(db, message, setAside, hooks));
     }),
   [RUN_REQUESTS_QUEUE]: (batch, env, ctx) =>
     withDatabase(env, ctx, (db) => consumeBatch(batch as MessageBatch<RunRequestJob>, runRequestJobHandler(db, gitlabFor(env, 'run-request')))),

@@ -13,7 +13,9 @@ import { outputUpload as outputUploadSchema } from '../src/domain/ingest/envelop
 import { CircuitBreaker } from '../src/ingestion/circuit-breaker';
 import { fileSpool } from '../src/ingestion/file-spool';
 import { newReceiptId, receiptClock, receiptIssuedAt } from '../src/ingestion/receipts';
+import { SET_ASIDE_PREFIX, writeQueued, type QueuedUpload } from '../src/ingestion/spool';
 import { outputChunks, writeSpooled, type SpooledUpload } from '../src/ingestion/spooled-uploads';
+import { folderObjectStore } from '../src/lib/folder-object-store';
 import { emptyTables, engineNames, openTestDatabase, type TestDatabase } from './support/databases';
 import { outputUpload, shaOf, type UploadSpec } from './support/uploads';
 
@@ -157,12 +159,33 @@ describe.each(engineNames)('writing spooled uploads on %s', (engine) => {
 
   test('chunks stay under the message size a queue carries, each carrying its envelope once', () => {
     const uploads = Array.from({ length: 300 }, (_, i) => received({ input: `i${i}` }));
-    const { chunks, tooLarge } = outputChunks(newReceiptId(), uploads, 120_000);
+    const queueSized = { chunkBytes: 120_000, maxMessageBytes: 120_000 };
+    const { chunks, tooLarge } = outputChunks(newReceiptId(), uploads, queueSized);
     expect(tooLarge).toEqual([]);
     expect(chunks.length).toBeGreaterThan(1);
     for (const chunk of chunks) expect(new TextEncoder().encode(JSON.stringify(chunk)).length).toBeLessThanOrEqual(120_000);
     expect(chunks.reduce((n, c) => n + (c.kind === 'outputs' ? c.items.length : 0), 0)).toBe(300);
     const huge = received({ input: 'huge' }, { data: { blob: 'x'.repeat(130_000) } });
-    expect(outputChunks(newReceiptId(), [huge], 120_000).tooLarge).toEqual([0]);
+    expect(outputChunks(newReceiptId(), [huge], queueSized).tooLarge).toEqual([0]);
+    // A spool that sets large messages aside takes it, in a chunk of its own between the others.
+    const setAside = outputChunks(newReceiptId(), [uploads[0]!, huge, uploads[1]!], { chunkBytes: 120_000, maxMessageBytes: 1_000_000 });
+    expect(setAside.tooLarge).toEqual([]);
+    expect(setAside.chunks.map((c) => (c.kind === 'outputs' ? c.items.length : 0))).toEqual([1, 1, 1]);
+  });
+
+  test('a message set aside in object storage is written from there once, then deleted; a redelivery changes nothing', async () => {
+    const store = folderObjectStore(await mkdtemp(path.join(tmpdir(), 'set-aside-')));
+    const receipt = newReceiptId();
+    const [chunk] = outputChunks(receipt, [received({ input: 'large', metrics: { psnr: 40 } })]).chunks;
+    const pointer: QueuedUpload = { kind: 'set-aside', key: `${SET_ASIDE_PREFIX}${receipt}/0.json`, receipt, chunk: 0 };
+    await store.put(pointer.key, new TextEncoder().encode(JSON.stringify(chunk)));
+    await writeQueued(database.db, pointer, store, noHooks);
+    expect(await outputsNow()).toEqual([{ path: 'large', is_pending: false, metrics: { psnr: 40, is_failed: false } }]);
+    expect(await store.get(pointer.key)).toBeUndefined();
+    await writeQueued(database.db, pointer, store, noHooks);
+    expect(await outputsNow()).toHaveLength(1);
+    // A pointer whose object is gone and whose chunk was never written is an error (retried, then dead-lettered), not a silent loss.
+    const lost: QueuedUpload = { ...pointer, key: `${SET_ASIDE_PREFIX}${newReceiptId()}/0.json`, receipt: newReceiptId() };
+    await expect(writeQueued(database.db, lost, store, noHooks)).rejects.toThrow(/missing/);
   });
 });

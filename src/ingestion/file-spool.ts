@@ -133,6 +133,7 @@ async function openFileSpool(folder: string): Promise<FileSpool> {
   }
 
   return {
+    chunkBytes: MESSAGE_BYTES,
     maxMessageBytes: MESSAGE_BYTES,
     append(messages) {
       if (!messages.length) return Promise.resolve();
@@ -187,6 +188,7 @@ export function fileSpool(folder: string): FileSpool {
   const opened = openFileSpool(folder);
   opened.catch(() => {}); // a failure surfaces on first use, as a 503 to the client
   return {
+    chunkBytes: MESSAGE_BYTES,
     maxMessageBytes: MESSAGE_BYTES,
     append: async (messages) => (await opened).append(messages),
     depth: async () => (await opened).depth(),

@@ -67,7 +67,7 @@ export class Ingestion {
         await this.parts.completeBatches(this.parts.db, [written.completionCheck]);
         return written.body;
       },
-      (receipt) => outputChunks(receipt, [{ upload, receivedAt }], this.parts.spool.maxMessageBytes),
+      (receipt) => outputChunks(receipt, [{ upload, receivedAt }], this.parts.spool),
     );
   }
 
@@ -90,7 +90,7 @@ export class Ingestion {
   /** Many output uploads at once: spooled, written in chunks with multi-row statements. */
   async bulk(uploads: OutputUpload[]): Promise<{ ingestion_id: string; accepted: number }> {
     const receipt = newReceiptId();
-    const { chunks, tooLarge } = outputChunks(receipt, uploads.map((upload) => ({ upload, receivedAt: this.parts.receivedAt() })), this.parts.spool.maxMessageBytes);
+    const { chunks, tooLarge } = outputChunks(receipt, uploads.map((upload) => ({ upload, receivedAt: this.parts.receivedAt() })), this.parts.spool);
     if (tooLarge.length) {
       throw invalidFields(
         tooLarge.map((item) => ({ field: `outputs.${item}`, message: `is larger than a queued message may be (${this.parts.spool.maxMessageBytes} bytes); send it on its own to /api/v1/output` })),

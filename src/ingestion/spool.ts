@@ -3,29 +3,56 @@
  * Workers, a durable file in the data folder on Node. `append` returns only once the messages are
  * durable — the client is answered 202 after it, never before.
  */
-import type { SpooledUpload } from './spooled-uploads';
+import type { Db } from '../db/client';
+import { chunkRecorded } from '../domain/ingest/ingestion-receipts';
+import type { BlobStore } from '../lib/object-store';
+import { writeSpooled, type MessageLimits, type SpooledUpload, type SpoolWriteHooks } from './spooled-uploads';
 
-export interface Spool {
+export interface Spool extends MessageLimits {
   append(messages: SpooledUpload[]): Promise<void>;
   /** Messages waiting, when the runtime can tell (a Cloudflare Queue can't). */
   depth(): Promise<number | undefined>;
-  /** The largest message it carries, in bytes of JSON. */
-  readonly maxMessageBytes: number;
 }
 
 /** Cloudflare Queues: a message ≤ 128 KB, `sendBatch` ≤ 100 messages and ≤ 256 KB. */
 const QUEUE_MESSAGE_BYTES = 120_000;
 const QUEUE_BATCH_BYTES = 250_000;
 const QUEUE_BATCH_MESSAGES = 100;
+/**
+ * A larger message waits in R2 under this prefix and the queue carries its key: uploads between the
+ * queue's 128 KB and the body limit (MAX_BODY_BYTES, 1 MB by default; bulk 5 MB) are kept during an
+ * outage like the others, not refused with a 503.
+ */
+export const SET_ASIDE_PREFIX = 'ingest-spool/';
+const SET_ASIDE_MAX_BYTES = 32 * 1024 * 1024;
 
-export function queueSpool(queue: Queue<SpooledUpload>): Spool {
+/** A spooled message too large for the queue: read from R2 by the consumer, deleted once written. */
+export interface SetAside {
+  kind: 'set-aside';
+  key: string;
+  receipt: string;
+  chunk: number;
+}
+export type QueuedUpload = SpooledUpload | SetAside;
+
+const chunkOf = (message: SpooledUpload) => (message.kind === 'outputs' ? message.chunk : 0);
+
+export function queueSpool(queue: Queue<QueuedUpload>, setAside: BlobStore): Spool {
   return {
-    maxMessageBytes: QUEUE_MESSAGE_BYTES,
+    chunkBytes: QUEUE_MESSAGE_BYTES,
+    maxMessageBytes: SET_ASIDE_MAX_BYTES,
     async append(messages) {
-      let batch: { body: SpooledUpload }[] = [];
+      let batch: { body: QueuedUpload }[] = [];
       let bytes = 0;
-      for (const message of messages) {
-        const size = new TextEncoder().encode(JSON.stringify(message)).length;
+      for (const spooled of messages) {
+        let message: QueuedUpload = spooled;
+        let size = new TextEncoder().encode(JSON.stringify(message)).length;
+        if (size > QUEUE_MESSAGE_BYTES) {
+          const pointer: SetAside = { kind: 'set-aside', key: `${SET_ASIDE_PREFIX}${spooled.receipt}/${chunkOf(spooled)}.json`, receipt: spooled.receipt, chunk: chunkOf(spooled) };
+          // Stored before its pointer is sent, and both before the client is answered.
+          await setAside.put(pointer.key, new TextEncoder().encode(JSON.stringify(spooled)));
+          [message, size] = [pointer, new TextEncoder().encode(JSON.stringify(pointer)).length];
+        }
         if (batch.length && (batch.length === QUEUE_BATCH_MESSAGES || bytes + size > QUEUE_BATCH_BYTES)) {
           await queue.sendBatch(batch);
           [batch, bytes] = [[], 0];
@@ -37,4 +64,19 @@ export function queueSpool(queue: Queue<SpooledUpload>): Spool {
     },
     depth: async () => undefined,
   };
+}
+
+/**
+ * Writes a message of the ingestion queue; one set aside is read from R2 first and deleted once
+ * written. A redelivery after that finds no object: its chunk's receipt says it was written.
+ */
+export async function writeQueued(db: Db, message: QueuedUpload, setAside: BlobStore, hooks: SpoolWriteHooks): Promise<void> {
+  if (message.kind !== 'set-aside') return writeSpooled(db, message, hooks);
+  const stored = await setAside.get(message.key);
+  if (!stored) {
+    if (await chunkRecorded(db, message.receipt, message.chunk)) return;
+    throw new Error(`the queued upload ${message.key} is missing from R2`);
+  }
+  await writeSpooled(db, JSON.parse(new TextDecoder().decode(stored)) as SpooledUpload, hooks);
+  await setAside.delete([message.key]);
 }

@@ -56,12 +56,23 @@ const sameValues = (a: Json, b: Json) => ENVELOPE_FIELDS.every((field) => (field
 
 const sizeOf = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length;
 
+/** The sizes a spool's messages keep to, in bytes of JSON (see spool.ts). */
+export interface MessageLimits {
+  /** What a chunk of outputs should stay under to travel in one piece. */
+  readonly chunkBytes: number;
+  /** The largest message carried at all. */
+  readonly maxMessageBytes: number;
+}
+
+const UNLIMITED: MessageLimits = { chunkBytes: Infinity, maxMessageBytes: Infinity };
+
 /**
  * The messages carrying `uploads` under one receipt: consecutive uploads of the same envelope share
- * a chunk while it stays under `maxBytes` (a Cloudflare Queue message holds 128 KB).
- * An upload too large for a message on its own is refused (`tooLarge`), not truncated.
+ * a chunk while it stays under `chunkBytes` (a Cloudflare Queue message holds 128 KB); an upload
+ * larger than that travels in a chunk of its own. One larger than `maxMessageBytes` is refused
+ * (`tooLarge`), not truncated.
  */
-export function outputChunks(receipt: string, uploads: ReceivedUpload[], maxBytes = Infinity): { chunks: SpooledUpload[]; tooLarge: number[] } {
+export function outputChunks(receipt: string, uploads: ReceivedUpload[], limits: MessageLimits = UNLIMITED): { chunks: SpooledUpload[]; tooLarge: number[] } {
   const chunks: Extract<SpooledUpload, { kind: 'outputs' }>[] = [];
   const tooLarge: number[] = [];
   let current: (typeof chunks)[number] | undefined;
@@ -71,9 +82,9 @@ export function outputChunks(receipt: string, uploads: ReceivedUpload[], maxByte
     const { envelope, run } = splitEnvelope(upload);
     const envelopeText = current && sameValues(envelope, current.envelope) ? currentEnvelope : JSON.stringify(envelope);
     const itemBytes = sizeOf({ run, receivedAt });
-    if (!current || currentEnvelope !== envelopeText || currentBytes + itemBytes > maxBytes) {
+    if (!current || currentEnvelope !== envelopeText || currentBytes + itemBytes > limits.chunkBytes) {
       const emptyBytes = sizeOf({ kind: 'outputs', receipt, chunk: 0, total: 0, first: index, envelope, items: [] });
-      if (emptyBytes + itemBytes > maxBytes) return void tooLarge.push(index);
+      if (emptyBytes + itemBytes > limits.maxMessageBytes) return void tooLarge.push(index);
       current = { kind: 'outputs', receipt, chunk: chunks.length, total: uploads.length, first: index, envelope, items: [] };
       chunks.push(current);
       currentEnvelope = envelopeText;
