@@ -11,7 +11,7 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { queryRows } from '../src/db/client';
-import { postJson, testApp, type TestApp } from './support/app';
+import { memoryLogger, postJson, testApp, type TestApp } from './support/app';
 import { killOwned } from '../src/maintenance/owned-children';
 import { createScratchDatabase, openTestDatabase, type TestDatabase } from './support/databases';
 import { startServer } from './support/node-entry';
@@ -26,12 +26,15 @@ describe.skipIf(!process.env.TEST_DATABASE_URL).each(serverEngines)('a failing d
   let proxy: FaultProxy;
   let database: TestDatabase;
   let app: TestApp;
+  const logger = memoryLogger();
+  /** Why each upload answered 202 was spooled, from its request's log line. */
+  const spooledBecause = () => logger.records.filter((r) => r.status === 202).map((r) => r.spooled_because);
 
   beforeAll(async () => {
     const server = new URL(process.env.TEST_DATABASE_URL!);
     proxy = await startFaultProxy({ host: server.hostname, port: Number(server.port || 5432) });
     database = await openTestDatabase(engine, { urlFor: proxy.urlThrough, timeouts });
-    app = testApp(database.db, settings);
+    app = testApp(database.db, settings, { logger });
   });
   afterAll(async () => {
     proxy.setMode('pass');
@@ -73,6 +76,11 @@ describe.skipIf(!process.env.TEST_DATABASE_URL).each(serverEngines)('a failing d
     const started = await postJson(app, '/api/v1/output/', outputUpload({ project: 'faults/down', sha: shaOf(1), input: 'a', status: 'running' }));
     const other = await postJson(app, '/api/v1/output/', outputUpload({ project: 'faults/down', sha: shaOf(1), input: 'b', metrics: { psnr: 20 } }));
     expect([started.status, other.status]).toEqual([202, 202]);
+    // The operator's log line says why: the connection's failure first, then the open circuit.
+    const [first, second] = spooledBecause().slice(-2);
+    expect(first).toEqual(expect.any(String));
+    expect(first).not.toMatch(/circuit/);
+    expect(second).toMatch(/circuit is open|connect|terminat|ECONN/i);
     const receipt = ((await started.json()) as { ingestion_id: string }).ingestion_id;
     // The circuit is open now: reads don't even wait for a connection timeout.
     expect(await expectUnavailable(() => app.request('/api/v1/projects'))).toBeLessThan(0.2);
@@ -99,6 +107,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL).each(serverEngines)('a failing d
     const started = performance.now();
     const upload = await postJson(app, '/api/v1/output/', outputUpload({ project: 'faults/hung', sha: shaOf(2), input: 'h', metrics: { psnr: 1 } }));
     expect(upload.status).toBe(202);
+    expect(spooledBecause().at(-1)).toMatch(/timeout|no answer from the database within/);
     expect(performance.now() - started).toBeLessThan(Number(settings.INGEST_DEADLINE_MS) + 1_000);
     proxy.setMode('pass');
     expect((await eventually(() => app.request('/api/v1/projects'), 200)).status).toBe(200);

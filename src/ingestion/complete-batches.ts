@@ -3,7 +3,7 @@ import { releaseVerdictRequest } from '../domain/batches/verdict-requests';
 import { completeBatches } from '../domain/batches/batch-completion';
 import { requestVerdict, type VerdictJob } from '../gitlab/verdict-job';
 import type { JobQueue } from '../jobs/job-queue';
-import { databaseFailure } from '../lib/database-failure';
+import { failureMessage } from '../lib/database-failure';
 import type { Logger } from '../lib/logger';
 
 /** What the ingestion paths call once uploads are committed, with the batches they may have completed. */
@@ -31,7 +31,7 @@ export function batchCompleter(verdictQueue: JobQueue<VerdictJob> | undefined, l
         }
       }
     } catch (error) {
-      logger.log('warn', { batch_completion_not_checked: ids, error: databaseFailure(error)?.message ?? String(error) });
+      logger.log('warn', { batch_completion_not_checked: ids, error: failureMessage(error) });
     }
   };
 }

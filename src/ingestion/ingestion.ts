@@ -11,6 +11,7 @@ import { ingestBatch } from '../domain/ingest/ingest-batch';
 import { ingestCommit } from '../domain/ingest/ingest-commit';
 import type { Ingested } from '../domain/ingest/upload-commit';
 import type { OutputJson } from '../domain/v1-json';
+import { failureMessage } from '../lib/database-failure';
 import { invalidFields, serviceUnavailable } from '../lib/problem';
 import type { CircuitBreaker } from './circuit-breaker';
 import type { CompleteWrittenBatches } from './complete-batches';
@@ -26,7 +27,8 @@ export interface Receipt {
   detail: string;
 }
 
-export type Outcome<T> = { status: 200; body: T } | { status: 202; body: Receipt };
+/** A spooled upload's `cause`: why it was not written at once, for the request's log line (never sent to the client). */
+export type Outcome<T> = { status: 200; body: T } | { status: 202; body: Receipt; cause: string };
 
 export interface IngestionParts {
   db: Db;
@@ -111,6 +113,7 @@ export class Ingestion {
     spooled: (receipt: string) => { chunks: SpooledUpload[]; tooLarge: number[] },
   ): Promise<Outcome<T>> {
     const { breaker, deadlineMs } = this.parts;
+    let cause = 'the circuit is open: the database failed just before';
     if (breaker.allows()) {
       try {
         const body = await withDeadline(write(), deadlineMs);
@@ -122,13 +125,14 @@ export class Ingestion {
           throw error;
         }
         breaker.recordFailure();
+        cause = failureMessage(error);
       }
     }
     const receipt = newReceiptId();
     const { chunks, tooLarge } = spooled(receipt);
     if (tooLarge.length) throw serviceUnavailable('The database is unavailable and this upload is too large to queue; retry later.', breaker.retryAfterSeconds());
     await this.spool(chunks);
-    return { status: 202, body: { status: 'queued', ingestion_id: receipt, detail: QUEUED } };
+    return { status: 202, body: { status: 'queued', ingestion_id: receipt, detail: QUEUED }, cause };
   }
 
   private async spool(messages: SpooledUpload[]) {

@@ -10,7 +10,7 @@ import { ingestBatch } from '../domain/ingest/ingest-batch';
 import { ingestCommit } from '../domain/ingest/ingest-commit';
 import type { ReceivedUpload } from '../domain/ingest/ingest-outputs';
 import { chunkRecorded, recordChunk } from '../domain/ingest/ingestion-receipts';
-import { databaseFailure } from '../lib/database-failure';
+import { databaseFailure, failureMessage } from '../lib/database-failure';
 import type { CompleteWrittenBatches } from './complete-batches';
 import { writeOutputs } from './write-outputs';
 
@@ -103,8 +103,6 @@ export interface SpoolWriteHooks {
   completeBatches: CompleteWrittenBatches;
 }
 
-const errorText = (error: unknown) => databaseFailure(error)?.message ?? (error instanceof Error ? error.message : String(error));
-
 /**
  * Writes one spooled message, and records its chunk in the same transaction. A database that is
  * unavailable throws (the spool retries later); an upload the database refuses is recorded as
@@ -125,7 +123,7 @@ export async function writeSpooled(db: Db, message: SpooledUpload, hooks: SpoolW
       // Nobody reads these answers (the uploads were acknowledged with a receipt): any storage mode does for their URLs.
       const results = await writeOutputs(tx, uploads, 'shared-disk');
       written = results.flatMap((r, i) => ('written' in r ? [{ upload: uploads[i]!.upload, hexsha: r.hexsha, commitCreated: r.written.commitCreated }] : []));
-      errors = results.flatMap((r, i) => ('error' in r ? [{ item: message.first + i, error: errorText(r.error) }] : []));
+      errors = results.flatMap((r, i) => ('error' in r ? [{ item: message.first + i, error: failureMessage(r.error) }] : []));
       completionChecks.push(...results.map((r) => ('written' in r ? r.written.completionCheck : undefined)));
       total = message.total;
     } else {
@@ -139,7 +137,7 @@ export async function writeSpooled(db: Db, message: SpooledUpload, hooks: SpoolW
       } catch (error) {
         if (databaseFailure(error)?.unavailable) throw error;
         written = [];
-        errors = [{ item: 0, error: errorText(error) }];
+        errors = [{ item: 0, error: failureMessage(error) }];
       }
     }
     const items = message.kind === 'outputs' ? message.items.length : 1;

@@ -59,11 +59,21 @@ export function databaseFailure(error: unknown): DatabaseFailure | undefined {
   return undefined;
 }
 
+// Drizzle's wrapper (it has `query`) holds the statement and its parameters in its message: what it wraps is told instead.
+const unwrapped = (error: unknown) => (error instanceof Error && 'query' in error ? error.cause : error);
+
 /** A failure's log fields: the database's own error, else the exception — what Drizzle wraps, never its statement. */
 export function describeFailure(error: unknown): LogRecord {
   const database = databaseFailure(error);
   if (database) return { db_error: database };
-  // Drizzle's wrapper (it has `query`) holds the statement and its parameters in its message: log what it wraps.
-  const cause = error instanceof Error && 'query' in error ? error.cause : error;
+  const cause = unwrapped(error);
   return cause instanceof Error ? { error: `${cause.name}: ${cause.message}`, stack: cause.stack } : { error: String(cause) };
+}
+
+/** A failure in one line: the database's message, else the exception's — never a statement or its parameters. */
+export function failureMessage(error: unknown): string {
+  const database = databaseFailure(error);
+  if (database) return database.message;
+  const cause = unwrapped(error);
+  return cause instanceof Error ? cause.message : String(cause);
 }

@@ -23,6 +23,7 @@ export const logRequests: MiddlewareHandler<AppBindings> = async (c, next) => {
     request_id: c.get('requestId'),
     caller: c.get('caller')?.id,
     request_bytes: requestBytes(c),
+    ...c.get('logDetail'),
     // A deliberate 5xx (the circuit is open, a queue refused) is described by its message; anything else fully.
     ...(c.error && status >= 500 && (c.error instanceof ApiError ? { error: c.error.message } : describeFailure(c.error))),
   };

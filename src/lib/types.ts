@@ -16,7 +16,7 @@ import type { CircuitBreaker } from '../ingestion/circuit-breaker';
 import type { Ingestion } from '../ingestion/ingestion';
 import type { JobQueue } from '../jobs/job-queue';
 import type { DeleteFilesJob } from '../maintenance/file-deletions';
-import type { Logger } from './logger';
+import type { Logger, LogRecord } from './logger';
 import type { ObjectStore } from './object-store';
 import type { RateLimiters } from './rate-limit';
 
@@ -62,7 +62,12 @@ export interface RuntimeStatus {
 export interface AppBindings {
   /** Worker bindings (vars, secrets, queues); on Node the entry reads `process.env` instead. */
   Bindings: object;
-  Variables: Services & { requestId: string; caller: Caller };
+  Variables: Services & {
+    requestId: string;
+    caller: Caller;
+    /** What a handler adds to the request's log line (lib/request-log.ts), e.g. why an upload was spooled. */
+    logDetail?: LogRecord;
+  };
 }
 
 export type AppContext = Context<AppBindings>;

@@ -4,8 +4,12 @@ import { invalidField } from '../../lib/problem';
 import type { AppContext, AppRouteHandler } from '../../lib/types';
 import type { PostBatch, PostBulkOutputs, PostCommit, PostCommitById, PostOutput } from './ingest.routes';
 
-/** 200 with the answer when written, 202 with a receipt when spooled. */
-const answer = <T>(c: AppContext, outcome: Outcome<T>) => (outcome.status === 200 ? c.json(outcome.body, 200) : c.json(outcome.body, 202));
+/** 200 with the answer when written, 202 with a receipt when spooled (and why, in the request's log line). */
+function answer<T>(c: AppContext, outcome: Outcome<T>) {
+  if (outcome.status === 200) return c.json(outcome.body, 200);
+  c.set('logDetail', { spooled_because: outcome.cause });
+  return c.json(outcome.body, 202);
+}
 
 export const postOutput: AppRouteHandler<PostOutput> = async (c) => {
   const upload = c.req.valid('json');
