@@ -132,7 +132,7 @@ function benchWranglerConfig(mode: Mode, databaseUrl: string): string {
   return out;
 }
 
-/** The Worker as Cloudflare would run it: the dry run's bundle, built once for every mode. */
+/** The Worker as Cloudflare would run it: the dry run's bundle, built once — the modes' configs differ only in bindings. */
 function buildWorkerBundle(config: string): string {
   const outdir = path.join(work, 'bundle');
   execFileSync(path.join(root, 'node_modules', '.bin', 'wrangler'), ['deploy', '--dry-run', '--outdir', outdir, '-c', config], {

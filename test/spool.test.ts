@@ -13,7 +13,7 @@ import { outputUpload as outputUploadSchema } from '../src/domain/ingest/envelop
 import { CircuitBreaker } from '../src/ingestion/circuit-breaker';
 import { fileSpool } from '../src/ingestion/file-spool';
 import { newReceiptId, receiptClock, receiptIssuedAt } from '../src/ingestion/receipts';
-import { SET_ASIDE_PREFIX, writeQueued, type QueuedUpload } from '../src/ingestion/spool';
+import { queueSpool, SET_ASIDE_PREFIX, writeQueued, type QueuedUpload } from '../src/ingestion/spool';
 import { outputChunks, writeSpooled, type SpooledUpload } from '../src/ingestion/spooled-uploads';
 import { folderObjectStore } from '../src/lib/folder-object-store';
 import { emptyTables, engineNames, openTestDatabase, type TestDatabase } from './support/databases';
@@ -67,6 +67,62 @@ describe('the file spool', () => {
     await Promise.all(Array.from({ length: 200 }, (_, i) => spool.append([commit(i)])));
     const batch = await spool.take(1_000);
     expect(new Set(batch.messages.map((m) => (m as { hexsha: string }).hexsha)).size).toBe(200);
+  });
+});
+
+describe('the queue spool (a Cloudflare Queue, with R2 for larger messages)', () => {
+  const sized = (bytes: number): SpooledUpload => {
+    const message = commit(bytes) as Extract<SpooledUpload, { kind: 'commit' }>;
+    const padding = bytes - new TextEncoder().encode(JSON.stringify(message)).length;
+    return { ...message, upload: { ...message.upload, data: { n: bytes, pad: 'x'.repeat(padding - '"pad":"",'.length) } } } as SpooledUpload;
+  };
+  /** What a queue was sent, batch by batch, and the order of puts and sends. */
+  function recordingQueue(events: string[], refuseBatch?: number) {
+    const batches: MessageSendRequest<QueuedUpload>[][] = [];
+    const queue = {
+      async sendBatch(batch: MessageSendRequest<QueuedUpload>[]) {
+        if (batches.length === refuseBatch) throw new Error('the queue refused the batch');
+        batches.push([...batch]);
+        events.push(`send ${batch.map((m) => m.body.kind).join(',')}`);
+      },
+    } as unknown as Queue<QueuedUpload>;
+    return { queue, batches };
+  }
+  async function recordingStore(events: string[]) {
+    const store = folderObjectStore(await mkdtemp(path.join(tmpdir(), 'set-aside-')));
+    const put = store.put.bind(store);
+    return Object.assign(store, { put: async (key: string, body: Uint8Array) => void (await put(key, body), events.push(`put ${key}`)) });
+  }
+
+  test('a message over 120 KB is set aside before its pointer is sent; batches keep to 100 messages and 250 KB, sent as JSON', async () => {
+    const events: string[] = [];
+    const { queue, batches } = recordingQueue(events);
+    const store = await recordingStore(events);
+    const messages = [sized(119_000), sized(121_000), ...Array.from({ length: 150 }, () => sized(500))];
+    await queueSpool(queue, store).append(messages);
+    const key = `${SET_ASIDE_PREFIX}${messages[1]!.receipt}/0.json`;
+    expect(await store.list(SET_ASIDE_PREFIX)).toEqual([key]);
+    expect(JSON.parse(new TextDecoder().decode(await store.get(key)))).toEqual(messages[1]);
+    expect(events.indexOf(`put ${key}`)).toBeLessThan(events.findIndex((e) => e.includes('set-aside')));
+    const sent = batches.flat();
+    expect(sent.map((m) => m.body)).toEqual([messages[0], { kind: 'set-aside', key, receipt: messages[1]!.receipt, chunk: 0 }, ...messages.slice(2)]);
+    expect(sent.every((m) => m.contentType === 'json')).toBe(true);
+    for (const batch of batches) {
+      expect(batch.length).toBeLessThanOrEqual(100);
+      expect(batch.reduce((n, m) => n + new TextEncoder().encode(JSON.stringify(m.body)).length, 0)).toBeLessThanOrEqual(250_000);
+    }
+  });
+
+  test('when the queue refuses, the append fails (the client retries) and what was set aside for unsent pointers is deleted', async () => {
+    const events: string[] = [];
+    const { queue } = recordingQueue(events, 1);
+    const store = await recordingStore(events);
+    // First batch: a pointer and two messages of 119 KB (the third doesn't fit); the second, refused: 119 KB and a pointer.
+    const messages = [sized(200_000), sized(119_000), sized(119_000), sized(119_000), sized(200_000)];
+    await expect(queueSpool(queue, store).append(messages)).rejects.toThrow(/refused/);
+    expect(events.filter((e) => e.startsWith('put'))).toHaveLength(2);
+    // The first pointer went out with the first batch (its consumer will read it); the second's batch never did.
+    expect(await store.list(SET_ASIDE_PREFIX)).toEqual([`${SET_ASIDE_PREFIX}${messages[0]!.receipt}/0.json`]);
   });
 });
 

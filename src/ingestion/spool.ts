@@ -38,29 +38,40 @@ export type QueuedUpload = SpooledUpload | SetAside;
 const chunkOf = (message: SpooledUpload) => (message.kind === 'outputs' ? message.chunk : 0);
 
 export function queueSpool(queue: Queue<QueuedUpload>, setAside: BlobStore): Spool {
+  const encode = (message: QueuedUpload) => new TextEncoder().encode(JSON.stringify(message));
   return {
     chunkBytes: QUEUE_MESSAGE_BYTES,
     maxMessageBytes: SET_ASIDE_MAX_BYTES,
     async append(messages) {
-      let batch: { body: QueuedUpload }[] = [];
+      let batch: MessageSendRequest<QueuedUpload>[] = [];
       let bytes = 0;
-      for (const spooled of messages) {
-        let message: QueuedUpload = spooled;
-        let size = new TextEncoder().encode(JSON.stringify(message)).length;
-        if (size > QUEUE_MESSAGE_BYTES) {
-          const pointer: SetAside = { kind: 'set-aside', key: `${SET_ASIDE_PREFIX}${spooled.receipt}/${chunkOf(spooled)}.json`, receipt: spooled.receipt, chunk: chunkOf(spooled) };
-          // Stored before its pointer is sent, and both before the client is answered.
-          await setAside.put(pointer.key, new TextEncoder().encode(JSON.stringify(spooled)));
-          [message, size] = [pointer, new TextEncoder().encode(JSON.stringify(pointer)).length];
+      let unsent: string[] = []; // keys set aside whose pointers are not on the queue yet
+      try {
+        for (const spooled of messages) {
+          const json = encode(spooled);
+          const pointer: SetAside | undefined = json.length > QUEUE_MESSAGE_BYTES
+            ? { kind: 'set-aside', key: `${SET_ASIDE_PREFIX}${spooled.receipt}/${chunkOf(spooled)}.json`, receipt: spooled.receipt, chunk: chunkOf(spooled) }
+            : undefined;
+          const size = pointer ? encode(pointer).length : json.length;
+          if (batch.length && (batch.length === QUEUE_BATCH_MESSAGES || bytes + size > QUEUE_BATCH_BYTES)) {
+            await queue.sendBatch(batch);
+            [batch, bytes, unsent] = [[], 0, []];
+          }
+          if (pointer) {
+            // Stored before its pointer is sent, and both before the client is answered.
+            await setAside.put(pointer.key, json);
+            unsent.push(pointer.key);
+          }
+          // As JSON, so that the bytes counted are the bytes sent (V8's serialization, the default, takes two per character of some strings).
+          batch.push({ body: pointer ?? spooled, contentType: 'json' });
+          bytes += size;
         }
-        if (batch.length && (batch.length === QUEUE_BATCH_MESSAGES || bytes + size > QUEUE_BATCH_BYTES)) {
-          await queue.sendBatch(batch);
-          [batch, bytes] = [[], 0];
-        }
-        batch.push({ body: message });
-        bytes += size;
+        if (batch.length) await queue.sendBatch(batch);
+      } catch (error) {
+        // Not acknowledged: the client sends it again, so what was set aside for pointers never sent goes.
+        if (unsent.length) await setAside.delete(unsent).catch(() => {});
+        throw error;
       }
-      if (batch.length) await queue.sendBatch(batch);
     },
     depth: async () => undefined,
   };
