@@ -14,7 +14,7 @@
  * Not `wrangler dev`: its front end (a second workerd, and its own Node process, which handles every
  * request's logs) cost more CPU per upload than the app itself on this 2-core machine, and its bundle
  * wraps the app in development middleware that production doesn't run. Per mode:
- * - uploads: POST /api/v1/output at concurrency C (10 commits × 200 inputs): outputs/s, latency p50/p95/p99;
+ * - uploads: POST /api/v1/output at concurrency C (commits of 200 inputs): outputs/s, latency p50/p95/p99;
  * - reads:   GET /api/v1/commit/:id of 200 outputs, one request at a time: latency p50/p95/p99;
  * - sessions/request: `pg_stat_database.sessions` of the scratch database, before and after;
  * - CPU/request: utime+stime (/proc/<pid>/stat) of the server's process — for the Worker, of the workerd
@@ -25,7 +25,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -111,8 +111,16 @@ interface Server {
 }
 
 async function startNode(databaseUrl: string): Promise<Server> {
-  const server = await startServer(await mkdtemp(path.join(tmpdir(), 'qaboard-bench-')), { DATABASE_URL: databaseUrl, RATE_LIMIT_PER_MINUTE: '1000000' });
-  return { url: server.url, appPid: () => server.child.pid!, stop: () => killOwned(server.child) };
+  const dataRoot = await mkdtemp(path.join(tmpdir(), 'qaboard-bench-'));
+  const server = await startServer(dataRoot, { DATABASE_URL: databaseUrl, RATE_LIMIT_PER_MINUTE: '1000000' });
+  return {
+    url: server.url,
+    appPid: () => server.child.pid!,
+    stop: async () => {
+      await killOwned(server.child);
+      await rm(dataRoot, { recursive: true, force: true });
+    },
+  };
 }
 
 /** wrangler.jsonc as the bench runs it: no build step (assets written once), and a HYPERDRIVE binding when asked. */
@@ -273,7 +281,7 @@ try {
 
 const f1 = (n: number) => n.toFixed(1);
 const node = results.find((r) => r.mode === 'node');
-console.log(`\n${UPLOADS} uploads at concurrency ${CONCURRENCY} (10 commits × ${INPUTS_PER_COMMIT} inputs), then GET /api/v1/commit/:id of ${INPUTS_PER_COMMIT} outputs ×${READS}, one at a time\n`);
+console.log(`\n${UPLOADS} uploads at concurrency ${CONCURRENCY} (${Math.ceil(UPLOADS / INPUTS_PER_COMMIT)} commits of up to ${INPUTS_PER_COMMIT} inputs), then GET /api/v1/commit/:id of ${INPUTS_PER_COMMIT} outputs ×${READS}, one at a time\n`);
 console.log('| mode | uploads/s | POST p50 / p95 / p99 ms | GET /commit p50 / p95 / p99 ms | sessions/request | app CPU ms/upload | app CPU ms/GET /commit |');
 console.log('|---|---|---|---|---|---|---|');
 for (const r of results) {
