@@ -10,7 +10,7 @@ import type { Db } from '../db/client';
 import type { Logger } from '../lib/logger';
 import type { CircuitBreaker } from './circuit-breaker';
 import type { FileSpool } from './file-spool';
-import { writeSpooled, type SpoolWriteHooks } from './spooled-uploads';
+import { chunkOf, writeSpooled, type SpoolWriteHooks } from './spooled-uploads';
 import { isUnavailable } from './write-outputs';
 
 const MESSAGES_PER_BATCH = 100;
@@ -46,7 +46,7 @@ export function startSpoolDrain(
           breaker.recordFailure();
           return false; // the batch stays; written messages are recorded and will be skipped
         }
-        const key = `${message.receipt}/${message.kind === 'outputs' ? message.chunk : 0}`;
+        const key = `${message.receipt}/${chunkOf(message)}`;
         const tries = (attempts.get(key) ?? 0) + 1;
         attempts.set(key, tries);
         logger.log('error', { spool: 'write failed', receipt: message.receipt, attempt: tries, error: String(error) });

@@ -6,7 +6,7 @@
 import type { Db } from '../db/client';
 import { chunkRecorded } from '../domain/ingest/ingestion-receipts';
 import type { BlobStore } from '../lib/object-store';
-import { writeSpooled, type MessageLimits, type SpooledUpload, type SpoolWriteHooks } from './spooled-uploads';
+import { chunkOf, writeSpooled, type MessageLimits, type SpooledUpload, type SpoolWriteHooks } from './spooled-uploads';
 
 export interface Spool extends MessageLimits {
   append(messages: SpooledUpload[]): Promise<void>;
@@ -34,8 +34,6 @@ export interface SetAside {
   chunk: number;
 }
 export type QueuedUpload = SpooledUpload | SetAside;
-
-const chunkOf = (message: SpooledUpload) => (message.kind === 'outputs' ? message.chunk : 0);
 
 export function queueSpool(queue: Queue<QueuedUpload>, setAside: BlobStore): Spool {
   const encode = (message: QueuedUpload) => new TextEncoder().encode(JSON.stringify(message));

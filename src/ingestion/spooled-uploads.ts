@@ -40,6 +40,9 @@ export type SpooledUpload =
   | { kind: 'batch'; receipt: string; receivedAt: string; upload: BatchUpload }
   | { kind: 'commit'; receipt: string; receivedAt: string; upload: CommitUpload; hexsha: string };
 
+/** The number a message's receipt records it under: an outputs chunk's own, 0 for a batch or commit upload. */
+export const chunkOf = (message: SpooledUpload) => (message.kind === 'outputs' ? message.chunk : 0);
+
 const IN_ENVELOPE = new Set<string>(ENVELOPE_FIELDS);
 
 function splitEnvelope(upload: OutputUpload): { envelope: Json; run: Json } {
@@ -109,7 +112,7 @@ export interface SpoolWriteHooks {
  * failed with the reason, and the rest of its chunk is written.
  */
 export async function writeSpooled(db: Db, message: SpooledUpload, hooks: SpoolWriteHooks): Promise<void> {
-  const chunkNumber = message.kind === 'outputs' ? message.chunk : 0;
+  const chunkNumber = chunkOf(message);
   const created: { upload: OutputUpload | BatchUpload | CommitUpload; hexsha: string }[] = [];
   const completionChecks: (number | undefined)[] = [];
   await db.transaction(async (tx) => {
