@@ -7,6 +7,7 @@
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Db } from '../db/client';
+import { failureMessage } from '../lib/database-failure';
 import type { Logger } from '../lib/logger';
 import type { CircuitBreaker } from './circuit-breaker';
 import type { FileSpool } from './file-spool';
@@ -49,9 +50,9 @@ export function startSpoolDrain(
         const key = `${message.receipt}/${chunkOf(message)}`;
         const tries = (attempts.get(key) ?? 0) + 1;
         attempts.set(key, tries);
-        logger.log('error', { spool: 'write failed', receipt: message.receipt, attempt: tries, error: String(error) });
+        logger.log('error', { spool: 'write failed', receipt: message.receipt, attempt: tries, error: failureMessage(error) });
         if (tries < ATTEMPTS_BEFORE_DEAD_LETTER) return false;
-        await appendFile(path.join(folder, 'dead-letters.ndjson'), `${JSON.stringify({ error: String(error), message })}\n`);
+        await appendFile(path.join(folder, 'dead-letters.ndjson'), `${JSON.stringify({ error: failureMessage(error), message })}\n`);
         attempts.delete(key);
       }
     }
@@ -65,7 +66,7 @@ export function startSpoolDrain(
       try {
         while (await drainOnce());
       } catch (error) {
-        logger.log('error', { spool: 'drain failed', error: String(error) });
+        logger.log('error', { spool: 'drain failed', error: failureMessage(error) });
       } finally {
         running = undefined;
       }
