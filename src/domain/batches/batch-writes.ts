@@ -84,6 +84,19 @@ export async function renameBatch(db: Db, batch: BatchRef, label: string): Promi
   return { status: 'OK' };
 }
 
+/** Deletes the batch when it has no output left, unless a milestone points at it; whether it did. */
+async function deleteIfEmptied(db: Db, batch: BatchRef): Promise<boolean> {
+  const deleted = await queryRows(
+    db,
+    sql`DELETE FROM batches b WHERE b.id = ${batch.id}
+          AND NOT EXISTS (SELECT 1 FROM outputs WHERE batch_id = ${batch.id})
+          AND NOT EXISTS (SELECT 1 FROM (${milestoneBatches}) mb
+            WHERE mb.project_id = ${batch.projectId} AND mb.hexsha = ${batch.hexsha} AND mb.label = b.label)
+        RETURNING b.id`,
+  );
+  return deleted.length > 0;
+}
+
 /**
  * Moves the outputs the web app's filter selects into the batch `label` of the same commit
  * (created if needed); an emptied batch is deleted, unless a milestone points at it. Refused when
@@ -124,11 +137,7 @@ export async function moveOutputs(
         outbox AS (${recordFileMoves(sql`SELECT ${commitPrefix}::text || ${batch.id} || '/' || id || '/', ${commitPrefix}::text || batch_id || '/' || id || '/' FROM moved WHERE ${inR2}`)})
         SELECT ${recordedIds} AS ids`,
       );
-      await tx.execute(sql`
-        DELETE FROM batches b WHERE b.id = ${batch.id}
-          AND NOT EXISTS (SELECT 1 FROM outputs WHERE batch_id = ${batch.id})
-          AND NOT EXISTS (SELECT 1 FROM (${milestoneBatches}) mb
-            WHERE mb.project_id = ${batch.projectId} AND mb.hexsha = ${batch.hexsha} AND mb.label = b.label)`);
+      await deleteIfEmptied(tx, batch);
       return { status: 'OK' as const, moved_outputs: selected.length, fileMoves: moved!.ids };
     });
   } catch (error) {
@@ -160,10 +169,12 @@ export async function deleteBatchOutputs(
 ): Promise<{ status: 'OK'; deleted_outputs: number; batch_deleted: boolean; cancelled: CancelledRunRequests; fileDeletions: number[] }> {
   const batchPrefix = `${artifactKeys.batch(batch.projectId, batch.hexsha, batch.id)}/`;
   const failedOnly = onlyFailed ? sql`AND is_failed` : sql``;
+  /** The R2 prefixes of the outputs (`id`s) a FROM item holds. */
+  const outputPrefixesOf = (outputs: SQL) => sql`SELECT ${batchPrefix}::text || id || '/' FROM ${outputs}`;
   if (soft && fileFilter) {
     const [row] = await queryRows<{ ids: number[] }>(
       db,
-      sql`WITH outbox AS (${recordFileDeletions(sql`SELECT ${batchPrefix}::text || id || '/' FROM outputs WHERE batch_id = ${batch.id} ${failedOnly}`, checkedFilePattern(fileFilter))})
+      sql`WITH outbox AS (${recordFileDeletions(outputPrefixesOf(sql`outputs WHERE batch_id = ${batch.id} ${failedOnly}`), checkedFilePattern(fileFilter))})
           SELECT ${recordedIds} AS ids`,
     );
     return { status: 'OK', deleted_outputs: 0, batch_deleted: false, cancelled: [], fileDeletions: row!.ids };
@@ -171,7 +182,7 @@ export async function deleteBatchOutputs(
   if (!soft && !onlyFailed) await assertNotMilestoneBatch(db, batch.projectId, batch.hexsha, batch.label);
   const cancelled = onlyFailed ? [] : (await stopBatch(db, batch)).cancelled;
   // What the batch's files become: all of them go, or the removed outputs' ones.
-  const filesOf = (outputs: SQL) => recordFileDeletions(onlyFailed ? sql`SELECT ${batchPrefix}::text || id || '/' FROM ${outputs}` : sql`SELECT ${batchPrefix}::text`);
+  const filesOf = (outputs: SQL) => recordFileDeletions(onlyFailed ? outputPrefixesOf(outputs) : sql`SELECT ${batchPrefix}::text`);
   if (soft) {
     const [row] = await queryRows<{ n: number; ids: number[] }>(
       db,
@@ -198,15 +209,8 @@ export async function deleteBatchOutputs(
         outbox AS (${filesOf(sql`deleted`)})
         SELECT (SELECT count(*)::int FROM deleted) AS n, ${recordedIds} AS ids`,
   );
-  const emptied = await queryRows(
-    db,
-    sql`DELETE FROM batches b WHERE b.id = ${batch.id}
-          AND NOT EXISTS (SELECT 1 FROM outputs WHERE batch_id = ${batch.id})
-          AND NOT EXISTS (SELECT 1 FROM (${milestoneBatches}) mb
-            WHERE mb.project_id = ${batch.projectId} AND mb.hexsha = ${batch.hexsha} AND mb.label = b.label)
-        RETURNING b.id`,
-  );
-  return { status: 'OK', deleted_outputs: deleted!.n, batch_deleted: emptied.length > 0, cancelled, fileDeletions: deleted!.ids };
+  const emptied = await deleteIfEmptied(db, batch);
+  return { status: 'OK', deleted_outputs: deleted!.n, batch_deleted: emptied, cancelled, fileDeletions: deleted!.ids };
 }
 
 interface CommitToClear {
