@@ -24,7 +24,7 @@
  * the CPU figures of such a run are not comparable) and print the top self-time functions per request.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -35,7 +35,7 @@ import pg from 'pg';
 import ts from 'typescript';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 import { connectNodeDatabase } from '../src/db/connect-node';
-import { killOwned } from '../src/maintenance/owned-children';
+import { killOwned, processTable } from '../src/maintenance/owned-children';
 import { createScratchDatabase } from '../test/support/databases';
 import { guardMiniflareHyperdriveProxy } from '../test/support/hyperdrive-proxy-guard';
 import { freePort, startServer } from '../test/support/node-entry';
@@ -77,16 +77,9 @@ function cpuMs(pid: number): number {
 
 /** The workerd process miniflare started for this bench (one at a time). */
 function workerdChild(): number {
-  for (const entry of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('workerd')) return Number(entry);
-    } catch {
-      // the process ended while we read it
-    }
-  }
-  throw new Error('no workerd process under this bench');
+  const child = processTable().find((p) => p.ppid === process.pid && readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').includes('workerd'));
+  if (!child) throw new Error('no workerd process under this bench');
+  return child.pid;
 }
 
 async function sessionsOf(database: string): Promise<number> {

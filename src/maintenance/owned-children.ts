@@ -11,11 +11,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const owned = new Set<ChildProcess>();
 
-/**
- * The processes of group `pgid` and all their descendants, whichever group they moved to (Linux:
- * read from /proc; elsewhere none are known and only the group itself can be reached).
- */
-export function processTree(pgid: number): Array<{ pid: number; pgid: number }> {
+/** Every process with its parent and group (Linux: read from /proc; elsewhere none are known). */
+export function processTable(): Array<{ pid: number; ppid: number; pgid: number }> {
   const all: Array<{ pid: number; ppid: number; pgid: number }> = [];
   let entries: string[] = [];
   try {
@@ -33,6 +30,15 @@ export function processTree(pgid: number): Array<{ pid: number; pgid: number }> 
       // the process ended while we read it
     }
   }
+  return all;
+}
+
+/**
+ * The processes of group `pgid` and all their descendants, whichever group they moved to (where
+ * /proc can't be read, none are known and only the group itself can be reached).
+ */
+export function processTree(pgid: number): Array<{ pid: number; pgid: number }> {
+  const all = processTable();
   const tree = new Set(all.filter((p) => p.pgid === pgid).map((p) => p.pid));
   for (let grew = true; grew; ) {
     grew = false;
