@@ -38,7 +38,7 @@ import { connectNodeDatabase } from '../src/db/connect-node';
 import { killOwned, processTable } from '../src/maintenance/owned-children';
 import { createScratchDatabase } from '../test/support/databases';
 import { guardMiniflareHyperdriveProxy } from '../test/support/hyperdrive-proxy-guard';
-import { freePort, startServer } from '../test/support/node-entry';
+import { cpuSeconds, freePort, startServer } from '../test/support/node-entry';
 import { outputUpload, shaOf } from '../test/support/uploads';
 import { closeConnections, request } from './keep-alive-client';
 import { percentiles } from './latency';
@@ -67,12 +67,11 @@ const INPUTS_PER_COMMIT = 200;
 const root = path.resolve(import.meta.dirname, '..');
 const work = path.join(root, '.cache', 'bench-worker');
 
-
 /** user + system CPU of a process, in ms (clock ticks of 10 ms). */
 function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14 and 15)
+  const seconds = cpuSeconds(pid);
+  if (seconds === undefined) throw new Error(`no CPU figures for process ${pid} (/proc)`);
+  return seconds * 1000;
 }
 
 /** The workerd process miniflare started for this bench (one at a time). */
