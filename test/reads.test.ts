@@ -132,7 +132,7 @@ describe.each(engineNames)('the aggregate cache on %s', (engine) => {
   beforeAll(async () => {
     database = await openTestDatabase(engine);
     app = testApp(database.db);
-    const definitions = { available_metrics: { psnr: { label: 'PSNR', smaller_is_better: false } } };
+    const definitions = { available_metrics: { psnr: { label: 'PSNR', smaller_is_better: false }, sharpness: { label: 'Sharpness' } } };
     for (const input of ['a', 'b']) {
       const upload = { ...outputUpload({ project: 'cache/repo', input, metrics: { psnr: 30, loss: 1 } }), qaboard_metrics: definitions };
       expect((await postJson(app, '/api/v1/output/', upload)).status).toBe(200);
@@ -140,21 +140,37 @@ describe.each(engineNames)('the aggregate cache on %s', (engine) => {
   });
   afterAll(() => database?.close());
 
-  test('reads cache only the metrics the project defines: made-up names are computed, never stored', async () => {
+  test('reads cache the metrics the project defines and those its outputs have; made-up names are computed, never stored', async () => {
     const madeUp = Object.fromEntries(Array.from({ length: 49 }, (_, i) => [`made-up-${i}`, 0]));
-    const response = await app.request(`/api/v1/commits?project=cache%2Frepo&metrics=${encodeURIComponent(JSON.stringify({ ...madeUp, loss: 0 }))}`);
+    const metrics = encodeURIComponent(JSON.stringify({ ...madeUp, loss: 0 }));
+    const response = await app.request(`/api/v1/commits?project=cache%2Frepo&metrics=${metrics}`);
     expect(response.status).toBe(200);
     const [commit] = (await response.json()) as Json[];
     expect(commit!.batches.default.aggregated_metrics).toEqual({ loss_median: 1, loss_average: 1 });
-    expect(await cachedMetrics()).toEqual([]);
-    // A commit by its id is read before its project's definitions are known (one batch of statements): the same rule.
-    const byId = await app.request(`/api/v1/commit/${commit!.id}?project=cache%2Frepo&metrics=${encodeURIComponent(JSON.stringify({ ...madeUp, loss: 0 }))}`);
+    expect(await cachedMetrics()).toEqual(['loss']);
+    // A commit by its id (its statements may find it themselves): the same answer, the same rule.
+    const byId = await app.request(`/api/v1/commit/${commit!.id}?project=cache%2Frepo&metrics=${metrics}`);
     expect(((await byId.json()) as Json).batches.default.aggregated_metrics).toEqual({ loss_median: 1, loss_average: 1 });
-    expect(await cachedMetrics()).toEqual([]);
+    expect(await cachedMetrics()).toEqual(['loss']);
 
     const defined = await app.request(`/api/v1/commits?project=cache%2Frepo&metrics=${encodeURIComponent('{"psnr": 0, "loss": 0}')}`);
     expect(((await defined.json()) as Json[])[0]!.batches.default.aggregated_metrics).toEqual({ psnr_median: 30, psnr_average: 30, loss_median: 1, loss_average: 1 });
-    expect(await cachedMetrics()).toEqual(['psnr']);
+    expect(await cachedMetrics()).toEqual(['loss', 'psnr']);
+  });
+
+  test('a metric the project defines is stored even when no output has it (as no value): it is not computed again', async () => {
+    const definedOnly = await app.request(`/api/v1/commits?project=cache%2Frepo&metrics=${encodeURIComponent('{"sharpness": 0}')}`);
+    expect(((await definedOnly.json()) as Json[])[0]!.batches.default.aggregated_metrics).toEqual({});
+    expect(await cachedMetrics()).toContain('sharpness');
+  });
+
+  test('a cached aggregate follows the outputs: an upload that changes a value changes the answer', async () => {
+    const read = async () =>
+      ((await (await app.request(`/api/v1/commits?project=cache%2Frepo&metrics=${encodeURIComponent('{"loss": 0}')}`)).json()) as Json[])[0]!.batches.default
+        .aggregated_metrics;
+    expect(await read()).toEqual({ loss_median: 1, loss_average: 1 });
+    expect((await postJson(app, '/api/v1/output/', outputUpload({ project: 'cache/repo', input: 'b', metrics: { psnr: 30, loss: 3 } }))).status).toBe(200);
+    expect(await read()).toEqual({ loss_median: 2, loss_average: 2 });
   });
 });
 

@@ -9,7 +9,7 @@ import { intArrayLiteral, readBatch, type Db } from '../../db/client';
 import { batchColumns, type BatchRow, type CommitRow } from '../rows';
 import type { StorageMode } from '../storage-locations';
 import { commitJson, OUTPUT_JSON_SQL, type BatchSummary, type CommitJson, type OutputOfBatch } from '../v1-json';
-import { aggregateColumns, aggregatedMetrics, aggregatesOfRow, cachedAggregatesOf, definedMetricNames, OUTPUTS_FINGERPRINT, type MetricAggregate } from './metric-aggregates';
+import { aggregatedMetrics, cachedAggregatesOf, definedMetricNames, OUTPUTS_FINGERPRINT, type MetricAggregate } from './metric-aggregates';
 
 export interface CommitDetailsOptions {
   /** Only this batch (all batches when absent). */
@@ -26,37 +26,19 @@ const OUTPUT_TAIL = sql.raw(OUTPUT_JSON_SQL.tail);
 
 type BatchCountsRow = BatchRow & Omit<BatchSummary, 'aggregated_metrics'> & { cached: MetricAggregate[] | null };
 
-/**
- * Which metrics a read takes from the cache (computed and stored when missing, if the project
- * defines them) and which it computes with the counts. A read that doesn't know the project's
- * definitions yet (it finds the commit in the same request) looks every metric up in the cache.
- */
-export interface MetricsPlan {
-  cached: string[];
-  inline: string[];
-}
-
-const planOf = (metrics: string[], defined: ReadonlySet<string>): MetricsPlan => ({
-  cached: metrics.filter((m) => defined.has(m)),
-  inline: metrics.filter((m) => !defined.has(m)),
-});
-
-/** The plan of a read that finds the commit in the same request: every metric looked up in the cache. */
-export const cacheLookupPlan = (metrics: string[]): MetricsPlan => ({ cached: metrics, inline: [] });
-
 /** SQL: the batches `b` of the commits `commitIds` (an int[] expression) shown, of `batchLabel` when given. */
 const batchesOf = (commitIds: SQL, batchLabel: string | undefined) =>
   sql`b.ci_commit_id = ANY(${commitIds}) ${batchLabel === undefined ? sql`` : sql`AND b.label = ${batchLabel}`}`;
 
 /**
  * The batches of the commits, each with its output counts and aggregated metrics, in one statement:
- * the counts and the outputs' fingerprint from the `outputs_batch_summary` index, the cached
- * aggregates still exact for that fingerprint, and the inline metrics computed there and then.
+ * the counts and the outputs' fingerprint from the `outputs_batch_summary` index (an index-only
+ * scan), and the cached aggregates of `metrics` still exact for that fingerprint.
  * The outputs are read per batch (LATERAL), by index whatever the planner thinks of the batches'
  * sizes: a join over a million outputs was planned as a sequential scan.
  */
-const batchSummariesQuery = (commitIds: SQL, plan: MetricsPlan, batchLabel: string | undefined) =>
-  sql`SELECT s.*, ${plan.cached.length ? cachedAggregatesOf(plan.cached) : sql`NULL`} AS cached
+const batchSummariesQuery = (commitIds: SQL, metrics: string[], batchLabel: string | undefined) =>
+  sql`SELECT s.*, ${metrics.length ? cachedAggregatesOf(metrics) : sql`NULL`} AS cached
     FROM (
       SELECT ${batchColumns}, b.created_date AS created_order, o.*
       FROM batches b CROSS JOIN LATERAL (
@@ -66,7 +48,7 @@ const batchSummariesQuery = (commitIds: SQL, plan: MetricsPlan, batchLabel: stri
           count(*) FILTER (WHERE o.is_running)::int AS running_outputs,
           count(*) FILTER (WHERE o.is_failed)::int AS failed_outputs,
           count(*) FILTER (WHERE o.deleted)::int AS deleted_outputs,
-          ${OUTPUTS_FINGERPRINT} AS outputs_fingerprint ${aggregateColumns(plan.inline, 'u')}
+          ${OUTPUTS_FINGERPRINT} AS outputs_fingerprint
         FROM outputs o WHERE o.batch_id = b.id) o
       WHERE ${batchesOf(commitIds, batchLabel)}) s
     ORDER BY s.created_order, s.id`;
@@ -92,27 +74,26 @@ const outputsQuery = (commitIds: SQL, batchLabel: string | undefined) =>
  * itself find them), independent of each other: sent together with `readBatch`, and given back to
  * `assembleDetails` with the commits.
  */
-export const detailsQueries = (commitIds: SQL, options: CommitDetailsOptions, plan: MetricsPlan) => {
-  const summaries = batchSummariesQuery(commitIds, plan, options.batchLabel);
+export const detailsQueries = (commitIds: SQL, options: CommitDetailsOptions) => {
+  const summaries = batchSummariesQuery(commitIds, options.metrics, options.batchLabel);
   return options.withOutputs ? [summaries, outputsQuery(commitIds, options.batchLabel)] : [summaries];
 };
 
-/** The commits' JSON from what `detailsQueries` read; metrics missing from the cache are computed (and stored if the project defines them) now. */
+/** The commits' JSON from what `detailsQueries` read; metrics missing from the cache are computed (and stored, see `aggregatedMetrics`) now. */
 export async function assembleDetails(
   db: Db,
   commits: CommitRow[],
   [summaries, outputs]: unknown[][],
   options: CommitDetailsOptions,
-  plan: MetricsPlan,
 ): Promise<CommitJson[]> {
   if (!commits.length) return [];
   // Every commit shown together belongs to one project.
   const defined = definedMetricNames(commits[0]!.projectData);
-  const rows = summaries as (BatchCountsRow & Record<string, unknown>)[];
+  const rows = summaries as BatchCountsRow[];
   const aggregates = await aggregatedMetrics(
     db,
-    rows.map((row) => ({ id: row.id, found: [...(row.cached ?? []), ...aggregatesOfRow(row, plan.inline, 'u')] })),
-    plan.cached,
+    rows.map((row) => ({ id: row.id, found: row.cached ?? [] })),
+    options.metrics,
     defined,
   );
   const outputsOfBatch = new Map<number, OutputOfBatch[]>(rows.map((row) => [row.id, []]));
@@ -130,7 +111,6 @@ export async function assembleDetails(
 /** The details of commits already read: their batches' statements in one request (readBatch). */
 export async function commitDetails(db: Db, commits: CommitRow[], options: CommitDetailsOptions): Promise<CommitJson[]> {
   if (!commits.length) return [];
-  const plan = planOf(options.metrics, definedMetricNames(commits[0]!.projectData));
   const ids = sql`${intArrayLiteral(commits.map((c) => c.commitId))}::int[]`;
-  return assembleDetails(db, commits, await readBatch(db, detailsQueries(ids, options, plan)), options, plan);
+  return assembleDetails(db, commits, await readBatch(db, detailsQueries(ids, options)), options);
 }

@@ -4,7 +4,7 @@ import { notFound } from '../../lib/problem';
 import { referenceBranchOf } from '../projects/reference-branch';
 import { commitColumns, type CommitRow } from '../rows';
 import type { CommitJson } from '../v1-json';
-import { assembleDetails, cacheLookupPlan, commitDetails, detailsQueries, type CommitDetailsOptions } from './commit-details';
+import { assembleDetails, commitDetails, detailsQueries, type CommitDetailsOptions } from './commit-details';
 
 /** Branch names are stored as seen: `x` from the CLI, sometimes `origin/x`. Match both. */
 const onBranch = (branch: string) => sql`c.branch IN (${branch}, ${'origin/' + branch})`;
@@ -80,21 +80,18 @@ export async function latestSuccessfulCommitRow(
 }
 
 /**
- * The commit a statement finds (`found`: `columns` → SQL) with its details, all sent together: the
- * details' statements find the commit themselves (one request over Neon's HTTP, readBatch).
- * Where statements run one after the other anyway, the commit is read first: its project's metric
- * definitions then say which metrics to compute with the counts, instead of a cache lookup that
- * misses for undefined metrics and costs one more statement to compute them.
+ * The commit a statement finds (`found`: `columns` → SQL) with its details. Where statements are
+ * sent together (one request over Neon's HTTP, readBatch), the details' statements find the commit
+ * themselves; elsewhere they run one after the other anyway, and the commit is read first.
  */
 async function foundCommitDetails(db: Db, found: (columns: SQL) => SQL, options: CommitDetailsOptions): Promise<CommitJson | undefined> {
   if (!sendsBatchesTogether(db)) {
     const [commit] = await preparedRows<CommitRow>(db, found(commitColumns));
     return commit && (await commitDetails(db, [commit], options))[0];
   }
-  const plan = cacheLookupPlan(options.metrics);
-  const [rows, ...details] = await readBatch(db, [found(commitColumns), ...detailsQueries(sql`ARRAY(${found(sql`c.id`)})`, options, plan)]);
+  const [rows, ...details] = await readBatch(db, [found(commitColumns), ...detailsQueries(sql`ARRAY(${found(sql`c.id`)})`, options)]);
   const commit = rows![0] as CommitRow | undefined;
-  return commit && (await assembleDetails(db, [commit], details, options, plan))[0];
+  return commit && (await assembleDetails(db, [commit], details, options))[0];
 }
 
 /** `GET /api/v1/commit` without a commit: the latest successful commit of a branch (the reference branch when absent), with its batches and outputs. */

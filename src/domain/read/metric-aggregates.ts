@@ -8,10 +8,13 @@
  * the sum of their `updated_at` (every change of an output moves it forward). Any insert, update
  * or delete of an output changes the fingerprint, so a cached value is used only while it is
  * exact; otherwise it is recomputed and stored again. The fingerprint and the counts read only the
- * `outputs_batch_summary` index (an index-only scan), never the outputs' rows — unless metrics that
- * aren't cached are asked for: only the metrics the project defines
- * (`qatools_metrics.available_metrics`, what the web app asks for) are cached; any other name is
- * computed with the counts (read/commit-details.ts) and forgotten, so reads can't grow the table.
+ * `outputs_batch_summary` index (an index-only scan), never the outputs' rows.
+ *
+ * What is stored: the aggregates of the metrics the project defines
+ * (`qatools_metrics.available_metrics`, what the web app asks for), and of any other metric the
+ * batch's outputs have values of (projects whose metrics file doesn't list everything they
+ * record). A name no output has is computed on every read and never stored: reads can't grow the
+ * table past what uploads hold.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { intArrayLiteral, queryRows, type Db } from '../../db/client';
@@ -41,43 +44,46 @@ interface AggregateRow {
 }
 
 /**
- * SQL: `, <prefix>_median_<i>, <prefix>_average_<i>` of each of `metrics`, aggregated over the outputs `o`
- * of a batch; `aggregatesOfRow` reads them back.
+ * SQL: `, median_<i>, average_<i>` of each of `metrics`, aggregated over the outputs `o` of a
+ * batch; `aggregatesOfRow` reads them back.
  */
-export const aggregateColumns = (metrics: string[], prefix: string) =>
+const aggregateColumns = (metrics: string[]) =>
   sql.join(
     metrics.map(
       (name, i) => sql`,
-      percentile_cont(0.5) WITHIN GROUP (ORDER BY ${metricValue(name)}) FILTER (WHERE ${VALID}) AS ${sql.raw(`${prefix}_median_${i}`)},
-      avg(${metricValue(name)}) FILTER (WHERE ${VALID}) AS ${sql.raw(`${prefix}_average_${i}`)}`,
+      percentile_cont(0.5) WITHIN GROUP (ORDER BY ${metricValue(name)}) FILTER (WHERE ${VALID}) AS ${sql.raw(`median_${i}`)},
+      avg(${metricValue(name)}) FILTER (WHERE ${VALID}) AS ${sql.raw(`average_${i}`)}`,
     ),
   );
 
-/** The aggregates of `metrics` in a row with `aggregateColumns(metrics, prefix)`. */
-export const aggregatesOfRow = (row: Record<string, unknown>, metrics: string[], prefix: string) =>
+/** The aggregates of `metrics` in a row with `aggregateColumns(metrics)`. */
+const aggregatesOfRow = (row: Record<string, unknown>, metrics: string[]) =>
   metrics.map((metric, i) => {
-    const median = row[`${prefix}_median_${i}`];
-    const average = row[`${prefix}_average_${i}`];
+    const median = row[`median_${i}`];
+    const average = row[`average_${i}`];
     return { metric, median: median === null ? null : Number(median), average: average === null ? null : Number(average) };
   });
 
-/** Computes the aggregates of `batchIds`; keeps those of the `stored` metrics with the fingerprint seen in the same snapshot. */
-async function computeAggregates(db: Db, batchIds: number[], metrics: string[], stored: ReadonlySet<string>): Promise<AggregateRow[]> {
+/** Whether a computed aggregate is kept (see the rule at the top). */
+const isKept = (row: AggregateRow, defined: ReadonlySet<string>) => defined.has(row.metric) || row.median !== null || row.average !== null;
+
+/** Computes the aggregates of `batchIds`; keeps those `isKept` says, with the fingerprint seen in the same snapshot. */
+async function computeAggregates(db: Db, batchIds: number[], metrics: string[], defined: ReadonlySet<string>): Promise<AggregateRow[]> {
   const rows = await queryRows<Record<string, number | string | null>>(
     db,
     sql`SELECT b.id AS batch_id, o.*
     FROM batches b CROSS JOIN LATERAL (
-      SELECT ${OUTPUTS_FINGERPRINT} AS outputs_fingerprint ${aggregateColumns(metrics, 'm')} FROM outputs o WHERE o.batch_id = b.id) o
+      SELECT ${OUTPUTS_FINGERPRINT} AS outputs_fingerprint ${aggregateColumns(metrics)} FROM outputs o WHERE o.batch_id = b.id) o
     WHERE b.id = ANY(${intArrayLiteral(batchIds)}::int[])`,
   );
   const computed = rows.flatMap((row) =>
-    aggregatesOfRow(row, metrics, 'm').map((aggregate) => ({
+    aggregatesOfRow(row, metrics).map((aggregate) => ({
       batch_id: Number(row.batch_id),
       outputs_fingerprint: String(row.outputs_fingerprint),
       ...aggregate,
     })),
   );
-  const kept = computed.filter((row) => stored.has(row.metric));
+  const kept = computed.filter((row) => isKept(row, defined));
   if (!kept.length) return computed;
   await db.execute(sql`
     INSERT INTO batch_metric_aggregates (batch_id, metric, outputs_fingerprint, median, average)
@@ -103,21 +109,20 @@ export const cachedAggregatesOf = (metrics: string[]) => sql`(SELECT json_agg(js
       AND a.metric IN (SELECT jsonb_array_elements_text(${JSON.stringify(metrics)}::jsonb)))`;
 
 /**
- * `{metric}_median` / `{metric}_average` for each batch, from what the batches' read found: the
- * fresh cached aggregates of the `cached` metrics, and the others, computed in the same statement.
- * Batches missing one of the `cached` metrics are computed now, and stored for the metrics the
- * project defines (`defined`: only those, so that reads can't grow the table). A metric without
- * values in a batch is absent, as in the original.
+ * `{metric}_median` / `{metric}_average` of `metrics` for each batch, from the fresh cached
+ * aggregates the batches' read found. Batches missing one of them are computed now, and stored as
+ * `isKept` says (`defined`: the metrics the project defines). A metric without values in a batch
+ * is absent, as in the original.
  */
 export async function aggregatedMetrics(
   db: Db,
   batches: { id: number; found: MetricAggregate[] }[],
-  cached: string[],
+  metrics: string[],
   defined: ReadonlySet<string>,
 ): Promise<Map<number, Record<string, number>>> {
-  const stale = batches.filter((b) => cached.some((metric) => !b.found.some((row) => row.metric === metric))).map((b) => b.id);
+  const stale = batches.filter((b) => metrics.some((metric) => !b.found.some((row) => row.metric === metric))).map((b) => b.id);
   const rows: (MetricAggregate & { batch_id: number })[] = batches.flatMap((b) => b.found.map((row) => ({ ...row, batch_id: b.id })));
-  if (stale.length) rows.push(...(await computeAggregates(db, stale, cached, defined)));
+  if (stale.length) rows.push(...(await computeAggregates(db, stale, metrics, defined)));
   const result = new Map(batches.map((b) => [b.id, {} as Record<string, number>]));
   for (const row of rows) {
     const aggregated = result.get(row.batch_id)!;
