@@ -27,8 +27,10 @@ const readJsonLines = <T>(file: string): T[] =>
 export const qatoolsRequests = () => readJsonLines<CapturedRequest>('qatools/qatools-requests.jsonl');
 export const originalResponses = () => readJsonLines<OriginalResponse>('qatools/original-backend-responses.jsonl');
 
-/** One captured `POST /api/v1/output/` body, as a template for tests. */
+let outputUploadTemplate: Record<string, unknown> | undefined;
+
+/** One captured `POST /api/v1/output/` body, as a template for tests (a copy of it: read once, not once per upload built). */
 export function sampleOutputUpload(): Record<string, unknown> {
-  const request = qatoolsRequests().find((r) => r.method === 'POST' && r.path === '/api/v1/output/');
-  return structuredClone(request!.json!);
+  outputUploadTemplate ??= qatoolsRequests().find((r) => r.method === 'POST' && r.path === '/api/v1/output/')!.json!;
+  return structuredClone(outputUploadTemplate);
 }
