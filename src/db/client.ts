@@ -33,11 +33,20 @@ export const jsonParam = (value: unknown) => (value === null || value === undefi
 
 const dialect = new PgDialect();
 
+/** Names given so far, by statement text: few distinct texts, and V8 hashes a string natively, faster than a hash in JS. */
+const statementNames = new Map<string, string>();
+const MAX_STATEMENT_NAMES = 1_000;
+
 /** FNV-1a of a statement's text: its prepared statement's name. */
 function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name) return name;
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return `q${(hash >>> 0).toString(36)}_${text.length}`;
+  name = `q${(hash >>> 0).toString(36)}_${text.length}`;
+  if (statementNames.size >= MAX_STATEMENT_NAMES) statementNames.clear();
+  statementNames.set(text, name);
+  return name;
 }
 
 /**
