@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { queryRows } from '../src/db/client';
 import { recordCommit, type CommitRecord } from '../src/domain/commits/record-commit';
 import { outputUpload as outputUploadSchema } from '../src/domain/ingest/envelope';
-import { ingestOutputs } from '../src/domain/ingest/ingest-outputs';
+import { ingestOutputs, outputAsWritten } from '../src/domain/ingest/ingest-outputs';
 import { commitsInWindow, decodeCursor, latestSuccessfulCommit, readCommit } from '../src/domain/read/commits';
 import { receiptClock } from '../src/ingestion/receipts';
 import { emptyTables, engineNames, openTestDatabase, type TestDatabase } from './support/databases';
@@ -28,7 +28,7 @@ describe.each(engineNames)('domain rules on %s', (engine) => {
     (await queryRows<{ data: Json }>(database.db, sql`SELECT data FROM ci_commits WHERE hexsha = ${hexsha}`))[0]?.data;
   const clock = receiptClock();
   const ingest = async (spec: UploadSpec, extra: Json = {}) =>
-    (await ingestOutputs(database.db, [{ upload: outputUploadSchema.parse({ ...outputUpload(spec), ...extra }), receivedAt: clock() }], 'shared-disk'))[0]!;
+    (await ingestOutputs(database.db, [{ upload: outputUploadSchema.parse({ ...outputUpload(spec), ...extra }), receivedAt: clock() }], outputAsWritten('shared-disk')))[0]!;
   const record = (fields: Partial<CommitRecord>) =>
     recordCommit(database.db, { projectId: 'group/repo', hexsha: shaOf(1), source: 'upload', ...fields });
 
@@ -85,7 +85,7 @@ describe.each(engineNames)('domain rules on %s', (engine) => {
         upload: outputUploadSchema.parse({ ...outputUpload({ metrics }), extra_parameters: extraParameters }),
         receivedAt: clock(),
       });
-      const [first, second] = await ingestOutputs(database.db, [upload({ gain: 1, iso: 800 }, { psnr: 1 }), upload({ iso: 800, gain: 1 }, { psnr: 2 })], 'shared-disk');
+      const [first, second] = await ingestOutputs(database.db, [upload({ gain: 1, iso: 800 }, { psnr: 1 }), upload({ iso: 800, gain: 1 }, { psnr: 2 })], outputAsWritten('shared-disk'));
       expect(second!.body).toMatchObject({ id: first!.body.id, metrics: { psnr: 2, is_failed: false } });
     });
   });

@@ -7,16 +7,17 @@
  */
 import type { Db } from '../db/client';
 import { envelopeSha } from '../domain/ingest/envelope';
-import { ingestOutputs, type ReceivedUpload } from '../domain/ingest/ingest-outputs';
+import { ingestOutputs, outputAsWritten, type ReceivedUpload } from '../domain/ingest/ingest-outputs';
 import type { StorageMode } from '../domain/storage-locations';
+import type { OutputJson } from '../domain/v1-json';
 import { writeOutputs, type OutputWriteResult } from './write-outputs';
 
-type Written = Extract<OutputWriteResult, { written: unknown }>;
+type Written = Extract<OutputWriteResult<OutputJson>, { written: unknown }>;
 export type OutputWriter = (upload: ReceivedUpload) => Promise<Written>;
 
 /** One upload is one statement: atomic by itself, no transaction round trips. */
 async function writeOne(db: Db, upload: ReceivedUpload, defaultStorage: StorageMode): Promise<Written> {
-  const [written] = await ingestOutputs(db, [upload], defaultStorage);
+  const [written] = await ingestOutputs(db, [upload], outputAsWritten(defaultStorage));
   return { written: written!, hexsha: envelopeSha(upload.upload)! };
 }
 
@@ -28,6 +29,7 @@ interface Waiting {
 
 /** `defaultStorage`: the server's storage mode, for the URLs answered (FILES_STORAGE). */
 export function outputCoalescer(db: Db, defaultStorage: StorageMode, { maxInFlight = 2, maxGroup = 200 } = {}): OutputWriter {
+  const answer = outputAsWritten(defaultStorage);
   let waiting: Waiting[] = [];
   let inFlight = 0;
 
@@ -35,7 +37,7 @@ export function outputCoalescer(db: Db, defaultStorage: StorageMode, { maxInFlig
     inFlight += 1;
     const group = waiting.splice(0, maxGroup);
     try {
-      const results = await writeOutputs(db, group.map((w) => w.upload), defaultStorage);
+      const results = await writeOutputs(db, group.map((w) => w.upload), answer);
       results.forEach((result, i) => ('error' in result ? group[i]!.reject(result.error) : group[i]!.resolve(result)));
     } catch (error) {
       for (const w of group) w.reject(error); // the database is unavailable: every caller spools

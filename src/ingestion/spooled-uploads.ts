@@ -8,7 +8,7 @@ import type { Db } from '../db/client';
 import { envelopeSha, type BatchUpload, type CommitUpload, type OutputUpload } from '../domain/ingest/envelope';
 import { ingestBatch } from '../domain/ingest/ingest-batch';
 import { ingestCommit } from '../domain/ingest/ingest-commit';
-import type { ReceivedUpload } from '../domain/ingest/ingest-outputs';
+import { NO_OUTPUT, type ReceivedUpload } from '../domain/ingest/ingest-outputs';
 import { chunkRecorded, recordChunk } from '../domain/ingest/ingestion-receipts';
 import { databaseFailure, failureMessage } from '../lib/database-failure';
 import type { CompleteWrittenBatches } from './complete-batches';
@@ -123,8 +123,7 @@ export async function writeSpooled(db: Db, message: SpooledUpload, hooks: SpoolW
     let total = 1;
     if (message.kind === 'outputs') {
       const uploads = message.items.map(({ run, receivedAt }) => ({ upload: { ...message.envelope, ...run } as OutputUpload, receivedAt }));
-      // Nobody reads these answers (the uploads were acknowledged with a receipt): any storage mode does for their URLs.
-      const results = await writeOutputs(tx, uploads, 'shared-disk');
+      const results = await writeOutputs(tx, uploads, NO_OUTPUT);
       written = results.flatMap((r, i) => ('written' in r ? [{ upload: uploads[i]!.upload, hexsha: r.hexsha, commitCreated: r.written.commitCreated }] : []));
       errors = results.flatMap((r, i) => ('error' in r ? [{ item: message.first + i, error: failureMessage(r.error) }] : []));
       completionChecks.push(...results.map((r) => ('written' in r ? r.written.completionCheck : undefined)));

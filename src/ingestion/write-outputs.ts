@@ -6,29 +6,27 @@
  */
 import type { Db } from '../db/client';
 import { envelopeSha } from '../domain/ingest/envelope';
-import { ingestOutputsAtomically, type ReceivedUpload } from '../domain/ingest/ingest-outputs';
+import { ingestOutputsAtomically, type OutputAnswer, type ReceivedUpload } from '../domain/ingest/ingest-outputs';
 import type { Ingested } from '../domain/ingest/upload-commit';
-import type { StorageMode } from '../domain/storage-locations';
-import type { OutputJson } from '../domain/v1-json';
 import { databaseFailure } from '../lib/database-failure';
 
-export type OutputWriteResult = { written: Ingested<OutputJson>; hexsha: string } | { error: unknown };
+export type OutputWriteResult<T> = { written: Ingested<T>; hexsha: string } | { error: unknown };
 
 export const isUnavailable = (error: unknown) => databaseFailure(error)?.unavailable === true;
 
-export async function writeOutputs(db: Db, uploads: ReceivedUpload[], defaultStorage: StorageMode): Promise<OutputWriteResult[]> {
+export async function writeOutputs<T>(db: Db, uploads: ReceivedUpload[], answer: OutputAnswer<T>): Promise<OutputWriteResult<T>[]> {
   const hexshaOf = (i: number) => envelopeSha(uploads[i]!.upload)!;
   try {
-    const answers = await ingestOutputsAtomically(db, uploads, defaultStorage);
+    const answers = await ingestOutputsAtomically(db, uploads, answer);
     return answers.map((written, i) => ({ written, hexsha: hexshaOf(i) }));
   } catch (error) {
     if (isUnavailable(error)) throw error;
     if (uploads.length === 1) return [{ error }];
   }
-  const results: OutputWriteResult[] = [];
+  const results: OutputWriteResult<T>[] = [];
   for (const [i, upload] of uploads.entries()) {
     try {
-      const [written] = await ingestOutputsAtomically(db, [upload], defaultStorage);
+      const [written] = await ingestOutputsAtomically(db, [upload], answer);
       results.push({ written: written!, hexsha: hexshaOf(i) });
     } catch (error) {
       if (isUnavailable(error)) throw error;
