@@ -11,12 +11,10 @@ import { failureMessage } from '../lib/database-failure';
 import type { Logger } from '../lib/logger';
 import type { CircuitBreaker } from './circuit-breaker';
 import type { FileSpool } from './file-spool';
-import { chunkOf, writeSpooled, type SpooledUpload, type SpoolWriteHooks } from './spooled-uploads';
+import { chunkOf, writeSpooled, type SpoolWriteHooks } from './spooled-uploads';
 import { isUnavailable } from './write-outputs';
 
 const MESSAGES_PER_BATCH = 100;
-/** Messages written at once: as many as the Node entry's group commit keeps in flight (ingestion/output-coalescer.ts). */
-const WRITERS = 2;
 const ATTEMPTS_BEFORE_DEAD_LETTER = 3;
 
 export interface SpoolDrain {
@@ -34,27 +32,6 @@ export function startSpoolDrain(
   let running: Promise<void> | undefined;
   const attempts = new Map<string, number>();
 
-  /** Writes one message; false when the drain must stop (the database is unavailable, or the message waits for another attempt). */
-  async function write(message: SpooledUpload): Promise<boolean> {
-    try {
-      await writeSpooled(db, message, hooks);
-      return true;
-    } catch (error) {
-      if (isUnavailable(error)) {
-        breaker.recordFailure();
-        return false; // the batch stays; written messages are recorded and will be skipped
-      }
-      const key = `${message.receipt}/${chunkOf(message)}`;
-      const tries = (attempts.get(key) ?? 0) + 1;
-      attempts.set(key, tries);
-      logger.log('error', { spool: 'write failed', receipt: message.receipt, attempt: tries, error: failureMessage(error) });
-      if (tries < ATTEMPTS_BEFORE_DEAD_LETTER) return false;
-      await appendFile(path.join(folder, 'dead-letters.ndjson'), `${JSON.stringify({ error: failureMessage(error), message })}\n`);
-      attempts.delete(key);
-      return true;
-    }
-  }
-
   async function drainOnce(): Promise<boolean> {
     if (!breaker.allows()) return false;
     const batch = await spool.take(MESSAGES_PER_BATCH);
@@ -62,19 +39,23 @@ export function startSpoolDrain(
       breaker.recordSuccess();
       return false;
     }
-    // Messages may be written in any order (each upload keeps its receipt time): WRITERS at a time, each
-    // on its own connection, so that Postgres works on one while this process prepares the next. A writer
-    // stops taking messages once one failed.
-    let failed = false;
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: WRITERS }, async () => {
-        while (!failed && next < batch.messages.length) {
-          if (!(await write(batch.messages[next++]!))) failed = true;
+    for (const message of batch.messages) {
+      try {
+        await writeSpooled(db, message, hooks);
+      } catch (error) {
+        if (isUnavailable(error)) {
+          breaker.recordFailure();
+          return false; // the batch stays; written messages are recorded and will be skipped
         }
-      }),
-    );
-    if (failed) return false;
+        const key = `${message.receipt}/${chunkOf(message)}`;
+        const tries = (attempts.get(key) ?? 0) + 1;
+        attempts.set(key, tries);
+        logger.log('error', { spool: 'write failed', receipt: message.receipt, attempt: tries, error: failureMessage(error) });
+        if (tries < ATTEMPTS_BEFORE_DEAD_LETTER) return false;
+        await appendFile(path.join(folder, 'dead-letters.ndjson'), `${JSON.stringify({ error: failureMessage(error), message })}\n`);
+        attempts.delete(key);
+      }
+    }
     await batch.done();
     breaker.recordSuccess();
     return true;
