@@ -158,10 +158,47 @@ describe.each(engineNames)('the aggregate cache on %s', (engine) => {
     expect(await cachedMetrics()).toEqual(['loss', 'psnr']);
   });
 
-  test('a metric the project defines is stored even when no output has it (as no value): it is not computed again', async () => {
+  test('a metric the project defines is stored even when no output has it (as no value)', async () => {
     const definedOnly = await app.request(`/api/v1/commits?project=cache%2Frepo&metrics=${encodeURIComponent('{"sharpness": 0}')}`);
     expect(((await definedOnly.json()) as Json[])[0]!.batches.default.aggregated_metrics).toEqual({});
     expect(await cachedMetrics()).toContain('sharpness');
+  });
+
+  test('a read naming a metric no output has computes that one alone: the cached rows are left as they are', async () => {
+    const rowVersions = async () =>
+      (await queryRows<{ v: string }>(database.db, sql`SELECT metric || ':' || xmin::text AS v FROM batch_metric_aggregates ORDER BY metric`)).map((r) => r.v);
+    const read = (metrics: Record<string, number>) => app.request(`/api/v1/commits?project=cache%2Frepo&metrics=${encodeURIComponent(JSON.stringify(metrics))}`);
+    expect((await read({ psnr: 0, loss: 0 })).status).toBe(200);
+    const before = await rowVersions();
+    for (let i = 0; i < 3; i++) {
+      const response = await read({ psnr: 0, loss: 0, nope: 0 });
+      expect(((await response.json()) as Json[])[0]!.batches.default.aggregated_metrics).toEqual({ psnr_median: 30, psnr_average: 30, loss_median: 1, loss_average: 1 });
+    }
+    expect(await rowVersions()).toEqual(before);
+  });
+
+  test('concurrent reads storing the same aggregates in different orders all answer (no deadlock)', async () => {
+    const names = Array.from({ length: 40 }, (_, i) => `m${i}`);
+    for (const batch of ['b1', 'b2', 'b3', 'b4', 'b5']) {
+      for (const input of ['a', 'b']) {
+        const metrics = Object.fromEntries(names.map((name, i) => [name, i]));
+        expect((await postJson(app, '/api/v1/output/', outputUpload({ project: 'race/repo', batch, input, metrics }))).status).toBe(200);
+      }
+    }
+    for (let round = 0; round < 4; round++) {
+      // A new upload in every batch each round: every read finds the cache stale and stores it again.
+      for (const batch of ['b1', 'b2', 'b3', 'b4', 'b5']) {
+        expect((await postJson(app, '/api/v1/output/', outputUpload({ project: 'race/repo', batch, input: `r${round}`, metrics: { m0: round } }))).status).toBe(200);
+      }
+      const statuses = await Promise.all(
+        Array.from({ length: 16 }, async (_, k) => {
+          const order = k % 2 ? [...names].reverse() : names;
+          const metrics = encodeURIComponent(JSON.stringify(Object.fromEntries([...order, 'nope'].map((name) => [name, 0]))));
+          return (await app.request(`/api/v1/commits?project=race%2Frepo&metrics=${metrics}`)).status;
+        }),
+      );
+      expect(statuses.filter((status) => status !== 200)).toEqual([]);
+    }
   });
 
   test('a cached aggregate follows the outputs: an upload that changes a value changes the answer', async () => {

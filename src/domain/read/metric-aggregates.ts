@@ -8,13 +8,15 @@
  * the sum of their `updated_at` (every change of an output moves it forward). Any insert, update
  * or delete of an output changes the fingerprint, so a cached value is used only while it is
  * exact; otherwise it is recomputed and stored again. The fingerprint and the counts read only the
- * `outputs_batch_summary` index (an index-only scan), never the outputs' rows.
+ * `outputs_batch_summary` index (an index-only scan); the outputs' rows are read only to compute
+ * what the cache misses.
  *
  * What is stored: the aggregates of the metrics the project defines
  * (`qatools_metrics.available_metrics`, what the web app asks for), and of any other metric the
- * batch's outputs have values of (projects whose metrics file doesn't list everything they
- * record). A name no output has is computed on every read and never stored: reads can't grow the
- * table past what uploads hold.
+ * batch's valid outputs have values of (projects whose metrics file doesn't list everything they
+ * record). A name no valid output has a value of is computed on every read that asks for it (alone:
+ * what is cached isn't computed again) and never stored, so reads can't grow the table past what
+ * uploads hold.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { intArrayLiteral, queryRows, type Db } from '../../db/client';
@@ -67,8 +69,8 @@ const aggregatesOfRow = (row: Record<string, unknown>, metrics: string[]) =>
 /** Whether a computed aggregate is kept (see the rule at the top). */
 const isKept = (row: AggregateRow, defined: ReadonlySet<string>) => defined.has(row.metric) || row.median !== null || row.average !== null;
 
-/** Computes the aggregates of `batchIds`; keeps those `isKept` says, with the fingerprint seen in the same snapshot. */
-async function computeAggregates(db: Db, batchIds: number[], metrics: string[], defined: ReadonlySet<string>): Promise<AggregateRow[]> {
+/** Computes the aggregates of `metrics` in `batchIds`, each with its batch's fingerprint seen in the same snapshot. */
+async function computeAggregates(db: Db, batchIds: number[], metrics: string[]): Promise<AggregateRow[]> {
   const rows = await queryRows<Record<string, number | string | null>>(
     db,
     sql`SELECT b.id AS batch_id, o.*
@@ -76,23 +78,31 @@ async function computeAggregates(db: Db, batchIds: number[], metrics: string[], 
       SELECT ${OUTPUTS_FINGERPRINT} AS outputs_fingerprint ${aggregateColumns(metrics)} FROM outputs o WHERE o.batch_id = b.id) o
     WHERE b.id = ANY(${intArrayLiteral(batchIds)}::int[])`,
   );
-  const computed = rows.flatMap((row) =>
+  return rows.flatMap((row) =>
     aggregatesOfRow(row, metrics).map((aggregate) => ({
       batch_id: Number(row.batch_id),
       outputs_fingerprint: String(row.outputs_fingerprint),
       ...aggregate,
     })),
   );
-  const kept = computed.filter((row) => isKept(row, defined));
-  if (!kept.length) return computed;
+}
+
+/**
+ * Stores computed aggregates. Concurrent reads store the same rows: each statement locks them in one
+ * order (batch, metric), so that two can't deadlock (they did, as 500s, when each went in its
+ * request's order), and a row already holding the fingerprint is left as it is.
+ */
+async function storeAggregates(db: Db, rows: AggregateRow[]) {
+  if (!rows.length) return;
   await db.execute(sql`
-    INSERT INTO batch_metric_aggregates (batch_id, metric, outputs_fingerprint, median, average)
+    INSERT INTO batch_metric_aggregates AS a (batch_id, metric, outputs_fingerprint, median, average)
     SELECT batch_id, metric, outputs_fingerprint, median, average
-    FROM jsonb_to_recordset(${JSON.stringify(kept)}::jsonb)
+    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
       AS x(batch_id int, metric text, outputs_fingerprint text, median float8, average float8)
+    ORDER BY batch_id, metric
     ON CONFLICT (batch_id, metric) DO UPDATE SET
-      outputs_fingerprint = EXCLUDED.outputs_fingerprint, median = EXCLUDED.median, average = EXCLUDED.average`);
-  return computed;
+      outputs_fingerprint = EXCLUDED.outputs_fingerprint, median = EXCLUDED.median, average = EXCLUDED.average
+    WHERE a.outputs_fingerprint IS DISTINCT FROM EXCLUDED.outputs_fingerprint`);
 }
 
 /** A metric's aggregates in one batch; null when no valid output has a value. */
@@ -110,9 +120,9 @@ export const cachedAggregatesOf = (metrics: string[]) => sql`(SELECT json_agg(js
 
 /**
  * `{metric}_median` / `{metric}_average` of `metrics` for each batch, from the fresh cached
- * aggregates the batches' read found. Batches missing one of them are computed now, and stored as
- * `isKept` says (`defined`: the metrics the project defines). A metric without values in a batch
- * is absent, as in the original.
+ * aggregates the batches' read found. What is missing is computed now (only the missing metrics,
+ * only in the batches missing them), and stored as `isKept` says (`defined`: the metrics the project
+ * defines). A metric without values in a batch is absent, as in the original.
  */
 export async function aggregatedMetrics(
   db: Db,
@@ -120,9 +130,16 @@ export async function aggregatedMetrics(
   metrics: string[],
   defined: ReadonlySet<string>,
 ): Promise<Map<number, Record<string, number>>> {
-  const stale = batches.filter((b) => metrics.some((metric) => !b.found.some((row) => row.metric === metric))).map((b) => b.id);
+  const found = new Map(batches.map((b) => [b.id, new Set(b.found.map((row) => row.metric))]));
+  const isMissing = (batchId: number, metric: string) => !found.get(batchId)!.has(metric);
   const rows: (MetricAggregate & { batch_id: number })[] = batches.flatMap((b) => b.found.map((row) => ({ ...row, batch_id: b.id })));
-  if (stale.length) rows.push(...(await computeAggregates(db, stale, metrics, defined)));
+  const stale = batches.filter((b) => metrics.some((metric) => isMissing(b.id, metric))).map((b) => b.id);
+  if (stale.length) {
+    const missingMetrics = metrics.filter((metric) => stale.some((id) => isMissing(id, metric)));
+    const computed = (await computeAggregates(db, stale, missingMetrics)).filter((row) => isMissing(row.batch_id, row.metric));
+    await storeAggregates(db, computed.filter((row) => isKept(row, defined)));
+    rows.push(...computed);
+  }
   const result = new Map(batches.map((b) => [b.id, {} as Record<string, number>]));
   for (const row of rows) {
     const aggregated = result.get(row.batch_id)!;
