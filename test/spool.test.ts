@@ -181,6 +181,15 @@ describe.each(engineNames)('writing spooled uploads on %s', (engine) => {
   beforeEach(() => emptyTables(database.db));
   afterAll(() => database?.close());
 
+  test('a chunk whose uploads create their commit reports the commit once, not once per upload', async () => {
+    const reported: string[] = [];
+    const hooks = { ...noHooks, written: async (_upload: unknown, hexsha: string) => void reported.push(hexsha) };
+    const { chunks } = outputChunks(newReceiptId(), ['a', 'b', 'c'].map((input) => received({ sha: shaOf(9), input, authored: '2026-11-01T10:00:00Z' })));
+    expect(chunks).toHaveLength(1);
+    await writeSpooled(database.db, chunks[0]!, hooks);
+    expect(reported).toEqual([shaOf(9)]);
+  });
+
   test('in any order and twice: each output ends in the state of the upload received last', async () => {
     const start = received({ input: 'a', status: 'running' });
     const end = received({ input: 'a', metrics: { psnr: 30 } });
