@@ -201,23 +201,6 @@ describe.each(engineNames)('the aggregate cache on %s', (engine) => {
     }
   });
 
-  test('a running batch (pending outputs) is computed on each read, not stored; once settled, it is', async () => {
-    const storedForLive = async () =>
-      (await queryRows<{ n: number }>(database.db, sql`SELECT count(*)::int AS n FROM batch_metric_aggregates a JOIN batches b ON b.id = a.batch_id WHERE b.label = 'live'`))[0]!.n;
-    const read = async () =>
-      ((await (await app.request(`/api/v1/commits?project=cache%2Frepo&metrics=${encodeURIComponent('{"loss": 0}')}`)).json()) as Json[])[0]!.batches.live
-        .aggregated_metrics;
-    const upload = (input: string, status: 'running' | 'done', loss?: number) =>
-      postJson(app, '/api/v1/output/', outputUpload({ project: 'cache/repo', batch: 'live', input, status, metrics: loss === undefined ? undefined : { loss } }));
-    expect((await upload('a', 'done', 4)).status).toBe(200);
-    expect((await upload('b', 'running')).status).toBe(200);
-    expect(await read()).toEqual({ loss_median: 4, loss_average: 4 });
-    expect(await storedForLive()).toBe(0);
-    expect((await upload('b', 'done', 6)).status).toBe(200);
-    expect(await read()).toEqual({ loss_median: 5, loss_average: 5 });
-    expect(await storedForLive()).toBe(1);
-  });
-
   test('a cached aggregate follows the outputs: an upload that changes a value changes the answer', async () => {
     const read = async () =>
       ((await (await app.request(`/api/v1/commits?project=cache%2Frepo&metrics=${encodeURIComponent('{"loss": 0}')}`)).json()) as Json[])[0]!.batches.default

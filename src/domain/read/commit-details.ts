@@ -92,7 +92,7 @@ export async function assembleDetails(
   const rows = summaries as BatchCountsRow[];
   const aggregates = await aggregatedMetrics(
     db,
-    rows.map((row) => ({ id: row.id, found: row.cached ?? [], settled: row.pending_outputs === 0 })),
+    rows.map((row) => ({ id: row.id, found: row.cached ?? [] })),
     options.metrics,
     defined,
   );

@@ -16,8 +16,7 @@
  * batch's valid outputs have values of (projects whose metrics file doesn't list everything they
  * record). A name no valid output has a value of is computed on every read that asks for it (alone:
  * what is cached isn't computed again) and never stored, so reads can't grow the table past what
- * uploads hold. Only settled batches (no pending output) are stored: a running batch's fingerprint
- * moves with every upload, and storing it again on every read made reads write while CI runs.
+ * uploads hold.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { intArrayLiteral, queryRows, type Db } from '../../db/client';
@@ -122,12 +121,12 @@ export const cachedAggregatesOf = (metrics: string[]) => sql`(SELECT json_agg(js
 /**
  * `{metric}_median` / `{metric}_average` of `metrics` for each batch, from the fresh cached
  * aggregates the batches' read found. What is missing is computed now (only the missing metrics,
- * only in the batches missing them), and stored for settled batches as `isKept` says (`defined`: the
- * metrics the project defines). A metric without values in a batch is absent, as in the original.
+ * only in the batches missing them), and stored as `isKept` says (`defined`: the metrics the project
+ * defines). A metric without values in a batch is absent, as in the original.
  */
 export async function aggregatedMetrics(
   db: Db,
-  batches: { id: number; found: MetricAggregate[]; settled: boolean }[],
+  batches: { id: number; found: MetricAggregate[] }[],
   metrics: string[],
   defined: ReadonlySet<string>,
 ): Promise<Map<number, Record<string, number>>> {
@@ -138,8 +137,7 @@ export async function aggregatedMetrics(
   if (stale.length) {
     const missingMetrics = metrics.filter((metric) => stale.some((id) => isMissing(id, metric)));
     const computed = (await computeAggregates(db, stale, missingMetrics)).filter((row) => isMissing(row.batch_id, row.metric));
-    const settled = new Set(batches.filter((b) => b.settled).map((b) => b.id));
-    await storeAggregates(db, computed.filter((row) => settled.has(row.batch_id) && isKept(row, defined)));
+    await storeAggregates(db, computed.filter((row) => isKept(row, defined)));
     rows.push(...computed);
   }
   const result = new Map(batches.map((b) => [b.id, {} as Record<string, number>]));
