@@ -145,15 +145,7 @@ export async function writeSpooled(db: Db, message: SpooledUpload, hooks: SpoolW
     const items = message.kind === 'outputs' ? message.items.length : 1;
     const projectIds = message.kind === 'outputs' ? [String(message.envelope.project)] : [message.upload.project];
     await recordChunk(tx, { ingestionId: message.receipt, chunk: chunkNumber, total, items, errors, projectIds });
-    // Every upload of the statement that created a commit says so: each commit is reported once (one backfill job, not one per upload).
-    const reported = new Set<string>();
-    for (const w of written.filter((w) => w.commitCreated)) {
-      const commit = JSON.stringify([w.upload.project, w.hexsha]);
-      if (!reported.has(commit)) {
-        reported.add(commit);
-        created.push(w);
-      }
-    }
+    created.push(...written.filter((w) => w.commitCreated));
   });
   for (const { upload, hexsha } of created) await hooks.written(upload, hexsha, true);
   await hooks.completeBatches(db, completionChecks);

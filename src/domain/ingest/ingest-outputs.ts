@@ -270,9 +270,11 @@ async function writeGroups<T>(db: Db, groups: CommitGroup[], count: number, answ
       const found = await preparedRows<GroupRow & Record<string, unknown>>(db, statement);
       return found.length === group.runs.length ? found : undefined;
     });
-    for (const row of rows) {
-      answers[row.i] = { body: answer.of(row), commitCreated: row.commitCreated, ...(row.mayCompleteBatch && { completionCheck: row.writtenBatchId }) };
-    }
+    // Every row of the statement that created the commit says so: one upload is answered as having
+    // created it (one GitLab backfill, not one per upload of a group or chunk).
+    rows.forEach((row, index) => {
+      answers[row.i] = { body: answer.of(row), commitCreated: row.commitCreated && index === 0, ...(row.mayCompleteBatch && { completionCheck: row.writtenBatchId }) };
+    });
   }
   return answers;
 }

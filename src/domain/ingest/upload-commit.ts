@@ -3,7 +3,7 @@ import type { CommitRecord } from '../commits/record-commit';
 import { isStorageLocation } from '../storage-locations';
 import type { CommitEnvelope } from './envelope';
 
-/** What an upload answers, and whether it created its commit (then the commit may need GitLab metadata). */
+/** What an upload answers, and whether it created its commit (then the commit may need GitLab metadata; of uploads written together, one says so). */
 export interface Ingested<T> {
   body: T;
   commitCreated: boolean;
