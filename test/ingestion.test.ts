@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { repositoryPathOf } from '../src/domain/read/projects';
 import { postJson, testApp, type TestApp } from './support/app';
 import { emptyTables, engineNames, openTestDatabase, rowCounts, type TestDatabase } from './support/databases';
+import { abortAsDeadlockVictims } from './support/injected-conflicts';
 import { outputUpload, shaOf } from './support/uploads';
 
 type Json = Record<string, any>;
@@ -39,6 +40,22 @@ describe.each(engineNames)('ingestion on %s', (engine) => {
     const ids = await Promise.all(responses.map(async (r) => ((await r.json()) as Json).id));
     expect(new Set(ids).size).toBe(1);
     expect(await rowCounts(database.db)).toMatchObject({ outputs: 1, test_inputs: 1, batches: 1, ci_commits: 1 });
+  });
+
+  test('an upload that keeps losing to concurrent writes (deadlock victims) is acknowledged with a receipt and written later, never a 500', async () => {
+    const stop = await abortAsDeadlockVictims(database.db, 'outputs', 1_000);
+    let response: Response;
+    try {
+      response = await postJson(app, '/api/v1/output/', outputUpload({ metrics: { psnr: 33 } }));
+    } finally {
+      await stop();
+    }
+    expect(response.status, await response.clone().text()).toBe(202);
+    const { ingestion_id } = (await response.json()) as Json;
+    app.spoolDrain.kick();
+    await app.spoolDrain.idle();
+    expect(await rowCounts(database.db)).toMatchObject({ outputs: 1 });
+    expect(((await (await app.request(`/api/v1/ingestions/${ingestion_id}`)).json()) as Json).status).toBe('written');
   });
 
   test('a run is pending while running; its metrics and failure count once it ends', async () => {

@@ -19,6 +19,7 @@ import { outputChunks, writeSpooled, type SpooledUpload } from '../src/ingestion
 import { quietLogger } from '../src/lib/logger';
 import { folderObjectStore } from '../src/lib/folder-object-store';
 import { emptyTables, engineNames, openTestDatabase, type TestDatabase } from './support/databases';
+import { abortAsDeadlockVictims } from './support/injected-conflicts';
 import { outputUpload, shaOf, type UploadSpec } from './support/uploads';
 
 const commit = (n: number): SpooledUpload => ({
@@ -222,6 +223,44 @@ describe.each(engineNames)('writing spooled uploads on %s', (engine) => {
       sql`SELECT errors FROM ingestion_chunks WHERE ingestion_id = ${receipt}`,
     );
     expect(rows.flatMap((r) => r.errors)).toEqual([{ item: 1, error: expect.stringContaining('Unicode') }]);
+  });
+
+  test('uploads Postgres aborts as deadlock victims are written when tried again, never recorded as refused', async () => {
+    const receipt = newReceiptId();
+    const { chunks } = outputChunks(receipt, [received({ input: 'a' }), received({ input: 'b' })]);
+    // Two aborts: the chunk's write, then its first retry (before, the second was recorded as refusing upload a).
+    const stop = await abortAsDeadlockVictims(database.db, 'outputs', 2);
+    try {
+      for (const message of chunks) await writeSpooled(database.db, message, noHooks);
+    } finally {
+      await stop();
+    }
+    expect((await outputsNow()).map((o) => o.path)).toEqual(['a', 'b']);
+    const rows = await queryRows<{ errors: unknown[] }>(database.db, sql`SELECT errors FROM ingestion_chunks WHERE ingestion_id = ${receipt}`);
+    expect(rows.flatMap((r) => r.errors)).toEqual([]);
+  });
+
+  test('the Node spool drain takes a message aborted as a deadlock victim again at once: written, not refused, not dead-lettered', async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), 'spool-drain-'));
+    const spool = fileSpool(folder);
+    const drain = startSpoolDrain(spool, { db: database.db, hooks: noHooks, breaker: new CircuitBreaker(), logger: quietLogger, folder });
+    const message = commit(3);
+    await spool.append([message]);
+    // More aborts than the drain's attempts before dead-lettering: conflicts are not attempts.
+    const stop = await abortAsDeadlockVictims(database.db, 'ci_commits', 4);
+    try {
+      drain.kick();
+      await drain.idle();
+    } finally {
+      drain.stop();
+      await stop();
+    }
+    const commits = await queryRows<{ hexsha: string }>(database.db, sql`SELECT hexsha FROM ci_commits`);
+    expect(commits.map((c) => c.hexsha)).toEqual([shaOf(3)]);
+    const rows = await queryRows<{ errors: unknown[] }>(database.db, sql`SELECT errors FROM ingestion_chunks WHERE ingestion_id = ${message.receipt}`);
+    expect(rows.map((r) => r.errors)).toEqual([[]]);
+    expect(await spool.depth()).toBe(0);
+    await expect(readFile(path.join(folder, 'dead-letters.ndjson'))).rejects.toThrow(/ENOENT/);
   });
 
   test('chunks stay under the message size a queue carries, each carrying its envelope once', () => {

@@ -11,6 +11,7 @@ import { expiredCommits } from '../src/maintenance/retention';
 import { LEFT_BEHIND } from '../src/routes/left-behind/left-behind';
 import { postJson, testApp, type TestApp } from './support/app';
 import { emptyTables, engineNames, openTestDatabase, rowCounts, type TestDatabase } from './support/databases';
+import { abortAsDeadlockVictims } from './support/injected-conflicts';
 import { outputUpload, shaOf, type UploadSpec } from './support/uploads';
 
 type Json = Record<string, any>;
@@ -56,6 +57,21 @@ describe.each(engineNames)("the web app's writes on %s", (engine) => {
       expect(updated).toMatchObject({ id: output.id, is_pending: false, is_running: false, is_failed: true, metrics: { psnr: 1 } });
       expect(updated.data).toEqual({ ...output.data, note: 'killed' });
       expect((await batchOf()).pending_outputs).toBe(0);
+    });
+
+    test('a write Postgres aborts as a deadlock victim is a 503 to retry at once, not a 500; the retry succeeds', async () => {
+      const output = await upload({ status: 'running' });
+      const stop = await abortAsDeadlockVictims(database.db, 'outputs', 1);
+      let response: Response;
+      try {
+        response = await send('PUT', `/api/v1/output/${output.id}/`, { is_pending: false });
+      } finally {
+        await stop();
+      }
+      const problem = await expectProblem(response, 503);
+      expect(response.headers.get('retry-after')).toBe('1');
+      expect(problem.detail).toMatch(/concurrent change/);
+      expect((await send('PUT', `/api/v1/output/${output.id}/`, { is_pending: false })).status).toBe(200);
     });
 
     test('PUT: unknown output 404, bad flags 400 naming the field', async () => {

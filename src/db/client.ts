@@ -1,5 +1,6 @@
-import { entityKind, type SQL } from 'drizzle-orm';
-import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { entityKind, is, type SQL } from 'drizzle-orm';
+import { PgDialect, PgTransaction, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { databaseFailure } from '../lib/database-failure';
 import type * as schema from './schema';
 
 /** A Drizzle handle on any of our drivers: Neon (Workers), node-postgres, PGlite. */
@@ -97,26 +98,24 @@ export async function readBatch(db: Db, queries: SQL[]): Promise<unknown[][]> {
 /** A Postgres array literal of ids, to pass as one parameter: `= ANY(${intArrayLiteral(ids)}::int[])`. */
 export const intArrayLiteral = (ids: number[]) => `{${ids.map((id) => Math.trunc(id)).join(',')}}`;
 
-const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']); // serialization failure, deadlock
-
-function isRetryable(error: unknown): boolean {
-  // Drizzle wraps driver errors: the SQLSTATE is on the cause.
-  const code = (error as { cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code;
-  return code !== undefined && RETRYABLE_SQLSTATES.has(code);
-}
+/** Whether `db` is a transaction: there a statement Postgres aborted has aborted the whole transaction. */
+export const inTransaction = (db: Db) => is(db, PgTransaction);
 
 /**
  * Runs an idempotent statement again when a concurrent transaction got in the way: it returned
  * nothing because a row it needs was created by a transaction its snapshot can't see (see
- * domain/commits/record-commit.ts), or Postgres aborted it as a deadlock victim.
+ * domain/commits/record-commit.ts), or Postgres aborted it as a deadlock victim. Inside a
+ * transaction a conflict is not retried here: it aborted the whole transaction, where the statement
+ * could only fail again (25P02); whoever owns the transaction runs it again.
  */
-export async function retryOnConcurrentCreate<T>(attempt: () => Promise<T | undefined>, attempts = 4): Promise<T> {
+export async function retryOnConcurrentCreate<T>(db: Db, attempt: () => Promise<T | undefined>, attempts = 4): Promise<T> {
+  const retriesConflicts = !inTransaction(db);
   for (let i = 1; i <= attempts; i++) {
     let result: T | undefined;
     try {
       result = await attempt();
     } catch (error) {
-      if (i < attempts && isRetryable(error)) continue;
+      if (i < attempts && retriesConflicts && databaseFailure(error)?.conflict) continue;
       throw error;
     }
     if (result !== undefined) return result;

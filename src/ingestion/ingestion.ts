@@ -19,7 +19,7 @@ import type { OutputWriter } from './output-coalescer';
 import { newReceiptId } from './receipts';
 import type { Spool } from './spool';
 import { outputChunks, type SpooledUpload } from './spooled-uploads';
-import { isUnavailable } from './write-outputs';
+import { isTransient, isUnavailable } from './write-outputs';
 
 export interface Receipt {
   status: 'queued';
@@ -120,11 +120,12 @@ export class Ingestion {
         breaker.recordSuccess();
         return { status: 200, body };
       } catch (error) {
-        if (!isUnavailable(error) && !(error instanceof DeadlinePassed)) {
+        if (!isTransient(error) && !(error instanceof DeadlinePassed)) {
           breaker.recordSuccess(); // the database answered: the upload itself is wrong
           throw error;
         }
-        breaker.recordFailure();
+        // A write that kept losing to concurrent ones (write-outputs.ts) is kept too; the database is up.
+        if (isUnavailable(error) || error instanceof DeadlinePassed) breaker.recordFailure();
         cause = failureMessage(error);
       }
     }

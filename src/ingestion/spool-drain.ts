@@ -1,8 +1,9 @@
 /**
  * The Node entry's spool consumer: writes spooled uploads, oldest first, whenever the database
  * is reachable — right after a bulk upload, or every `intervalMs` while anything waits.
- * A message the database keeps refusing for another reason than unavailability (a bug) is set
- * aside in `dead-letters.ndjson` after a few attempts, so it can't block every upload behind it.
+ * A message the database keeps refusing for another reason than a transient one (write-outputs.ts
+ * `isTransient`: a bug) is set aside in `dead-letters.ndjson` after a few attempts, so it can't
+ * block every upload behind it.
  */
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,7 +13,7 @@ import type { Logger } from '../lib/logger';
 import type { CircuitBreaker } from './circuit-breaker';
 import type { FileSpool } from './file-spool';
 import { chunkOf, writeSpooled, type SpoolWriteHooks } from './spooled-uploads';
-import { isUnavailable } from './write-outputs';
+import { isTransient, isUnavailable } from './write-outputs';
 
 const MESSAGES_PER_BATCH = 100;
 const ATTEMPTS_BEFORE_DEAD_LETTER = 3;
@@ -46,6 +47,11 @@ export function startSpoolDrain(
         if (isUnavailable(error)) {
           breaker.recordFailure();
           return false; // the batch stays; written messages are recorded and will be skipped
+        }
+        if (isTransient(error)) {
+          // A deadlock victim: no attempt of the message's; the batch is taken again at once.
+          logger.log('warn', { spool: 'write conflict, retrying', receipt: message.receipt, error: failureMessage(error) });
+          return true;
         }
         const key = `${message.receipt}/${chunkOf(message)}`;
         const tries = (attempts.get(key) ?? 0) + 1;

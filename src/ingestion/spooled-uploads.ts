@@ -10,9 +10,9 @@ import { ingestBatch } from '../domain/ingest/ingest-batch';
 import { ingestCommit } from '../domain/ingest/ingest-commit';
 import { NO_OUTPUT, type ReceivedUpload } from '../domain/ingest/ingest-outputs';
 import { chunkRecorded, recordChunk } from '../domain/ingest/ingestion-receipts';
-import { databaseFailure, failureMessage } from '../lib/database-failure';
+import { failureMessage } from '../lib/database-failure';
 import type { CompleteWrittenBatches } from './complete-batches';
-import { writeOutputs } from './write-outputs';
+import { isTransient, writeOutputs } from './write-outputs';
 
 /** The fields an output upload shares with every upload of its commit (see domain/ingest/envelope.ts). */
 const ENVELOPE_FIELDS = [
@@ -107,9 +107,10 @@ export interface SpoolWriteHooks {
 }
 
 /**
- * Writes one spooled message, and records its chunk in the same transaction. A database that is
- * unavailable throws (the spool retries later); an upload the database refuses is recorded as
- * failed with the reason, and the rest of its chunk is written.
+ * Writes one spooled message, and records its chunk in the same transaction. A transient failure
+ * (the database unavailable, a deadlock: write-outputs.ts `isTransient`) throws and the spool
+ * retries the message; an upload the database refuses is recorded as failed with the reason, and
+ * the rest of its chunk is written.
  */
 export async function writeSpooled(db: Db, message: SpooledUpload, hooks: SpoolWriteHooks): Promise<void> {
   const chunkNumber = chunkOf(message);
@@ -137,7 +138,7 @@ export async function writeSpooled(db: Db, message: SpooledUpload, hooks: SpoolW
         written = [{ upload: message.upload, hexsha, commitCreated: result.commitCreated }];
         errors = [];
       } catch (error) {
-        if (databaseFailure(error)?.unavailable) throw error;
+        if (isTransient(error)) throw error;
         written = [];
         errors = [{ item: 0, error: failureMessage(error) }];
       }

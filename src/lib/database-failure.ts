@@ -15,10 +15,17 @@ export interface DatabaseFailure {
   column?: string;
   /** The database can't be reached or didn't answer in time: worth a retry later (503), not a bug (500). */
   unavailable: boolean;
+  /**
+   * Postgres aborted the statement because of a concurrent transaction (a deadlock victim, a
+   * serialization failure): nothing was wrong with it, and the same statement run again succeeds.
+   */
+  conflict: boolean;
 }
 
 /** SQLSTATE classes and codes that mean "not now" rather than "wrong": connection, shutdown, overload, timeout. */
 const UNAVAILABLE_SQLSTATE = /^(08...|53...|57P0[123]|57014)$/;
+/** Deadlock detected, serialization failure. */
+const CONFLICT_SQLSTATE = /^40(P01|001)$/;
 const UNAVAILABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
 /** node-postgres and the Neon driver say these in words, without a code. */
 const UNAVAILABLE_MESSAGES =
@@ -52,7 +59,8 @@ export function databaseFailure(error: unknown): DatabaseFailure | undefined {
       (code !== undefined && UNAVAILABLE_SOCKET_CODES.has(code)) ||
       UNAVAILABLE_MESSAGES.test(message);
     if (isSqlState || unavailable) {
-      return { code, message, constraint: text(current.constraint), table: text(current.table), column: text(current.column), unavailable };
+      const conflict = isSqlState && CONFLICT_SQLSTATE.test(code);
+      return { code, message, constraint: text(current.constraint), table: text(current.table), column: text(current.column), unavailable, conflict };
     }
     current = current.cause as DriverError | undefined;
   }

@@ -89,16 +89,20 @@ const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 /**
  * The client-facing form of any thrown value. Unknown errors become a 500 that only carries the
- * request id (the log has the rest); database outages become a 503 the client can retry.
+ * request id (the log has the rest); database outages and deadlock victims become a 503 the client
+ * can retry.
  */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof HTTPException && error.status >= 400 && error.status < 500) {
     return new ApiError((error.status in TITLES ? error.status : 400) as ErrorStatus, error.message);
   }
-  if (databaseFailure(error)?.unavailable) {
+  const failure = databaseFailure(error);
+  if (failure?.unavailable) {
     return serviceUnavailable(`The database is unavailable; retry in ${DATABASE_RETRY_AFTER_SECONDS} s.`, DATABASE_RETRY_AFTER_SECONDS);
   }
+  // The same request sent again succeeds: Postgres aborted it for a concurrent transaction's sake.
+  if (failure?.conflict) return serviceUnavailable('A concurrent change got in the way; retry.', 1);
   return new ApiError(500, 'Unexpected error');
 }
 

@@ -162,6 +162,6 @@ export function commitRecordCtes(record: CommitRecord): SQL {
 /** Records the commit on its own (pushes, backfills, `POST /commit`); tells whether it created it. */
 export async function recordCommit(db: Db, record: CommitRecord): Promise<{ commitId: number; created: boolean }> {
   const statement = sql`WITH ${commitRecordCtes(record)} SELECT id, created FROM commit`;
-  const row = await retryOnConcurrentCreate(async () => (await queryRows<{ id: number; created: boolean }>(db, statement))[0]);
+  const row = await retryOnConcurrentCreate(db, async () => (await queryRows<{ id: number; created: boolean }>(db, statement))[0]);
   return { commitId: row.id, created: row.created };
 }

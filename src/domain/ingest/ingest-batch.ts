@@ -47,6 +47,7 @@ export async function ingestBatch(db: Db, upload: BatchUpload): Promise<Ingested
     RETURNING id, ci_commit_id, (SELECT created FROM commit) AS commit_created`;
 
   const { id, ci_commit_id: commitId, commit_created: commitCreated } = await retryOnConcurrentCreate(
+    db,
     async () => (await queryRows<{ id: number; ci_commit_id: number; commit_created: boolean }>(db, upsert))[0],
   );
   const answer = { body: { status: 'OK' as const, id }, commitCreated };

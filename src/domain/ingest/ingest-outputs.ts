@@ -14,9 +14,8 @@
  * `running`, in the same statement. A run that may finish its batch is answered with a
  * `completionCheck`: the caller tells the batch-completion seam once the write is committed.
  */
-import { is, sql, type SQL } from 'drizzle-orm';
-import { PgTransaction } from 'drizzle-orm/pg-core';
-import { jsonParam, preparedRows, retryOnConcurrentCreate, type Db } from '../../db/client';
+import { sql, type SQL } from 'drizzle-orm';
+import { inTransaction, jsonParam, preparedRows, retryOnConcurrentCreate, type Db } from '../../db/client';
 import { completionProbe } from '../batches/batch-completion';
 import { commitRecordCtes } from '../commits/record-commit';
 import { isRunRequestCommandId, startRunRequests } from '../run-requests/run-requests';
@@ -256,7 +255,7 @@ export const ingestOutputs = <T>(db: Db, uploads: ReceivedUpload[], answer: Outp
  */
 export function ingestOutputsAtomically<T>(db: Db, uploads: ReceivedUpload[], answer: OutputAnswer<T>): Promise<Ingested<T>[]> {
   const groups = commitGroups(uploads);
-  if (groups.length === 1 && !is(db, PgTransaction)) return writeGroups(db, groups, uploads.length, answer);
+  if (groups.length === 1 && !inTransaction(db)) return writeGroups(db, groups, uploads.length, answer);
   return db.transaction((tx) => writeGroups(tx, groups, uploads.length, answer));
 }
 
@@ -266,7 +265,7 @@ async function writeGroups<T>(db: Db, groups: CommitGroup[], count: number, answ
     const statement = groupStatement(group, answer.columns);
     // A parent created at the same moment by another transaction hides from this statement's
     // snapshot: its runs get no row, and the (idempotent) statement runs again.
-    const rows = await retryOnConcurrentCreate(async () => {
+    const rows = await retryOnConcurrentCreate(db, async () => {
       const found = await preparedRows<GroupRow & Record<string, unknown>>(db, statement);
       return found.length === group.runs.length ? found : undefined;
     });
