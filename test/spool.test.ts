@@ -15,7 +15,7 @@ import { fileSpool } from '../src/ingestion/file-spool';
 import { newReceiptId, receiptClock, receiptIssuedAt } from '../src/ingestion/receipts';
 import { queueSpool, SET_ASIDE_PREFIX, writeQueued, type QueuedUpload } from '../src/ingestion/spool';
 import { startSpoolDrain } from '../src/ingestion/spool-drain';
-import { outputChunks, writeSpooled, type SpooledUpload } from '../src/ingestion/spooled-uploads';
+import { outputChunks, writeSpooled, writeSteps, type SpooledUpload } from '../src/ingestion/spooled-uploads';
 import { quietLogger } from '../src/lib/logger';
 import { folderObjectStore } from '../src/lib/folder-object-store';
 import { emptyTables, engineNames, openTestDatabase, type TestDatabase } from './support/databases';
@@ -162,6 +162,17 @@ describe('receipts and the circuit', () => {
   });
 });
 
+describe('the order spooled messages are written in', () => {
+  test('outputs chunks in a row are one step; a batch or commit upload is a step of its own, between what came before and after it', () => {
+    const chunk = (n: number): SpooledUpload => ({ kind: 'outputs', receipt: `r${n}`, chunk: 0, total: 1, first: 0, envelope: {}, items: [] });
+    const batch: SpooledUpload = { kind: 'batch', receipt: 'b', receivedAt: new Date().toISOString(), upload: { project: 'p', batch_label: 'default' } as never };
+    const [c1, c2, c3, c4] = [1, 2, 3, 4].map(chunk);
+    const commit5 = commit(5);
+    expect(writeSteps([c1!, c2!, batch, c3!, commit5, commit5, c4!])).toEqual([[c1, c2], [batch], [c3], [commit5], [commit5], [c4]]);
+    expect(writeSteps([])).toEqual([]);
+  });
+});
+
 describe.each(engineNames)('writing spooled uploads on %s', (engine) => {
   let database: TestDatabase;
   const clock = receiptClock();
@@ -261,6 +272,31 @@ describe.each(engineNames)('writing spooled uploads on %s', (engine) => {
     expect(rows.map((r) => r.errors)).toEqual([[]]);
     expect(await spool.depth()).toBe(0);
     await expect(readFile(path.join(folder, 'dead-letters.ndjson'))).rejects.toThrow(/ENOENT/);
+  });
+
+  test('the Node spool drain writes a qa optimize batch upload after the outputs spooled before it, though it writes outputs chunks two at a time', async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), 'spool-drain-'));
+    const spool = fileSpool(folder);
+    const drain = startSpoolDrain(spool, { db: database.db, hooks: noHooks, breaker: new CircuitBreaker(), logger: quietLogger, folder });
+    const iteration = (n: number, inputs: number) =>
+      outputChunks(newReceiptId(), Array.from({ length: inputs }, (_, i) => received({ batch: `tune|iter${n}`, input: `i${i}`, metrics: { loss: n } }))).chunks;
+    const best: SpooledUpload = {
+      kind: 'batch',
+      receipt: newReceiptId(),
+      receivedAt: clock(),
+      upload: { ...received({ batch: 'tune' }).upload, data: { optimization: true, iteration: 2, iteration_label: 'tune|iter2', is_best_iter: true } },
+    };
+    // The first writer is done with iteration 1 long before the second is with iteration 2's 100 outputs.
+    await spool.append([...iteration(1, 1), ...iteration(2, 100), best]);
+    drain.kick();
+    await drain.idle();
+    drain.stop();
+    const batches = await queryRows<{ label: string; outputs: number; loss: number[] }>(
+      database.db,
+      sql`SELECT b.label, count(o.id)::int AS outputs, array_agg(DISTINCT (o.metrics ->> 'loss')::int) AS loss
+          FROM batches b JOIN outputs o ON o.batch_id = b.id GROUP BY b.label`,
+    );
+    expect(batches).toEqual([{ label: 'tune', outputs: 100, loss: [2] }]);
   });
 
   test('chunks stay under the message size a queue carries, each carrying its envelope once', () => {

@@ -99,6 +99,23 @@ export function outputChunks(receipt: string, uploads: ReceivedUpload[], limits:
   return { chunks, tooLarge };
 }
 
+/**
+ * Spooled messages in the steps they are written in, in order. Outputs chunks in a row make one
+ * step, written in any order and at once: each upload keeps its receipt time, and a write never
+ * replaces a later-received state. A batch or commit upload is a step of its own, after everything
+ * spooled before it and before everything after: those carry no such order (a `qa optimize` batch
+ * upload moves the outputs its run uploaded before it; written first, it would move none).
+ */
+export function writeSteps(messages: SpooledUpload[]): SpooledUpload[][] {
+  const steps: SpooledUpload[][] = [];
+  for (const message of messages) {
+    const last = steps.at(-1);
+    if (message.kind === 'outputs' && last?.[0]?.kind === 'outputs') last.push(message);
+    else steps.push([message]);
+  }
+  return steps;
+}
+
 export interface SpoolWriteHooks {
   /** After an upload created its commit (e.g. to ask GitLab for the commit's metadata). */
   written(upload: OutputUpload | BatchUpload | CommitUpload, hexsha: string, commitCreated: boolean): Promise<void>;
