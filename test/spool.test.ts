@@ -163,12 +163,26 @@ describe('receipts and the circuit', () => {
 });
 
 describe('the order spooled messages are written in', () => {
-  test('outputs chunks in a row are one step; a batch or commit upload is a step of its own, between what came before and after it', () => {
-    const chunk = (n: number): SpooledUpload => ({ kind: 'outputs', receipt: `r${n}`, chunk: 0, total: 1, first: 0, envelope: {}, items: [] });
+  const chunk = (sha: number, inputs: string[], database = '/db'): SpooledUpload => ({
+    kind: 'outputs', receipt: newReceiptId(), chunk: 0, total: inputs.length, first: 0,
+    envelope: { project: 'p', commit_sha: shaOf(sha) },
+    items: inputs.map((input) => ({ run: { database, rel_input_path: input }, receivedAt: new Date().toISOString() })),
+  });
+
+  test('outputs chunks in a row share a step while they patch no commit and no test input in common', () => {
+    const [c1, c2, c3, c4, c5] = [chunk(1, ['a', 'b']), chunk(2, ['c']), chunk(3, ['d', 'a']), chunk(4, ['e'], '/other'), chunk(4, ['f'])];
+    // c3 shares input a with c1; c5 shares commit 4 with c4.
+    expect(writeSteps([c1!, c2!, c3!, c4!, c5!])).toEqual([[c1, c2], [c3, c4], [c5]]);
+    // The same path in another database is another test input.
+    const [d1, d2] = [chunk(1, ['a']), chunk(2, ['a'], '/other')];
+    expect(writeSteps([d1!, d2!])).toEqual([[d1, d2]]);
+  });
+
+  test('a batch or commit upload is a step of its own, between what came before and after it', () => {
     const batch: SpooledUpload = { kind: 'batch', receipt: 'b', receivedAt: new Date().toISOString(), upload: { project: 'p', batch_label: 'default' } as never };
-    const [c1, c2, c3, c4] = [1, 2, 3, 4].map(chunk);
+    const [c1, c2, c3] = [chunk(1, ['a']), chunk(2, ['b']), chunk(3, ['c'])];
     const commit5 = commit(5);
-    expect(writeSteps([c1!, c2!, batch, c3!, commit5, commit5, c4!])).toEqual([[c1, c2], [batch], [c3], [commit5], [commit5], [c4]]);
+    expect(writeSteps([c1!, c2!, batch, c3!, commit5, commit5])).toEqual([[c1, c2], [batch], [c3], [commit5], [commit5]]);
     expect(writeSteps([])).toEqual([]);
   });
 });
@@ -297,6 +311,50 @@ describe.each(engineNames)('writing spooled uploads on %s', (engine) => {
           FROM batches b JOIN outputs o ON o.batch_id = b.id GROUP BY b.label`,
     );
     expect(batches).toEqual([{ label: 'tune', outputs: 100, loss: [2] }]);
+  });
+
+  test('the Node spool drain writes outputs chunks that share a test input in spool order: the metadata received last wins', async () => {
+    for (let round = 0; round < 3; round++) {
+      await emptyTables(database.db);
+      const folder = await mkdtemp(path.join(tmpdir(), 'spool-drain-'));
+      const spool = fileSpool(folder);
+      const drain = startSpoolDrain(spool, { db: database.db, hooks: noHooks, breaker: new CircuitBreaker(), logger: quietLogger, folder });
+      const withMetadata = (input: string, version: number) => received({ input, authored: '2026-11-01T10:00:00Z' }, { input_metadata: { version } });
+      // The older chunk takes long to write; written at once with the newer, it committed last (8 rounds in 10 on pg).
+      const older = outputChunks(newReceiptId(), [withMetadata('shared', 1), ...Array.from({ length: 1000 }, (_, i) => withMetadata(`x${i}`, 1))]).chunks;
+      const newer = outputChunks(newReceiptId(), [withMetadata('shared', 2)]).chunks;
+      await spool.append([...older, ...newer]);
+      drain.kick();
+      await drain.idle();
+      drain.stop();
+      const [input] = await queryRows<{ data: { metadata: { version: number } } }>(database.db, sql`SELECT data FROM test_inputs WHERE path = 'shared'`);
+      expect(input!.data.metadata.version).toBe(2);
+    }
+  });
+
+  test('the Node spool drain retries a conflict that never clears a few times, then counts it as attempts: set aside, never spinning', async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), 'spool-drain-'));
+    const spool = fileSpool(folder);
+    const drain = startSpoolDrain(spool, { db: database.db, hooks: noHooks, breaker: new CircuitBreaker(), logger: quietLogger, folder });
+    const stuck = commit(6);
+    await spool.append([stuck, commit(7)]);
+    const stop = await abortAsDeadlockVictims(database.db, 'ci_commits', 1_000_000);
+    try {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        drain.kick();
+        await drain.idle(); // returns: the drain doesn't take the batch again forever
+      }
+      const aborts = await queryRows<{ n: number }>(database.db, sql`SELECT last_value::int AS n FROM injected_conflicts`);
+      // 3 attempts of 5 conflicts each for the stuck message, then one of commit 7's; the set-aside
+      // message is not tried again when commit 7's conflicts make the drain take their batch again.
+      expect(aborts[0]!.n).toBe(20);
+    } finally {
+      drain.stop();
+      await stop();
+    }
+    const deadLetters = (await readFile(path.join(folder, 'dead-letters.ndjson'), 'utf8')).split('\n').filter(Boolean);
+    expect(deadLetters.map((line) => (JSON.parse(line) as { message: SpooledUpload }).message)).toEqual([stuck]);
+    expect(await spool.depth()).toBe(2); // the batch waits for commit 7, whose write was aborted too
   });
 
   test('chunks stay under the message size a queue carries, each carrying its envelope once', () => {

@@ -22,6 +22,12 @@ const MESSAGES_PER_BATCH = 100;
  */
 const WRITERS = 2;
 const ATTEMPTS_BEFORE_DEAD_LETTER = 3;
+/**
+ * Conflicts in a row (deadlock victims: write-outputs.ts `isTransient`) that make one attempt: a
+ * deadlock clears at once, so the message is written again at once; one that never clears is not
+ * retried forever, it counts as attempts like any other failure.
+ */
+const CONFLICTS_PER_ATTEMPT = 5;
 
 /** What became of a message: done with (written, or set aside), or the drain stops until later, or takes its batch again at once. */
 type WriteOutcome = 'done' | 'stop' | 'again';
@@ -41,36 +47,50 @@ export function startSpoolDrain(
   let running: Promise<void> | undefined;
   const attempts = new Map<string, number>();
 
+  const conflicts = new Map<string, number>();
+  /** Messages of the batch under way set aside already: taken again (another message stopped the batch), they are skipped. */
+  const setAside = new Set<string>();
+
   async function write(message: SpooledUpload): Promise<WriteOutcome> {
+    const key = `${message.receipt}/${chunkOf(message)}`;
+    if (setAside.has(key)) return 'done';
     try {
       await writeSpooled(db, message, hooks);
+      attempts.delete(key);
+      conflicts.delete(key);
       return 'done';
     } catch (error) {
       if (isUnavailable(error)) {
         breaker.recordFailure();
         return 'stop'; // the batch stays; written messages are recorded and will be skipped
       }
-      if (isTransient(error)) {
-        // A deadlock victim: no attempt of the message's; the batch is taken again at once.
+      const conflictsInARow = isTransient(error) ? (conflicts.get(key) ?? 0) + 1 : 0;
+      if (conflictsInARow && conflictsInARow < CONFLICTS_PER_ATTEMPT) {
+        // A deadlock victim: not an attempt of the message's; the batch is taken again at once.
+        conflicts.set(key, conflictsInARow);
         logger.log('warn', { spool: 'write conflict, retrying', receipt: message.receipt, error: failureMessage(error) });
         return 'again';
       }
-      const key = `${message.receipt}/${chunkOf(message)}`;
+      conflicts.delete(key);
       const tries = (attempts.get(key) ?? 0) + 1;
       attempts.set(key, tries);
       logger.log('error', { spool: 'write failed', receipt: message.receipt, attempt: tries, error: failureMessage(error) });
       if (tries < ATTEMPTS_BEFORE_DEAD_LETTER) return 'stop';
       await appendFile(path.join(folder, 'dead-letters.ndjson'), `${JSON.stringify({ error: failureMessage(error), message })}\n`);
       attempts.delete(key);
+      setAside.add(key);
       return 'done';
     }
   }
 
-  /** Writes the messages of a step, WRITERS at a time; a writer takes no more once one message wasn't done with. */
+  /**
+   * Writes the messages of a step, WRITERS at a time; a writer takes no more once one message wasn't
+   * done with. Settles only once every writer has stopped: the next pass may take the same messages.
+   */
   async function writeStep(step: SpooledUpload[]): Promise<WriteOutcome> {
     const outcomes = new Set<WriteOutcome>();
     let next = 0;
-    await Promise.all(
+    const writers = await Promise.allSettled(
       Array.from({ length: Math.min(WRITERS, step.length) }, async () => {
         while (outcomes.size === 0 && next < step.length) {
           const outcome = await write(step[next++]!);
@@ -78,6 +98,7 @@ export function startSpoolDrain(
         }
       }),
     );
+    for (const writer of writers) if (writer.status === 'rejected') throw writer.reason;
     return outcomes.has('stop') ? 'stop' : outcomes.has('again') ? 'again' : 'done';
   }
 
@@ -93,6 +114,7 @@ export function startSpoolDrain(
       if (outcome !== 'done') return outcome === 'again';
     }
     await batch.done();
+    setAside.clear();
     breaker.recordSuccess();
     return true;
   }

@@ -100,18 +100,47 @@ export function outputChunks(receipt: string, uploads: ReceivedUpload[], limits:
 }
 
 /**
- * Spooled messages in the steps they are written in, in order. Outputs chunks in a row make one
- * step, written in any order and at once: each upload keeps its receipt time, and a write never
- * replaces a later-received state. A batch or commit upload is a step of its own, after everything
- * spooled before it and before everything after: those carry no such order (a `qa optimize` batch
- * upload moves the outputs its run uploaded before it; written first, it would move none).
+ * What an outputs chunk writes besides its outputs, as keys: its commit (the commit's record and
+ * batches) and its test inputs (their metadata). Those rows are patched without a receipt-time
+ * guard — the upload written last wins —, so chunks sharing one must be written in spool order.
+ */
+function rowsPatchedBy(chunk: Extract<SpooledUpload, { kind: 'outputs' }>): string[] {
+  const project = String(chunk.envelope.project);
+  // The envelope's fields are those of the validated uploads it was split from (outputChunks).
+  const keys = [JSON.stringify(['commit', project, envelopeSha(chunk.envelope as OutputUpload)])];
+  for (const { run } of chunk.items) {
+    keys.push(JSON.stringify(['input', project, run.database ?? chunk.envelope.database, run.rel_input_path ?? run.input_path]));
+  }
+  return keys;
+}
+
+/**
+ * Spooled messages in the steps they are written in, in order; the messages of a step are written at
+ * once, in any order. A step holds outputs chunks in a row that patch no row in common (rowsPatchedBy):
+ * outputs themselves keep their receipt times (a write never replaces a later-received state), the
+ * rest is ordered by the steps — what two of a step write, neither touches for the other. (A
+ * project's config is the exception, which concurrent per-request uploads race for too.) A batch or
+ * commit upload is a step of its own, after everything spooled before it and before everything after:
+ * a `qa optimize` batch upload moves the outputs its run uploaded before it; written first, it would
+ * move none.
  */
 export function writeSteps(messages: SpooledUpload[]): SpooledUpload[][] {
   const steps: SpooledUpload[][] = [];
+  let patched = new Set<string>(); // by the outputs chunks of the last step
   for (const message of messages) {
     const last = steps.at(-1);
-    if (message.kind === 'outputs' && last?.[0]?.kind === 'outputs') last.push(message);
-    else steps.push([message]);
+    if (message.kind !== 'outputs') {
+      steps.push([message]);
+      continue;
+    }
+    const keys = rowsPatchedBy(message);
+    if (last?.[0]?.kind === 'outputs' && !keys.some((key) => patched.has(key))) {
+      last.push(message);
+    } else {
+      steps.push([message]);
+      patched = new Set();
+    }
+    for (const key of keys) patched.add(key);
   }
   return steps;
 }
