@@ -8,7 +8,7 @@
  *   npm run load -- --target node --duration 600      # the 10-minute soak
  *
  * The stream is what a CI farm and a few web-app users make: each run posts its start and its end
- * (POST /api/v1/output), and one request in ten reads a commit or the commit list.
+ * (POST /api/v1/output), and one request in ten reads a commit or the commit list (requestNumber).
  */
 import { mkdtemp } from 'node:fs/promises';
 import http from 'node:http';
@@ -70,17 +70,34 @@ function send(url: string, method: string, body?: string): Promise<number> {
   });
 }
 
-/** The i-th request of the stream: runs of 100 inputs per commit, start then end; every tenth a read (once a commit exists). */
+/** Runs per commit (one per input): the stream moves to a new commit every 100 runs, ~1 s at 200 requests/s. */
+const RUNS_PER_COMMIT = 100;
+/** Runs a commit's reads wait for after its first: that upload has been answered by then (~200 ms at 200 requests/s). */
+const RUNS_BEFORE_READS = 20;
+
+/**
+ * The i-th request of the stream: every tenth a read, the others the uploads of runs of 100 inputs
+ * per commit, each run's start then its end. Reads come on top of uploads (every run ends), and read
+ * a commit once its first upload was answered.
+ */
 function requestNumber(target: Target, i: number): [string, string, string?] {
-  const run = Math.floor(i / 2);
-  const commit = shaOf(Math.floor(run / 100) + 1);
-  if (i % 10 === 9 && i > 200) {
+  const upload = i - Math.floor((i + 1) / 10); // uploads sent before this request
+  const run = Math.floor(upload / 2);
+  const commitOf = (r: number) => shaOf(Math.floor(r / RUNS_PER_COMMIT) + 1);
+  if (i % 10 === 9) {
+    if (run < RUNS_BEFORE_READS) return [`${target.url}/api/v1/version`, 'GET'];
     return i % 20 === 19
       ? [`${target.url}/api/v1/commits?project=load%2Frepo&metrics=%7B%22psnr%22%3A0%7D`, 'GET']
-      : [`${target.url}/api/v1/commit/${commit}?project=load%2Frepo&metrics=%7B%22psnr%22%3A0%7D`, 'GET'];
+      : [`${target.url}/api/v1/commit/${commitOf(run - RUNS_BEFORE_READS)}?project=load%2Frepo&metrics=%7B%22psnr%22%3A0%7D`, 'GET'];
   }
-  const upload = outputUpload({ project: 'load/repo', sha: commit, input: `inputs/${run % 100}.jpg`, status: i % 2 ? 'done' : 'running', metrics: { psnr: run % 40 } });
-  return [`${target.url}/api/v1/output/`, 'POST', JSON.stringify(upload)];
+  const output = outputUpload({
+    project: 'load/repo',
+    sha: commitOf(run),
+    input: `inputs/${run % RUNS_PER_COMMIT}.jpg`,
+    status: upload % 2 ? 'done' : 'running',
+    metrics: { psnr: run % 40 },
+  });
+  return [`${target.url}/api/v1/output/`, 'POST', JSON.stringify(output)];
 }
 
 async function drive(target: Target) {
