@@ -1,6 +1,7 @@
 /**
- * The Node entry's spool consumer: writes spooled uploads, oldest first, whenever the database
- * is reachable — right after a bulk upload, or every `intervalMs` while anything waits.
+ * The Node entry's spool consumer: writes spooled uploads in spool order (two at a time where their
+ * order can't matter: spooled-uploads.ts `writeSteps`) whenever the database is reachable — right
+ * after a bulk upload, or every `intervalMs` while anything waits.
  * A message the database keeps refusing for another reason than a transient one (write-outputs.ts
  * `isTransient`: a bug) is set aside in `dead-letters.ndjson` after a few attempts, so it can't
  * block every upload behind it.
@@ -45,8 +46,8 @@ export function startSpoolDrain(
   { db, hooks, breaker, logger, folder, intervalMs = 1_000 }: { db: Db; hooks: SpoolWriteHooks; breaker: CircuitBreaker; logger: Logger; folder: string; intervalMs?: number },
 ): SpoolDrain {
   let running: Promise<void> | undefined;
+  // Failed attempts, and conflicts in a row, by message (receipt/chunk).
   const attempts = new Map<string, number>();
-
   const conflicts = new Map<string, number>();
   /** Messages of the batch under way set aside already: taken again (another message stopped the batch), they are skipped. */
   const setAside = new Set<string>();
