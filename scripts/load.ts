@@ -77,23 +77,29 @@ function send(url: string, method: string, body?: string): Promise<number | stri
  * second, and reading a 600-commit list ten times a second became most of the load.)
  */
 const RUNS_PER_COMMIT = 1_000;
-/** Runs a commit's reads wait for after its first: that upload has been answered by then (~200 ms at 200 requests/s). */
-const RUNS_BEFORE_READS = 20;
+const commitOf = (run: number) => shaOf(Math.floor(run / RUNS_PER_COMMIT) + 1);
 
 /**
- * The i-th request of the stream: every tenth a read, the others the uploads of runs of 100 inputs
- * per commit, each run's start then its end. Reads come on top of uploads (every run ends), and read
- * a commit once its first upload was answered.
+ * The i-th request of the stream: every tenth a read, the others the uploads of runs of
+ * RUNS_PER_COMMIT inputs per commit, each run's start then its end. Reads come on top of uploads
+ * (every run ends), and read the newest commit an upload of which was written (`writtenRun`: the
+ * latest run with a 200).
  */
-function requestNumber(target: Target, i: number): [string, string, string?] {
+interface StreamRequest {
+  url: string;
+  method: 'GET' | 'POST';
+  body?: string;
+  /** The run an upload belongs to. */
+  run?: number;
+}
+
+function requestNumber(target: Target, i: number, writtenRun: number | undefined): StreamRequest {
   const upload = i - Math.floor((i + 1) / 10); // uploads sent before this request
   const run = Math.floor(upload / 2);
-  const commitOf = (r: number) => shaOf(Math.floor(r / RUNS_PER_COMMIT) + 1);
   if (i % 10 === 9) {
-    if (run < RUNS_BEFORE_READS) return [`${target.url}/api/v1/version`, 'GET'];
-    return i % 20 === 19
-      ? [`${target.url}/api/v1/commits?project=load%2Frepo&metrics=%7B%22psnr%22%3A0%7D`, 'GET']
-      : [`${target.url}/api/v1/commit/${commitOf(run - RUNS_BEFORE_READS)}?project=load%2Frepo&metrics=%7B%22psnr%22%3A0%7D`, 'GET'];
+    if (writtenRun === undefined) return { url: `${target.url}/api/v1/version`, method: 'GET' };
+    const url = i % 20 === 19 ? `${target.url}/api/v1/commits?project=load%2Frepo` : `${target.url}/api/v1/commit/${commitOf(writtenRun)}?project=load%2Frepo`;
+    return { url: `${url}&metrics=%7B%22psnr%22%3A0%7D`, method: 'GET' };
   }
   const output = outputUpload({
     project: 'load/repo',
@@ -102,7 +108,7 @@ function requestNumber(target: Target, i: number): [string, string, string?] {
     status: upload % 2 ? 'done' : 'running',
     metrics: { psnr: run % 40 },
   });
-  return [`${target.url}/api/v1/output/`, 'POST', JSON.stringify(output)];
+  return { url: `${target.url}/api/v1/output/`, method: 'POST', body: JSON.stringify(output), run };
 }
 
 async function drive(target: Target) {
@@ -111,6 +117,7 @@ async function drive(target: Target) {
   const started = performance.now();
   const rssSeries: number[] = [];
   let inFlight = 0;
+  let writtenRun: number | undefined;
   let behind = 0;
   let interval = { latencies: [] as number[], ok: 0, errors: 0, sent: 0 };
   const errorStatuses = new Map<number | string, number>();
@@ -143,12 +150,13 @@ async function drive(target: Target) {
       behind++;
       continue;
     }
-    const [url, method, body] = requestNumber(target, i);
+    const { url, method, body, run } = requestNumber(target, i, writtenRun);
     inFlight++;
     interval.sent++;
     const t0 = performance.now();
     const done = send(url, method, body).then((status) => {
       inFlight--;
+      if (status === 200 && run !== undefined) writtenRun = Math.max(writtenRun ?? 0, run);
       if (typeof status === 'number' && status >= 200 && status < 300) {
         interval.ok++;
         interval.latencies.push(performance.now() - t0);

@@ -187,6 +187,9 @@ describe('the order spooled messages are written in', () => {
   });
 });
 
+/** A drain timer that never fires within a test: the test's kicks are its only passes. */
+const ONLY_KICKED = 3_600_000;
+
 describe.each(engineNames)('writing spooled uploads on %s', (engine) => {
   let database: TestDatabase;
   const clock = receiptClock();
@@ -268,7 +271,7 @@ describe.each(engineNames)('writing spooled uploads on %s', (engine) => {
   test('the Node spool drain takes a message aborted as a deadlock victim again at once: written, not refused, not dead-lettered', async () => {
     const folder = await mkdtemp(path.join(tmpdir(), 'spool-drain-'));
     const spool = fileSpool(folder);
-    const drain = startSpoolDrain(spool, { db: database.db, hooks: noHooks, breaker: new CircuitBreaker(), logger: quietLogger, folder });
+    const drain = startSpoolDrain(spool, { db: database.db, hooks: noHooks, breaker: new CircuitBreaker(), logger: quietLogger, folder, intervalMs: ONLY_KICKED });
     const message = commit(3);
     await spool.append([message]);
     // More aborts than the drain's attempts before dead-lettering: conflicts are not attempts.
@@ -291,7 +294,7 @@ describe.each(engineNames)('writing spooled uploads on %s', (engine) => {
   test('the Node spool drain writes a qa optimize batch upload after the outputs spooled before it, though it writes outputs chunks two at a time', async () => {
     const folder = await mkdtemp(path.join(tmpdir(), 'spool-drain-'));
     const spool = fileSpool(folder);
-    const drain = startSpoolDrain(spool, { db: database.db, hooks: noHooks, breaker: new CircuitBreaker(), logger: quietLogger, folder });
+    const drain = startSpoolDrain(spool, { db: database.db, hooks: noHooks, breaker: new CircuitBreaker(), logger: quietLogger, folder, intervalMs: ONLY_KICKED });
     const iteration = (n: number, inputs: number) =>
       outputChunks(newReceiptId(), Array.from({ length: inputs }, (_, i) => received({ batch: `tune|iter${n}`, input: `i${i}`, metrics: { loss: n } }))).chunks;
     const best: SpooledUpload = {
@@ -318,8 +321,9 @@ describe.each(engineNames)('writing spooled uploads on %s', (engine) => {
       await emptyTables(database.db);
       const folder = await mkdtemp(path.join(tmpdir(), 'spool-drain-'));
       const spool = fileSpool(folder);
-      const drain = startSpoolDrain(spool, { db: database.db, hooks: noHooks, breaker: new CircuitBreaker(), logger: quietLogger, folder });
-      const withMetadata = (input: string, version: number) => received({ input, authored: '2026-11-01T10:00:00Z' }, { input_metadata: { version } });
+      const drain = startSpoolDrain(spool, { db: database.db, hooks: noHooks, breaker: new CircuitBreaker(), logger: quietLogger, folder, intervalMs: ONLY_KICKED });
+      // Two commits: only the test input they share orders them.
+      const withMetadata = (input: string, version: number) => received({ sha: shaOf(version), input, authored: '2026-11-01T10:00:00Z' }, { input_metadata: { version } });
       // The older chunk takes long to write; written at once with the newer, it committed last (8 rounds in 10 on pg).
       const older = outputChunks(newReceiptId(), [withMetadata('shared', 1), ...Array.from({ length: 1000 }, (_, i) => withMetadata(`x${i}`, 1))]).chunks;
       const newer = outputChunks(newReceiptId(), [withMetadata('shared', 2)]).chunks;
@@ -335,7 +339,7 @@ describe.each(engineNames)('writing spooled uploads on %s', (engine) => {
   test('the Node spool drain retries a conflict that never clears a few times, then counts it as attempts: set aside, never spinning', async () => {
     const folder = await mkdtemp(path.join(tmpdir(), 'spool-drain-'));
     const spool = fileSpool(folder);
-    const drain = startSpoolDrain(spool, { db: database.db, hooks: noHooks, breaker: new CircuitBreaker(), logger: quietLogger, folder });
+    const drain = startSpoolDrain(spool, { db: database.db, hooks: noHooks, breaker: new CircuitBreaker(), logger: quietLogger, folder, intervalMs: ONLY_KICKED });
     const stuck = commit(6);
     await spool.append([stuck, commit(7)]);
     const stop = await abortAsDeadlockVictims(database.db, 'ci_commits', 1_000_000);
@@ -392,7 +396,7 @@ describe.each(engineNames)('writing spooled uploads on %s', (engine) => {
   test('the Node spool drain sets a message that keeps failing for another reason than the database aside after 3 attempts, and writes the next ones', async () => {
     const folder = await mkdtemp(path.join(tmpdir(), 'spool-drain-'));
     const spool = fileSpool(folder);
-    const drain = startSpoolDrain(spool, { db: database.db, hooks: noHooks, breaker: new CircuitBreaker(), logger: quietLogger, folder });
+    const drain = startSpoolDrain(spool, { db: database.db, hooks: noHooks, breaker: new CircuitBreaker(), logger: quietLogger, folder, intervalMs: ONLY_KICKED });
     const [chunk] = outputChunks(newReceiptId(), [received({ input: 'a' })]).chunks;
     const corrupt = { ...chunk!, chunk: 2 ** 40 } as SpooledUpload; // no chunk number Postgres can store
     await spool.append([corrupt, commit(2)]);

@@ -109,7 +109,7 @@ function rowsPatchedBy(chunk: Extract<SpooledUpload, { kind: 'outputs' }>): stri
   // The envelope's fields are those of the validated uploads it was split from (outputChunks).
   const keys = [JSON.stringify(['commit', project, envelopeSha(chunk.envelope as OutputUpload)])];
   for (const { run } of chunk.items) {
-    keys.push(JSON.stringify(['input', project, run.database ?? chunk.envelope.database, run.rel_input_path ?? run.input_path]));
+    keys.push(JSON.stringify(['input', project, run.database, run.rel_input_path ?? run.input_path]));
   }
   return keys;
 }
