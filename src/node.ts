@@ -6,6 +6,7 @@
  * its control socket (maintenance/control-socket.ts). `npm start` runs this file bundled by esbuild.
  */
 import { execFileSync } from 'node:child_process';
+import http from 'node:http';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { announceAuthMode } from './auth/announce-auth-mode';
@@ -78,6 +79,13 @@ const server = serve({ fetch: withApiReferenceAssets(app.fetch), port, hostname:
   console.log(`QA-Board API on http://${host}:${info.port} (${database.description})`);
   console.log(`  try: curl http://${host}:${info.port}/api/v1/projects`);
 });
+// Idle keep-alive connections stay open longer than the proxies in front keep theirs (nginx's upstream
+// connections, AWS load balancers: 60 s). Node's default, 5 s, closes a connection just as a proxy may
+// reuse it, and that request fails: a proxy doesn't send a POST (an upload) again.
+if (server instanceof http.Server) {
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000; // above keepAliveTimeout: the usual pairing behind load balancers
+}
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

@@ -4,6 +4,8 @@
  * and the start-up budget (first start < 5 s, RSS < 250 MB).
  */
 import { existsSync } from 'node:fs';
+import http from 'node:http';
+import type { Socket } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -77,6 +79,30 @@ describe('the embedded database under the Node entry', () => {
     expect(server.cpuSecondsToAnswer).toBeLessThan(5);
     expect(peakRssMb(server.child.pid!)).toBeLessThan(250);
   });
+
+  test("an idle keep-alive connection outlives Node's 5 s default: a proxy reusing it is not cut off", async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = () =>
+      new Promise<{ status: number; socket: Socket }>((resolve, reject) => {
+        const request = http.get(`${server.url}/api/v1/version`, { agent }, (response) => {
+          const socket = response.socket; // handed back to the agent, and off the response, once it ends
+          response.resume();
+          response.on('end', () => resolve({ status: response.statusCode!, socket }));
+        });
+        request.on('error', reject);
+      });
+    try {
+      const first = await get();
+      let closed = false;
+      first.socket.once('close', () => (closed = true));
+      await new Promise((resolve) => setTimeout(resolve, 6_000));
+      expect(closed).toBe(false);
+      const second = await get();
+      expect([second.status, second.socket === first.socket]).toEqual([200, true]);
+    } finally {
+      agent.destroy();
+    }
+  }, 15_000);
 
   test('a second process opening the folder is refused, naming the owner', async () => {
     const opening = connectNodeDatabase({ kind: 'pglite', dataDir: path.join(dataRoot, 'pglite') });
