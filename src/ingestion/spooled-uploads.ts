@@ -101,8 +101,8 @@ export function outputChunks(receipt: string, uploads: ReceivedUpload[], limits:
 
 /**
  * What an outputs chunk writes besides its outputs, as keys: its commit (the commit's record and
- * batches) and its test inputs (their metadata). Those rows are patched without a receipt-time
- * guard — the upload written last wins —, so chunks sharing one must be written in spool order.
+ * batches) and its test inputs (their metadata). Those rows are patched without a receipt-time guard
+ * (the upload written last wins), so chunks sharing one must be written in spool order.
  */
 function rowsPatchedBy(chunk: Extract<SpooledUpload, { kind: 'outputs' }>): string[] {
   const project = String(chunk.envelope.project);
