@@ -79,12 +79,6 @@ function send(url: string, method: string, body?: string): Promise<number | stri
 const RUNS_PER_COMMIT = 1_000;
 const commitOf = (run: number) => shaOf(Math.floor(run / RUNS_PER_COMMIT) + 1);
 
-/**
- * The i-th request of the stream: every tenth a read, the others the uploads of runs of
- * RUNS_PER_COMMIT inputs per commit, each run's start then its end. Reads come on top of uploads
- * (every run ends), and read the newest commit an upload of which was written (`writtenRun`: the
- * latest run with a 200).
- */
 interface StreamRequest {
   url: string;
   method: 'GET' | 'POST';
@@ -93,6 +87,12 @@ interface StreamRequest {
   run?: number;
 }
 
+/**
+ * The i-th request of the stream: every tenth a read, the others the uploads of runs of
+ * RUNS_PER_COMMIT inputs per commit, each run's start then its end. Reads come on top of uploads
+ * (every run ends), and read the newest commit an upload of which was written (`writtenRun`: the
+ * latest run with a 200).
+ */
 function requestNumber(target: Target, i: number, writtenRun: number | undefined): StreamRequest {
   const upload = i - Math.floor((i + 1) / 10); // uploads sent before this request
   const run = Math.floor(upload / 2);
