@@ -102,6 +102,21 @@ export const intArrayLiteral = (ids: number[]) => `{${ids.map((id) => Math.trunc
 export const inTransaction = (db: Db) => is(db, PgTransaction);
 
 /**
+ * Runs a transaction (or savepoint) that `run` opens itself again when Postgres aborted it as a
+ * deadlock victim or for a serialization failure: rolled back whole, it can run again — the retry
+ * `retryOnConcurrentCreate` leaves to the transaction's owner. `attempts` in all.
+ */
+export async function retryConflicts<T>(run: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (i === attempts || !databaseFailure(error)?.conflict) throw error;
+    }
+  }
+}
+
+/**
  * Runs an idempotent statement again when a concurrent transaction got in the way: it returned
  * nothing because a row it needs was created by a transaction its snapshot can't see (see
  * domain/commits/record-commit.ts), or Postgres aborted it as a deadlock victim. Inside a

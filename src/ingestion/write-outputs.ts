@@ -2,9 +2,9 @@
  * Writes a set of output uploads atomically (one statement, else a transaction, or a savepoint
  * inside one: see `ingestOutputsAtomically`), and when the database refuses the set (one upload
  * breaks a rule), writes them one by one so that each upload gets its own answer or error.
- * A transient failure is no upload's fault: a write Postgres aborted for a concurrent
- * transaction's sake (a deadlock victim) is tried again; when that keeps failing, or the database
- * is unavailable, the error propagates, for the caller to keep the uploads and write them later.
+ * A transient failure is no upload's fault: when a write keeps losing to concurrent transactions
+ * (deadlock victims, tried again by `ingestOutputsAtomically`), or the database is unavailable, the
+ * error propagates, for the caller to keep the uploads and write them later.
  */
 import type { Db } from '../db/client';
 import { envelopeSha } from '../domain/ingest/envelope';
@@ -22,23 +22,10 @@ export function isTransient(error: unknown): boolean {
   return failure !== undefined && (failure.unavailable || failure.conflict);
 }
 
-/** How many times in all a write Postgres aborts for a concurrent transaction's sake is tried. */
-const CONFLICT_ATTEMPTS = 3;
-
-async function writeAtomically<T>(db: Db, uploads: ReceivedUpload[], answer: OutputAnswer<T>): Promise<Ingested<T>[]> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await ingestOutputsAtomically(db, uploads, answer);
-    } catch (error) {
-      if (attempt === CONFLICT_ATTEMPTS || !databaseFailure(error)?.conflict) throw error;
-    }
-  }
-}
-
 export async function writeOutputs<T>(db: Db, uploads: ReceivedUpload[], answer: OutputAnswer<T>): Promise<OutputWriteResult<T>[]> {
   const hexshaOf = (i: number) => envelopeSha(uploads[i]!.upload)!;
   try {
-    const answers = await writeAtomically(db, uploads, answer);
+    const answers = await ingestOutputsAtomically(db, uploads, answer);
     return answers.map((written, i) => ({ written, hexsha: hexshaOf(i) }));
   } catch (error) {
     if (isTransient(error)) throw error;
@@ -47,7 +34,7 @@ export async function writeOutputs<T>(db: Db, uploads: ReceivedUpload[], answer:
   const results: OutputWriteResult<T>[] = [];
   for (const [i, upload] of uploads.entries()) {
     try {
-      const [written] = await writeAtomically(db, [upload], answer);
+      const [written] = await ingestOutputsAtomically(db, [upload], answer);
       results.push({ written: written!, hexsha: hexshaOf(i) });
     } catch (error) {
       if (isTransient(error)) throw error;

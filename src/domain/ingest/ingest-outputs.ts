@@ -15,7 +15,7 @@
  * `completionCheck`: the caller tells the batch-completion seam once the write is committed.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import { inTransaction, jsonParam, preparedRows, retryOnConcurrentCreate, type Db } from '../../db/client';
+import { inTransaction, jsonParam, preparedRows, retryConflicts, retryOnConcurrentCreate, type Db } from '../../db/client';
 import { completionProbe } from '../batches/batch-completion';
 import { commitRecordCtes } from '../commits/record-commit';
 import { isRunRequestCommandId, startRunRequests } from '../run-requests/run-requests';
@@ -251,12 +251,13 @@ export const ingestOutputs = <T>(db: Db, uploads: ReceivedUpload[], answer: Outp
  * `ingestOutputs` as one atomic write. Uploads of one commit are one statement, atomic by itself:
  * no transaction, so no BEGIN and COMMIT round trips — the common case of a CI run's uploads, one
  * at a time or grouped. Several statements get a transaction; inside the caller's, a savepoint,
- * so that a refused set leaves the caller's transaction usable.
+ * so that a refused set leaves the caller's transaction usable. A deadlock victim is written again:
+ * the single statement by `retryOnConcurrentCreate`, the transaction or savepoint by `retryConflicts`.
  */
 export function ingestOutputsAtomically<T>(db: Db, uploads: ReceivedUpload[], answer: OutputAnswer<T>): Promise<Ingested<T>[]> {
   const groups = commitGroups(uploads);
   if (groups.length === 1 && !inTransaction(db)) return writeGroups(db, groups, uploads.length, answer);
-  return db.transaction((tx) => writeGroups(tx, groups, uploads.length, answer));
+  return retryConflicts(() => db.transaction((tx) => writeGroups(tx, groups, uploads.length, answer)));
 }
 
 async function writeGroups<T>(db: Db, groups: CommitGroup[], count: number, answer: OutputAnswer<T>): Promise<Ingested<T>[]> {
