@@ -9,6 +9,7 @@ import { envelopeSha, type BatchUpload, type CommitUpload, type OutputUpload } f
 import { ingestBatch } from '../domain/ingest/ingest-batch';
 import { ingestCommit } from '../domain/ingest/ingest-commit';
 import { NO_OUTPUT, type ReceivedUpload } from '../domain/ingest/ingest-outputs';
+import { inputPathOf } from '../domain/ingest/output-run';
 import { chunkRecorded, recordChunk } from '../domain/ingest/ingestion-receipts';
 import { failureMessage } from '../lib/database-failure';
 import type { CompleteWrittenBatches } from './complete-batches';
@@ -109,7 +110,8 @@ function rowsPatchedBy(chunk: Extract<SpooledUpload, { kind: 'outputs' }>): stri
   // The envelope's fields are those of the validated uploads it was split from (outputChunks).
   const keys = [JSON.stringify(['commit', project, envelopeSha(chunk.envelope as OutputUpload)])];
   for (const { run } of chunk.items) {
-    keys.push(JSON.stringify(['input', project, run.database, run.rel_input_path ?? run.input_path]));
+    // A run holds the uploads' other fields, `database` and the input's path among them.
+    keys.push(JSON.stringify(['input', project, run.database, inputPathOf(run as Partial<OutputUpload>)]));
   }
   return keys;
 }

@@ -29,6 +29,9 @@ export interface OutputRun {
   metrics: Json;
 }
 
+/** The path of an upload's test input (within its `database`): what identifies the input, with its project. */
+export const inputPathOf = (upload: Pick<OutputUpload, 'rel_input_path' | 'input_path'>) => (upload.rel_input_path ?? upload.input_path)!;
+
 export function outputRun(upload: OutputUpload): OutputRun {
   const isRunning = upload.is_running ?? false;
   const isPending = isRunning || (upload.is_pending ?? false);
@@ -37,7 +40,7 @@ export function outputRun(upload: OutputUpload): OutputRun {
     batchLabel: upload.batch_label,
     batchData: upload.job_type ? { type: upload.job_type } : {},
     database: upload.database,
-    path: (upload.rel_input_path ?? upload.input_path)!,
+    path: inputPathOf(upload),
     inputData: upload.input_metadata && Object.keys(upload.input_metadata).length ? { metadata: upload.input_metadata } : {},
     platform: upload.platform === 'lsf' ? 'linux' : upload.platform, // legacy clients
     configurations: upload.configurations ?? (upload.configuration !== undefined ? deserializeConfiguration(upload.configuration) : []),
