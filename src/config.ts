@@ -31,6 +31,11 @@ const envSchema = z.object({
   MAX_BODY_BYTES: integer().default(1024 * 1024),
   /** Deepest JSON nesting accepted in a request body (the qa CLI's uploads nest about 6 levels). */
   MAX_JSON_DEPTH: integer().default(32),
+  /**
+   * Megabytes of batches' outputs, as commits show them, kept in memory per process (Node) or isolate
+   * for the next reads (domain/read/commit-details.ts); 0 keeps none.
+   */
+  KEPT_OUTPUTS_MB: integer(0).default(32),
   /** Who needs a token: `open` (nobody), `write` (writes only), `all`. Default: per runtime. */
   AUTH_MODE: z.enum(['open', 'write', 'all']).optional(),
   /** Bootstrap admin token (a secret): creates the first tokens. */
@@ -182,6 +187,7 @@ export function parseConfig(env: object, defaults: RuntimeDefaults) {
     gitSha: e.GIT_SHA,
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxJsonDepth: e.MAX_JSON_DEPTH,
+    keptOutputsChars: e.KEPT_OUTPUTS_MB * 1024 * 1024,
     authMode: e.AUTH_MODE ?? defaults.authMode,
     adminToken: e.ADMIN_TOKEN,
     corsOrigins: e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),

@@ -29,6 +29,7 @@ import { clientAddress } from './lib/client-address';
 import { folderObjectStore } from './lib/folder-object-store';
 import { consoleLogger } from './lib/logger';
 import { memoryRateLimiter, memoryRateLimiters } from './lib/rate-limit';
+import { VersionedTexts } from './lib/versioned-texts';
 import { MAINTENANCE_QUEUE } from './maintenance/backup-chain';
 import { deleteFilesHandler, type DeleteFilesJob } from './maintenance/file-deletions';
 import type { Services } from './lib/types';
@@ -78,6 +79,7 @@ export function nodeApp(db: Db, config: AppConfig, { spoolFolder, artifactsFolde
     failedAuthGuard: failedAuthGuard(memoryRateLimiter(config.rateLimits.authFailuresPerMinute)),
     knownCallers: new KnownCallers(),
     keySets: keySetCache(),
+    keptOutputs: new VersionedTexts(config.keptOutputsChars),
     logger,
     gitlabQueue: extra.gitlabQueue,
     runRequestQueue: extra.runRequestQueue,

@@ -29,6 +29,7 @@ import { consoleLogger } from './lib/logger';
 import { bindingRateLimiter, RATE_LIMIT_PERIOD_SECONDS, type RateLimiters } from './lib/rate-limit';
 import { backupStepHandler, firstBackupStep, MAINTENANCE_QUEUE, type BackupStepJob } from './maintenance/backup-chain';
 import { r2ObjectStore } from './lib/object-store';
+import { VersionedTexts } from './lib/versioned-texts';
 import { deleteFilesHandler, type DeleteFilesJob } from './maintenance/file-deletions';
 import { runScheduledMaintenance } from './maintenance/scheduled-jobs';
 
@@ -54,6 +55,7 @@ interface IsolateState {
   knownCallers: KnownCallers;
   receivedAt: () => string;
   keySets: KeySetCache;
+  keptOutputs: VersionedTexts;
 }
 
 /** Hyperdrive when bound, else Neon on DATABASE_URL over the configured transport. */
@@ -83,6 +85,7 @@ function isolateState(env: WorkerEnv): IsolateState {
       knownCallers: new KnownCallers(),
       receivedAt: receiptClock(),
       keySets: keySetCache(),
+      keptOutputs: new VersionedTexts(config.keptOutputsChars),
     };
     isolates.set(env, state);
   }
@@ -141,7 +144,7 @@ const app = buildApp({
   services(c) {
     const env = c.env as WorkerEnv;
     const { db, release } = openDatabase(env, c.executionCtx);
-    const { config, rateLimiters, failedAuthGuard, databaseCircuit, knownCallers, keySets, receivedAt } = isolateState(env);
+    const { config, rateLimiters, failedAuthGuard, databaseCircuit, knownCallers, keySets, keptOutputs, receivedAt } = isolateState(env);
     const gitlabQueue = config.gitlab ? (env.GITLAB_JOBS as Queue<GitLabJob>) : undefined;
     const hooks = writeHooks(env);
     const ingestion = new Ingestion({
@@ -162,6 +165,7 @@ const app = buildApp({
         failedAuthGuard,
         knownCallers,
         keySets,
+        keptOutputs,
         logger: consoleLogger,
         // Set by Cloudflare's edge for every request; a client can't forge it.
         clientAddress: c.req.header('cf-connecting-ip') ?? 'unknown',

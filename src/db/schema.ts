@@ -96,6 +96,11 @@ export const testInputs = pgTable(
     /** Relative to `database`. */
     path: text('path').notNull(),
     data: jsonb('data').$type<Json>().notNull().default({}),
+    /**
+     * Last time an upload changed the test input's data (its metadata): a commit's outputs, as
+     * read/commit-details.ts keeps them rendered, show it.
+     */
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
   },
   (t) => [uniqueIndex('test_inputs_project_database_path').on(t.projectId, t.database, t.path)],
 );

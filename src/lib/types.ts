@@ -19,6 +19,7 @@ import type { DeleteFilesJob } from '../maintenance/file-deletions';
 import type { Logger, LogRecord } from './logger';
 import type { ObjectStore } from './object-store';
 import type { RateLimiters } from './rate-limit';
+import type { VersionedTexts } from './versioned-texts';
 
 /** What handlers find on `c.var`, provided per request by the runtime entry. */
 export interface Services {
@@ -46,6 +47,8 @@ export interface Services {
   fileDeletions: JobQueue<DeleteFilesJob>;
   /** Open while the database is known to be down: requests answer 503 at once instead of waiting. */
   databaseCircuit: CircuitBreaker;
+  /** Batches' outputs as commits show them, kept per process or isolate (domain/read/commit-details.ts). */
+  keptOutputs: VersionedTexts;
   runtimeStatus(): Promise<RuntimeStatus>;
 }
 

@@ -5,10 +5,21 @@
  * over Neon's HTTP.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import { intArrayLiteral, readBatch, type Db } from '../../db/client';
+import { intArrayLiteral, preparedRows, readBatch, sendsBatchesTogether, type Db } from '../../db/client';
+import type { VersionedTexts } from '../../lib/versioned-texts';
 import { batchColumns, type BatchRow, type CommitRow } from '../rows';
 import type { StorageMode } from '../storage-locations';
-import { commitJson, OUTPUT_JSON_SQL, type BatchSummary, type CommitJson, type OutputOfBatch } from '../v1-json';
+import {
+  commitJson,
+  locationName,
+  OUTPUT_JSON_SQL,
+  outputLocation,
+  outputsText,
+  type BatchOfCommit,
+  type BatchSummary,
+  type CommitJson,
+  type OutputOfBatch,
+} from '../v1-json';
 import { aggregatedMetrics, cachedAggregatesOf, definedMetricNames, OUTPUTS_FINGERPRINT, type MetricAggregate } from './metric-aggregates';
 
 export interface CommitDetailsOptions {
@@ -19,28 +30,49 @@ export interface CommitDetailsOptions {
   withOutputs: boolean;
   /** Where files are when a project's qaboard.yaml doesn't say (the server's `FILES_STORAGE`). */
   defaultStorage?: StorageMode;
+  /**
+   * The outputs' texts of batches read before, by batch id (see `detailsWithKeptOutputs`). Used
+   * where statements run one after the other; over Neon's HTTP they all go in one request instead.
+   */
+  keptOutputs?: VersionedTexts;
 }
 
 const OUTPUT_HEAD = sql.raw(OUTPUT_JSON_SQL.head);
 const OUTPUT_TAIL = sql.raw(OUTPUT_JSON_SQL.tail);
 
-type BatchCountsRow = BatchRow & Omit<BatchSummary, 'aggregated_metrics'> & { cached: MetricAggregate[] | null };
+type BatchCountsRow = BatchRow &
+  Omit<BatchSummary, 'aggregated_metrics'> & {
+    cached: MetricAggregate[] | null;
+    outputs_fingerprint: string;
+    /** With `inputsFingerprint` only. */
+    inputs_fingerprint?: string;
+  };
 
 /** SQL: the batches `b` of the commits `commitIds` (an int[] expression) shown, of `batchLabel` when given. */
 const batchesOf = (commitIds: SQL, batchLabel: string | undefined) =>
   sql`b.ci_commit_id = ANY(${commitIds}) ${batchLabel === undefined ? sql`` : sql`AND b.label = ${batchLabel}`}`;
 
 /**
+ * SQL: the fingerprint of the test inputs of the outputs of batch `b`: the sum of their `updated_at`,
+ * which every change of one moves (ingest-outputs.ts). What the outputs' fingerprint doesn't cover
+ * of their JSON: each shows its test input's metadata.
+ */
+const INPUTS_FINGERPRINT = sql`CROSS JOIN LATERAL (
+  SELECT COALESCE(sum(extract(epoch FROM t.updated_at)), 0)::text AS inputs_fingerprint
+  FROM outputs o JOIN test_inputs t ON t.id = o.test_input_id WHERE o.batch_id = b.id) i`;
+
+/**
  * The batches of the commits, each with its output counts and aggregated metrics, in one statement:
  * the counts and the outputs' fingerprint from the `outputs_batch_summary` index (an index-only
- * scan), and the cached aggregates of `metrics` still exact for that fingerprint.
+ * scan), and the cached aggregates of `metrics` still exact for that fingerprint; with
+ * `inputsFingerprint`, that of their test inputs too.
  * The outputs are read per batch (LATERAL), by index whatever the planner thinks of the batches'
  * sizes: a join over a million outputs was planned as a sequential scan.
  */
-const batchSummariesQuery = (commitIds: SQL, metrics: string[], batchLabel: string | undefined) =>
+const batchSummariesQuery = (commitIds: SQL, metrics: string[], batchLabel: string | undefined, inputsFingerprint = false) =>
   sql`SELECT s.*, ${metrics.length ? cachedAggregatesOf(metrics) : sql`NULL`} AS cached
     FROM (
-      SELECT ${batchColumns}, b.created_date AS created_order, o.*
+      SELECT ${batchColumns}, b.created_date AS created_order, o.* ${inputsFingerprint ? sql`, i.inputs_fingerprint` : sql``}
       FROM batches b CROSS JOIN LATERAL (
         SELECT
           count(*) FILTER (WHERE NOT o.is_failed AND NOT o.is_pending)::int AS valid_outputs,
@@ -50,14 +82,15 @@ const batchSummariesQuery = (commitIds: SQL, metrics: string[], batchLabel: stri
           count(*) FILTER (WHERE o.deleted)::int AS deleted_outputs,
           ${OUTPUTS_FINGERPRINT} AS outputs_fingerprint
         FROM outputs o WHERE o.batch_id = b.id) o
+      ${inputsFingerprint ? INPUTS_FINGERPRINT : sql``}
       WHERE ${batchesOf(commitIds, batchLabel)}) s
     ORDER BY s.created_order, s.id`;
 
-/**
- * The outputs of the batches, their JSON written by Postgres (OUTPUT_JSON_SQL), in id order. The
- * batches' ids are an InitPlan (`ARRAY(...)`): the outputs are then found by index, as from a list of ids.
- */
-const outputsQuery = (commitIds: SQL, batchLabel: string | undefined) =>
+/** SQL: the ids of the batches of `commitIds` shown, as an int[] (an InitPlan: the outputs are then found by index, as from a list of ids). */
+const batchIdsOf = (commitIds: SQL, batchLabel: string | undefined) => sql`ARRAY(SELECT b.id FROM batches b WHERE ${batchesOf(commitIds, batchLabel)})`;
+
+/** The outputs of the batches `batchIds` (an int[] expression), their JSON written by Postgres (OUTPUT_JSON_SQL), in id order. */
+const outputsQuery = (batchIds: SQL) =>
   // What `outputDirUrl` derives a folder from, only when it must (an output without a folder of its own).
   sql`SELECT o.id, o.batch_id AS "batchId", o.output_dir_override AS "outputDirOverride",
       ${OUTPUT_HEAD} AS head, ${OUTPUT_TAIL} AS tail,
@@ -66,7 +99,7 @@ const outputsQuery = (commitIds: SQL, batchLabel: string | undefined) =>
       CASE WHEN o.output_dir_override IS NULL THEN o.extra_parameters END AS "extraParameters",
       CASE WHEN o.output_dir_override IS NULL THEN t.path END AS "testInputPath"
     FROM outputs o JOIN test_inputs t ON t.id = o.test_input_id
-    WHERE o.batch_id = ANY(ARRAY(SELECT b.id FROM batches b WHERE ${batchesOf(commitIds, batchLabel)}))
+    WHERE o.batch_id = ANY(${batchIds})
     ORDER BY o.id`;
 
 /**
@@ -76,10 +109,53 @@ const outputsQuery = (commitIds: SQL, batchLabel: string | undefined) =>
  */
 export const detailsQueries = (commitIds: SQL, options: CommitDetailsOptions) => {
   const summaries = batchSummariesQuery(commitIds, options.metrics, options.batchLabel);
-  return options.withOutputs ? [summaries, outputsQuery(commitIds, options.batchLabel)] : [summaries];
+  return options.withOutputs ? [summaries, outputsQuery(batchIdsOf(commitIds, options.batchLabel))] : [summaries];
 };
 
-/** The commits' JSON from what `detailsQueries` read; metrics missing from the cache are computed (and stored, see `aggregatedMetrics`) now. */
+/** Outputs read together, by batch. */
+function outputsByBatch(outputs: OutputOfBatch[]): Map<number, OutputOfBatch[]> {
+  const byBatch = new Map<number, OutputOfBatch[]>();
+  for (const output of outputs) {
+    const ofBatch = byBatch.get(output.batchId);
+    if (ofBatch) ofBatch.push(output);
+    else byBatch.set(output.batchId, [output]);
+  }
+  return byBatch;
+}
+
+/**
+ * The commits' JSON from their batches' summaries, with each batch's `outputs` text when `outputsOf`
+ * gives one; metrics missing from the aggregate cache are computed (and stored, see
+ * `aggregatedMetrics`) now.
+ */
+async function commitsJson(
+  db: Db,
+  commits: CommitRow[],
+  rows: BatchCountsRow[],
+  options: CommitDetailsOptions,
+  outputsOf?: (row: BatchCountsRow, commit: CommitRow) => string,
+): Promise<CommitJson[]> {
+  // Every commit shown together belongs to one project.
+  const defined = definedMetricNames(commits[0]!.projectData);
+  const aggregates = await aggregatedMetrics(
+    db,
+    rows.map((row) => ({ id: row.id, found: row.cached ?? [] })),
+    options.metrics,
+    defined,
+  );
+  const commitsById = new Map(commits.map((commit) => [commit.commitId, commit]));
+  const batchesOfCommit = new Map<number, BatchOfCommit[]>(commits.map((c) => [c.commitId, []]));
+  for (const row of rows) {
+    const commit = commitsById.get(row.ciCommitId);
+    if (!commit) continue;
+    const { valid_outputs, pending_outputs, running_outputs, failed_outputs, deleted_outputs } = row;
+    const summary: BatchSummary = { valid_outputs, pending_outputs, running_outputs, failed_outputs, deleted_outputs, aggregated_metrics: aggregates.get(row.id)! };
+    batchesOfCommit.get(commit.commitId)!.push({ row, summary, outputs: outputsOf?.(row, commit) });
+  }
+  return commits.map((commit) => commitJson(commit, batchesOfCommit.get(commit.commitId)!, options.defaultStorage));
+}
+
+/** The commits' JSON from what `detailsQueries` read. */
 export async function assembleDetails(
   db: Db,
   commits: CommitRow[],
@@ -87,30 +163,55 @@ export async function assembleDetails(
   options: CommitDetailsOptions,
 ): Promise<CommitJson[]> {
   if (!commits.length) return [];
-  // Every commit shown together belongs to one project.
-  const defined = definedMetricNames(commits[0]!.projectData);
-  const rows = summaries as BatchCountsRow[];
-  const aggregates = await aggregatedMetrics(
-    db,
-    rows.map((row) => ({ id: row.id, found: row.cached ?? [] })),
-    options.metrics,
-    defined,
-  );
-  const outputsOfBatch = new Map<number, OutputOfBatch[]>(rows.map((row) => [row.id, []]));
+  if (!options.withOutputs) return commitsJson(db, commits, summaries as BatchCountsRow[], options);
   // Outside Neon's HTTP batch the statements may see different snapshots: what belongs to a commit not shown is left out.
-  for (const output of (outputs ?? []) as OutputOfBatch[]) outputsOfBatch.get(output.batchId)?.push(output);
-  const batchesOfCommit = new Map<number, Parameters<typeof commitJson>[1]>(commits.map((c) => [c.commitId, []]));
-  for (const { valid_outputs, pending_outputs, running_outputs, failed_outputs, deleted_outputs, ...row } of rows) {
-    const summary: BatchSummary = { valid_outputs, pending_outputs, running_outputs, failed_outputs, deleted_outputs, aggregated_metrics: aggregates.get(row.id)! };
-    const outputsShown = options.withOutputs ? outputsOfBatch.get(row.id) : undefined;
-    batchesOfCommit.get(row.ciCommitId)?.push({ row: row as BatchRow, summary, outputs: outputsShown });
+  const byBatch = outputsByBatch((outputs ?? []) as OutputOfBatch[]);
+  return commitsJson(db, commits, summaries as BatchCountsRow[], options, (row, commit) =>
+    outputsText(byBatch.get(row.id) ?? [], outputLocation(commit, row, options.defaultStorage)),
+  );
+}
+
+/**
+ * The details of commits with the outputs' texts of their batches kept from earlier reads where
+ * still exact. Writing a batch's outputs is most of the time of a large commit's read (5,000
+ * outputs: ~30 ms of Postgres's time and as much of the server's), and the web app reads the same
+ * commits again and again, most of them finished. A batch's text is exact while its version holds:
+ * the fingerprints of its outputs and of their test inputs (all of their JSON), and its location
+ * (their URLs). The summaries are read first, then the outputs of the batches whose version
+ * changed, in a later snapshot: a text can be newer than its version (then the next read finds the
+ * version changed and reads it again), never older.
+ */
+async function detailsWithKeptOutputs(db: Db, commits: CommitRow[], commitIds: SQL, options: CommitDetailsOptions, kept: VersionedTexts) {
+  const rows = await preparedRows<BatchCountsRow>(db, batchSummariesQuery(commitIds, options.metrics, options.batchLabel, true));
+  const commitsById = new Map(commits.map((commit) => [commit.commitId, commit]));
+  const texts = new Map<number, string>();
+  const stale: { id: number; location: ReturnType<typeof outputLocation>; version: string }[] = [];
+  for (const row of rows) {
+    const commit = commitsById.get(row.ciCommitId);
+    if (!commit) continue;
+    const location = outputLocation(commit, row, options.defaultStorage);
+    const version = `${row.outputs_fingerprint}|${row.inputs_fingerprint}|${locationName(location)}`;
+    const text = kept.get(String(row.id), version);
+    if (text === undefined) stale.push({ id: row.id, location, version });
+    else texts.set(row.id, text);
   }
-  return commits.map((commit) => commitJson(commit, batchesOfCommit.get(commit.commitId)!, options.defaultStorage));
+  if (stale.length) {
+    const outputs = await preparedRows<OutputOfBatch>(db, outputsQuery(sql`${intArrayLiteral(stale.map((batch) => batch.id))}::int[]`));
+    const byBatch = outputsByBatch(outputs);
+    for (const { id, location, version } of stale) {
+      const text = outputsText(byBatch.get(id) ?? [], location);
+      kept.set(String(id), version, text);
+      texts.set(id, text);
+    }
+  }
+  return commitsJson(db, commits, rows, options, (row) => texts.get(row.id)!);
 }
 
 /** The details of commits already read: their batches' statements in one request (readBatch). */
 export async function commitDetails(db: Db, commits: CommitRow[], options: CommitDetailsOptions): Promise<CommitJson[]> {
   if (!commits.length) return [];
   const ids = sql`${intArrayLiteral(commits.map((c) => c.commitId))}::int[]`;
+  const kept = options.withOutputs && !sendsBatchesTogether(db) ? options.keptOutputs : undefined;
+  if (kept) return detailsWithKeptOutputs(db, commits, ids, options, kept);
   return assembleDetails(db, commits, await readBatch(db, detailsQueries(ids, options)), options);
 }

@@ -1,5 +1,6 @@
 import { deleteCommitBatches as deleteBatchesOf } from '../../domain/batches/batch-writes';
 import { findCommit } from '../../domain/commits/find-commit';
+import type { CommitDetailsOptions } from '../../domain/read/commit-details';
 import { commitsInWindow, latestSuccessfulCommit, readCommit } from '../../domain/read/commits';
 import { stringifyWithRawJson, type CommitJson } from '../../domain/v1-json';
 import type { AppContext, AppRouteHandler } from '../../lib/types';
@@ -17,15 +18,22 @@ import type {
   SaveArtifacts,
 } from './commits.routes';
 
+/** How this server shows a commit's details: where files are by default, and the outputs it keeps. */
+const detailsOptions = (c: AppContext, options: Pick<CommitDetailsOptions, 'batchLabel' | 'metrics' | 'withOutputs'>): CommitDetailsOptions => ({
+  ...options,
+  defaultStorage: c.var.config.files.defaultMode,
+  keptOutputs: c.var.keptOutputs,
+});
+
 export const getCommitById: AppRouteHandler<GetCommitById> = async (c) => {
   const { project, batch, metrics } = c.req.valid('query');
-  const options = { batchLabel: batch, metrics, withOutputs: true, defaultStorage: c.var.config.files.defaultMode };
+  const options = detailsOptions(c, { batchLabel: batch, metrics, withOutputs: true });
   return commitsJson(c, await readCommit(c.var.db, project, c.req.valid('param').id, options));
 };
 
 export const getCommit: AppRouteHandler<GetCommit> = async (c) => {
   const { project, batch, metrics, commit, branch } = c.req.valid('query');
-  const options = { batchLabel: batch, metrics, withOutputs: true, defaultStorage: c.var.config.files.defaultMode };
+  const options = detailsOptions(c, { batchLabel: batch, metrics, withOutputs: true });
   const found = commit
     ? await readCommit(c.var.db, project, commit, options)
     : await latestSuccessfulCommit(c.var.db, project, branch, options);
@@ -48,7 +56,7 @@ async function commitsOfQuery(c: AppContext, query: CommitListQuery, branch?: st
   const page = await commitsInWindow(
     c.var.db,
     { projectId: query.project, branch, committer: query.committer, from: query.from, to: query.to },
-    { batchLabel, metrics: query.metrics, withOutputs: query.with_outputs, defaultStorage: c.var.config.files.defaultMode },
+    detailsOptions(c, { batchLabel, metrics: query.metrics, withOutputs: query.with_outputs }),
     { limit: query.limit, cursor: query.cursor },
   );
   if (page.next) {
