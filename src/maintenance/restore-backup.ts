@@ -97,6 +97,27 @@ export interface RestoreOptions {
  * count mismatch, constraint) rolls everything back, so nothing is ever half-loaded.
  * Refuses a target holding data unless `force` (which empties it inside the same transaction).
  */
+/** The columns of each of `tables`. */
+async function tableColumns(client: SqlSession, tables: string[]): Promise<Map<string, Set<string>>> {
+  const { rows } = await client.query<{ table_name: string; column_name: string }>(
+    `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ANY($1::text[])`,
+    [`{${tables.join(',')}}`],
+  );
+  const columns = new Map<string, Set<string>>();
+  for (const { table_name, column_name } of rows) columns.set(table_name, (columns.get(table_name) ?? new Set()).add(column_name));
+  return columns;
+}
+
+/**
+ * The columns a part's rows load, as an SQL list: those its first row has and its table still has.
+ * A column added since the backup was written is left out, so it takes its default (a missing key
+ * would read as NULL); one dropped since is ignored.
+ */
+function columnsOfPart(firstLine: string | undefined, tableColumns: Set<string> | undefined): string {
+  const keys = firstLine ? Object.keys(JSON.parse(firstLine) as object) : [];
+  return keys.filter((key) => tableColumns?.has(key)).map((key) => `"${key.replaceAll('"', '""')}"`).join(', ');
+}
+
 export async function restoreBackup(client: SqlSession, store: Pick<BlobStore, 'get'>, prefix: string, options: RestoreOptions = {}) {
   const manifest = await verifiedManifest(store, prefix, options.onProgress);
   const totalRows = manifest.parts.reduce((sum, p) => sum + p.rows, 0);
@@ -110,15 +131,17 @@ export async function restoreBackup(client: SqlSession, store: Pick<BlobStore, '
     }
     const deferred = await deferredDefinitions(client, BACKUP_TABLES.map((t) => t.name));
     await dropDeferred(client, deferred);
+    const columnsOf = await tableColumns(client, BACKUP_TABLES.map((t) => t.name));
     const loaded = new Map<string, number>();
     let rowsDone = 0;
     for (const [index, part] of manifest.parts.entries()) {
       // Read and checked again: parts are not kept in memory between verifying and loading.
       const lines = (await gunzip(await verifiedPart(store, prefix, part))).split('\n').filter(Boolean);
       if (lines.length !== part.rows) throw new BackupError(`part ${part.key} holds ${lines.length} rows, the manifest says ${part.rows}`);
+      const columns = columnsOfPart(lines[0], columnsOf.get(part.table));
       for (let i = 0; i < lines.length; i += ROWS_PER_INSERT) {
         const json = `[${lines.slice(i, i + ROWS_PER_INSERT).join(',')}]`;
-        await client.query(`INSERT INTO "${part.table}" SELECT * FROM jsonb_populate_recordset(NULL::"${part.table}", $1::jsonb)`, [json]);
+        await client.query(`INSERT INTO "${part.table}" (${columns}) SELECT ${columns} FROM jsonb_populate_recordset(NULL::"${part.table}", $1::jsonb)`, [json]);
       }
       loaded.set(part.table, (loaded.get(part.table) ?? 0) + lines.length);
       rowsDone += lines.length;
