@@ -4,6 +4,7 @@ import { milestoneCommits } from '../domain/milestones/milestones';
 import { recordFileDeletions, recordedIds } from '../domain/files/file-deletion-outbox';
 import { referenceBranchOf } from '../domain/projects/reference-branch';
 import { artifactKeys } from '../domain/storage-locations';
+import { nextUpdatedAt } from '../domain/updated-at';
 
 type Json = Record<string, unknown>;
 
@@ -109,7 +110,7 @@ export async function applyRetention(db: Db, now: Date, queueFileDeletions: (ids
     const [row] = await queryRows<{ n: number; ids: number[] }>(
       db,
       sql`WITH marked AS (
-            UPDATE outputs o SET deleted = true, updated_at = now() FROM batches b, ci_commits c
+            UPDATE outputs o SET deleted = true, updated_at = ${nextUpdatedAt('o.updated_at')} FROM batches b, ci_commits c
             WHERE o.batch_id = b.id AND b.ci_commit_id = c.id AND c.project_id = ${commit.projectId}
               AND c.hexsha = ${commit.hexsha} AND NOT o.deleted
             RETURNING o.batch_id

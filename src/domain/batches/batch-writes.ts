@@ -18,6 +18,7 @@ import { artifactKeys, type StorageMode } from '../storage-locations';
 import { cancelRunRequestsOfBatches } from '../run-requests/run-requests';
 import { completeBatches } from './batch-completion';
 import { outputFilter, type FilterableOutput } from './output-filter';
+import { nextUpdatedAt } from '../updated-at';
 
 export interface BatchRef {
   id: number;
@@ -133,7 +134,7 @@ export async function moveOutputs(
           INSERT INTO batches (ci_commit_id, label) VALUES (${batch.ciCommitId}, ${label}) ON CONFLICT (ci_commit_id, label) DO NOTHING RETURNING id
         ),
         target AS (SELECT id FROM new_batch UNION ALL SELECT id FROM batches WHERE ci_commit_id = ${batch.ciCommitId} AND label = ${label}),
-        moved AS (UPDATE outputs SET batch_id = (SELECT id FROM target LIMIT 1), updated_at = now() WHERE id = ANY(${ids}::int[]) RETURNING id, batch_id),
+        moved AS (UPDATE outputs SET batch_id = (SELECT id FROM target LIMIT 1), updated_at = ${nextUpdatedAt()} WHERE id = ANY(${ids}::int[]) RETURNING id, batch_id),
         outbox AS (${recordFileMoves(sql`SELECT ${commitPrefix}::text || ${batch.id} || '/' || id || '/', ${commitPrefix}::text || batch_id || '/' || id || '/' FROM moved WHERE ${inR2}`)})
         SELECT ${recordedIds} AS ids`,
       );
@@ -186,7 +187,7 @@ export async function deleteBatchOutputs(
   if (soft) {
     const [row] = await queryRows<{ n: number; ids: number[] }>(
       db,
-      sql`WITH marked AS (UPDATE outputs SET deleted = true, updated_at = now() WHERE batch_id = ${batch.id} ${failedOnly} AND NOT deleted RETURNING id),
+      sql`WITH marked AS (UPDATE outputs SET deleted = true, updated_at = ${nextUpdatedAt()} WHERE batch_id = ${batch.id} ${failedOnly} AND NOT deleted RETURNING id),
           outbox AS (${filesOf(sql`marked`)})
           SELECT (SELECT count(*)::int FROM marked) AS n, ${recordedIds} AS ids`,
     );

@@ -3,6 +3,7 @@ import { jsonParam, queryRows, retryOnConcurrentCreate, type Db } from '../../db
 import { commitRecordCtes } from '../commits/record-commit';
 import { envelopeSha, type BatchUpload } from './envelope';
 import { uploadCommitRecord, type Ingested } from './upload-commit';
+import { nextUpdatedAt } from '../updated-at';
 
 /** The `qa optimize` bookkeeping fields of a batch upload's `data`. */
 interface OptimizationData {
@@ -56,7 +57,7 @@ export async function ingestBatch(db: Db, upload: BatchUpload): Promise<Ingested
     if (isBestIteration && typeof clientData.iteration_label === 'string') {
       await tx.execute(sql`DELETE FROM outputs WHERE batch_id = ${id} AND output_type <> 'optim_iteration'`);
       await tx.execute(sql`
-        UPDATE outputs o SET batch_id = ${id}, updated_at = now()
+        UPDATE outputs o SET batch_id = ${id}, updated_at = ${nextUpdatedAt('o.updated_at')}
         FROM batches source
         WHERE source.ci_commit_id = ${commitId} AND source.label = ${clientData.iteration_label}
           AND o.batch_id = source.id AND source.id <> ${id}

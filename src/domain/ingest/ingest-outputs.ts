@@ -25,6 +25,7 @@ import { outputInContextJson, type OutputJson } from '../v1-json';
 import { envelopeSha, type OutputUpload } from './envelope';
 import { outputIdentity, outputRun, type OutputRun } from './output-run';
 import { uploadCommitRecord, type Ingested } from './upload-commit';
+import { nextUpdatedAt } from '../updated-at';
 
 /** An upload as received: its receipt time orders it against other uploads of the same output. */
 export interface ReceivedUpload {
@@ -156,7 +157,7 @@ function groupStatement({ record, runs }: CommitGroup, answerColumns: SQL): SQL 
       CROSS JOIN LATERAL (SELECT * FROM test_inputs t WHERE t.project_id = project.id AND t.database = x.database AND t.path = x.path) t
     ),
     input_update AS (
-      UPDATE test_inputs t SET data = t.data || e.patch, updated_at = now() FROM existing_input e
+      UPDATE test_inputs t SET data = t.data || e.patch, updated_at = ${nextUpdatedAt('t.updated_at')} FROM existing_input e
       WHERE t.id = e.id AND t.data IS DISTINCT FROM t.data || e.patch
       RETURNING t.id, t.database, t.path, t.data
     ),

@@ -1,4 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
+import { nextUpdatedAt } from '../updated-at';
 
 /**
  * The SET clause that ends unfinished runs as failed, keeping why in `data.failure_reason` (shown
@@ -6,5 +7,5 @@ import { sql, type SQL } from 'drizzle-orm';
  * the batch-completion seam, which needs `RETURNING batch_id`.
  */
 export const failRunsSet = (reason: string): SQL =>
-  sql`is_failed = true, is_pending = false, is_running = false, updated_at = now(),
+  sql`is_failed = true, is_pending = false, is_running = false, updated_at = ${nextUpdatedAt()},
       data = data || jsonb_build_object('failure_reason', ${reason}::text)`;

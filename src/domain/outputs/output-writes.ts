@@ -10,6 +10,7 @@ import { readOutput } from '../read/outputs';
 import { recordFileDeletions, recordedIds } from '../files/file-deletion-outbox';
 import { artifactKeys } from '../storage-locations';
 import type { OutputJson } from '../v1-json';
+import { nextUpdatedAt } from '../updated-at';
 
 export interface OutputRef {
   id: number;
@@ -58,7 +59,7 @@ export async function updateOutput(
           is_failed = COALESCE(${patch.is_failed ?? null}::boolean, is_failed),
           data = data || ${JSON.stringify(patch.data ?? {})}::jsonb,
           metrics = metrics || ${JSON.stringify(patch.metrics ?? {})}::jsonb,
-          updated_at = now()
+          updated_at = ${nextUpdatedAt()}
         WHERE id = ${outputId}
         RETURNING is_pending`,
   );
@@ -83,7 +84,7 @@ export async function deleteOutput(
   const refusal = conflict('Please wait for the output to finish running before deleting it.');
   if (output.isPending) throw refusal;
   const statement = soft
-    ? sql`UPDATE outputs SET deleted = true, updated_at = now() WHERE id = ${outputId} AND NOT is_pending RETURNING id`
+    ? sql`UPDATE outputs SET deleted = true, updated_at = ${nextUpdatedAt()} WHERE id = ${outputId} AND NOT is_pending RETURNING id`
     : sql`DELETE FROM outputs WHERE id = ${outputId} AND NOT is_pending RETURNING id`;
   const prefix = `${artifactKeys.output(output.projectId, output.hexsha, output.batchId, output.id)}/`;
   // Checked again in the statement: a run may have restarted since.
