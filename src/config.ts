@@ -33,9 +33,9 @@ const envSchema = z.object({
   MAX_JSON_DEPTH: integer().default(32),
   /**
    * Megabytes of batches' outputs, as commits show them, kept in memory per process (Node) or isolate
-   * for the next reads (domain/read/commit-details.ts); 0 keeps none.
+   * for the next reads (domain/read/commit-details.ts); 0 keeps none. Default: per runtime.
    */
-  KEPT_OUTPUTS_MB: integer(0).default(32),
+  KEPT_OUTPUTS_MB: integer(0).optional(),
   /** Who needs a token: `open` (nobody), `write` (writes only), `all`. Default: per runtime. */
   AUTH_MODE: z.enum(['open', 'write', 'all']).optional(),
   /** Bootstrap admin token (a secret): creates the first tokens. */
@@ -162,6 +162,8 @@ function parseRoleScopes(text: string): RoleScope[] | string {
 
 export interface RuntimeDefaults {
   authMode: AuthMode;
+  /** `KEPT_OUTPUTS_MB`: a Worker isolate has 128 MB in all. */
+  keptOutputsMb: number;
 }
 
 export type AppConfig = ReturnType<typeof parseConfig>;
@@ -187,7 +189,7 @@ export function parseConfig(env: object, defaults: RuntimeDefaults) {
     gitSha: e.GIT_SHA,
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxJsonDepth: e.MAX_JSON_DEPTH,
-    keptOutputsChars: e.KEPT_OUTPUTS_MB * 1024 * 1024,
+    keptOutputsBytes: (e.KEPT_OUTPUTS_MB ?? defaults.keptOutputsMb) * 1024 * 1024,
     authMode: e.AUTH_MODE ?? defaults.authMode,
     adminToken: e.ADMIN_TOKEN,
     corsOrigins: e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),

@@ -29,13 +29,13 @@ import { clientAddress } from './lib/client-address';
 import { folderObjectStore } from './lib/folder-object-store';
 import { consoleLogger } from './lib/logger';
 import { memoryRateLimiter, memoryRateLimiters } from './lib/rate-limit';
-import { VersionedTexts } from './lib/versioned-texts';
+import { versionedTexts } from './lib/versioned-texts';
 import { MAINTENANCE_QUEUE } from './maintenance/backup-chain';
 import { deleteFilesHandler, type DeleteFilesJob } from './maintenance/file-deletions';
 import type { Services } from './lib/types';
 
 /** On a laptop the embedded default is a local tool: open, with a warning at start (see announceAuthMode). */
-export const NODE_DEFAULTS: RuntimeDefaults = { authMode: 'open' };
+export const NODE_DEFAULTS: RuntimeDefaults = { authMode: 'open', keptOutputsMb: 32 };
 
 export interface NodeAppOptions extends Partial<Pick<Services, 'gitlabQueue' | 'runRequestQueue' | 'logger'>> {
   /** Regression verdicts posted to GitLab when batches complete (ingestion/complete-batches.ts). */
@@ -79,7 +79,7 @@ export function nodeApp(db: Db, config: AppConfig, { spoolFolder, artifactsFolde
     failedAuthGuard: failedAuthGuard(memoryRateLimiter(config.rateLimits.authFailuresPerMinute)),
     knownCallers: new KnownCallers(),
     keySets: keySetCache(),
-    keptOutputs: new VersionedTexts(config.keptOutputsChars),
+    keptOutputs: versionedTexts(config.keptOutputsBytes),
     logger,
     gitlabQueue: extra.gitlabQueue,
     runRequestQueue: extra.runRequestQueue,

@@ -29,12 +29,12 @@ import { consoleLogger } from './lib/logger';
 import { bindingRateLimiter, RATE_LIMIT_PERIOD_SECONDS, type RateLimiters } from './lib/rate-limit';
 import { backupStepHandler, firstBackupStep, MAINTENANCE_QUEUE, type BackupStepJob } from './maintenance/backup-chain';
 import { r2ObjectStore } from './lib/object-store';
-import { VersionedTexts } from './lib/versioned-texts';
+import { versionedTexts, type VersionedTexts } from './lib/versioned-texts';
 import { deleteFilesHandler, type DeleteFilesJob } from './maintenance/file-deletions';
 import { runScheduledMaintenance } from './maintenance/scheduled-jobs';
 
 /** A deployed Worker is on the internet: reads are public, writes need a token unless AUTH_MODE says otherwise. */
-const WORKER_DEFAULTS: RuntimeDefaults = { authMode: 'write' };
+const WORKER_DEFAULTS: RuntimeDefaults = { authMode: 'write', keptOutputsMb: 8 };
 
 /** Bindings that are optional, so not in wrangler.jsonc's generated `Env`. */
 export interface WorkerEnv extends Env {
@@ -55,7 +55,7 @@ interface IsolateState {
   knownCallers: KnownCallers;
   receivedAt: () => string;
   keySets: KeySetCache;
-  keptOutputs: VersionedTexts;
+  keptOutputs?: VersionedTexts;
 }
 
 /** Hyperdrive when bound, else Neon on DATABASE_URL over the configured transport. */
@@ -85,7 +85,7 @@ function isolateState(env: WorkerEnv): IsolateState {
       knownCallers: new KnownCallers(),
       receivedAt: receiptClock(),
       keySets: keySetCache(),
-      keptOutputs: new VersionedTexts(config.keptOutputsChars),
+      keptOutputs: versionedTexts(config.keptOutputsBytes),
     };
     isolates.set(env, state);
   }

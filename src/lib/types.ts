@@ -47,8 +47,8 @@ export interface Services {
   fileDeletions: JobQueue<DeleteFilesJob>;
   /** Open while the database is known to be down: requests answer 503 at once instead of waiting. */
   databaseCircuit: CircuitBreaker;
-  /** Batches' outputs as commits show them, kept per process or isolate (domain/read/commit-details.ts). */
-  keptOutputs: VersionedTexts;
+  /** Batches' outputs as commits show them, kept per process or isolate (domain/read/commit-details.ts); absent with KEPT_OUTPUTS_MB=0. */
+  keptOutputs?: VersionedTexts;
   runtimeStatus(): Promise<RuntimeStatus>;
 }
 

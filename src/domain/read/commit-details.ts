@@ -18,6 +18,7 @@ import {
   type BatchOfCommit,
   type BatchSummary,
   type CommitJson,
+  type OutputLocation,
   type OutputOfBatch,
 } from '../v1-json';
 import { aggregatedMetrics, cachedAggregatesOf, definedMetricNames, OUTPUTS_FINGERPRINT, type MetricAggregate } from './metric-aggregates';
@@ -171,21 +172,10 @@ export async function assembleDetails(
   );
 }
 
-/**
- * The details of commits with the outputs' texts of their batches kept from earlier reads where
- * still exact. Writing a batch's outputs is most of the time of a large commit's read (5,000
- * outputs: ~30 ms of Postgres's time and as much of the server's), and the web app reads the same
- * commits again and again, most of them finished. A batch's text is exact while its version holds:
- * the fingerprints of its outputs and of their test inputs (all of their JSON), and its location
- * (their URLs). The summaries are read first, then the outputs of the batches whose version
- * changed, in a later snapshot: a text can be newer than its version (then the next read finds the
- * version changed and reads it again), never older.
- */
-async function detailsWithKeptOutputs(db: Db, commits: CommitRow[], commitIds: SQL, options: CommitDetailsOptions, kept: VersionedTexts) {
-  const rows = await preparedRows<BatchCountsRow>(db, batchSummariesQuery(commitIds, options.metrics, options.batchLabel, true));
-  const commitsById = new Map(commits.map((commit) => [commit.commitId, commit]));
+/** The texts kept for the batches of `rows` whose version still holds, and the batches whose doesn't. */
+function keptTexts(rows: BatchCountsRow[], commitsById: Map<number, CommitRow>, options: CommitDetailsOptions, kept: VersionedTexts) {
   const texts = new Map<number, string>();
-  const stale: { id: number; location: ReturnType<typeof outputLocation>; version: string }[] = [];
+  const stale: { id: number; location: OutputLocation; version: string }[] = [];
   for (const row of rows) {
     const commit = commitsById.get(row.ciCommitId);
     if (!commit) continue;
@@ -195,15 +185,43 @@ async function detailsWithKeptOutputs(db: Db, commits: CommitRow[], commitIds: S
     if (text === undefined) stale.push({ id: row.id, location, version });
     else texts.set(row.id, text);
   }
+  return { texts, stale };
+}
+
+/**
+ * The details of commits with the outputs' texts of their batches kept from earlier reads where
+ * still exact. Writing a batch's outputs is most of the time of a large commit's read (5,000
+ * outputs: ~25 ms of Postgres's time and ~30 ms of the server's), and the web app reads the same
+ * commits again and again, most of them finished. A batch's text is exact while its version holds:
+ * the fingerprints of its outputs and of their test inputs (all of their JSON), and its location
+ * (their URLs). When a version changed, the summaries are read again with the outputs of the
+ * changed batches in one snapshot: a text read later than its version could be stored under a
+ * version a later write brings back (an output added in between, then deleted).
+ */
+async function detailsWithKeptOutputs(db: Db, commits: CommitRow[], commitIds: SQL, options: CommitDetailsOptions, kept: VersionedTexts) {
+  const summaries = batchSummariesQuery(commitIds, options.metrics, options.batchLabel, true);
+  const commitsById = new Map(commits.map((commit) => [commit.commitId, commit]));
+  let rows = await preparedRows<BatchCountsRow>(db, summaries);
+  let { texts, stale } = keptTexts(rows, commitsById, options, kept);
   if (stale.length) {
-    const outputs = await preparedRows<OutputOfBatch>(db, outputsQuery(sql`${intArrayLiteral(stale.map((batch) => batch.id))}::int[]`));
-    const byBatch = outputsByBatch(outputs);
-    for (const { id, location, version } of stale) {
-      const text = outputsText(byBatch.get(id) ?? [], location);
-      kept.set(String(id), version, text);
-      texts.set(id, text);
-    }
+    ({ rows, texts } = await db.transaction(
+      async (snapshot) => {
+        const rowsNow = await preparedRows<BatchCountsRow>(snapshot, summaries);
+        const now = keptTexts(rowsNow, commitsById, options, kept);
+        if (now.stale.length) {
+          const byBatch = outputsByBatch(await preparedRows<OutputOfBatch>(snapshot, outputsQuery(sql`${intArrayLiteral(now.stale.map((batch) => batch.id))}::int[]`)));
+          for (const { id, location, version } of now.stale) {
+            const text = outputsText(byBatch.get(id) ?? [], location);
+            kept.set(String(id), version, text);
+            now.texts.set(id, text);
+          }
+        }
+        return { rows: rowsNow, texts: now.texts };
+      },
+      { isolationLevel: 'repeatable read', accessMode: 'read only' },
+    ));
   }
+  // Outside the snapshot: computing aggregates the cache misses stores them.
   return commitsJson(db, commits, rows, options, (row) => texts.get(row.id)!);
 }
 
