@@ -9,7 +9,8 @@
  * 2. bulk         POST /api/v2/outputs, 1,000 runs per request: accepted → written, outputs/s.
  * 3. outage       a 10 s database outage in the middle of the per-request load (through a TCP proxy):
  *                 non-2xx answers, then every acknowledged upload stored exactly once in its final state.
- * 4. reads-1m     GET /api/v1/commit/:id of 5,000 outputs with 1,000,000 outputs stored (seeded in SQL).
+ * 4. reads-1m     GET /api/v1/commit/:id of 5,000 outputs with 1,000,000 outputs stored (seeded in SQL),
+ *                 then the same from a server keeping no outputs between reads (KEPT_OUTPUTS_MB=0).
  * 5. reads-small  the original's scale (10 commits × 5 batches × 40 inputs, 4 metrics) at concurrency 8:
  *                 GET /api/v1/commit/:id and GET /api/v1/commits, p50.
  * Each part runs on its own scratch database, dropped at the end.
@@ -61,15 +62,20 @@ async function runConcurrently(count: number, concurrency: number, task: (i: num
 
 const verdict = (ok: boolean) => (ok ? 'OK' : 'MISSED');
 
-/** The Node entry on a scratch database; `databaseUrl` may route through a proxy. */
-async function withServer<T>(work: (server: RunningServer, database: { url: string }) => Promise<T>, via?: (url: string) => string): Promise<T> {
-  const database = await createScratchDatabase(BASE_URL);
-  const server = await startServer(await mkdtemp(path.join(tmpdir(), 'qaboard-bench-')), {
-    DATABASE_URL: via ? via(database.url) : database.url,
+/** The Node entry (`env` added to the bench's) on `databaseUrl`. */
+const startBenchServer = async (databaseUrl: string, env: Record<string, string> = {}) =>
+  startServer(await mkdtemp(path.join(tmpdir(), 'qaboard-bench-')), {
+    DATABASE_URL: databaseUrl,
     RATE_LIMIT_PER_MINUTE: '1000000',
     DATABASE_CONNECT_TIMEOUT_MS: '1000',
     CIRCUIT_OPEN_MS: '1000',
+    ...env,
   });
+
+/** The Node entry on a scratch database; `databaseUrl` may route through a proxy. */
+async function withServer<T>(work: (server: RunningServer, database: { url: string }) => Promise<T>, via?: (url: string) => string): Promise<T> {
+  const database = await createScratchDatabase(BASE_URL);
+  const server = await startBenchServer(via ? via(database.url) : database.url);
   try {
     return await work(server, database);
   } finally {
@@ -232,14 +238,15 @@ async function benchReadsAtAMillion() {
     await client.query('VACUUM ANALYZE');
     const { rows } = await client.query(`SELECT hexsha FROM ci_commits ORDER BY authored_datetime DESC LIMIT 1`);
     await client.end();
-    await timeReads(
-      server,
-      'reads-1m GET /api/v1/commit/:id (5,000 outputs, 1,000,000 stored), one at a time',
-      `${server.url}/api/v1/commit/${rows[0].hexsha}?project=bench%2Fscale&metrics=${METRICS}`,
-      1,
-      50,
-      50,
-    );
+    const commitPath = `/api/v1/commit/${rows[0].hexsha}?project=bench%2Fscale&metrics=${METRICS}`;
+    await timeReads(server, 'reads-1m GET /api/v1/commit/:id (5,000 outputs, 1,000,000 stored), one at a time', `${server.url}${commitPath}`, 1, 50, 50);
+    // The same reads from a server that keeps no outputs between reads: what a commit read first, or just changed, costs.
+    const keepingNothing = await startBenchServer(database.url, { KEPT_OUTPUTS_MB: '0' });
+    try {
+      await timeReads(keepingNothing, '         the same, KEPT_OUTPUTS_MB=0 (every read writes the outputs)', `${keepingNothing.url}${commitPath}`, 1, 50, 50);
+    } finally {
+      await killOwned(keepingNothing.child);
+    }
   });
 }
 
