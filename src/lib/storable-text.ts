@@ -12,6 +12,6 @@ export function unstorableText(value: string): string | undefined {
 }
 
 const encoder = new TextEncoder();
-const ASCII_ONLY = /^[\u0000-\u007f]*$/;
+const NON_ASCII = /[^\u0000-\u007f]/;
 /** Bytes of `value` in UTF-8; text in ASCII (most of what clients send) is counted without encoding it. */
-export const utf8Length = (value: string) => (ASCII_ONLY.test(value) ? value.length : encoder.encode(value).length);
+export const utf8Length = (value: string) => (NON_ASCII.test(value) ? encoder.encode(value).length : value.length);

@@ -92,11 +92,6 @@ export interface RestoreOptions {
   onProgress?: (progress: RestoreProgress) => void;
 }
 
-/**
- * Loads a verified backup into a migrated database in ONE transaction: any failure (corrupt part,
- * count mismatch, constraint) rolls everything back, so nothing is ever half-loaded.
- * Refuses a target holding data unless `force` (which empties it inside the same transaction).
- */
 /** The columns of each of `tables`. */
 async function tableColumns(client: SqlSession, tables: string[]): Promise<Map<string, Set<string>>> {
   const { rows } = await client.query<{ table_name: string; column_name: string }>(
@@ -113,11 +108,16 @@ async function tableColumns(client: SqlSession, tables: string[]): Promise<Map<s
  * A column added since the backup was written is left out, so it takes its default (a missing key
  * would read as NULL); one dropped since is ignored.
  */
-function columnsOfPart(firstLine: string | undefined, tableColumns: Set<string> | undefined): string {
+function columnsOfPart(firstLine: string | undefined, columnsOfTable: Set<string> | undefined): string {
   const keys = firstLine ? Object.keys(JSON.parse(firstLine) as object) : [];
-  return keys.filter((key) => tableColumns?.has(key)).map((key) => `"${key.replaceAll('"', '""')}"`).join(', ');
+  return keys.filter((key) => columnsOfTable?.has(key)).map((key) => `"${key.replaceAll('"', '""')}"`).join(', ');
 }
 
+/**
+ * Loads a verified backup into a migrated database in ONE transaction: any failure (corrupt part,
+ * count mismatch, constraint) rolls everything back, so nothing is ever half-loaded.
+ * Refuses a target holding data unless `force` (which empties it inside the same transaction).
+ */
 export async function restoreBackup(client: SqlSession, store: Pick<BlobStore, 'get'>, prefix: string, options: RestoreOptions = {}) {
   const manifest = await verifiedManifest(store, prefix, options.onProgress);
   const totalRows = manifest.parts.reduce((sum, p) => sum + p.rows, 0);

@@ -5,7 +5,7 @@
  * upload is validated up front; the errors name the item (`3.input_path`, `outputs.3.input_path`).
  */
 import { z } from '@hono/zod-openapi';
-import { outputUpload, outputUploadFields, outputUploadProblems, type OutputUpload } from './envelope';
+import { outputUpload, outputUploadFields, outputUploadProblems, withEnvelope, type OutputUpload } from './envelope';
 import { outputIdentity } from './output-run';
 
 export const MAX_BULK_UPLOADS = 1_000;
@@ -64,11 +64,10 @@ function v2Items({ outputs, ...envelope }: { outputs: Record<string, unknown>[] 
   const parsedEnvelope = schemas.envelope.safeParse(envelope);
   return outputs.map((run, i): { path: (string | number)[]; parsed: Parsed } => {
     const path = ['outputs', i];
-    if (!parsedEnvelope.success || Object.keys(run).some((field) => inEnvelope.has(field))) return { path, parsed: parseWhole({ ...envelope, ...run }) };
+    if (!parsedEnvelope.success || Object.keys(run).some((field) => inEnvelope.has(field))) return { path, parsed: parseWhole(withEnvelope(envelope, run)) };
     const own = schemas.run.safeParse(run);
     if (!own.success) return { path, parsed: { success: false, issues: own.error.issues } };
-    // Object.assign, not a spread: V8 spreads the envelope's ~20 fields ~5× slower, once per run.
-    const data = Object.assign({}, parsedEnvelope.data, own.data) as OutputUpload;
+    const data = withEnvelope<OutputUpload>(parsedEnvelope.data, own.data);
     const issues = outputUploadProblems(data);
     return { path, parsed: issues.length ? { success: false, issues } : { success: true, data } };
   });

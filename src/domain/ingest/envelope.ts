@@ -154,3 +154,11 @@ export type CommitUpload = z.infer<typeof commitUpload>;
 export function envelopeSha(envelope: CommitEnvelope): string | undefined {
   return envelope.commit_sha ?? envelope.git_commit_sha;
 }
+
+/**
+ * An upload from its envelope and a run (bulk bodies and spooled chunks send the envelope once): the
+ * run's fields over the envelope's. Object.assign, not a spread: V8 spreads the envelope's ~20 fields
+ * several times slower, once per run. The sources are parsed JSON, whose `__proto__` keys json-body.ts
+ * refuses, so no setter runs.
+ */
+export const withEnvelope = <T>(envelope: object, run: object): T => Object.assign({}, envelope, run) as T;
