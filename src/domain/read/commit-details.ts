@@ -55,8 +55,8 @@ const batchesOf = (commitIds: SQL, batchLabel: string | undefined) =>
 
 /**
  * SQL: the fingerprint of the test inputs of the outputs of batch `b`: the sum of their `updated_at`,
- * which every change of one moves (ingest-outputs.ts). What the outputs' fingerprint doesn't cover
- * of their JSON: each shows its test input's metadata.
+ * which every change of one moves (domain/updated-at.ts). What the outputs' fingerprint doesn't
+ * cover of their JSON: each shows its test input's metadata.
  */
 const INPUTS_FINGERPRINT = sql`CROSS JOIN LATERAL (
   SELECT COALESCE(sum(extract(epoch FROM t.updated_at)), 0)::text AS inputs_fingerprint
@@ -225,7 +225,10 @@ async function detailsWithKeptOutputs(db: Db, commits: CommitRow[], commitIds: S
   return commitsJson(db, commits, rows, options, (row) => texts.get(row.id)!);
 }
 
-/** The details of commits already read: their batches' statements in one request (readBatch). */
+/**
+ * The details of commits already read: with the outputs kept where statements run one after the
+ * other (`detailsWithKeptOutputs`), else their batches' statements in one request (readBatch).
+ */
 export async function commitDetails(db: Db, commits: CommitRow[], options: CommitDetailsOptions): Promise<CommitJson[]> {
   if (!commits.length) return [];
   const ids = sql`${intArrayLiteral(commits.map((c) => c.commitId))}::int[]`;
