@@ -150,17 +150,25 @@ export interface BatchSummary {
 /** An output of a commit read: its place, and its JSON text around `output_dir_url` (OUTPUT_JSON_SQL). */
 export type OutputOfBatch = OutputPlace & { batchId: number; head: string; tail: string };
 
-/** Where the files of the outputs of a batch of `commit` are. */
-export function outputLocation(commit: CommitRow, batch: BatchRow, defaultStorage: StorageMode = 'shared-disk'): OutputLocation {
-  if ((configuredStorageMode(commit.projectData, commit.commitData) ?? defaultStorage) === 'r2') {
-    return { mode: 'r2', batchKey: artifactKeys.batch(commit.projectId, commit.hexsha, batch.id) };
-  }
-  const { outputsDir } = commitLocations(
+/**
+ * Where a commit's files are: its folders (`locations`), whether they are in R2, and where the files of
+ * each of its batches' outputs are. Derived once per commit, for all its batches.
+ */
+function commitPlaces(commit: CommitRow, defaultStorage: StorageMode) {
+  const locations = commitLocations(
     { id: commit.projectId, data: commit.projectData },
     { hexsha: commit.hexsha, data: commit.commitData, commitDirOverride: commit.commitDirOverride },
   );
-  return { mode: 'shared-disk', batchDirectory: () => batchDir(outputsDir, { label: batch.label, batchDirOverride: batch.batchDirOverride }) };
+  const inR2 = (configuredStorageMode(commit.projectData, commit.commitData) ?? defaultStorage) === 'r2';
+  const outputLocation = (batch: BatchRow): OutputLocation =>
+    inR2
+      ? { mode: 'r2', batchKey: artifactKeys.batch(commit.projectId, commit.hexsha, batch.id) }
+      : { mode: 'shared-disk', batchDirectory: () => batchDir(locations.outputsDir, { label: batch.label, batchDirOverride: batch.batchDirOverride }) };
+  return { locations, inR2, outputLocation };
 }
+
+/** Where the files of the outputs of each batch of `commit` are. */
+export const outputLocations = (commit: CommitRow, defaultStorage: StorageMode = 'shared-disk') => commitPlaces(commit, defaultStorage).outputLocation;
 
 /** The URL of a batch's folder. */
 const batchDirUrl = (location: OutputLocation) => (location.mode === 'r2' ? artifactUrl(location.batchKey) : dirToUrl(location.batchDirectory()));
@@ -172,19 +180,15 @@ export const locationName = (location: OutputLocation) => (location.mode === 'r2
 export const outputsText = (outputs: OutputOfBatch[], location: OutputLocation) =>
   `{${outputs.map((o) => `"${o.id}":${o.head}${JSON.stringify(outputDirUrl(o, location))}${o.tail}`).join(',')}}`;
 
-/** A batch of a commit, as `commitJson` shows it: `outputs` is its `outputsText` when shown. */
+/** A batch of a commit, as `commitJson` shows it: `outputs` gives its `outputsText`, for where its files are, when shown. */
 export interface BatchOfCommit {
   row: BatchRow;
   summary: BatchSummary;
-  outputs?: string;
+  outputs?: (location: OutputLocation) => string;
 }
 
 export function commitJson(commit: CommitRow, batches: BatchOfCommit[], defaultStorage: StorageMode = 'shared-disk') {
-  const locations = commitLocations(
-    { id: commit.projectId, data: commit.projectData },
-    { hexsha: commit.hexsha, data: commit.commitData, commitDirOverride: commit.commitDirOverride },
-  );
-  const inR2 = (configuredStorageMode(commit.projectData, commit.commitData) ?? defaultStorage) === 'r2';
+  const { locations, inR2, outputLocation } = commitPlaces(commit, defaultStorage);
   const artifactsUrl = inR2 ? artifactUrl(artifactKeys.commitArtifacts(commit.projectId, commit.hexsha)) : undefined;
   return {
     id: commit.hexsha,
@@ -203,15 +207,16 @@ export function commitJson(commit: CommitRow, batches: BatchOfCommit[], defaultS
     repo_artifacts_url: artifactsUrl ?? dirToUrl(locations.repoArtifactsDir),
     batches: Object.fromEntries(
       batches.map(({ row, summary, outputs }) => {
+        const location = outputLocation(row);
         const batch = {
           id: row.id,
           commit_id: commit.hexsha,
           label: row.label,
           created_date: row.createdDate,
           data: row.data,
-          batch_dir_url: batchDirUrl(outputLocation(commit, row, defaultStorage)),
+          batch_dir_url: batchDirUrl(location),
           ...summary,
-          ...(outputs !== undefined && { outputs: new RawJson(outputs) }),
+          ...(outputs && { outputs: new RawJson(outputs(location)) }),
         };
         return [row.label, batch];
       }),

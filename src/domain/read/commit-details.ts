@@ -13,7 +13,7 @@ import {
   commitJson,
   locationName,
   OUTPUT_JSON_SQL,
-  outputLocation,
+  outputLocations,
   outputsText,
   type BatchOfCommit,
   type BatchSummary,
@@ -126,15 +126,15 @@ function outputsByBatch(outputs: OutputOfBatch[]): Map<number, OutputOfBatch[]> 
 
 /**
  * The commits' JSON from their batches' summaries, with each batch's `outputs` text when `outputsOf`
- * gives one; metrics missing from the aggregate cache are computed (and stored, see
- * `aggregatedMetrics`) now.
+ * gives one (for where the batch's files are); metrics missing from the aggregate cache are computed
+ * (and stored, see `aggregatedMetrics`) now.
  */
 async function commitsJson(
   db: Db,
   commits: CommitRow[],
   rows: BatchCountsRow[],
   options: CommitDetailsOptions,
-  outputsOf?: (row: BatchCountsRow, commit: CommitRow) => string,
+  outputsOf?: (row: BatchCountsRow) => (location: OutputLocation) => string,
 ): Promise<CommitJson[]> {
   // Every commit shown together belongs to one project.
   const defined = definedMetricNames(commits[0]!.projectData);
@@ -151,7 +151,7 @@ async function commitsJson(
     if (!commit) continue;
     const { valid_outputs, pending_outputs, running_outputs, failed_outputs, deleted_outputs } = row;
     const summary: BatchSummary = { valid_outputs, pending_outputs, running_outputs, failed_outputs, deleted_outputs, aggregated_metrics: aggregates.get(row.id)! };
-    batchesOfCommit.get(commit.commitId)!.push({ row, summary, outputs: outputsOf?.(row, commit) });
+    batchesOfCommit.get(commit.commitId)!.push({ row, summary, outputs: outputsOf?.(row) });
   }
   return commits.map((commit) => commitJson(commit, batchesOfCommit.get(commit.commitId)!, options.defaultStorage));
 }
@@ -167,19 +167,20 @@ export async function assembleDetails(
   if (!options.withOutputs) return commitsJson(db, commits, summaries as BatchCountsRow[], options);
   // Outside Neon's HTTP batch the statements may see different snapshots: what belongs to a commit not shown is left out.
   const byBatch = outputsByBatch((outputs ?? []) as OutputOfBatch[]);
-  return commitsJson(db, commits, summaries as BatchCountsRow[], options, (row, commit) =>
-    outputsText(byBatch.get(row.id) ?? [], outputLocation(commit, row, options.defaultStorage)),
-  );
+  return commitsJson(db, commits, summaries as BatchCountsRow[], options, (row) => (location) => outputsText(byBatch.get(row.id) ?? [], location));
 }
 
+/** Where the files of each commit's batches' outputs are, by commit id. */
+type OutputLocators = Map<number, (batch: BatchRow) => OutputLocation>;
+
 /** The texts kept for the batches of `rows` whose version still holds, and the batches whose doesn't. */
-function keptTexts(rows: BatchCountsRow[], commitsById: Map<number, CommitRow>, options: CommitDetailsOptions, kept: VersionedTexts) {
+function keptTexts(rows: BatchCountsRow[], locators: OutputLocators, kept: VersionedTexts) {
   const texts = new Map<number, string>();
   const stale: { id: number; location: OutputLocation; version: string }[] = [];
   for (const row of rows) {
-    const commit = commitsById.get(row.ciCommitId);
-    if (!commit) continue;
-    const location = outputLocation(commit, row, options.defaultStorage);
+    const locate = locators.get(row.ciCommitId);
+    if (!locate) continue;
+    const location = locate(row);
     const version = `${row.outputs_fingerprint}|${row.inputs_fingerprint}|${locationName(location)}`;
     const text = kept.get(String(row.id), version);
     if (text === undefined) stale.push({ id: row.id, location, version });
@@ -200,14 +201,14 @@ function keptTexts(rows: BatchCountsRow[], commitsById: Map<number, CommitRow>, 
  */
 async function detailsWithKeptOutputs(db: Db, commits: CommitRow[], commitIds: SQL, options: CommitDetailsOptions, kept: VersionedTexts) {
   const summaries = batchSummariesQuery(commitIds, options.metrics, options.batchLabel, true);
-  const commitsById = new Map(commits.map((commit) => [commit.commitId, commit]));
+  const locators: OutputLocators = new Map(commits.map((commit) => [commit.commitId, outputLocations(commit, options.defaultStorage)]));
   let rows = await preparedRows<BatchCountsRow>(db, summaries);
-  let { texts, stale } = keptTexts(rows, commitsById, options, kept);
+  let { texts, stale } = keptTexts(rows, locators, kept);
   if (stale.length) {
     ({ rows, texts } = await db.transaction(
       async (snapshot) => {
         const rowsNow = await preparedRows<BatchCountsRow>(snapshot, summaries);
-        const now = keptTexts(rowsNow, commitsById, options, kept);
+        const now = keptTexts(rowsNow, locators, kept);
         if (now.stale.length) {
           const byBatch = outputsByBatch(await preparedRows<OutputOfBatch>(snapshot, outputsQuery(sql`${intArrayLiteral(now.stale.map((batch) => batch.id))}::int[]`)));
           for (const { id, location, version } of now.stale) {
@@ -222,7 +223,7 @@ async function detailsWithKeptOutputs(db: Db, commits: CommitRow[], commitIds: S
     ));
   }
   // Outside the snapshot: computing aggregates the cache misses stores them.
-  return commitsJson(db, commits, rows, options, (row) => texts.get(row.id)!);
+  return commitsJson(db, commits, rows, options, (row) => () => texts.get(row.id)!);
 }
 
 /**
