@@ -46,11 +46,6 @@ function workerProject(name: 'worker' | 'worker-hyperdrive') {
       name,
       include: ['test/worker/**/*.test.ts'],
       globalSetup: ['test/worker/global-setup.ts'],
-      // Without TEST_DATABASE_URL the Worker's database is PGlite served over the wire: one session, whose
-      // socket server queues its connections' messages one by one, so two files' extended-protocol
-      // exchanges could interleave (a Bind meeting another connection's Parse: "bind message supplies 58
-      // parameters, but prepared statement "" requires 1", seen once in CI). There, one file at a time.
-      fileParallelism: Boolean(process.env.TEST_DATABASE_URL),
       testTimeout: 60_000,
       hookTimeout: 60_000,
     },

@@ -1,13 +1,13 @@
 /**
- * Embedded PGlite served over the Postgres wire protocol (pglite-socket), migrations applied: a
+ * Embedded PGlite served over the Postgres wire protocol (scripts/pglite-wire.ts), migrations applied: a
  * Postgres for code that can't use an in-process handle — the Worker in workerd (through the Neon
  * driver and scripts/neon-ws-proxy.ts), in tests and in `npm run dev`. No server to install.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { connectNodeDatabase } from '../src/db/connect-node';
+import { servePgliteWire } from './pglite-wire';
 
 export interface ServedPglite {
   /** `postgres://postgres:postgres@127.0.0.1:<port>/postgres` */
@@ -20,13 +20,11 @@ export async function servePglite(dataDir?: string): Promise<ServedPglite> {
   if (dataDir) mkdirSync(path.dirname(dataDir), { recursive: true });
   const client = await PGlite.create(dataDir);
   await connectNodeDatabase({ kind: 'pglite', client }); // migrates
-  // PGlite has a single session: connections share it, so keep them few (queries are queued).
-  const server = new PGLiteSocketServer({ db: client, host: '127.0.0.1', port: 0, maxConnections: 8 });
-  await server.start();
+  const wire = await servePgliteWire(client);
   return {
-    url: `postgres://postgres:postgres@${server.getServerConn()}/postgres`,
+    url: `postgres://postgres:postgres@${wire.address}/postgres`,
     async close() {
-      await server.stop();
+      await wire.close();
       await client.close();
     },
   };
