@@ -4,8 +4,9 @@
  * by turns, each turn a whole exchange or transaction block.
  */
 import { createHash } from 'node:crypto';
+import net from 'node:net';
 import pg from 'pg';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { servePglite, type ServedPglite } from '../scripts/pglite-server';
 
 let served: ServedPglite;
@@ -85,4 +86,81 @@ test('a connection gone inside a transaction leaves the session rolled back, to 
   (leaving as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
   const { rows } = await next.query<{ n: number; inside: boolean }>("SELECT count(*)::int AS n, now() = statement_timestamp() AS inside FROM wire_rows WHERE owner = 'gone'");
   expect(rows[0]).toEqual({ n: 0, inside: true }); // rolled back, and not inside the gone connection's transaction
+});
+
+/** A raw connection to the served database, for what a pg client never sends. */
+async function rawSocket() {
+  const [host, port] = new URL(served.url).host.split(':');
+  const socket = net.connect(Number(port), host);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  let received = Buffer.alloc(0);
+  socket.on('data', (data: Buffer) => (received = Buffer.concat([received, data])));
+  return {
+    socket,
+    /** What the server sent until it went quiet for a moment. */
+    async answer() {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const answer = received;
+      received = Buffer.alloc(0);
+      return answer;
+    },
+  };
+}
+
+const startupMessage = (code: number, parameters: Record<string, string>) => {
+  const body = Buffer.from(Object.entries(parameters).map(([k, v]) => `${k}\0${v}\0`).join('') + '\0');
+  const head = Buffer.alloc(8);
+  head.writeInt32BE(8 + body.length, 0);
+  head.writeInt32BE(code, 4);
+  return Buffer.concat([head, body]);
+};
+const typedMessage = (type: string, text: string) => {
+  const body = Buffer.from(text ? `${text}\0` : '');
+  const head = Buffer.alloc(5);
+  head.write(type, 0);
+  head.writeInt32BE(4 + body.length, 1);
+  return Buffer.concat([head, body]);
+};
+
+test('startups PGlite would die of are refused (GSS encryption, no user, another protocol), and later connections start', async () => {
+  const gss = await rawSocket();
+  gss.socket.write(startupMessage(80877104, {}));
+  expect((await gss.answer()).toString()).toBe('N');
+  for (const bad of [startupMessage(196608, { database: 'postgres' }), startupMessage(131072, { user: 'postgres' })]) {
+    const raw = await rawSocket();
+    raw.socket.write(bad);
+    expect((await raw.answer()).subarray(0, 1).toString()).toBe('E');
+  }
+  const client = await connect();
+  expect((await client.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+});
+
+test('COPY FROM STDIN is refused with an error, and the session goes on', async () => {
+  const client = await connect();
+  await expect(client.query('COPY wire_rows FROM STDIN')).rejects.toThrow(/not supported/);
+  expect((await client.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+});
+
+test('what a client sends just before Terminate runs before its connection ends', async () => {
+  const raw = await rawSocket();
+  raw.socket.write(startupMessage(196608, { user: 'postgres', database: 'postgres' }));
+  expect((await raw.answer()).includes(Buffer.from('Z\0\0\0\x05I', 'latin1'))).toBe(true);
+  raw.socket.write(Buffer.concat([typedMessage('Q', "INSERT INTO wire_rows (id, owner) VALUES (9003, 'terminated')"), typedMessage('X', '')]));
+  await new Promise((resolve) => raw.socket.once('close', resolve));
+  const client = await connect();
+  expect((await client.query("SELECT id FROM wire_rows WHERE owner = 'terminated'")).rows).toEqual([{ id: 9003 }]);
+});
+
+test('closing the server while a connection is inside a transaction ends it before PGlite closes', async () => {
+  const failures = vi.spyOn(console, 'error');
+  const own = await servePglite();
+  const client = new pg.Client({ connectionString: own.url });
+  client.on('error', () => {});
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query('SELECT 1');
+  await own.close();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(failures).not.toHaveBeenCalled();
+  failures.mockRestore();
 });
