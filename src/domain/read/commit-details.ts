@@ -21,6 +21,7 @@ import {
   type OutputLocation,
   type OutputOfBatch,
 } from '../v1-json';
+import { updatedAtSum } from '../updated-at';
 import { aggregatedMetrics, cachedAggregatesOf, definedMetricNames, OUTPUTS_FINGERPRINT, type MetricAggregate } from './metric-aggregates';
 
 export interface CommitDetailsOptions {
@@ -59,7 +60,7 @@ const batchesOf = (commitIds: SQL, batchLabel: string | undefined) =>
  * cover of their JSON: each shows its test input's metadata.
  */
 const INPUTS_FINGERPRINT = sql`CROSS JOIN LATERAL (
-  SELECT COALESCE(sum(extract(epoch FROM t.updated_at)), 0)::text AS inputs_fingerprint
+  SELECT (${sql.raw(updatedAtSum('t.updated_at'))})::text AS inputs_fingerprint
   FROM outputs o JOIN test_inputs t ON t.id = o.test_input_id WHERE o.batch_id = b.id) i`;
 
 /**

@@ -21,9 +21,10 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { intArrayLiteral, queryRows, type Db } from '../../db/client';
 import { metricDefinitions } from '../projects/metric-definitions';
+import { updatedAtSum } from '../updated-at';
 
 /** SQL: the fingerprint of the outputs `o` of a batch, as aggregated over `o`. */
-export const OUTPUTS_FINGERPRINT = sql.raw(`count(o.batch_id) || ':' || COALESCE(sum(extract(epoch FROM o.updated_at)), 0)`);
+export const OUTPUTS_FINGERPRINT = sql.raw(`count(o.batch_id) || ':' || ${updatedAtSum('o.updated_at')}`);
 
 const VALID = sql.raw('NOT o.is_failed AND NOT o.is_pending');
 
