@@ -3,7 +3,7 @@
  * prints figures next to their targets.
  *
  *   npm run bench:worker -- [--uploads 2000] [--concurrency 8] [--reads 200]
- *                           [--modes node,neon-websocket,neon-http,hyperdrive]
+ *                           [--modes node,neon-websocket,neon-http,hyperdrive,worker-floor]
  *                           [--base-url postgres://postgres@127.0.0.1:5432/postgres] [--profile]
  *
  * Each mode gets its own scratch database (migrated, dropped at the end) and its own server: the Node
@@ -20,6 +20,8 @@
  * - CPU/request: utime+stime (/proc/<pid>/stat) of the server's process — for the Worker, of the workerd
  *   process that runs it; one clock tick is 10 ms, so only the mean over many requests is meaningful.
  *   Neon's side (here scripts/neon-sql-over-http.ts, in this process) is left out, as Neon runs it.
+ * Mode `worker-floor` is not the app: scripts/floor/worker.ts, a Worker doing one statement over SQL over
+ * HTTP per request and nothing else, on the same proxy and load — what any Worker can reach here.
  * With --profile, the Worker modes also run under the inspector's CPU profiler (which costs CPU itself:
  * the CPU figures of such a run are not comparable) and print the top self-time functions per request.
  */
@@ -30,6 +32,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
 import { Miniflare, type WorkerOptions } from 'miniflare';
 import pg from 'pg';
 import ts from 'typescript';
@@ -38,22 +41,23 @@ import { connectNodeDatabase } from '../src/db/connect-node';
 import { killOwned, processTable } from '../src/maintenance/owned-children';
 import { createScratchDatabase } from '../test/support/databases';
 import { guardMiniflareHyperdriveProxy } from '../test/support/hyperdrive-proxy-guard';
-import { cpuSeconds, freePort, startServer } from '../test/support/node-entry';
+import { cpuSeconds, freePort, postgresCpuSeconds, startServer } from '../test/support/node-entry';
 import { outputUpload, shaOf } from '../test/support/uploads';
 import { closeConnections, request } from './keep-alive-client';
 import { percentiles } from './latency';
 import { startNeonWsProxy, type NeonWsProxy } from './neon-ws-proxy';
 import { connectInspector, type Inspector } from './worker-profile';
 import { writeWorkerAssets } from './worker-assets';
+import { FLOOR_TABLE } from './floor/floor-sql';
 
-type Mode = 'node' | 'neon-websocket' | 'neon-http' | 'hyperdrive';
+type Mode = 'node' | 'neon-websocket' | 'neon-http' | 'hyperdrive' | 'worker-floor';
 
 const { values: args } = parseArgs({
   options: {
     uploads: { type: 'string', default: '2000' },
     concurrency: { type: 'string', default: '8' },
     reads: { type: 'string', default: '200' },
-    modes: { type: 'string', default: 'node,neon-websocket,neon-http,hyperdrive' },
+    modes: { type: 'string', default: 'node,neon-websocket,neon-http,hyperdrive,worker-floor' },
     'base-url': { type: 'string', default: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
     profile: { type: 'boolean', default: false },
   },
@@ -81,17 +85,22 @@ function workerdChild(): number {
   return child.pid;
 }
 
-async function sessionsOf(database: string): Promise<number> {
-  const client = new pg.Client({ connectionString: BASE_URL });
+async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await new Promise((resolve) => setTimeout(resolve, 1_500)); // ended sessions' statistics reach the counters
-    const { rows } = await client.query<{ sessions: string }>('SELECT sessions FROM pg_stat_database WHERE datname = $1', [database]);
-    return Number(rows[0]?.sessions ?? 0);
+    return await work(client);
   } finally {
     await client.end();
   }
 }
+
+const sessionsOf = (database: string) =>
+  withClient(BASE_URL, async (client) => {
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // ended sessions' statistics reach the counters
+    const { rows } = await client.query<{ sessions: string }>('SELECT sessions FROM pg_stat_database WHERE datname = $1', [database]);
+    return Number(rows[0]?.sessions ?? 0);
+  });
 
 interface Server {
   url: string;
@@ -145,19 +154,28 @@ function buildWorkerBundle(config: string): string {
 
 let bundle: string | undefined;
 
+/** scripts/floor/worker.ts bundled as wrangler would (ES module, the workerd conditions). */
+async function buildFloorBundle(): Promise<string> {
+  const outfile = path.join(work, 'floor', 'worker.js');
+  await build({ entryPoints: [path.join(root, 'scripts', 'floor', 'worker.ts')], bundle: true, format: 'esm', platform: 'browser', conditions: ['workerd', 'worker'], outfile, logLevel: 'warning' });
+  return outfile;
+}
+
 async function startWorker(mode: Mode, databaseUrl: string, proxy: NeonWsProxy): Promise<Server> {
   const config = benchWranglerConfig(mode, databaseUrl);
-  bundle ??= buildWorkerBundle(config);
   const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
+  const floor = mode === 'worker-floor';
+  const script = floor ? await buildFloorBundle() : (bundle ??= buildWorkerBundle(config));
   const inspectorPort = args.profile ? await freePort() : undefined;
   const vars = { DATABASE_URL: databaseUrl, NEON_WS_PROXY: proxy.url, NEON_TRANSPORT: mode === 'neon-websocket' ? 'websocket' : 'http', AUTH_MODE: 'open' };
   const worker = new Miniflare({
-    ...(workerOptions as WorkerOptions),
+    // The floor keeps the compatibility date and flags, none of the app's bindings.
+    ...(floor ? { compatibilityDate: workerOptions.compatibilityDate, compatibilityFlags: workerOptions.compatibilityFlags } : (workerOptions as WorkerOptions)),
     name: 'qaboard-edge',
     modules: true,
-    scriptPath: bundle,
-    modulesRoot: path.dirname(bundle),
-    bindings: { ...workerOptions.bindings, ...vars },
+    scriptPath: script,
+    modulesRoot: path.dirname(script),
+    bindings: { ...(floor ? {} : workerOptions.bindings), ...vars },
     host: '127.0.0.1',
     port: await freePort(),
     inspectorPort,
@@ -179,6 +197,8 @@ interface Figures {
   read: ReturnType<typeof percentiles>;
   sessionsPerRequest: number;
   cpuPerUpload: number;
+  /** Postgres's CPU per upload (every `postgres` process of the machine): planning and running what the app sends. */
+  postgresCpuPerUpload: number;
   cpuPerRead: number;
   profiles?: { uploads: Array<{ name: string; ms: number }>; reads: Array<{ name: string; ms: number }> };
 }
@@ -189,6 +209,7 @@ const uploadOf = (i: number) =>
 async function benchMode(mode: Mode, proxy: NeonWsProxy): Promise<Figures> {
   const database = await createScratchDatabase(BASE_URL);
   await (await connectNodeDatabase({ kind: 'postgres', url: database.url })).close(); // migrates
+  if (mode === 'worker-floor') await withClient(database.url, (client) => client.query(FLOOR_TABLE));
   const name = new URL(database.url).pathname.slice(1);
   const server = mode === 'node' ? await startNode(database.url) : await startWorker(mode, database.url, proxy);
   try {
@@ -203,6 +224,7 @@ async function benchMode(mode: Mode, proxy: NeonWsProxy): Promise<Figures> {
     await inspector?.start();
     const sessionsBefore = await sessionsOf(name);
     const cpuBeforeUploads = cpuMs(pid);
+    const postgresBeforeUploads = postgresCpuSeconds();
     const latencies: number[] = [];
     let next = 0;
     const started = performance.now();
@@ -218,6 +240,7 @@ async function benchMode(mode: Mode, proxy: NeonWsProxy): Promise<Figures> {
     );
     const seconds = (performance.now() - started) / 1000;
     const cpuUploads = cpuMs(pid) - cpuBeforeUploads;
+    const postgresUploads = (postgresCpuSeconds() - postgresBeforeUploads) * 1000;
     const uploadProfile = await inspector?.stop();
 
     const commitUrl = `${server.url}/api/v1/commit/${shaOf(1)}?project=bench%2Fworker`;
@@ -246,6 +269,7 @@ async function benchMode(mode: Mode, proxy: NeonWsProxy): Promise<Figures> {
       read: percentiles(readLatencies),
       sessionsPerRequest: sessions / (UPLOADS + READS + 21),
       cpuPerUpload: cpuUploads / UPLOADS,
+      postgresCpuPerUpload: postgresUploads / UPLOADS,
       cpuPerRead: cpuReads / READS,
       profiles: uploadProfile && readProfile && { uploads: uploadProfile, reads: readProfile },
     };
@@ -274,13 +298,13 @@ try {
 const f1 = (n: number) => n.toFixed(1);
 const node = results.find((r) => r.mode === 'node');
 console.log(`\n${UPLOADS} uploads at concurrency ${CONCURRENCY} (${Math.ceil(UPLOADS / INPUTS_PER_COMMIT)} commits of up to ${INPUTS_PER_COMMIT} inputs), then GET /api/v1/commit/:id of ${INPUTS_PER_COMMIT} outputs ×${READS}, one at a time\n`);
-console.log('| mode | uploads/s | POST p50 / p95 / p99 ms | GET /commit p50 / p95 / p99 ms | sessions/request | app CPU ms/upload | app CPU ms/GET /commit |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('| mode | uploads/s | POST p50 / p95 / p99 ms | GET /commit p50 / p95 / p99 ms | sessions/request | app CPU ms/upload | app CPU ms/GET /commit | Postgres CPU ms/upload |');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   console.log(
     `| ${r.mode} | ${r.uploadsPerSecond.toFixed(0)}${node && r !== node ? ` (${((100 * r.uploadsPerSecond) / node.uploadsPerSecond).toFixed(0)}% of node)` : ''} | ` +
       `${f1(r.upload.p50)} / ${f1(r.upload.p95)} / ${f1(r.upload.p99)} | ${f1(r.read.p50)} / ${f1(r.read.p95)} / ${f1(r.read.p99)} | ` +
-      `${r.sessionsPerRequest.toFixed(3)} | ${r.cpuPerUpload.toFixed(2)} | ${r.cpuPerRead.toFixed(2)} |`,
+      `${r.sessionsPerRequest.toFixed(3)} | ${r.cpuPerUpload.toFixed(2)} | ${r.cpuPerRead.toFixed(2)} | ${r.postgresCpuPerUpload.toFixed(2)} |`,
   );
 }
 if (node) {

@@ -5,7 +5,8 @@
  *   npm run bench -- [--outputs 20000] [--concurrency 8] [--base-url postgres://postgres@127.0.0.1:5432/postgres]
  *                    [--only ingest,bulk,outage,reads-1m,reads-small]
  *
- * 1. ingest       POST /api/v1/output, qa CLI uploads at concurrency C: outputs/s and latency percentiles.
+ * 1. ingest       POST /api/v1/output, qa CLI uploads at concurrency C: outputs/s and latency percentiles;
+ *                 then the same load on the floor (scripts/floor/node-server.ts): what this machine allows.
  * 2. bulk         POST /api/v2/outputs, 1,000 runs per request: accepted → written, outputs/s.
  * 3. outage       a 10 s database outage in the middle of the per-request load (through a TCP proxy):
  *                 non-2xx answers, then every acknowledged upload stored exactly once in its final state.
@@ -20,10 +21,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { killOwned } from '../src/maintenance/owned-children';
+import { killOwned, spawnOwned } from '../src/maintenance/owned-children';
 import { createScratchDatabase } from '../test/support/databases';
 import { startFaultProxy } from '../test/support/fault-proxy';
-import { cpuSeconds, startServer, type RunningServer } from '../test/support/node-entry';
+import { cpuSeconds, postgresCpuSeconds, startServer, type RunningServer } from '../test/support/node-entry';
 import { outputUpload, shaOf } from '../test/support/uploads';
 import { closeConnections, request } from './keep-alive-client';
 import { ms, percentiles } from './latency';
@@ -99,21 +100,64 @@ function upload(i: number, project = 'bench/ingest', status: 'running' | 'done' 
   });
 }
 
-async function benchIngest() {
-  await withServer(async (server) => {
-    const bodies = Array.from({ length: OUTPUTS }, (_, i) => JSON.stringify(upload(i)));
-    for (let i = 0; i < 200; i++) await request(`${server.url}/api/v1/output/`, 'POST', JSON.stringify(upload(i, 'bench/warm-up'))); // JIT, pools
-    const run = await runConcurrently(OUTPUTS, CONCURRENCY, async (i) => {
-      const { status, body } = await request(`${server.url}/api/v1/output/`, 'POST', bodies[i]!);
-      if (status !== 200) throw new Error(`upload ${i}: ${status} ${body}`);
-    });
-    const p = percentiles(run.latencies);
-    const rate = OUTPUTS / run.seconds;
-    console.log(
-      `ingest   POST /api/v1/output at concurrency ${CONCURRENCY}: ${rate.toFixed(0)} outputs/s, p50 ${ms(p.p50)} p95 ${ms(p.p95)} p99 ${ms(p.p99)}` +
-        `  (targets ≥ 2,400/s: ${verdict(rate >= 2400)}; p95 < 20 ms: ${verdict(p.p95 < 20)})`,
-    );
+/**
+ * Uploads `bodies` to `url` at the bench's concurrency (after the warm-up uploads): outputs/s, latency
+ * percentiles, and the CPU ms per upload of the server (process `pid`) and of Postgres.
+ */
+async function driveUploads(url: string, pid: number, bodies: string[], warmUp: string[]) {
+  for (const body of warmUp) await request(url, 'POST', body); // JIT, pools
+  const serverBefore = cpuSeconds(pid)!;
+  const postgresBefore = postgresCpuSeconds();
+  const run = await runConcurrently(bodies.length, CONCURRENCY, async (i) => {
+    const { status, body } = await request(url, 'POST', bodies[i]!);
+    if (status !== 200) throw new Error(`upload ${i}: ${status} ${body}`);
   });
+  const perUpload = (seconds: number) => ((1000 * seconds) / bodies.length).toFixed(2);
+  return {
+    rate: bodies.length / run.seconds,
+    p: percentiles(run.latencies),
+    cpu: `CPU per upload: server ${perUpload(cpuSeconds(pid)! - serverBefore)} ms, Postgres ${perUpload(postgresCpuSeconds() - postgresBefore)} ms`,
+  };
+}
+
+/**
+ * scripts/floor/node-server.ts on a scratch database: what a bare server storing each upload (one
+ * table, group commit, nothing of the app) reaches on this machine, with the same client and load.
+ */
+async function floorIngest(bodies: string[], warmUp: string[]) {
+  const database = await createScratchDatabase(BASE_URL);
+  const child = spawnOwned(process.execPath, ['--single-threaded', '--max-semi-space-size=4', '--import', 'tsx', path.join(import.meta.dirname, 'floor', 'node-server.ts')], {
+    env: { ...process.env, DATABASE_URL: database.url },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const port = await new Promise<string>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`the floor server exited with ${code}`)));
+      child.stdout!.on('data', (chunk: Buffer) => {
+        const listening = /listening (\d+)/.exec(chunk.toString());
+        if (listening) resolve(listening[1]!);
+      });
+    });
+    return await driveUploads(`http://127.0.0.1:${port}/api/v1/output/`, child.pid!, bodies, warmUp);
+  } finally {
+    await killOwned(child);
+    await database.drop();
+  }
+}
+
+async function benchIngest() {
+  const bodies = Array.from({ length: OUTPUTS }, (_, i) => JSON.stringify(upload(i)));
+  const warmUp = Array.from({ length: 200 }, (_, i) => JSON.stringify(upload(i, 'bench/warm-up')));
+  const { rate, p, cpu } = await withServer((server) => driveUploads(`${server.url}/api/v1/output/`, server.child.pid!, bodies, warmUp));
+  console.log(
+    `ingest   POST /api/v1/output at concurrency ${CONCURRENCY}: ${rate.toFixed(0)} outputs/s, p50 ${ms(p.p50)} p95 ${ms(p.p95)} p99 ${ms(p.p99)}` +
+      `  (targets ≥ 2,400/s: ${verdict(rate >= 2400)}; p95 < 20 ms: ${verdict(p.p95 < 20)}); ${cpu}`,
+  );
+  const floor = await floorIngest(bodies, warmUp);
+  console.log(
+    `         floor: a bare node:http server group-committing a one-table upsert, same load: ${floor.rate.toFixed(0)} outputs/s, p50 ${ms(floor.p.p50)}` +
+      ` — the app reaches ${((100 * rate) / floor.rate).toFixed(0)}% of it; ${floor.cpu}`,
+  );
 }
 
 async function benchBulk() {

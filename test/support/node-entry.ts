@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
-import { killOwned, runOwned, spawnOwned } from '../../src/maintenance/owned-children';
+import { killOwned, processTable, runOwned, spawnOwned } from '../../src/maintenance/owned-children';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -85,4 +85,20 @@ export function peakRssMb(pid: number): number {
 export async function runScript(script: 'backup' | 'restore', args: string[], env: Record<string, string> = {}, timeoutMs = 60_000) {
   const { stdout, stderr } = await runOwned(process.execPath, [...nodeArgsOf(script), ...args], { env: { ...process.env, ...env }, timeoutMs });
   return { stdout: stdout.toString(), stderr };
+}
+
+/**
+ * CPU seconds used so far by the machine's Postgres processes (those named `postgres`), for a bench's
+ * before-and-after; backends that end in between take their time with them, pooled ones don't.
+ */
+export function postgresCpuSeconds(): number {
+  let total = 0;
+  for (const { pid } of processTable()) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') total += cpuSeconds(pid) ?? 0;
+    } catch {
+      // the process ended while we read it
+    }
+  }
+  return total;
 }
