@@ -6,7 +6,8 @@
  *                    [--only ingest,bulk,outage,reads-1m,reads-small]
  *
  * 1. ingest       POST /api/v1/output, qa CLI uploads at concurrency C: outputs/s and latency percentiles;
- *                 then the same load on the floor (scripts/floor/node-server.ts): what this machine allows.
+ *                 then the same load on two floors (scripts/floor/node-server.ts): a bare server writing one
+ *                 table (what this machine allows), and one writing with the app's statement (what the data model allows).
  * 2. bulk         POST /api/v2/outputs, 1,000 runs per request: accepted → written, outputs/s.
  * 3. outage       a 10 s database outage in the middle of the per-request load (through a TCP proxy):
  *                 non-2xx answers, then every acknowledged upload stored exactly once in its final state.
@@ -121,13 +122,13 @@ async function driveUploads(url: string, pid: number, bodies: string[], warmUp: 
 }
 
 /**
- * scripts/floor/node-server.ts on a scratch database: what a bare server storing each upload (one
- * table, group commit, nothing of the app) reaches on this machine, with the same client and load.
+ * scripts/floor/node-server.ts on a scratch database: a bare server storing each upload (`write`:
+ * one table, or the app's own write), with the same client and load — see that file.
  */
-async function floorIngest(bodies: string[], warmUp: string[]) {
+async function floorIngest(write: 'table' | 'app', bodies: string[], warmUp: string[]) {
   const database = await createScratchDatabase(BASE_URL);
   const child = spawnOwned(process.execPath, ['--single-threaded', '--max-semi-space-size=4', '--import', 'tsx', path.join(import.meta.dirname, 'floor', 'node-server.ts')], {
-    env: { ...process.env, DATABASE_URL: database.url },
+    env: { ...process.env, DATABASE_URL: database.url, FLOOR_WRITE: write },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
@@ -153,11 +154,13 @@ async function benchIngest() {
     `ingest   POST /api/v1/output at concurrency ${CONCURRENCY}: ${rate.toFixed(0)} outputs/s, p50 ${ms(p.p50)} p95 ${ms(p.p95)} p99 ${ms(p.p99)}` +
       `  (targets ≥ 2,400/s: ${verdict(rate >= 2400)}; p95 < 20 ms: ${verdict(p.p95 < 20)}); ${cpu}`,
   );
-  const floor = await floorIngest(bodies, warmUp);
-  console.log(
-    `         floor: a bare node:http server group-committing a one-table upsert, same load: ${floor.rate.toFixed(0)} outputs/s, p50 ${ms(floor.p.p50)}` +
-      ` — the app reaches ${((100 * rate) / floor.rate).toFixed(0)}% of it; ${floor.cpu}`,
-  );
+  console.log('         floors, same load on a bare node:http server with group commit (no framework, validation or auth):');
+  for (const [write, what] of [['table', 'writing one table'], ['app', "writing with the app's statement"]] as const) {
+    const floor = await floorIngest(write, bodies, warmUp);
+    console.log(
+      `         - ${what}: ${floor.rate.toFixed(0)} outputs/s, p50 ${ms(floor.p.p50)}; ${floor.cpu} (the app reaches ${((100 * rate) / floor.rate).toFixed(0)}% of it)`,
+    );
+  }
 }
 
 async function benchBulk() {

@@ -1,41 +1,67 @@
 /**
- * The floor of the Node entry's upload path (`npm run bench`, part `ingest`): a bare `node:http`
- * server that group-commits — uploads arriving in the same turn of the event loop are one upsert —
- * on a pool of node-postgres connections, with none of the app (validation, auth, parents, the v1
- * shapes). Its figure bounds what any server storing each upload can reach on this machine.
- * Run by scripts/bench.ts; prints `listening <port>`.
+ * The floors of the Node entry's upload path (`npm run bench`, part `ingest`): a bare `node:http`
+ * server — no Hono, validation, authentication or idempotency — that stores each upload, with
+ * uploads arriving together written together (group commit), on node-postgres. FLOOR_WRITE says how:
+ * - `table`: a one-table upsert (floor-sql.ts), answered with its row: what any server storing each
+ *   upload can reach on this machine;
+ * - `app`: the app's own write (its coalescer and statement: project, commit, batch, test input and
+ *   output), answered in the v1 shape: what the data model allows before the framework costs anything.
+ * Run by scripts/bench.ts on a scratch database (DATABASE_URL); prints `listening <port>`.
  */
 import http from 'node:http';
 import pg from 'pg';
+import { connectNodeDatabase } from '../../src/db/connect-node';
+import type { OutputUpload } from '../../src/domain/ingest/envelope';
+import { outputCoalescer } from '../../src/ingestion/output-coalescer';
+import { receiptClock } from '../../src/ingestion/receipts';
 import { FLOOR_TABLE, FLOOR_UPSERT, floorRows } from './floor-sql';
 
-const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 4 });
-await pool.query(FLOOR_TABLE);
+type Write = (upload: Record<string, unknown>) => Promise<unknown>;
 
-let waiting: { upload: Record<string, unknown>; response: http.ServerResponse }[] = [];
+async function tableWriter(databaseUrl: string): Promise<Write> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+  await pool.query(FLOOR_TABLE);
+  let waiting: { upload: Record<string, unknown>; resolve(row: unknown): void; reject(error: unknown): void }[] = [];
+  async function writeGroup() {
+    const group = waiting;
+    waiting = [];
+    try {
+      const { rows } = await pool.query({ name: 'floor', text: FLOOR_UPSERT, values: [floorRows(group.map((g) => g.upload))] });
+      group.forEach(({ resolve }, i) => resolve(rows[i]));
+    } catch (error) {
+      for (const { reject } of group) reject(error);
+    }
+  }
+  return (upload) =>
+    new Promise((resolve, reject) => {
+      if (waiting.length === 0) setImmediate(writeGroup);
+      waiting.push({ upload, resolve, reject });
+    });
+}
+
+async function appWriter(databaseUrl: string): Promise<Write> {
+  const { db } = await connectNodeDatabase({ kind: 'postgres', url: databaseUrl }); // migrates
+  const write = outputCoalescer(db, 'shared-disk');
+  const receivedAt = receiptClock();
+  return async (upload) => (await write({ upload: upload as OutputUpload, receivedAt: receivedAt() })).written.body;
+}
+
+const databaseUrl = process.env.DATABASE_URL!;
+const write = process.env.FLOOR_WRITE === 'app' ? await appWriter(databaseUrl) : await tableWriter(databaseUrl);
 
 function answer(response: http.ServerResponse, status: number, body: string) {
   response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   response.end(body);
 }
 
-async function writeGroup() {
-  const group = waiting;
-  waiting = [];
-  try {
-    const { rows } = await pool.query({ name: 'floor', text: FLOOR_UPSERT, values: [floorRows(group.map((g) => g.upload))] });
-    group.forEach(({ response }, i) => answer(response, 200, JSON.stringify(rows[i])));
-  } catch (error) {
-    for (const { response } of group) answer(response, 500, JSON.stringify({ detail: String(error) }));
-  }
-}
-
 const server = http.createServer((request, response) => {
   const chunks: Buffer[] = [];
   request.on('data', (chunk: Buffer) => chunks.push(chunk));
   request.on('end', () => {
-    if (waiting.length === 0) setImmediate(writeGroup);
-    waiting.push({ upload: JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>, response });
+    write(JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>).then(
+      (row) => answer(response, 200, JSON.stringify(row)),
+      (error: unknown) => answer(response, 500, JSON.stringify({ detail: String(error) })),
+    );
   });
 });
 server.listen(0, '127.0.0.1', () => console.log(`listening ${(server.address() as { port: number }).port}`));
