@@ -7,7 +7,8 @@
  *
  * 1. ingest       POST /api/v1/output, qa CLI uploads at concurrency C: outputs/s and latency percentiles;
  *                 then the same load on two floors (scripts/floor/node-server.ts): a bare server writing one
- *                 table (what this machine allows), and one writing with the app's statement (what the data model allows).
+ *                 table (the least any server storing each upload does), and one writing with the app's own
+ *                 coalescer and statement (the app without its framework).
  * 2. bulk         POST /api/v2/outputs, 1,000 runs per request: accepted → written, outputs/s.
  * 3. outage       a 10 s database outage in the middle of the per-request load (through a TCP proxy):
  *                 non-2xx answers, then every acknowledged upload stored exactly once in its final state.
@@ -127,21 +128,27 @@ async function driveUploads(url: string, pid: number, bodies: string[], warmUp: 
  */
 async function floorIngest(write: 'table' | 'app', bodies: string[], warmUp: string[]) {
   const database = await createScratchDatabase(BASE_URL);
-  const child = spawnOwned(process.execPath, ['--single-threaded', '--max-semi-space-size=4', '--import', 'tsx', path.join(import.meta.dirname, 'floor', 'node-server.ts')], {
-    env: { ...process.env, DATABASE_URL: database.url, FLOOR_WRITE: write },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
   try {
-    const port = await new Promise<string>((resolve, reject) => {
-      child.once('exit', (code) => reject(new Error(`the floor server exited with ${code}`)));
-      child.stdout!.on('data', (chunk: Buffer) => {
-        const listening = /listening (\d+)/.exec(chunk.toString());
-        if (listening) resolve(listening[1]!);
-      });
+    const child = spawnOwned(process.execPath, ['--single-threaded', '--max-semi-space-size=4', '--import', 'tsx', path.join(import.meta.dirname, 'floor', 'node-server.ts')], {
+      env: { ...process.env, DATABASE_URL: database.url, FLOOR_WRITE: write },
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
-    return await driveUploads(`http://127.0.0.1:${port}/api/v1/output/`, child.pid!, bodies, warmUp);
+    try {
+      const port = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the floor server did not listen within 30 s')), 30_000);
+        child.once('exit', (code) => reject(new Error(`the floor server exited with ${code}`)));
+        child.stdout!.on('data', (chunk: Buffer) => {
+          const listening = /listening (\d+)/.exec(chunk.toString());
+          if (!listening) return;
+          clearTimeout(timer);
+          resolve(listening[1]!);
+        });
+      });
+      return await driveUploads(`http://127.0.0.1:${port}/api/v1/output/`, child.pid!, bodies, warmUp);
+    } finally {
+      await killOwned(child);
+    }
   } finally {
-    await killOwned(child);
     await database.drop();
   }
 }

@@ -2,10 +2,10 @@
  * The floors of the Node entry's upload path (`npm run bench`, part `ingest`): a bare `node:http`
  * server — no Hono, validation, authentication or idempotency — that stores each upload, with
  * uploads arriving together written together (group commit), on node-postgres. FLOOR_WRITE says how:
- * - `table`: a one-table upsert (floor-sql.ts), answered with its row: what any server storing each
- *   upload can reach on this machine;
+ * - `table`: a one-table upsert (floor-sql.ts), answered with its row: the least any server storing
+ *   each upload does;
  * - `app`: the app's own write (its coalescer and statement: project, commit, batch, test input and
- *   output), answered in the v1 shape: what the data model allows before the framework costs anything.
+ *   output), answered in the v1 shape: the app without its framework.
  * Run by scripts/bench.ts on a scratch database (DATABASE_URL); prints `listening <port>`.
  */
 import http from 'node:http';
@@ -26,8 +26,8 @@ async function tableWriter(databaseUrl: string): Promise<Write> {
     const group = waiting;
     waiting = [];
     try {
-      const { rows } = await pool.query({ name: 'floor', text: FLOOR_UPSERT, values: [floorRows(group.map((g) => g.upload))] });
-      group.forEach(({ resolve }, i) => resolve(rows[i]));
+      const { rows } = await pool.query<{ i: number }>({ name: 'floor', text: FLOOR_UPSERT, values: [floorRows(group.map((g) => g.upload))] });
+      for (const row of rows) group[row.i]!.resolve(row);
     } catch (error) {
       for (const { reject } of group) reject(error);
     }
@@ -58,7 +58,13 @@ const server = http.createServer((request, response) => {
   const chunks: Buffer[] = [];
   request.on('data', (chunk: Buffer) => chunks.push(chunk));
   request.on('end', () => {
-    write(JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>).then(
+    let upload: Record<string, unknown>;
+    try {
+      upload = JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>;
+    } catch {
+      return answer(response, 400, JSON.stringify({ detail: 'not JSON' }));
+    }
+    write(upload).then(
       (row) => answer(response, 200, JSON.stringify(row)),
       (error: unknown) => answer(response, 500, JSON.stringify({ detail: String(error) })),
     );

@@ -65,15 +65,20 @@ export async function startServer(
   }
 }
 
-/** user + system CPU seconds of a process so far (Linux: /proc/<pid>/stat counts in USER_HZ, 100 per second). */
-export function cpuSeconds(pid: number): number | undefined {
+/** Fields of /proc/<pid>/stat after the command's closing parenthesis (state is [0]); undefined once the process is gone. */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
+}
+
+/** user + system CPU seconds of a process so far (Linux: /proc/<pid>/stat counts in USER_HZ, 100 per second). */
+export function cpuSeconds(pid: number): number | undefined {
+  const fields = statFields(pid);
+  return fields && (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime
 }
 
 /** Peak resident memory of a process so far, in MB (Linux). */
@@ -88,17 +93,26 @@ export async function runScript(script: 'backup' | 'restore', args: string[], en
 }
 
 /**
- * CPU seconds used so far by the machine's Postgres processes (those named `postgres`), for a bench's
- * before-and-after; backends that end in between take their time with them, pooled ones don't.
+ * CPU seconds used so far by the local Postgres servers (every process named `postgres`), for a
+ * bench's before-and-after. A backend that ends in between would take its time with it: the
+ * postmaster's reaped children (cutime, cstime) count it instead, so the total never goes back.
+ * Counts whatever else those servers run meanwhile; 0 for a database on another machine.
  */
 export function postgresCpuSeconds(): number {
-  let total = 0;
-  for (const { pid } of processTable()) {
+  const postgres = processTable().filter(({ pid }) => {
     try {
-      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') total += cpuSeconds(pid) ?? 0;
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
     } catch {
-      // the process ended while we read it
+      return false; // the process ended while we read it
     }
+  });
+  const pids = new Set(postgres.map((p) => p.pid));
+  let total = 0;
+  for (const { pid, ppid } of postgres) {
+    const fields = statFields(pid);
+    if (!fields) continue;
+    total += (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime
+    if (!pids.has(ppid)) total += (Number(fields[13]) + Number(fields[14])) / 100; // the postmaster: cutime, cstime of its ended backends
   }
   return total;
 }

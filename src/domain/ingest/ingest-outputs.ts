@@ -241,6 +241,10 @@ export const outputAsWritten = (defaultStorage: StorageMode): OutputAnswer<Outpu
  */
 export const NO_OUTPUT: OutputAnswer<undefined> = { columns: sql`NULL AS "noOutput"`, of: () => undefined };
 
+/** The statements `ingestOutputs` sends for `uploads`, one per commit group: what `npm run bench:statement` times. */
+export const ingestStatements = <T>(uploads: ReceivedUpload[], answer: OutputAnswer<T>): SQL[] =>
+  commitGroups(uploads).map((group) => groupStatement(group, answer.columns));
+
 /**
  * Writes the uploads (statement by statement, see `commitGroups`) and answers each one as `answer`
  * says. Run it in a transaction to make the whole set atomic, or see `ingestOutputsAtomically`.

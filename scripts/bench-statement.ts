@@ -1,0 +1,85 @@
+/**
+ * What one upload statement costs Postgres, by how it is sent — not a test: it prints figures.
+ *
+ *   npm run bench:statement -- [--statements 1000] [--base-url postgres://postgres@127.0.0.1:5432/postgres]
+ *
+ * The statement is the app's own (`ingestStatements`, one qa CLI upload each, every one a new output),
+ * run one at a time on one session of a scratch database, in rounds alternating:
+ * - unnamed:  parsed, analysed and planned on every execution — as over Neon's SQL over HTTP, which has no
+ *             prepared statements (the Worker's uploads);
+ * - prepared: a named statement, parsed once per session and planned as Postgres's plan cache decides —
+ *             as node-postgres sends it (the Node entry's uploads);
+ * - PREPARE:  parsing, analysis and rewriting alone (no planning, no execution).
+ * Postgres's CPU is that of the local server's processes (`postgresCpuSeconds`), per statement.
+ */
+import { parseArgs } from 'node:util';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import pg from 'pg';
+import { connectNodeDatabase } from '../src/db/connect-node';
+import { ingestStatements, outputAsWritten } from '../src/domain/ingest/ingest-outputs';
+import type { OutputUpload } from '../src/domain/ingest/envelope';
+import { receiptClock } from '../src/ingestion/receipts';
+import { createScratchDatabase } from '../test/support/databases';
+import { postgresCpuSeconds } from '../test/support/node-entry';
+import { outputUpload, shaOf } from '../test/support/uploads';
+
+const { values: args } = parseArgs({
+  options: {
+    statements: { type: 'string', default: '1000' },
+    'base-url': { type: 'string', default: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
+  },
+});
+const STATEMENTS = Number(args.statements);
+const dialect = new PgDialect();
+const receivedAt = receiptClock();
+const answer = outputAsWritten('shared-disk');
+
+let uploads = 0;
+/** The next upload's statement, compiled (not timed): a new output of the bench's commit each time. */
+function nextStatement() {
+  const upload = outputUpload({ project: 'bench/statement', sha: shaOf(1), input: `inputs/${uploads++}.jpg`, status: 'done', metrics: { psnr: 30 } });
+  const [statement] = ingestStatements([{ upload: upload as OutputUpload, receivedAt: receivedAt() }], answer);
+  return dialect.sqlToQuery(statement!);
+}
+
+type Way = 'unnamed' | 'prepared' | 'PREPARE';
+const send: Record<Way, (client: pg.Client, i: number) => Promise<unknown>> = {
+  unnamed: (client) => {
+    const { sql: text, params } = nextStatement();
+    return client.query({ text, values: params });
+  },
+  prepared: (client) => {
+    const { sql: text, params } = nextStatement();
+    return client.query({ name: 'upload', text, values: params });
+  },
+  PREPARE: async (client, i) => {
+    await client.query(`PREPARE upload_${i} AS ${nextStatement().sql}`);
+    await client.query(`DEALLOCATE upload_${i}`);
+  },
+};
+
+const database = await createScratchDatabase(args['base-url']!);
+try {
+  await (await connectNodeDatabase({ kind: 'postgres', url: database.url })).close(); // migrates
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  try {
+    const sample = nextStatement();
+    console.log(`the app's upload statement: ${sample.sql.length} characters, ${sample.params.length} parameters; ${STATEMENTS} per round, one at a time\n`);
+    console.log('| round | sent | Postgres CPU ms / statement | wall ms / statement |');
+    console.log('|---|---|---|---|');
+    for (const round of [1, 2]) {
+      for (const way of ['unnamed', 'prepared', 'PREPARE'] as const) {
+        const cpuBefore = postgresCpuSeconds();
+        const started = performance.now();
+        for (let i = 0; i < STATEMENTS; i++) await send[way](client, i);
+        const perStatement = (ms: number) => (ms / STATEMENTS).toFixed(2);
+        console.log(`| ${round} | ${way} | ${perStatement((postgresCpuSeconds() - cpuBefore) * 1000)} | ${perStatement(performance.now() - started)} |`);
+      }
+    }
+  } finally {
+    await client.end();
+  }
+} finally {
+  await database.drop();
+}
