@@ -3,7 +3,7 @@
  * prints figures next to their targets.
  *
  *   npm run bench:worker -- [--uploads 2000] [--concurrency 8] [--reads 200]
- *                           [--modes node,neon-websocket,neon-http,hyperdrive,worker-floor]
+ *                           [--modes node,neon-websocket,neon-http,hyperdrive,worker-floor,worker-floor-app]
  *                           [--base-url postgres://postgres@127.0.0.1:5432/postgres] [--profile]
  *
  * Each mode gets its own scratch database (migrated, dropped at the end) and its own server: the Node
@@ -20,8 +20,9 @@
  * - CPU/request: utime+stime (/proc/<pid>/stat) of the server's process — for the Worker, of the workerd
  *   process that runs it; one clock tick is 10 ms, so only the mean over many requests is meaningful.
  *   Neon's side (here scripts/neon-sql-over-http.ts, in this process) is left out, as Neon runs it.
- * Mode `worker-floor` is not the app: scripts/floor/worker.ts, a Worker doing one statement over SQL over
- * HTTP per request and nothing else, on the same proxy and load — what any Worker can reach here.
+ * Modes `worker-floor` and `worker-floor-app` are not the app but scripts/floor/worker.ts, a Worker on SQL
+ * over HTTP without the app's framework, on the same proxy and load: one one-table statement per request
+ * (what any Worker on this transport does), or the app's own write and commit read.
  * With --profile, the Worker modes also run under the inspector's CPU profiler (which costs CPU itself:
  * the CPU figures of such a run are not comparable) and print the top self-time functions per request.
  */
@@ -50,14 +51,14 @@ import { connectInspector, type Inspector } from './worker-profile';
 import { writeWorkerAssets } from './worker-assets';
 import { FLOOR_TABLE } from './floor/floor-sql';
 
-type Mode = 'node' | 'neon-websocket' | 'neon-http' | 'hyperdrive' | 'worker-floor';
+type Mode = 'node' | 'neon-websocket' | 'neon-http' | 'hyperdrive' | 'worker-floor' | 'worker-floor-app';
 
 const { values: args } = parseArgs({
   options: {
     uploads: { type: 'string', default: '2000' },
     concurrency: { type: 'string', default: '8' },
     reads: { type: 'string', default: '200' },
-    modes: { type: 'string', default: 'node,neon-websocket,neon-http,hyperdrive,worker-floor' },
+    modes: { type: 'string', default: 'node,neon-websocket,neon-http,hyperdrive,worker-floor,worker-floor-app' },
     'base-url': { type: 'string', default: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
     profile: { type: 'boolean', default: false },
   },
@@ -153,6 +154,9 @@ function buildWorkerBundle(config: string): string {
 }
 
 let bundle: string | undefined;
+let floorBundle: string | undefined;
+
+const isFloor = (mode: Mode) => mode === 'worker-floor' || mode === 'worker-floor-app';
 
 /** scripts/floor/worker.ts bundled as wrangler would (ES module, the workerd conditions). */
 async function buildFloorBundle(): Promise<string> {
@@ -164,10 +168,16 @@ async function buildFloorBundle(): Promise<string> {
 async function startWorker(mode: Mode, databaseUrl: string, proxy: NeonWsProxy): Promise<Server> {
   const config = benchWranglerConfig(mode, databaseUrl);
   const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
-  const floor = mode === 'worker-floor';
-  const script = floor ? await buildFloorBundle() : (bundle ??= buildWorkerBundle(config));
+  const floor = isFloor(mode);
+  const script = floor ? (floorBundle ??= await buildFloorBundle()) : (bundle ??= buildWorkerBundle(config));
   const inspectorPort = args.profile ? await freePort() : undefined;
-  const vars = { DATABASE_URL: databaseUrl, NEON_WS_PROXY: proxy.url, NEON_TRANSPORT: mode === 'neon-websocket' ? 'websocket' : 'http', AUTH_MODE: 'open' };
+  const vars = {
+    DATABASE_URL: databaseUrl,
+    NEON_WS_PROXY: proxy.url,
+    NEON_TRANSPORT: mode === 'neon-websocket' ? 'websocket' : 'http',
+    AUTH_MODE: 'open',
+    FLOOR_WRITE: mode === 'worker-floor-app' ? 'app' : 'table',
+  };
   const worker = new Miniflare({
     // The floor keeps the compatibility date and flags, none of the app's bindings.
     ...(floor ? { compatibilityDate: workerOptions.compatibilityDate, compatibilityFlags: workerOptions.compatibilityFlags } : (workerOptions as WorkerOptions)),
@@ -316,7 +326,7 @@ for (const r of results) {
 }
 if (node) {
   console.log('\nTargets (Worker modes): ingestion ≥ 80% of node; GET /commit p50 within 2 ms of node; sessions/request ≤ 0.01 (http, hyperdrive); CPU ≤ 2 ms/upload, ≤ 3 ms/GET /commit');
-  for (const r of results.filter((x) => x.mode !== 'node' && x.mode !== 'worker-floor')) {
+  for (const r of results.filter((x) => x.mode !== 'node' && !isFloor(x.mode))) {
     const checks = [
       ['ingestion', r.uploadsPerSecond >= 0.8 * node.uploadsPerSecond],
       ['GET /commit', r.read.p50 <= node.read.p50 + 2],
