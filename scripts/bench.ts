@@ -18,7 +18,7 @@
  *                 GET /api/v1/commit/:id and GET /api/v1/commits, p50.
  * Each part runs on its own scratch database, dropped at the end.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -65,15 +65,27 @@ async function runConcurrently(count: number, concurrency: number, task: (i: num
 
 const verdict = (ok: boolean) => (ok ? 'OK' : 'MISSED');
 
-/** The Node entry (`env` added to the bench's) on `databaseUrl`. */
-const startBenchServer = async (databaseUrl: string, env: Record<string, string> = {}) =>
-  startServer(await mkdtemp(path.join(tmpdir(), 'qaboard-bench-')), {
+/** The Node entry (`env` added to the bench's) on `databaseUrl`, in a data folder of its own; `stop` ends it and removes the folder. */
+async function startBenchServer(databaseUrl: string, env: Record<string, string> = {}): Promise<RunningServer & { stop(): Promise<void> }> {
+  const dataRoot = await mkdtemp(path.join(tmpdir(), 'qaboard-bench-'));
+  const server = await startServer(dataRoot, {
     DATABASE_URL: databaseUrl,
     RATE_LIMIT_PER_MINUTE: '1000000',
     DATABASE_CONNECT_TIMEOUT_MS: '1000',
     CIRCUIT_OPEN_MS: '1000',
     ...env,
+  }).catch(async (error: unknown) => {
+    await rm(dataRoot, { recursive: true, force: true });
+    throw error;
   });
+  return {
+    ...server,
+    async stop() {
+      await killOwned(server.child);
+      await rm(dataRoot, { recursive: true, force: true });
+    },
+  };
+}
 
 /** The Node entry on a scratch database; `databaseUrl` may route through a proxy. */
 async function withServer<T>(work: (server: RunningServer, database: { url: string }) => Promise<T>, via?: (url: string) => string): Promise<T> {
@@ -82,7 +94,7 @@ async function withServer<T>(work: (server: RunningServer, database: { url: stri
   try {
     return await work(server, database);
   } finally {
-    await killOwned(server.child);
+    await server.stop();
     await database.drop();
   }
 }
@@ -299,7 +311,7 @@ async function benchReadsAtAMillion() {
     try {
       await timeReads(keepingNothing, '         the same, KEPT_OUTPUTS_MB=0 (every read writes the outputs)', `${keepingNothing.url}${commitPath}`, 1, 50, 50);
     } finally {
-      await killOwned(keepingNothing.child);
+      await keepingNothing.stop();
     }
   });
 }
