@@ -75,10 +75,13 @@ function statFields(pid: number): string[] | undefined {
   }
 }
 
-/** user + system CPU seconds of a process so far (Linux: /proc/<pid>/stat counts in USER_HZ, 100 per second). */
+/** Two consecutive tick counters of `statFields` (11: utime, stime; 13: cutime, cstime), summed, in seconds (USER_HZ is 100). */
+const tickSeconds = (fields: string[], at: 11 | 13) => (Number(fields[at]) + Number(fields[at + 1])) / 100;
+
+/** user + system CPU seconds of a process so far (Linux). */
 export function cpuSeconds(pid: number): number | undefined {
   const fields = statFields(pid);
-  return fields && (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime
+  return fields && tickSeconds(fields, 11);
 }
 
 /** Peak resident memory of a process so far, in MB (Linux). */
@@ -111,8 +114,8 @@ export function postgresCpuSeconds(): number {
   for (const { pid, ppid } of postgres) {
     const fields = statFields(pid);
     if (!fields) continue;
-    total += (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime
-    if (!pids.has(ppid)) total += (Number(fields[13]) + Number(fields[14])) / 100; // the postmaster: cutime, cstime of its ended backends
+    total += tickSeconds(fields, 11);
+    if (!pids.has(ppid)) total += tickSeconds(fields, 13); // the postmaster: its ended backends' time
   }
   return total;
 }
