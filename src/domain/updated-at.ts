@@ -11,7 +11,7 @@ import { sql } from 'drizzle-orm';
 export const nextUpdatedAt = (column = 'updated_at') => sql.raw(`greatest(now(), ${column} + interval '1 microsecond')`);
 
 /**
- * SQL: the sum of `column` (an `updated_at`) over a set of rows, as text: the part of a fingerprint
- * that every write to one of them moves (see `nextUpdatedAt`).
+ * SQL (numeric; 0 over no rows): the sum of `column` (an `updated_at`) over a set of rows, the part of
+ * a fingerprint that every write to one of them moves (see `nextUpdatedAt`).
  */
 export const updatedAtSum = (column: string) => `COALESCE(sum(extract(epoch FROM ${column})), 0)`;
