@@ -9,7 +9,9 @@
  *             prepared statements (the Worker's uploads);
  * - prepared: a named statement, parsed once per session and planned as Postgres's plan cache decides —
  *             as node-postgres sends it (the Node entry's uploads);
- * - PREPARE:  parsing, analysis and rewriting alone (no planning, no execution).
+ * - PREPARE:  parsing, analysis and rewriting alone (no planning, no execution);
+ * - function: the call of the function whose body it is, which keeps its plan for the session — as the
+ *             Worker sends it over HTTP (src/db/statement-functions.ts).
  * Postgres's CPU is that of the local server's processes (`postgresCpuSeconds`), per statement.
  */
 import { parseArgs } from 'node:util';
@@ -42,7 +44,9 @@ function nextStatement() {
   return dialect.sqlToQuery(statement!);
 }
 
-type Way = 'unnamed' | 'prepared' | 'PREPARE';
+type Way = 'unnamed' | 'prepared' | 'PREPARE' | 'function';
+/** The function `function` calls, defined as statement-functions.ts defines one (from the columns the statement answered). */
+const FUNCTION = 'bench_upload_statement';
 const send: Record<Way, (client: pg.Client, i: number) => Promise<unknown>> = {
   unnamed: (client) => {
     const { sql: text, params } = nextStatement();
@@ -51,6 +55,10 @@ const send: Record<Way, (client: pg.Client, i: number) => Promise<unknown>> = {
   prepared: (client) => {
     const { sql: text, params } = nextStatement();
     return client.query({ name: 'upload', text, values: params });
+  },
+  function: (client) => {
+    const { params } = nextStatement();
+    return client.query(`SELECT * FROM ${FUNCTION}(${params.map((_, k) => `$${k + 1}`).join(', ')})`, params);
   },
   PREPARE: async (client, i) => {
     await client.query(`PREPARE upload_${i} AS ${nextStatement().sql}`);
@@ -65,11 +73,19 @@ try {
   await client.connect();
   try {
     const sample = nextStatement();
+    const { fields } = await client.query({ text: sample.sql, values: sample.params });
+    await client.query('SELECT qaboard_define_statement_function($1, $2, $3, $4, $5)', [
+      FUNCTION,
+      sample.sql,
+      fields.map((field) => field.name),
+      fields.map((field) => field.dataTypeID),
+      fields.map((field) => field.dataTypeModifier),
+    ]);
     console.log(`the app's upload statement: ${sample.sql.length} characters, ${sample.params.length} parameters; ${STATEMENTS} per round, one at a time\n`);
     console.log('| round | sent | Postgres CPU ms / statement | wall ms / statement |');
     console.log('|---|---|---|---|');
     for (const round of [1, 2]) {
-      for (const way of ['unnamed', 'prepared', 'PREPARE'] as const) {
+      for (const way of ['unnamed', 'prepared', 'PREPARE', 'function'] as const) {
         const cpuBefore = postgresCpuSeconds();
         const started = performance.now();
         for (let i = 0; i < STATEMENTS; i++) await send[way](client, i);

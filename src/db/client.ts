@@ -2,6 +2,7 @@ import { entityKind, is, type SQL } from 'drizzle-orm';
 import { PgDialect, PgTransaction, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { databaseFailure } from '../lib/database-failure';
 import type * as schema from './schema';
+import { functionBatch, functionRows } from './statement-functions';
 
 /** A Drizzle handle on any of our drivers: Neon (Workers), node-postgres, PGlite. */
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -61,12 +62,15 @@ function statementName(text: string): string {
 const SESSIONS_KEEPING_STATEMENTS = new Set(['NodePgSession']);
 
 /**
- * `queryRows` for the hot statements: a named prepared statement (named by a hash of its text, so a
- * statement that differs gets its own name) where the session keeps them; as usual elsewhere.
+ * `queryRows` for the hot statements, sent so that Postgres need not plan them on every call: a named
+ * prepared statement (named by a hash of its text, so a statement that differs gets its own name)
+ * where the session keeps them; over Neon's SQL over HTTP, the call of a function that keeps its plan
+ * (statement-functions.ts); as usual elsewhere.
  */
 export async function preparedRows<T>(db: Db, query: SQL): Promise<T[]> {
   const session = db._.session;
   const kind = sessionKind(db);
+  if (kind === 'NeonHttpSession') return functionRows<T>(db, query);
   if (!kind || !SESSIONS_KEEPING_STATEMENTS.has(kind)) return queryRows<T>(db, query);
   const compiled = dialect.sqlToQuery(query);
   const result = await session.prepareQuery(compiled, undefined, statementName(compiled.sql), false).execute();
@@ -82,14 +86,11 @@ export const sendsBatchesTogether = (db: Db) => sessionKind(db) === 'NeonHttpSes
  * Runs statements that don't depend on each other's answers and returns their rows in order. Over
  * Neon's SQL over HTTP every statement is a round trip of its own: there they go as one request
  * (Neon's non-interactive batch, one transaction, so one snapshot). Elsewhere a statement costs no
- * request of its own and they run one after the other (named prepared statements where kept).
+ * request of its own and they run one after the other. Either way, as `preparedRows` sends them.
  */
 export async function readBatch(db: Db, queries: SQL[]): Promise<unknown[][]> {
   // A batch of one would only wrap its statement in BEGIN / COMMIT.
-  if (queries.length > 1 && sendsBatchesTogether(db)) {
-    const http = db as unknown as { batch(items: unknown[]): Promise<{ rows: unknown[] }[]> };
-    return (await http.batch(queries.map((query) => db.execute(query)))).map((result) => result.rows);
-  }
+  if (queries.length > 1 && sendsBatchesTogether(db)) return functionBatch(db, queries);
   const rows: unknown[][] = [];
   for (const query of queries) rows.push(await preparedRows(db, query));
   return rows;

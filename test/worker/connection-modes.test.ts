@@ -67,8 +67,10 @@ test('neon-http: uploads and reads are HTTP requests and open no session; an int
   expect(oneShots.sqlRequests).toBeGreaterThanOrEqual(15);
 
   // The commit, its batches' summaries and their outputs are independent statements: one request (db/client.ts `readBatch`),
-  // whether the commit is named by a prefix of its hexsha or is the latest successful one of a branch.
+  // whether the commit is named by a prefix of its hexsha or is the latest successful one of a branch — once the first
+  // read has defined the functions its statements are sent as (db/statement-functions.ts).
   for (const path of [`/api/v1/commit/${sha.slice(0, 8)}?`, `/api/v1/commit?branch=${String(firstUpload.commit_branch)}&`]) {
+    await call(`${path}project=${encodeURIComponent(project)}`);
     const read = await counted(async () => {
       const commit = await call(`${path}project=${encodeURIComponent(project)}`);
       expect(commit.status, path).toBe(200);

@@ -1,0 +1,34 @@
+-- Over Neon's SQL over HTTP there are no prepared statements: Postgres parses, analyses and plans every
+-- statement anew, which is two thirds of what an upload's statement costs it (npm run bench:statement).
+-- PL/pgSQL keeps the plans of a function's statements for the life of the session, and Neon's pooled
+-- sessions outlive requests: src/db/statement-functions.ts sends a hot statement as the call of a function
+-- whose body is that statement, which this function defines the first time it is needed.
+--
+-- `statement` is the statement's text with its $1…$n parameters, as the app sends it. Its parameter types
+-- are the ones Postgres infers for it (PREPARE, then pg_prepared_statements); its result columns are those
+-- an execution of it answered (names, type oids and modifiers), since Postgres 15 can't tell them without
+-- running it. Another session defining the same function first is not an error (duplicate_function, or
+-- unique_violation when both create it at the same moment).
+CREATE FUNCTION qaboard_define_statement_function(
+  function_name text, statement text, column_names text[], column_types oid[], column_type_modifiers int[]
+) RETURNS void LANGUAGE plpgsql AS $define$
+DECLARE
+  probe text := function_name || '_probe';
+  argument_types text;
+  result_columns text;
+BEGIN
+  EXECUTE format('PREPARE %I AS %s', probe, statement);
+  SELECT string_agg(format_type(p.type, NULL), ', ' ORDER BY p.k) INTO argument_types
+    FROM pg_prepared_statements s, unnest(s.parameter_types) WITH ORDINALITY AS p(type, k) WHERE s.name = probe;
+  -- A prepared statement outlives a failed transaction: it goes before anything else can fail.
+  EXECUTE format('DEALLOCATE %I', probe);
+  SELECT string_agg(format('%I %s', c.name, format_type(c.type, c.modifier)), ', ' ORDER BY c.k) INTO result_columns
+    FROM unnest(column_names, column_types, column_type_modifiers) WITH ORDINALITY AS c(name, type, modifier, k);
+  -- The result columns are also the function's OUT parameters: in its body, a name means the column.
+  EXECUTE format('CREATE FUNCTION %I(%s) RETURNS TABLE (%s) LANGUAGE plpgsql AS %L',
+    function_name, coalesce(argument_types, ''), result_columns,
+    E'#variable_conflict use_column\nBEGIN\nRETURN QUERY ' || statement || E'\n;\nEND');
+EXCEPTION WHEN duplicate_function OR unique_violation THEN
+  NULL;
+END
+$define$;

@@ -1,0 +1,126 @@
+/**
+ * Hot statements over Neon's SQL over HTTP, sent as calls of functions that keep their plans.
+ *
+ * SQL over HTTP has no prepared statements: Postgres parses, analyses and plans every statement anew.
+ * For an upload's statement that is two thirds of its Postgres CPU (`npm run bench:statement`: ~2.5 ms
+ * sent as is, ~0.9 ms through its function). A PL/pgSQL function keeps the plans of its statements for
+ * the life of the session, and Neon's pooled sessions outlive requests. So a statement that
+ * `preparedRows` or `readBatch` (client.ts) sends over HTTP goes as `SELECT * FROM qaboard_s_<hash>($1, …)`:
+ * the function whose body it is, named by a SHA-256 of the schema version and its text — a statement
+ * that differs, or a schema that changed, has a function of its own.
+ *
+ * Nobody installs these functions ahead of time. The first call of a statement's function that doesn't
+ * exist yet fails with `undefined_function`, having done nothing: the statement is then sent as is, and
+ * defined as a function from its text and the columns it answered (`qaboard_define_statement_function`,
+ * drizzle/0013). Functions of statements the app no longer sends stay, unused; dropping them is safe,
+ * they are defined again when needed.
+ */
+import { sql, type SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import { databaseFailure } from '../lib/database-failure';
+import { SCHEMA_VERSION } from './schema-version';
+
+/** A result column as the Neon driver describes it. */
+interface Field {
+  name: string;
+  dataTypeID: number;
+  dataTypeModifier?: number;
+}
+interface FullResult {
+  rows: unknown[];
+  fields: Field[];
+}
+
+/** What is used of a Drizzle handle on Neon's HTTP session (client.ts's `Db`, which imports this module). */
+interface HttpDb {
+  execute(query: SQL): PromiseLike<unknown>;
+}
+
+const dialect = new PgDialect();
+
+/** Postgres's FUNC_MAX_ARGS: a statement with more parameters is sent as is. */
+const MAX_FUNCTION_ARGUMENTS = 100;
+
+/** Function names by statement text: few distinct texts (bounded all the same, as client.ts `statementNames`). */
+const functionNames = new Map<string, Promise<string>>();
+const MAX_FUNCTION_NAMES = 1_000;
+
+/**
+ * Statements whose function this isolate could not define (e.g. a result column named twice, which a
+ * function can't return, or a role that may not create functions): sent as is from then on.
+ */
+const sentAsIs = new Set<string>();
+
+function functionName(text: string): Promise<string> {
+  let name = functionNames.get(text);
+  if (name) return name;
+  name = crypto.subtle.digest('SHA-256', new TextEncoder().encode(`${SCHEMA_VERSION}\n${text}`)).then((digest) => {
+    const hex = [...new Uint8Array(digest, 0, 20)].map((byte) => byte.toString(16).padStart(2, '0')).join('');
+    return `qaboard_s_${hex}`;
+  });
+  if (functionNames.size >= MAX_FUNCTION_NAMES) functionNames.clear();
+  functionNames.set(text, name);
+  return name;
+}
+
+/** The function a compiled statement is sent as, or undefined when it goes as is. */
+async function functionOf(statement: { sql: string; params: unknown[] }): Promise<string | undefined> {
+  if (sentAsIs.has(statement.sql) || statement.params.length > MAX_FUNCTION_ARGUMENTS) return undefined;
+  return functionName(statement.sql);
+}
+
+const callOf = (name: string, params: unknown[]) =>
+  sql`SELECT * FROM ${sql.identifier(name)}(${sql.join(
+    params.map((param) => sql.param(param)),
+    sql`, `,
+  )})`;
+
+/** Whether the call failed because one of `names` doesn't exist (yet), and so did nothing. */
+function isMissingFunction(error: unknown, names: (string | undefined)[]) {
+  const failure = databaseFailure(error);
+  return failure?.code === '42883' && names.some((name) => name && failure.message.includes(name));
+}
+
+async function defineFunction(db: HttpDb, name: string, text: string, fields: Field[]) {
+  try {
+    await db.execute(
+      sql`SELECT qaboard_define_statement_function(${name}, ${text}, ${sql.param(fields.map((field) => field.name))}::text[],
+        ${sql.param(fields.map((field) => field.dataTypeID))}::oid[], ${sql.param(fields.map((field) => field.dataTypeModifier ?? -1))}::int[])`,
+    );
+  } catch (error) {
+    sentAsIs.add(text);
+    console.error(`statement ${name} is sent as is from now on, its function could not be defined:`, databaseFailure(error)?.message ?? error);
+  }
+}
+
+/** The rows of one statement, sent over HTTP as its function's call. */
+export async function functionRows<T>(db: HttpDb, query: SQL): Promise<T[]> {
+  const statement = dialect.sqlToQuery(query);
+  const name = await functionOf(statement);
+  if (name) {
+    try {
+      return ((await db.execute(callOf(name, statement.params))) as unknown as FullResult).rows as T[];
+    } catch (error) {
+      if (!isMissingFunction(error, [name])) throw error;
+    }
+  }
+  const result = (await db.execute(query)) as unknown as FullResult;
+  if (name) await defineFunction(db, name, statement.sql, result.fields);
+  return result.rows as T[];
+}
+
+/** The rows of independent statements, sent over HTTP as one request (Neon's batch: one transaction) of their functions' calls. */
+export async function functionBatch(db: HttpDb, queries: SQL[]): Promise<unknown[][]> {
+  const http = db as HttpDb & { batch(items: unknown[]): Promise<FullResult[]> };
+  const statements = queries.map((query) => dialect.sqlToQuery(query));
+  const names = await Promise.all(statements.map(functionOf));
+  try {
+    const results = await http.batch(statements.map((statement, i) => db.execute(names[i] ? callOf(names[i], statement.params) : queries[i]!)));
+    return results.map((result) => result.rows);
+  } catch (error) {
+    if (!isMissingFunction(error, names)) throw error;
+  }
+  const results = await http.batch(queries.map((query) => db.execute(query)));
+  for (const [i, name] of names.entries()) if (name) await defineFunction(db, name, statements[i]!.sql, results[i]!.fields);
+  return results.map((result) => result.rows);
+}

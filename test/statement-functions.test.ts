@@ -1,0 +1,104 @@
+/**
+ * Hot statements over Neon's SQL over HTTP go as calls of functions that keep their plans
+ * (src/db/statement-functions.ts), through the local SQL-over-HTTP endpoint of scripts/neon-ws-proxy.ts
+ * in front of a real, migrated Postgres. Skipped without TEST_DATABASE_URL.
+ */
+import { sql } from 'drizzle-orm';
+import pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { startNeonWsProxy, type NeonWsProxy } from '../scripts/neon-ws-proxy';
+import { preparedRows, readBatch, type Db } from '../src/db/client';
+import { configureNeonForProxy, neonHttpDatabase } from '../src/db/connect-neon';
+import { connectNodeDatabase } from '../src/db/connect-node';
+import { createScratchDatabase } from './support/databases';
+
+const baseUrl = process.env.TEST_DATABASE_URL;
+
+describe.skipIf(!baseUrl)('statements over HTTP as functions keeping their plans (needs TEST_DATABASE_URL)', () => {
+  let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
+  let proxy: NeonWsProxy;
+  let db: Db;
+  let admin: pg.Client;
+  /** Each test's answers are its own (the texts are the same: every test starts with no function defined). */
+  let tag = 0;
+  const statement = () => sql`SELECT id, ${`text ${tag}`}::text AS label, now() > ${'2000-01-01'}::timestamptz AS recent FROM projects WHERE id = ANY(${'{a,b}'}::text[]) ORDER BY id`;
+
+  const statementFunctions = async () =>
+    (await admin.query<{ name: string }>(`SELECT proname AS name FROM pg_proc WHERE proname LIKE 'qaboard_s_%' ORDER BY proname`)).rows.map((row) => row.name);
+
+  beforeAll(async () => {
+    scratch = await createScratchDatabase(baseUrl!);
+    await (await connectNodeDatabase({ kind: 'postgres', url: scratch.url })).close(); // migrates
+    proxy = await startNeonWsProxy();
+    configureNeonForProxy(proxy.url);
+    db = neonHttpDatabase(scratch.url);
+    admin = new pg.Client({ connectionString: scratch.url });
+    await admin.connect();
+    await admin.query(`INSERT INTO projects (id, data) VALUES ('a', '{}'), ('b', '{}'), ('c', '{}')`);
+  });
+  afterAll(async () => {
+    await admin?.end();
+    await proxy?.close();
+    await scratch?.drop();
+  });
+  beforeEach(async () => {
+    tag++;
+    for (const name of await statementFunctions()) await admin.query(`DROP FUNCTION ${name}`);
+  });
+
+  test('the first call defines the function and answers as the statement does; the next ones call it', async () => {
+    const expected = [
+      { id: 'a', label: `text ${tag}`, recent: true },
+      { id: 'b', label: `text ${tag}`, recent: true },
+    ];
+    expect(await preparedRows(db, statement())).toEqual(expected);
+    const [name] = await statementFunctions();
+    expect(name).toMatch(/^qaboard_s_[0-9a-f]{40}$/);
+    expect(await preparedRows(db, statement())).toEqual(expected);
+    expect(await statementFunctions()).toEqual([name]);
+
+    // Redefined to fail, the function is what the next call runs.
+    const signature = (await admin.query(`SELECT pg_get_function_identity_arguments('${name}'::regproc) AS args`)).rows[0].args;
+    await admin.query(`CREATE OR REPLACE FUNCTION ${name}(${signature}) RETURNS TABLE (id text, label text, recent boolean)
+      LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'called the function'; END $$`);
+    await expect(preparedRows(db, statement())).rejects.toMatchObject({ cause: { message: 'called the function' } });
+  });
+
+  test('a dropped function is defined again by the next call, which answers', async () => {
+    await preparedRows(db, statement());
+    const [name] = await statementFunctions();
+    await admin.query(`DROP FUNCTION ${name}`);
+    expect(await preparedRows(db, statement())).toHaveLength(2);
+    expect(await statementFunctions()).toEqual([name]);
+  });
+
+  test('sessions defining the same function at once all answer, and one function is defined', async () => {
+    const answers = await Promise.all(Array.from({ length: 8 }, () => preparedRows(db, statement())));
+    for (const rows of answers) expect(rows).toHaveLength(2);
+    expect(await statementFunctions()).toHaveLength(1);
+  });
+
+  test("a statement a function can't return (a column named twice) is sent as is, and answers every time", async () => {
+    const twice = () => sql`SELECT id, data AS id FROM projects WHERE id = ${`c`} AND ${tag}::int > 0`;
+    expect(await preparedRows(db, twice())).toEqual([{ id: {} }]);
+    expect(await preparedRows(db, twice())).toEqual([{ id: {} }]);
+    expect(await statementFunctions()).toEqual([]);
+  });
+
+  test('a batch defines the function of each of its statements and answers in order', async () => {
+    const count = sql`SELECT count(*)::int AS n, ${tag}::int AS tag FROM projects WHERE id IN ('a', 'b', 'c')`;
+    const first = [[{ id: 'a', label: `text ${tag}`, recent: true }, { id: 'b', label: `text ${tag}`, recent: true }], [{ n: 3, tag }]];
+    expect(await readBatch(db, [statement(), count])).toEqual(first);
+    expect(await statementFunctions()).toHaveLength(2);
+    expect(await readBatch(db, [statement(), count])).toEqual(first);
+    expect(await statementFunctions()).toHaveLength(2);
+  });
+
+  test('a statement failing in its function fails as it would sent as is, and writes nothing', async () => {
+    const insert = (id: string) => sql`INSERT INTO projects (id, data) VALUES (${id}, ${`{"tag": ${tag}}`}::jsonb) RETURNING id`;
+    expect(await preparedRows(db, insert(`new ${tag}`))).toEqual([{ id: `new ${tag}` }]);
+    expect(await statementFunctions()).toHaveLength(1);
+    await expect(preparedRows(db, insert('a'))).rejects.toMatchObject({ cause: { code: '23505', constraint: 'projects_pkey' } });
+    expect((await admin.query(`SELECT id FROM projects WHERE data ? 'tag'`)).rows).toEqual([{ id: `new ${tag}` }]);
+  });
+});
