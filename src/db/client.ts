@@ -85,7 +85,7 @@ export const sendsBatchesTogether = (db: Db) => sessionKind(db) === 'NeonHttpSes
 /**
  * Runs statements that don't depend on each other's answers and returns their rows in order. Over
  * Neon's SQL over HTTP every statement is a round trip of its own: there they go as one request
- * (Neon's non-interactive batch, one transaction, so one snapshot). Elsewhere a statement costs no
+ * (Neon's non-interactive batch: one read-only REPEATABLE READ transaction, so one snapshot). Elsewhere a statement costs no
  * request of its own and they run one after the other. Either way, as `preparedRows` sends them.
  */
 export async function readBatch(db: Db, queries: SQL[]): Promise<unknown[][]> {
