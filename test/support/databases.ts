@@ -12,11 +12,16 @@ import pg from 'pg';
 import ws from 'ws';
 import { startNeonWsProxy } from '../../scripts/neon-ws-proxy';
 import { DEFAULT_DATABASE_TIMEOUTS, poolTimeouts, queryRows, type DatabaseTimeouts, type Db } from '../../src/db/client';
-import { configureNeonForProxy } from '../../src/db/connect-neon';
+import { configureNeonForProxy, neonHttpDatabase, withTransactionPool } from '../../src/db/connect-neon';
 import { connectNodeDatabase } from '../../src/db/connect-node';
 import * as schema from '../../src/db/schema';
 
 export type EngineName = 'pglite' | 'pg' | 'neon';
+/**
+ * The Worker's default transport, Neon's SQL over HTTP (`neonHttpDatabase`, a WebSocket session only for
+ * interactive transactions): for tests of the paths that differ on it; not one of `engineNames`.
+ */
+export const NEON_HTTP = 'neon-http' as const;
 
 export interface TestDatabase {
   db: Db;
@@ -51,7 +56,7 @@ export interface TestDatabaseOptions {
   timeouts?: DatabaseTimeouts;
 }
 
-export async function openTestDatabase(engine: EngineName, options: TestDatabaseOptions = {}): Promise<TestDatabase> {
+export async function openTestDatabase(engine: EngineName | typeof NEON_HTTP, options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   if (engine === 'pglite') return connectNodeDatabase({ kind: 'pglite' });
   const scratch = await createScratchDatabase(process.env.TEST_DATABASE_URL!);
   const url = options.urlFor?.(scratch.url) ?? scratch.url;
@@ -63,6 +68,10 @@ export async function openTestDatabase(engine: EngineName, options: TestDatabase
   const proxy = await startNeonWsProxy();
   neonConfig.webSocketConstructor = ws;
   configureNeonForProxy(proxy.url);
+  if (engine === NEON_HTTP) {
+    const invocation = withTransactionPool(neonHttpDatabase(url, options.timeouts), url, options.timeouts);
+    return { db: invocation.db, close: async () => (await invocation.end(), await proxy.close(), await scratch.drop()) };
+  }
   const pool = new NeonPool({ connectionString: url, max: 20, ...poolTimeouts(options.timeouts ?? DEFAULT_DATABASE_TIMEOUTS) });
   pool.on('error', () => {}); // idle connections dropped at teardown
   return {

@@ -32,10 +32,7 @@ export interface CommitDetailsOptions {
   withOutputs: boolean;
   /** Where files are when a project's qaboard.yaml doesn't say (the server's `FILES_STORAGE`). */
   defaultStorage?: StorageMode;
-  /**
-   * The outputs' texts of batches read before, by batch id (see `detailsWithKeptOutputs`). Used
-   * where statements run one after the other; over Neon's HTTP they all go in one request instead.
-   */
+  /** The outputs' texts of batches read before, by batch id (see `detailsWithKeptOutputs`). */
   keptOutputs?: VersionedTexts;
 }
 
@@ -174,21 +171,77 @@ export async function assembleDetails(
 /** Where the files of each commit's batches' outputs are, by commit id. */
 type OutputLocators = Map<number, (batch: BatchRow) => OutputLocation>;
 
+/** A batch shown: where its outputs' files are, and the version of its outputs' text. */
+interface VersionedBatch {
+  id: number;
+  location: OutputLocation;
+  version: string;
+}
+
+/** The batches of `rows` shown (those of the commits located), with their versions. */
+function versionedBatches(rows: BatchCountsRow[], locators: OutputLocators): VersionedBatch[] {
+  return rows.flatMap((row) => {
+    const locate = locators.get(row.ciCommitId);
+    if (!locate) return [];
+    const location = locate(row);
+    return [{ id: row.id, location, version: `${row.outputs_fingerprint}|${row.inputs_fingerprint}|${locationName(location)}` }];
+  });
+}
+
 /** The texts kept for the batches of `rows` whose version still holds, and the batches whose doesn't. */
 function keptTexts(rows: BatchCountsRow[], locators: OutputLocators, kept: VersionedTexts) {
   const texts = new Map<number, string>();
-  const stale: { id: number; location: OutputLocation; version: string }[] = [];
-  for (const row of rows) {
-    const locate = locators.get(row.ciCommitId);
-    if (!locate) continue;
-    const location = locate(row);
-    const version = `${row.outputs_fingerprint}|${row.inputs_fingerprint}|${locationName(location)}`;
-    const text = kept.get(String(row.id), version);
-    if (text === undefined) stale.push({ id: row.id, location, version });
-    else texts.set(row.id, text);
+  const stale: VersionedBatch[] = [];
+  for (const batch of versionedBatches(rows, locators)) {
+    const text = kept.get(String(batch.id), batch.version);
+    if (text === undefined) stale.push(batch);
+    else texts.set(batch.id, text);
   }
   return { texts, stale };
 }
+
+/** What a read of versions and texts in one snapshot found: every batch's summary, and its outputs' text. */
+interface Reread {
+  rows: BatchCountsRow[];
+  texts: Map<number, string>;
+}
+
+/** Keeps the texts of `stale` from `outputs` (read in the snapshot their versions were), and adds them to `texts`. */
+function keepTexts(stale: VersionedBatch[], outputs: OutputOfBatch[], texts: Map<number, string>, kept: VersionedTexts) {
+  const byBatch = outputsByBatch(outputs);
+  for (const { id, location, version } of stale) {
+    const text = outputsText(byBatch.get(id) ?? [], location);
+    kept.set(String(id), version, text);
+    texts.set(id, text);
+  }
+}
+
+/** The summaries again, and the outputs of the batches then stale, in one interactive read-only REPEATABLE READ transaction. */
+const rereadStale = (db: Db, summaries: SQL, locators: OutputLocators, kept: VersionedTexts): Promise<Reread> =>
+  db.transaction(
+    async (snapshot) => {
+      const rows = await preparedRows<BatchCountsRow>(snapshot, summaries);
+      const { texts, stale } = keptTexts(rows, locators, kept);
+      if (stale.length) keepTexts(stale, await preparedRows<OutputOfBatch>(snapshot, outputsQuery(sql`${intArrayLiteral(stale.map((batch) => batch.id))}::int[]`)), texts, kept);
+      return { rows, texts };
+    },
+    { isolationLevel: 'repeatable read', accessMode: 'read only' },
+  );
+
+/**
+ * Over Neon's HTTP, where a transaction whose next statement depends on the previous one's answer
+ * would open a session of its own: the summaries and the outputs of every batch shown, in one request
+ * (`readBatch`: one snapshot), and every batch's text kept from them.
+ */
+async function rereadAll(db: Db, summaries: SQL, batchIds: SQL, locators: OutputLocators, kept: VersionedTexts): Promise<Reread> {
+  const [rows, outputs] = (await readBatch(db, [summaries, outputsQuery(batchIds)])) as [BatchCountsRow[], OutputOfBatch[]];
+  const texts = new Map<number, string>();
+  keepTexts(versionedBatches(rows, locators), outputs, texts, kept);
+  return { rows, texts };
+}
+
+/** The statement reading the summaries of the batches of `commitIds` with their versions, for `commitDetails` to use kept texts. */
+export const versionsQuery = (commitIds: SQL, options: CommitDetailsOptions) => batchSummariesQuery(commitIds, options.metrics, options.batchLabel, true);
 
 /**
  * The details of commits with the outputs' texts of their batches kept from earlier reads where
@@ -197,44 +250,39 @@ function keptTexts(rows: BatchCountsRow[], locators: OutputLocators, kept: Versi
  * commits again and again, most of them finished. A batch's text is exact while its version holds:
  * the fingerprints of its outputs and of their test inputs (all of their JSON), and its location
  * (their URLs). When a version changed, the summaries are read again with the outputs of the
- * changed batches in one snapshot: a text read later than its version could be stored under a
- * version a later write brings back (an output added in between, then deleted).
+ * changed batches (over Neon's HTTP, of every batch shown) in one snapshot: a text read later than
+ * its version could be stored under a version a later write brings back (an output added in
+ * between, then deleted).
  */
-async function detailsWithKeptOutputs(db: Db, commits: CommitRow[], commitIds: SQL, options: CommitDetailsOptions, kept: VersionedTexts) {
-  const summaries = batchSummariesQuery(commitIds, options.metrics, options.batchLabel, true);
+async function detailsWithKeptOutputs(db: Db, commits: CommitRow[], options: CommitDetailsOptions, kept: VersionedTexts, versions: BatchCountsRow[]) {
+  const ids = commitIdsOf(commits);
   const locators: OutputLocators = new Map(commits.map((commit) => [commit.commitId, outputLocations(commit, options.defaultStorage)]));
-  let rows = await preparedRows<BatchCountsRow>(db, summaries);
+  let rows = versions;
   let { texts, stale } = keptTexts(rows, locators, kept);
   if (stale.length) {
-    ({ rows, texts } = await db.transaction(
-      async (snapshot) => {
-        const rowsNow = await preparedRows<BatchCountsRow>(snapshot, summaries);
-        const now = keptTexts(rowsNow, locators, kept);
-        if (now.stale.length) {
-          const byBatch = outputsByBatch(await preparedRows<OutputOfBatch>(snapshot, outputsQuery(sql`${intArrayLiteral(now.stale.map((batch) => batch.id))}::int[]`)));
-          for (const { id, location, version } of now.stale) {
-            const text = outputsText(byBatch.get(id) ?? [], location);
-            kept.set(String(id), version, text);
-            now.texts.set(id, text);
-          }
-        }
-        return { rows: rowsNow, texts: now.texts };
-      },
-      { isolationLevel: 'repeatable read', accessMode: 'read only' },
-    ));
+    const summaries = versionsQuery(ids, options);
+    ({ rows, texts } = sendsBatchesTogether(db)
+      ? await rereadAll(db, summaries, batchIdsOf(ids, options.batchLabel), locators, kept)
+      : await rereadStale(db, summaries, locators, kept));
   }
   // Outside the snapshot: computing aggregates the cache misses stores them.
   return commitsJson(db, commits, rows, options, (row) => () => texts.get(row.id)!);
 }
 
+const commitIdsOf = (commits: CommitRow[]) => sql`${intArrayLiteral(commits.map((c) => c.commitId))}::int[]`;
+
 /**
- * The details of commits already read: with the outputs kept where statements run one after the
- * other (`detailsWithKeptOutputs`), else their batches' statements in one request (readBatch).
+ * The details of commits already read: with the outputs kept when the server keeps them
+ * (`detailsWithKeptOutputs`; `versions`, when the caller read them with the commits, is what
+ * `versionsQuery` answered for them), else their batches' statements in one request (readBatch).
  */
-export async function commitDetails(db: Db, commits: CommitRow[], options: CommitDetailsOptions): Promise<CommitJson[]> {
+export async function commitDetails(db: Db, commits: CommitRow[], options: CommitDetailsOptions, versions?: unknown[]): Promise<CommitJson[]> {
   if (!commits.length) return [];
-  const ids = sql`${intArrayLiteral(commits.map((c) => c.commitId))}::int[]`;
-  const kept = options.withOutputs && !sendsBatchesTogether(db) ? options.keptOutputs : undefined;
-  if (kept) return detailsWithKeptOutputs(db, commits, ids, options, kept);
+  const ids = commitIdsOf(commits);
+  const kept = keptOutputsOf(options);
+  if (kept) return detailsWithKeptOutputs(db, commits, options, kept, (versions ?? (await preparedRows(db, versionsQuery(ids, options)))) as BatchCountsRow[]);
   return assembleDetails(db, commits, await readBatch(db, detailsQueries(ids, options)), options);
 }
+
+/** The outputs' texts kept, when the read shows outputs and the server keeps them. */
+export const keptOutputsOf = (options: CommitDetailsOptions) => (options.withOutputs ? options.keptOutputs : undefined);

@@ -4,7 +4,7 @@ import { notFound } from '../../lib/problem';
 import { referenceBranchOf } from '../projects/reference-branch';
 import { commitColumns, type CommitRow } from '../rows';
 import type { CommitJson } from '../v1-json';
-import { assembleDetails, commitDetails, detailsQueries, type CommitDetailsOptions } from './commit-details';
+import { assembleDetails, commitDetails, detailsQueries, keptOutputsOf, versionsQuery, type CommitDetailsOptions } from './commit-details';
 
 /** Branch names are stored as seen: `x` from the CLI, sometimes `origin/x`. Match both. */
 const onBranch = (branch: string) => sql`c.branch IN (${branch}, ${'origin/' + branch})`;
@@ -82,14 +82,22 @@ export async function latestSuccessfulCommitRow(
 /**
  * The commit a statement finds (`found`: `columns` → SQL) with its details. Where statements are
  * sent together (one request over Neon's HTTP, readBatch), the details' statements find the commit
- * themselves; elsewhere they run one after the other anyway, and the commit is read first.
+ * themselves — with outputs kept, only the versions of its batches, the outputs only if a text
+ * doesn't hold (`commitDetails`); elsewhere they run one after the other anyway, and the commit is
+ * read first.
  */
 async function foundCommitDetails(db: Db, found: (columns: SQL) => SQL, options: CommitDetailsOptions): Promise<CommitJson | undefined> {
   if (!sendsBatchesTogether(db)) {
     const [commit] = await preparedRows<CommitRow>(db, found(commitColumns));
     return commit && (await commitDetails(db, [commit], options))[0];
   }
-  const [rows, ...details] = await readBatch(db, [found(commitColumns), ...detailsQueries(sql`ARRAY(${found(sql`c.id`)})`, options)]);
+  const foundIds = sql`ARRAY(${found(sql`c.id`)})`;
+  if (keptOutputsOf(options)) {
+    const [rows, versions] = await readBatch(db, [found(commitColumns), versionsQuery(foundIds, options)]);
+    const commit = rows![0] as CommitRow | undefined;
+    return commit && (await commitDetails(db, [commit], options, versions))[0];
+  }
+  const [rows, ...details] = await readBatch(db, [found(commitColumns), ...detailsQueries(foundIds, options)]);
   const commit = rows![0] as CommitRow | undefined;
   return commit && (await assembleDetails(db, [commit], details, options))[0];
 }
