@@ -215,6 +215,8 @@ interface Figures {
   cpuPerUpload: number;
   /** Postgres's CPU per upload (every `postgres` process of the machine): planning and running what the app sends. */
   postgresCpuPerUpload: number;
+  /** This process's CPU per upload: the load's client and, for the Worker modes, the local Neon proxy (Neon's side in production). */
+  benchCpuPerUpload: number;
   cpuPerRead: number;
   profiles?: { uploads: Array<{ name: string; ms: number }>; reads: Array<{ name: string; ms: number }> };
 }
@@ -249,6 +251,7 @@ async function benchModeOn(databaseUrl: string, mode: Mode, proxy: NeonWsProxy):
     const sessionsBefore = await sessionsOf(name);
     const cpuBeforeUploads = cpuMs(pid);
     const postgresBeforeUploads = postgresCpuSeconds();
+    const benchBeforeUploads = process.cpuUsage();
     const latencies: number[] = [];
     let next = 0;
     const started = performance.now();
@@ -265,6 +268,7 @@ async function benchModeOn(databaseUrl: string, mode: Mode, proxy: NeonWsProxy):
     const seconds = (performance.now() - started) / 1000;
     const cpuUploads = cpuMs(pid) - cpuBeforeUploads;
     const postgresUploads = (postgresCpuSeconds() - postgresBeforeUploads) * 1000;
+    const benchUsage = process.cpuUsage(benchBeforeUploads);
     const uploadProfile = await inspector?.stop();
 
     const commitUrl = `${server.url}/api/v1/commit/${shaOf(1)}?project=bench%2Fworker`;
@@ -294,6 +298,7 @@ async function benchModeOn(databaseUrl: string, mode: Mode, proxy: NeonWsProxy):
       sessionsPerRequest: sessions / (UPLOADS + READS + 21),
       cpuPerUpload: cpuUploads / UPLOADS,
       postgresCpuPerUpload: postgresUploads / UPLOADS,
+      benchCpuPerUpload: (benchUsage.user + benchUsage.system) / 1000 / UPLOADS,
       cpuPerRead: cpuReads / READS,
       profiles: uploadProfile && readProfile && { uploads: uploadProfile, reads: readProfile },
     };
@@ -321,13 +326,13 @@ try {
 const f1 = (n: number) => n.toFixed(1);
 const node = results.find((r) => r.mode === 'node');
 console.log(`\n${UPLOADS} uploads at concurrency ${CONCURRENCY} (${Math.ceil(UPLOADS / INPUTS_PER_COMMIT)} commits of up to ${INPUTS_PER_COMMIT} inputs), then GET /api/v1/commit/:id of ${INPUTS_PER_COMMIT} outputs ×${READS}, one at a time\n`);
-console.log('| mode | uploads/s | POST p50 / p95 / p99 ms | GET /commit p50 / p95 / p99 ms | sessions/request | app CPU ms/upload | app CPU ms/GET /commit | Postgres CPU ms/upload |');
-console.log('|---|---|---|---|---|---|---|---|');
+console.log('| mode | uploads/s | POST p50 / p95 / p99 ms | GET /commit p50 / p95 / p99 ms | sessions/request | app CPU ms/upload | app CPU ms/GET /commit | Postgres CPU ms/upload | client + proxy CPU ms/upload |');
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   console.log(
     `| ${r.mode} | ${r.uploadsPerSecond.toFixed(0)}${node && r !== node ? ` (${((100 * r.uploadsPerSecond) / node.uploadsPerSecond).toFixed(0)}% of node)` : ''} | ` +
       `${f1(r.upload.p50)} / ${f1(r.upload.p95)} / ${f1(r.upload.p99)} | ${f1(r.read.p50)} / ${f1(r.read.p95)} / ${f1(r.read.p99)} | ` +
-      `${r.sessionsPerRequest.toFixed(3)} | ${r.cpuPerUpload.toFixed(2)} | ${r.cpuPerRead.toFixed(2)} | ${r.postgresCpuPerUpload.toFixed(2)} |`,
+      `${r.sessionsPerRequest.toFixed(3)} | ${r.cpuPerUpload.toFixed(2)} | ${r.cpuPerRead.toFixed(2)} | ${r.postgresCpuPerUpload.toFixed(2)} | ${r.benchCpuPerUpload.toFixed(2)} |`,
   );
 }
 if (node) {
