@@ -4,11 +4,19 @@
 -- sessions outlive requests: src/db/statement-functions.ts sends a hot statement as the call of a function
 -- whose body is that statement, which this function defines the first time it is needed.
 --
+-- The functions live in a schema of their own, where only its owner (the role that runs the migrations)
+-- may create: no other role of a shared database can plant a function under a name the app will call.
+CREATE SCHEMA qaboard_statements;
+--> statement-breakpoint
+REVOKE ALL ON SCHEMA qaboard_statements FROM PUBLIC;
+--> statement-breakpoint
 -- `statement` is the statement's text with its $1…$n parameters, as the app sends it. Its parameter types
 -- are the ones Postgres infers for it (PREPARE, then pg_prepared_statements); its result columns are those
 -- an execution of it answered (names, type oids and modifiers), since Postgres 15 can't tell them without
--- running it. Another session defining the same function first is not an error (duplicate_function, or
--- unique_violation when both create it at the same moment).
+-- running it. They make a composite type of the same name, which the function returns rows of: no OUT
+-- parameters, whose names would stand for columns of the statement's own tables in its body. Another
+-- session defining the same function first is not an error (duplicate_object, or unique_violation when
+-- both create it at the same moment).
 CREATE FUNCTION qaboard_define_statement_function(
   function_name text, statement text, column_names text[], column_types oid[], column_type_modifiers int[]
 ) RETURNS void LANGUAGE plpgsql AS $define$
@@ -24,11 +32,13 @@ BEGIN
   EXECUTE format('DEALLOCATE %I', probe);
   SELECT string_agg(format('%I %s', c.name, format_type(c.type, c.modifier)), ', ' ORDER BY c.k) INTO result_columns
     FROM unnest(column_names, column_types, column_type_modifiers) WITH ORDINALITY AS c(name, type, modifier, k);
-  -- The result columns are also the function's OUT parameters: in its body, a name means the column.
-  EXECUTE format('CREATE FUNCTION %I(%s) RETURNS TABLE (%s) LANGUAGE plpgsql AS %L',
-    function_name, coalesce(argument_types, ''), result_columns,
-    E'#variable_conflict use_column\nBEGIN\nRETURN QUERY ' || statement || E'\n;\nEND');
-EXCEPTION WHEN duplicate_function OR unique_violation THEN
+  -- The type stays when only the function was dropped.
+  IF to_regtype(format('qaboard_statements.%I', function_name)) IS NULL THEN
+    EXECUTE format('CREATE TYPE qaboard_statements.%I AS (%s)', function_name, result_columns);
+  END IF;
+  EXECUTE format('CREATE FUNCTION qaboard_statements.%I(%s) RETURNS SETOF qaboard_statements.%I LANGUAGE plpgsql AS %L',
+    function_name, coalesce(argument_types, ''), function_name, E'BEGIN\nRETURN QUERY ' || statement || E'\n;\nEND');
+EXCEPTION WHEN duplicate_object OR duplicate_function OR unique_violation THEN
   NULL;
 END
 $define$;

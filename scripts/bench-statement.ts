@@ -58,7 +58,7 @@ const send: Record<Way, (client: pg.Client, i: number) => Promise<unknown>> = {
   },
   function: (client) => {
     const { params } = nextStatement();
-    return client.query(`SELECT * FROM ${FUNCTION}(${params.map((_, k) => `$${k + 1}`).join(', ')})`, params);
+    return client.query(`SELECT * FROM qaboard_statements.${FUNCTION}(${params.map((_, k) => `$${k + 1}`).join(', ')})`, params);
   },
   PREPARE: async (client, i) => {
     await client.query(`PREPARE upload_${i} AS ${nextStatement().sql}`);

@@ -24,7 +24,11 @@ describe.skipIf(!baseUrl)('statements over HTTP as functions keeping their plans
   const statement = () => sql`SELECT id, ${`text ${tag}`}::text AS label, now() > ${'2000-01-01'}::timestamptz AS recent FROM projects WHERE id = ANY(${'{a,b}'}::text[]) ORDER BY id`;
 
   const statementFunctions = async () =>
-    (await admin.query<{ name: string }>(`SELECT proname AS name FROM pg_proc WHERE proname LIKE 'qaboard_s_%' ORDER BY proname`)).rows.map((row) => row.name);
+    (
+      await admin.query<{ name: string }>(
+        `SELECT proname AS name FROM pg_proc WHERE pronamespace = 'qaboard_statements'::regnamespace AND proname LIKE 'qaboard_s_%' ORDER BY proname`,
+      )
+    ).rows.map((row) => row.name);
 
   beforeAll(async () => {
     scratch = await createScratchDatabase(baseUrl!);
@@ -35,6 +39,8 @@ describe.skipIf(!baseUrl)('statements over HTTP as functions keeping their plans
     admin = new pg.Client({ connectionString: scratch.url });
     await admin.connect();
     await admin.query(`INSERT INTO projects (id, data) VALUES ('a', '{}'), ('b', '{}'), ('c', '{}')`);
+    await admin.query(`CREATE TABLE measures (id int PRIMARY KEY, value int)`);
+    await admin.query(`INSERT INTO measures VALUES (1, 10)`);
   });
   afterAll(async () => {
     await admin?.end();
@@ -43,7 +49,7 @@ describe.skipIf(!baseUrl)('statements over HTTP as functions keeping their plans
   });
   beforeEach(async () => {
     tag++;
-    for (const name of await statementFunctions()) await admin.query(`DROP FUNCTION ${name}`);
+    for (const name of await statementFunctions()) await admin.query(`DROP TYPE qaboard_statements.${name} CASCADE`);
   });
 
   test('the first call defines the function and answers as the statement does; the next ones call it', async () => {
@@ -58,8 +64,9 @@ describe.skipIf(!baseUrl)('statements over HTTP as functions keeping their plans
     expect(await statementFunctions()).toEqual([name]);
 
     // Redefined to fail, the function is what the next call runs.
-    const signature = (await admin.query(`SELECT pg_get_function_identity_arguments('${name}'::regproc) AS args`)).rows[0].args;
-    await admin.query(`CREATE OR REPLACE FUNCTION ${name}(${signature}) RETURNS TABLE (id text, label text, recent boolean)
+    const fn = `qaboard_statements.${name}`;
+    const signature = (await admin.query(`SELECT pg_get_function_identity_arguments('${fn}'::regproc) AS args`)).rows[0].args;
+    await admin.query(`CREATE OR REPLACE FUNCTION ${fn}(${signature}) RETURNS SETOF ${fn}
       LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'called the function'; END $$`);
     await expect(preparedRows(db, statement())).rejects.toMatchObject({ cause: { message: 'called the function' } });
   });
@@ -67,9 +74,29 @@ describe.skipIf(!baseUrl)('statements over HTTP as functions keeping their plans
   test('a dropped function is defined again by the next call, which answers', async () => {
     await preparedRows(db, statement());
     const [name] = await statementFunctions();
-    await admin.query(`DROP FUNCTION ${name}`);
+    await admin.query(`DROP FUNCTION qaboard_statements.${name}`); // its result type stays
     expect(await preparedRows(db, statement())).toHaveLength(2);
     expect(await statementFunctions()).toEqual([name]);
+    await admin.query(`DROP TYPE qaboard_statements.${name} CASCADE`);
+    expect(await preparedRows(db, statement())).toHaveLength(2);
+    expect(await statementFunctions()).toEqual([name]);
+  });
+
+  test("a table changed under a function (a column's type): the statement answers, sent as is from then on", async () => {
+    const read = () => sql`SELECT id, value FROM measures WHERE id = ${1} AND ${tag}::int > 0`;
+    expect(await preparedRows(db, read())).toEqual([{ id: 1, value: 10 }]);
+    const [name] = await statementFunctions();
+    expect(await preparedRows(db, read())).toEqual([{ id: 1, value: 10 }]); // through the function
+    await admin.query(`ALTER TABLE measures ALTER value TYPE numeric`);
+    try {
+      expect(await preparedRows(db, read())).toEqual([{ id: 1, value: '10' }]); // numeric comes as text, as sent as is
+      // Sent as is from now on: a function redefined to fail is not called.
+      await admin.query(`CREATE OR REPLACE FUNCTION qaboard_statements.${name}(integer, integer) RETURNS SETOF qaboard_statements.${name}
+        LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'called the function'; END $$`);
+      expect(await preparedRows(db, read())).toEqual([{ id: 1, value: '10' }]);
+    } finally {
+      await admin.query(`ALTER TABLE measures ALTER value TYPE int`);
+    }
   });
 
   test('sessions defining the same function at once all answer, and one function is defined', async () => {

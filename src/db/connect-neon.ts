@@ -53,7 +53,7 @@ export function neonHttpDatabase(connectionString: string, timeouts: DatabaseTim
   const query: typeof sql.query = (text, params, options) => send(text, params, { ...options, fetchOptions: deadline(options?.fetchOptions) });
   // A batch (`db.batch`) is one request: the options of its statements are not sent, its own are. Batches are
   // client.ts `readBatch`'s, independent reads that must see one snapshot: REPEATABLE READ (under READ COMMITTED
-  // each statement takes its own), and READ ONLY.
+  // each statement takes its own), and READ ONLY — a batch that writes is refused (25006): give it its own options.
   const transaction: typeof sql.transaction = (queries, options) =>
     sendBatch(queries, { isolationLevel: 'RepeatableRead', readOnly: true, ...options, fetchOptions: deadline(options?.fetchOptions) });
   // Drizzle calls `client.query` when there is one: every statement (or batch) gets its own deadline.

@@ -5,15 +5,21 @@
  * For an upload's statement that is two thirds of its Postgres CPU (`npm run bench:statement`: ~2.5 ms
  * sent as is, ~0.9 ms through its function). A PL/pgSQL function keeps the plans of its statements for
  * the life of the session, and Neon's pooled sessions outlive requests. So a statement that
- * `preparedRows` or `readBatch` (client.ts) sends over HTTP goes as `SELECT * FROM qaboard_s_<hash>($1, …)`:
- * the function whose body it is, named by a SHA-256 of the schema version and its text — a statement
- * that differs, or a schema that changed, has a function of its own.
+ * `preparedRows` or `readBatch` (client.ts) sends over HTTP goes as
+ * `SELECT * FROM qaboard_statements.qaboard_s_<hash>($1, …)`: the function whose body it is, named by a
+ * SHA-256 of the schema version and its text — a statement that differs, or a schema that changed, has a
+ * function of its own.
  *
  * Nobody installs these functions ahead of time. The first call of a statement's function that doesn't
  * exist yet fails with `undefined_function`, having done nothing: the statement is then sent as is, and
  * defined as a function from its text and the columns it answered (`qaboard_define_statement_function`,
- * drizzle/0013). Functions of statements the app no longer sends stay, unused; dropping them is safe,
- * they are defined again when needed.
+ * drizzle/0013). A function that can't serve its statement fails having done nothing too — its
+ * statement's columns no longer have the types it was defined with (its tables changed under a schema
+ * version that didn't: a migration run after the deploy, a hand-made change), or the role may not use the
+ * functions' schema: the statement is sent as is, from then on.
+ * Functions of statements the app no longer sends stay, unused; dropping them is safe (`DROP TYPE
+ * qaboard_statements.qaboard_s_… CASCADE` takes the function with its result type): they are defined
+ * again when needed.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
@@ -40,6 +46,15 @@ const dialect = new PgDialect();
 
 /** Postgres's FUNC_MAX_ARGS: a statement with more parameters is sent as is. */
 const MAX_FUNCTION_ARGUMENTS = 100;
+const SCHEMA = sql.identifier('qaboard_statements');
+const UNDEFINED_FUNCTION = '42883';
+/**
+ * Failures of a call that say the function can't serve its statement, having run nothing: RETURN QUERY's
+ * check (`datatype_mismatch`: its columns' types changed), a role that may not use the functions' schema
+ * (`insufficient_privilege`), a database without it (`invalid_schema_name`). A statement that raises one
+ * itself raises it again sent as is, and only then is its error the answer.
+ */
+const UNFIT_FUNCTION = new Set(['42804', '42501', '3F000']);
 
 /** Function names by statement text: few distinct texts (bounded all the same, as client.ts `statementNames`). */
 const functionNames = new Map<string, Promise<string>>();
@@ -47,9 +62,15 @@ const MAX_FUNCTION_NAMES = 1_000;
 
 /**
  * Statements whose function this isolate could not define (e.g. a result column named twice, which a
- * function can't return, or a role that may not create functions): sent as is from then on.
+ * function can't return, or a role that may not create functions) or that no longer fits: sent as is
+ * from then on.
  */
 const sentAsIs = new Set<string>();
+
+function sendAsIs(text: string, name: string, why: string) {
+  sentAsIs.add(text);
+  console.error(`statement ${name} is sent as is from now on: ${why}`);
+}
 
 function functionName(text: string): Promise<string> {
   let name = functionNames.get(text);
@@ -70,26 +91,38 @@ async function functionOf(statement: { sql: string; params: unknown[] }): Promis
 }
 
 const callOf = (name: string, params: unknown[]) =>
-  sql`SELECT * FROM ${sql.identifier(name)}(${sql.join(
+  sql`SELECT * FROM ${SCHEMA}.${sql.identifier(name)}(${sql.join(
     params.map((param) => sql.param(param)),
     sql`, `,
   )})`;
 
-/** Whether the call failed because one of `names` doesn't exist (yet), and so did nothing. */
-function isMissingFunction(error: unknown, names: (string | undefined)[]) {
+type CallFailure = { kind: 'undefined' } | { kind: 'unfit'; message: string };
+
+/**
+ * Why calling functions failed without running their statements, if it did: one of `names` doesn't exist
+ * yet, or can't serve its statement (UNFIT_FUNCTION). Any other failure is the statement's own.
+ */
+function callFailure(error: unknown, names: (string | undefined)[]): CallFailure | undefined {
   const failure = databaseFailure(error);
-  return failure?.code === '42883' && names.some((name) => name && failure.message.includes(name));
+  if (failure?.code === UNDEFINED_FUNCTION && names.some((name) => name && failure.message.includes(name))) return { kind: 'undefined' };
+  if (failure?.code && UNFIT_FUNCTION.has(failure.code)) return { kind: 'unfit', message: failure.message };
+  return undefined;
 }
 
-async function defineFunction(db: HttpDb, name: string, text: string, fields: Field[]) {
+/** After the statement sent as is answered `fields`: its function defined, or found unfit. */
+async function afterSentAsIs(db: HttpDb, failure: CallFailure, name: string, text: string, fields: Field[]) {
+  if (failure.kind === 'unfit') return sendAsIs(text, name, `its function failed: ${failure.message}`);
+  // A type without columns can be made, but RETURN QUERY can't return a statement that answers none.
+  if (!fields.length) return sendAsIs(text, name, 'it answers no columns');
   try {
     await db.execute(
       sql`SELECT qaboard_define_statement_function(${name}, ${text}, ${sql.param(fields.map((field) => field.name))}::text[],
         ${sql.param(fields.map((field) => field.dataTypeID))}::oid[], ${sql.param(fields.map((field) => field.dataTypeModifier ?? -1))}::int[])`,
     );
   } catch (error) {
-    sentAsIs.add(text);
-    console.error(`statement ${name} is sent as is from now on, its function could not be defined:`, databaseFailure(error)?.message ?? error);
+    const failure = databaseFailure(error);
+    // A database that didn't answer this time may the next: only a refusal is for good.
+    if (!failure?.unavailable) sendAsIs(text, name, `its function could not be defined: ${failure?.message ?? String(error)}`);
   }
 }
 
@@ -97,15 +130,17 @@ async function defineFunction(db: HttpDb, name: string, text: string, fields: Fi
 export async function functionRows<T>(db: HttpDb, query: SQL): Promise<T[]> {
   const statement = dialect.sqlToQuery(query);
   const name = await functionOf(statement);
+  let failure: CallFailure | undefined;
   if (name) {
     try {
       return ((await db.execute(callOf(name, statement.params))) as unknown as FullResult).rows as T[];
     } catch (error) {
-      if (!isMissingFunction(error, [name])) throw error;
+      failure = callFailure(error, [name]);
+      if (!failure) throw error;
     }
   }
   const result = (await db.execute(query)) as unknown as FullResult;
-  if (name) await defineFunction(db, name, statement.sql, result.fields);
+  if (name && failure) await afterSentAsIs(db, failure, name, statement.sql, result.fields);
   return result.rows as T[];
 }
 
@@ -114,13 +149,17 @@ export async function functionBatch(db: HttpDb, queries: SQL[]): Promise<unknown
   const http = db as HttpDb & { batch(items: unknown[]): Promise<FullResult[]> };
   const statements = queries.map((query) => dialect.sqlToQuery(query));
   const names = await Promise.all(statements.map(functionOf));
+  let failure: CallFailure | undefined;
   try {
     const results = await http.batch(statements.map((statement, i) => db.execute(names[i] ? callOf(names[i], statement.params) : queries[i]!)));
     return results.map((result) => result.rows);
   } catch (error) {
-    if (!isMissingFunction(error, names)) throw error;
+    failure = callFailure(error, names);
+    if (!failure) throw error;
   }
+  // Which function failed the batch is not told: each is defined (again: no harm); when one no longer fits,
+  // every statement of the batch goes as is from then on (its tables changed under the app: rare).
   const results = await http.batch(queries.map((query) => db.execute(query)));
-  for (const [i, name] of names.entries()) if (name) await defineFunction(db, name, statements[i]!.sql, results[i]!.fields);
+  for (const [i, name] of names.entries()) if (name) await afterSentAsIs(db, failure, name, statements[i]!.sql, results[i]!.fields);
   return results.map((result) => result.rows);
 }
