@@ -15,9 +15,10 @@ REVOKE ALL ON SCHEMA qaboard_statements FROM PUBLIC;
 -- an execution of it answered (names, type oids and modifiers), since Postgres 15 can't tell them without
 -- running it. They make a composite type of the same name, which the function returns rows of: no OUT
 -- parameters, whose names would stand for columns of the statement's own tables in its body. Another
--- session defining the same function first is not an error (duplicate_object, or unique_violation when
--- both create it at the same moment).
-CREATE FUNCTION qaboard_define_statement_function(
+-- session defining the same function first is not an error (duplicate_object or duplicate_function,
+-- unique_violation when both create it at the same moment, dependent_objects_still_exist when one found a
+-- type left alone and the other defined its function meanwhile).
+CREATE FUNCTION qaboard_statements.define_statement_function(
   function_name text, statement text, column_names text[], column_types oid[], column_type_modifiers int[]
 ) RETURNS void LANGUAGE plpgsql AS $define$
 DECLARE
@@ -32,13 +33,14 @@ BEGIN
   EXECUTE format('DEALLOCATE %I', probe);
   SELECT string_agg(format('%I %s', c.name, format_type(c.type, c.modifier)), ', ' ORDER BY c.k) INTO result_columns
     FROM unnest(column_names, column_types, column_type_modifiers) WITH ORDINALITY AS c(name, type, modifier, k);
-  -- The type stays when only the function was dropped.
-  IF to_regtype(format('qaboard_statements.%I', function_name)) IS NULL THEN
-    EXECUTE format('CREATE TYPE qaboard_statements.%I AS (%s)', function_name, result_columns);
+  -- Left alone when only its function was dropped, the type might no longer match the statement's columns.
+  IF to_regtype(format('qaboard_statements.%I', function_name)) IS NOT NULL THEN
+    EXECUTE format('DROP TYPE qaboard_statements.%I', function_name);
   END IF;
+  EXECUTE format('CREATE TYPE qaboard_statements.%I AS (%s)', function_name, result_columns);
   EXECUTE format('CREATE FUNCTION qaboard_statements.%I(%s) RETURNS SETOF qaboard_statements.%I LANGUAGE plpgsql AS %L',
     function_name, coalesce(argument_types, ''), function_name, E'BEGIN\nRETURN QUERY ' || statement || E'\n;\nEND');
-EXCEPTION WHEN duplicate_object OR duplicate_function OR unique_violation THEN
+EXCEPTION WHEN duplicate_object OR duplicate_function OR unique_violation OR dependent_objects_still_exist THEN
   NULL;
 END
 $define$;

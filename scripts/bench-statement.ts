@@ -74,7 +74,7 @@ try {
   try {
     const sample = nextStatement();
     const { fields } = await client.query({ text: sample.sql, values: sample.params });
-    await client.query('SELECT qaboard_define_statement_function($1, $2, $3, $4, $5)', [
+    await client.query('SELECT qaboard_statements.define_statement_function($1, $2, $3, $4, $5)', [
       FUNCTION,
       sample.sql,
       fields.map((field) => field.name),

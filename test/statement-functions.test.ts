@@ -82,6 +82,24 @@ describe.skipIf(!baseUrl)('statements over HTTP as functions keeping their plans
     expect(await statementFunctions()).toEqual([name]);
   });
 
+  test("a result type left behind by a dropped function is made again from the statement's columns", async () => {
+    const read = () => sql`SELECT value, id FROM measures WHERE id = ${1} AND ${tag}::int > 0`;
+    await preparedRows(db, read());
+    const [name] = await statementFunctions();
+    await admin.query(`DROP FUNCTION qaboard_statements.${name}`);
+    await admin.query(`ALTER TABLE measures ALTER value TYPE bigint`);
+    try {
+      expect(await preparedRows(db, read())).toEqual([{ value: '10', id: 1 }]); // int8 comes as text, as sent as is
+      expect(await preparedRows(db, read())).toEqual([{ value: '10', id: 1 }]); // through the function, defined again
+      await admin.query(`CREATE OR REPLACE FUNCTION qaboard_statements.${name}(integer, integer) RETURNS SETOF qaboard_statements.${name}
+        LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'called the function'; END $$`);
+      await expect(preparedRows(db, read())).rejects.toMatchObject({ cause: { message: 'called the function' } });
+    } finally {
+      await admin.query(`DROP TYPE qaboard_statements.${name} CASCADE`);
+      await admin.query(`ALTER TABLE measures ALTER value TYPE int`);
+    }
+  });
+
   test("a table changed under a function (a column's type): the statement answers, sent as is from then on", async () => {
     const read = () => sql`SELECT id, value FROM measures WHERE id = ${1} AND ${tag}::int > 0`;
     expect(await preparedRows(db, read())).toEqual([{ id: 1, value: 10 }]);

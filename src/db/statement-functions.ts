@@ -12,8 +12,10 @@
  *
  * Nobody installs these functions ahead of time. The first call of a statement's function that doesn't
  * exist yet fails with `undefined_function`, having done nothing: the statement is then sent as is, and
- * defined as a function from its text and the columns it answered (`qaboard_define_statement_function`,
- * drizzle/0013). A function that can't serve its statement fails having done nothing too — its
+ * defined as a function from its text and the columns it answered (`qaboard_statements.define_statement_function`,
+ * drizzle/0013). The function keeps the names and order its columns had then: a hot statement names its
+ * output columns in its text, never `*` over a table (which a column renamed or reordered under the same
+ * schema version would change without failing the function's check of their types). A function that can't serve its statement fails having done nothing too — its
  * statement's columns no longer have the types it was defined with (its tables changed under a schema
  * version that didn't: a migration run after the deploy, a hand-made change), or the role may not use the
  * functions' schema: the statement is sent as is, from then on.
@@ -48,6 +50,7 @@ const dialect = new PgDialect();
 const MAX_FUNCTION_ARGUMENTS = 100;
 const SCHEMA = sql.identifier('qaboard_statements');
 const UNDEFINED_FUNCTION = '42883';
+const LOCK_NOT_AVAILABLE = '55P03';
 /**
  * Failures of a call that say the function can't serve its statement, having run nothing: RETURN QUERY's
  * check (`datatype_mismatch`: its columns' types changed), a role that may not use the functions' schema
@@ -116,13 +119,15 @@ async function afterSentAsIs(db: HttpDb, failure: CallFailure, name: string, tex
   if (!fields.length) return sendAsIs(text, name, 'it answers no columns');
   try {
     await db.execute(
-      sql`SELECT qaboard_define_statement_function(${name}, ${text}, ${sql.param(fields.map((field) => field.name))}::text[],
+      sql`SELECT qaboard_statements.define_statement_function(${name}, ${text}, ${sql.param(fields.map((field) => field.name))}::text[],
         ${sql.param(fields.map((field) => field.dataTypeID))}::oid[], ${sql.param(fields.map((field) => field.dataTypeModifier ?? -1))}::int[])`,
     );
   } catch (error) {
     const failure = databaseFailure(error);
-    // A database that didn't answer this time may the next: only a refusal is for good.
-    if (!failure?.unavailable) sendAsIs(text, name, `its function could not be defined: ${failure?.message ?? String(error)}`);
+    // Only a refusal is for good: a database that didn't answer, a deadlock or a lock wait may not happen again.
+    if (failure?.code && !failure.unavailable && !failure.conflict && failure.code !== LOCK_NOT_AVAILABLE) {
+      sendAsIs(text, name, `its function could not be defined: ${failure.message}`);
+    }
   }
 }
 
