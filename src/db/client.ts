@@ -85,8 +85,9 @@ export const sendsBatchesTogether = (db: Db) => sessionKind(db) === 'NeonHttpSes
 /**
  * Runs statements that don't depend on each other's answers and returns their rows in order. Over
  * Neon's SQL over HTTP every statement is a round trip of its own: there they go as one request
- * (Neon's non-interactive batch: one read-only REPEATABLE READ transaction, so one snapshot). Elsewhere a statement costs no
- * request of its own and they run one after the other. Either way, as `preparedRows` sends them.
+ * (Neon's non-interactive batch: one read-only REPEATABLE READ transaction, so one snapshot).
+ * Elsewhere a statement costs no request of its own and they run one after the other. Either way,
+ * as `preparedRows` sends them.
  */
 export async function readBatch(db: Db, queries: SQL[]): Promise<unknown[][]> {
   // A batch of one would only wrap its statement in BEGIN / COMMIT.

@@ -12,16 +12,18 @@
  *
  * Nobody installs these functions ahead of time. The first call of a statement's function that doesn't
  * exist yet fails with `undefined_function`, having done nothing: the statement is then sent as is, and
- * defined as a function from its text and the columns it answered (`qaboard_statements.define_statement_function`,
- * drizzle/0013). The function keeps the names and order its columns had then: a hot statement names its
- * output columns in its text, never `*` over a table (which a column renamed or reordered under the same
- * schema version would change without failing the function's check of their types). A function that can't serve its statement fails having done nothing too — its
- * statement's columns no longer have the types it was defined with (its tables changed under a schema
- * version that didn't: a migration run after the deploy, a hand-made change), or the role may not use the
- * functions' schema: the statement is sent as is, from then on.
- * Functions of statements the app no longer sends stay, unused; dropping them is safe (`DROP TYPE
- * qaboard_statements.qaboard_s_… CASCADE` takes the function with its result type): they are defined
- * again when needed.
+ * defined as a function from its text and the columns it answered
+ * (`qaboard_statements.define_statement_function`, drizzle/0013).
+ *
+ * The function keeps the names and order its columns had then: a hot statement names its output columns
+ * in its text, never `*` over a table (a column renamed or reordered under the same schema version would
+ * change them without failing the function's check of their types). A function that can't serve its
+ * statement fails having done nothing too: its statement's columns no longer have the types it was
+ * defined with (its tables changed under a schema version that didn't: a migration run after the deploy,
+ * a hand-made change), or the role may not use the functions' schema. The statement is then sent as is,
+ * from then on. Functions of statements the app no longer sends stay, unused; dropping them is safe
+ * (`DROP TYPE qaboard_statements.qaboard_s_… CASCADE` takes the function with its result type): they are
+ * defined again when needed.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
