@@ -108,6 +108,15 @@ describe.each(engineNames)('domain rules on %s', (engine) => {
       expect((await latestSuccessfulCommit(database.db, 'group/repo', undefined, noOptions)).id).toBe(shaOf(1));
     });
 
+    test('of commits authored at the same moment, the latest successful is the one recorded last', async () => {
+      const authored = daysAgo(1);
+      for (const i of [1, 2, 3]) await ingest({ sha: shaOf(i), branch: 'main', authored });
+      // Every statement that finds it picks the same one: over Neon's HTTP the commit and its batches are found apart.
+      const latest = await latestSuccessfulCommit(database.db, 'group/repo', 'main', noOptions);
+      expect(latest.id).toBe(shaOf(3));
+      expect(Object.keys(latest.batches)).toEqual(['default']);
+    });
+
     test('the window slides back to the latest matching commit when nothing is recent', async () => {
       await ingest({ sha: shaOf(1), authored: daysAgo(30) });
       await ingest({ sha: shaOf(2), authored: daysAgo(31) });

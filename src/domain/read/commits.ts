@@ -49,18 +49,22 @@ export interface LatestSuccessfulQuery {
   excludingHexsha?: string;
 }
 
-/** SQL: `columns` of the newest of the last `withinLast` commits on `branchName` with valid outputs (latestSuccessfulCommitRow). */
+/**
+ * SQL: `columns` of the newest of the last `withinLast` commits on `branchName` with valid outputs
+ * (latestSuccessfulCommitRow). Of commits authored at the same moment, the one recorded last: every
+ * statement finding it finds the same one (over Neon's HTTP, the commit and its batches' are two).
+ */
 function latestSuccessful(columns: SQL, projectId: string, branchName: string, { batchLabel, withinLast = 20, excludingHexsha }: LatestSuccessfulQuery) {
   const labelFilter = batchLabel === undefined ? sql`` : sql`AND b.label = ${batchLabel}`;
   const excluded = excludingHexsha === undefined ? sql`` : sql`AND c.hexsha <> ${excludingHexsha}`;
   return sql`SELECT ${columns}
     FROM (SELECT * FROM ci_commits c WHERE c.project_id = ${projectId} AND ${onBranch(branchName)} ${excluded}
-          ORDER BY c.authored_datetime DESC LIMIT ${withinLast}) c
+          ORDER BY c.authored_datetime DESC, c.id DESC LIMIT ${withinLast}) c
     JOIN projects p ON p.id = c.project_id
     WHERE EXISTS (
       SELECT 1 FROM batches b JOIN outputs o ON o.batch_id = b.id
       WHERE b.ci_commit_id = c.id ${labelFilter} AND NOT o.is_failed AND NOT o.is_pending)
-    ORDER BY c.authored_datetime DESC LIMIT 1`;
+    ORDER BY c.authored_datetime DESC, c.id DESC LIMIT 1`;
 }
 
 /**
