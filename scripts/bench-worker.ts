@@ -33,22 +33,22 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
 import { Miniflare, type WorkerOptions } from 'miniflare';
 import pg from 'pg';
 import ts from 'typescript';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 import { connectNodeDatabase } from '../src/db/connect-node';
-import { killOwned, processTable } from '../src/maintenance/owned-children';
+import { killOwned } from '../src/maintenance/owned-children';
 import { createScratchDatabase } from '../test/support/databases';
 import { guardMiniflareHyperdriveProxy } from '../test/support/hyperdrive-proxy-guard';
-import { cpuSeconds, freePort, postgresCpuSeconds, startServer } from '../test/support/node-entry';
+import { cpuSeconds, freePort, postgresCpuSeconds, startServer, workerdChild } from '../test/support/node-entry';
 import { outputUpload, shaOf } from '../test/support/uploads';
 import { closeConnections, request } from './keep-alive-client';
 import { percentiles } from './latency';
 import { startNeonWsProxy, type NeonWsProxy } from './neon-ws-proxy';
 import { connectInspector, type Inspector } from './worker-profile';
 import { writeWorkerAssets } from './worker-assets';
+import { bundleWorker } from './floor/bundle-worker';
 import { FLOOR_TABLE } from './floor/floor-sql';
 
 type Mode = 'node' | 'neon-websocket' | 'neon-http' | 'hyperdrive' | 'worker-floor' | 'worker-floor-app';
@@ -77,13 +77,6 @@ function cpuMs(pid: number): number {
   const seconds = cpuSeconds(pid);
   if (seconds === undefined) throw new Error(`no CPU figures for process ${pid} (/proc)`);
   return seconds * 1000;
-}
-
-/** The workerd process miniflare started for this bench (one at a time). */
-function workerdChild(): number {
-  const child = processTable().find((p) => p.ppid === process.pid && readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').includes('workerd'));
-  if (!child) throw new Error('no workerd process under this bench');
-  return child.pid;
 }
 
 async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -158,12 +151,7 @@ let floorBundle: string | undefined;
 
 const isFloor = (mode: Mode) => mode === 'worker-floor' || mode === 'worker-floor-app';
 
-/** scripts/floor/worker.ts bundled as wrangler would (ES module, the workerd conditions). */
-async function buildFloorBundle(): Promise<string> {
-  const outfile = path.join(work, 'floor', 'worker.js');
-  await build({ entryPoints: [path.join(root, 'scripts', 'floor', 'worker.ts')], bundle: true, format: 'esm', platform: 'browser', conditions: ['workerd', 'worker'], outfile, logLevel: 'warning' });
-  return outfile;
-}
+const buildFloorBundle = () => bundleWorker(path.join(root, 'scripts', 'floor', 'worker.ts'), path.join(work, 'floor', 'worker.js'));
 
 async function startWorker(mode: Mode, databaseUrl: string, proxy: NeonWsProxy): Promise<Server> {
   const config = benchWranglerConfig(mode, databaseUrl);

@@ -11,17 +11,15 @@
  * no network, no per-request work of workerd's, no profiler. /proc counts in 10 ms ticks: with 1,000
  * iterations a figure is ±10 µs.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
 import { Miniflare, type WorkerOptions } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 import { connectNodeDatabase } from '../src/db/connect-node';
-import { processTable } from '../src/maintenance/owned-children';
 import { createScratchDatabase } from '../test/support/databases';
-import { cpuSeconds } from '../test/support/node-entry';
+import { cpuSeconds, workerdChild } from '../test/support/node-entry';
+import { bundleWorker } from './floor/bundle-worker';
 import { startNeonWsProxy } from './neon-ws-proxy';
 
 const { values: args } = parseArgs({
@@ -36,17 +34,7 @@ const ITERATIONS = Number(args.iterations);
 const root = path.resolve(import.meta.dirname, '..');
 const outfile = path.join(root, '.cache', 'bench-workerd-loop', 'worker.js');
 
-await build({
-  entryPoints: [path.join(root, 'scripts', 'floor', 'loop-worker.ts')],
-  bundle: true,
-  format: 'esm',
-  platform: 'browser',
-  conditions: ['workerd', 'worker'],
-  external: ['cloudflare:*', 'node:*'],
-  loader: { '.jsonl': 'text' },
-  outfile,
-  logLevel: 'warning',
-});
+await bundleWorker(path.join(root, 'scripts', 'floor', 'loop-worker.ts'), outfile);
 
 const proxy = await startNeonWsProxy();
 const database = await createScratchDatabase(args['base-url']!);
@@ -69,8 +57,7 @@ try {
   });
   try {
     await worker.ready;
-    const workerd = processTable().find((p) => p.ppid === process.pid && readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').includes('workerd'));
-    if (!workerd) throw new Error('no workerd process under this bench');
+    const workerd = workerdChild();
     const run = async (piece: string, n: number) => {
       const answer = await worker.dispatchFetch(`http://loop/?piece=${piece}&n=${n}`);
       if (!answer.ok) throw new Error(`${piece}: ${answer.status} ${await answer.text()}`);
@@ -83,9 +70,9 @@ try {
     const figures = new Map<string, string[]>();
     for (const round of [1, 2]) {
       for (const piece of PIECES) {
-        const before = cpuSeconds(workerd.pid)!;
+        const before = cpuSeconds(workerd)!;
         await run(piece, ITERATIONS);
-        figures.set(piece, [...(figures.get(piece) ?? []), (((cpuSeconds(workerd.pid)! - before) * 1e6) / ITERATIONS).toFixed(0)]);
+        figures.set(piece, [...(figures.get(piece) ?? []), (((cpuSeconds(workerd)! - before) * 1e6) / ITERATIONS).toFixed(0)]);
         if (round === 2) console.log(`| ${piece} | ${figures.get(piece)!.join(' | ')} |`);
       }
     }

@@ -1,4 +1,4 @@
-/** Bundled as text by esbuild (`loader: { '.jsonl': 'text' }`, scripts/bench-workerd-loop.ts). */
+/** Bundled as text by esbuild (`loader: { '.jsonl': 'text' }`, scripts/floor/bundle-worker.ts). */
 declare module '*.jsonl' {
   const text: string;
   export default text;

@@ -84,6 +84,13 @@ export function cpuSeconds(pid: number): number | undefined {
   return fields && tickSeconds(fields, 11);
 }
 
+/** The workerd process miniflare started under this process (the benches run one at a time). */
+export function workerdChild(): number {
+  const child = processTable().find((p) => p.ppid === process.pid && readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').includes('workerd'));
+  if (!child) throw new Error('no workerd process under this process');
+  return child.pid;
+}
+
 /** Peak resident memory of a process so far, in MB (Linux). */
 export function peakRssMb(pid: number): number {
   return Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmHWM:\s+(\d+) kB/)![1]) / 1024;
