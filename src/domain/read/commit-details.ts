@@ -254,8 +254,7 @@ export const versionsQuery = (commitIds: SQL, options: CommitDetailsOptions) => 
  * its version could be stored under a version a later write brings back (an output added in
  * between, then deleted).
  */
-async function detailsWithKeptOutputs(db: Db, commits: CommitRow[], options: CommitDetailsOptions, kept: VersionedTexts, versions: BatchCountsRow[]) {
-  const ids = commitIdsOf(commits);
+async function detailsWithKeptOutputs(db: Db, commits: CommitRow[], ids: SQL, options: CommitDetailsOptions, kept: VersionedTexts, versions: BatchCountsRow[]) {
   const locators: OutputLocators = new Map(commits.map((commit) => [commit.commitId, outputLocations(commit, options.defaultStorage)]));
   let rows = versions;
   let { texts, stale } = keptTexts(rows, locators, kept);
@@ -269,8 +268,6 @@ async function detailsWithKeptOutputs(db: Db, commits: CommitRow[], options: Com
   return commitsJson(db, commits, rows, options, (row) => () => texts.get(row.id)!);
 }
 
-const commitIdsOf = (commits: CommitRow[]) => sql`${intArrayLiteral(commits.map((c) => c.commitId))}::int[]`;
-
 /**
  * The details of commits already read: with the outputs kept when the server keeps them
  * (`detailsWithKeptOutputs`; `versions`, when the caller read them with the commits, is what
@@ -278,9 +275,9 @@ const commitIdsOf = (commits: CommitRow[]) => sql`${intArrayLiteral(commits.map(
  */
 export async function commitDetails(db: Db, commits: CommitRow[], options: CommitDetailsOptions, versions?: unknown[]): Promise<CommitJson[]> {
   if (!commits.length) return [];
-  const ids = commitIdsOf(commits);
+  const ids = sql`${intArrayLiteral(commits.map((c) => c.commitId))}::int[]`;
   const kept = keptOutputsOf(options);
-  if (kept) return detailsWithKeptOutputs(db, commits, options, kept, (versions ?? (await preparedRows(db, versionsQuery(ids, options)))) as BatchCountsRow[]);
+  if (kept) return detailsWithKeptOutputs(db, commits, ids, options, kept, (versions ?? (await preparedRows(db, versionsQuery(ids, options)))) as BatchCountsRow[]);
   return assembleDetails(db, commits, await readBatch(db, detailsQueries(ids, options)), options);
 }
 

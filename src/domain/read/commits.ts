@@ -96,14 +96,11 @@ async function foundCommitDetails(db: Db, found: (columns: SQL) => SQL, options:
     return commit && (await commitDetails(db, [commit], options))[0];
   }
   const foundIds = sql`ARRAY(${found(sql`c.id`)})`;
-  if (keptOutputsOf(options)) {
-    const [rows, versions] = await readBatch(db, [found(commitColumns), versionsQuery(foundIds, options)]);
-    const commit = rows![0] as CommitRow | undefined;
-    return commit && (await commitDetails(db, [commit], options, versions))[0];
-  }
-  const [rows, ...details] = await readBatch(db, [found(commitColumns), ...detailsQueries(foundIds, options)]);
+  const keeps = keptOutputsOf(options) !== undefined;
+  const [rows, ...details] = await readBatch(db, [found(commitColumns), ...(keeps ? [versionsQuery(foundIds, options)] : detailsQueries(foundIds, options))]);
   const commit = rows![0] as CommitRow | undefined;
-  return commit && (await assembleDetails(db, [commit], details, options))[0];
+  if (!commit) return undefined;
+  return (keeps ? await commitDetails(db, [commit], options, details[0]) : await assembleDetails(db, [commit], details, options))[0];
 }
 
 /** `GET /api/v1/commit` without a commit: the latest successful commit of a branch (the reference branch when absent), with its batches and outputs. */
