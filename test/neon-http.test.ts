@@ -11,7 +11,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import ws from 'ws';
 import { startNeonWsProxy, type NeonWsProxy } from '../scripts/neon-ws-proxy';
 import { configureNeonForProxy } from '../src/db/connect-neon';
+import { databaseFailure } from '../src/lib/database-failure';
 import { createScratchDatabase } from './support/databases';
+import { freePort } from './support/node-entry';
 
 const baseUrl = process.env.TEST_DATABASE_URL;
 
@@ -176,6 +178,17 @@ describe.skipIf(!baseUrl)('neon() and drizzle neon-http over the local SQL-over-
     // Connecting is part of the request: a missing database is the client's error too.
     const missing = await post({ query: 'SELECT 1' }, { 'Neon-Connection-String': `${baseUrl!.replace(/\/[^/]*$/, '')}/no_such_database` });
     expect(missing).toMatchObject({ status: 400, body: { code: '3D000' } });
+  });
+
+  test("a database nobody answers for is a server error, which the app takes for the database's absence (503, uploads spooled)", async () => {
+    // A port nobody listens on (it was free a moment ago).
+    const unreachable = neon(`postgres://postgres@127.0.0.1:${await freePort()}/nowhere`);
+    const error = await unreachable`SELECT 1`.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NeonDbError);
+    expect((error as Error).message).toMatch(/^Server error \(HTTP status 500\)/);
+    expect(databaseFailure(error)).toMatchObject({ unavailable: true, conflict: false });
+    // A 400 is the statement's own error, not the database's absence.
+    expect(databaseFailure(await sql`SELECT 1/0`.catch((e: unknown) => e))).toMatchObject({ code: '22012', unavailable: false });
   });
 
   test('requests the endpoint cannot serve faithfully are refused with 400 and a reason', async () => {

@@ -27,9 +27,13 @@ const UNAVAILABLE_SQLSTATE = /^(08...|53...|57P0[123]|57014)$/;
 /** Deadlock detected, serialization failure. */
 const CONFLICT_SQLSTATE = /^40(P01|001)$/;
 const UNAVAILABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
-/** node-postgres and the Neon driver say these in words, without a code. */
+/**
+ * node-postgres and the Neon driver say these in words, without a code. Over SQL over HTTP, Neon answers
+ * 400 with Postgres's error fields; any other status the driver reports as `Server error (HTTP status N)`:
+ * a 5xx is Neon unable to reach or run the database (the local endpoint's answer to a refused connection).
+ */
 const UNAVAILABLE_MESSAGES =
-  /connection terminated|timeout exceeded when trying to connect|query read timeout|not queryable|connection (error|refused|timeout)|websocket|error connecting to database|database is not ready/i;
+  /connection terminated|timeout exceeded when trying to connect|query read timeout|not queryable|connection (error|refused|timeout)|websocket|error connecting to database|database is not ready|server error \(http status 5\d\d\)/i;
 
 interface DriverError {
   code?: unknown;

@@ -16,13 +16,13 @@ const statsUrl = `${proxy.replace(/^ws/, 'http')}/stats`;
 const proxyStats = async () => (await (await fetch(statsUrl)).json()) as { webSockets: number; sqlRequests: number };
 const firstUpload = JSON.parse(sample.split('\n')[0]!).json as Record<string, unknown>;
 
-const testEnv = env as unknown as WorkerEnv & { TEST_HYPERDRIVE: Hyperdrive };
+const testEnv = env as unknown as WorkerEnv & { TEST_HYPERDRIVE: Hyperdrive; DATABASE_URL: string };
 
 /** The Worker module with its own env object: its own isolate state, so its own connection mode. */
-function workerIn(mode: 'http' | 'websocket' | 'hyperdrive') {
+function workerIn(mode: 'http' | 'websocket' | 'hyperdrive', vars: Record<string, string> = {}) {
   const { HYPERDRIVE: _, ...neon } = testEnv;
   const modeEnv = (
-    mode === 'hyperdrive' ? { ...neon, NEON_WS_PROXY: proxy, HYPERDRIVE: testEnv.TEST_HYPERDRIVE } : { ...neon, NEON_WS_PROXY: proxy, NEON_TRANSPORT: mode }
+    mode === 'hyperdrive' ? { ...neon, NEON_WS_PROXY: proxy, HYPERDRIVE: testEnv.TEST_HYPERDRIVE, ...vars } : { ...neon, NEON_WS_PROXY: proxy, NEON_TRANSPORT: mode, ...vars }
   ) as WorkerEnv;
   return async (path: string, init?: RequestInit) => {
     const ctx = createExecutionContext();
@@ -96,6 +96,17 @@ test('neon-websocket: every request opens its own session, and nothing goes over
     expect((await call(`/api/v1/commit/${String(firstUpload.commit_sha)}?project=${encodeURIComponent(project)}`)).status).toBe(200);
   });
   expect(opened).toEqual({ webSockets: 5, sqlRequests: 0 });
+});
+
+test("neon-http: with Neon unable to reach the database, an upload is kept (202 with a receipt) and a read answers 503", async () => {
+  const unreachable = new URL(testEnv.DATABASE_URL);
+  unreachable.port = '1'; // nobody listens there: Neon's endpoint answers a server error (HTTP 500)
+  const call = workerIn('http', { DATABASE_URL: unreachable.toString() });
+  const posted = await call('/api/v1/output/', { method: 'POST', headers: ADMIN_JSON, body: JSON.stringify(upload('worker/modes-unreachable', 0)) });
+  expect(posted.status).toBe(202);
+  expect(posted.body.ingestion_id).toEqual(expect.any(String));
+  const read = await call(`/api/v1/commit/${String(firstUpload.commit_sha)}?project=worker%2Fmodes-unreachable`);
+  expect(read.status).toBe(503);
 });
 
 /**
