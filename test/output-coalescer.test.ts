@@ -1,0 +1,80 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { queryRows } from '../src/db/client';
+import type { OutputUpload } from '../src/domain/ingest/envelope';
+import { outputCoalescer, type OutputWriter } from '../src/ingestion/output-coalescer';
+import { receiptClock } from '../src/ingestion/receipts';
+import { emptyTables, openTestDatabase, type TestDatabase } from './support/databases';
+import { outputUpload, shaOf } from './support/uploads';
+
+/** Holding a lock needs a second connection: the Postgres engine only (PGlite has one). */
+describe.skipIf(!process.env.TEST_DATABASE_URL)('the group commit of the Node entry', () => {
+  let database: TestDatabase;
+  const receivedAt = receiptClock();
+  const received = (spec: Parameters<typeof outputUpload>[0]) => ({ upload: outputUpload(spec) as unknown as OutputUpload, receivedAt: receivedAt() });
+
+  beforeAll(async () => {
+    database = await openTestDatabase('pg');
+  });
+  beforeEach(() => emptyTables(database.db));
+  afterAll(() => database?.close());
+
+  /**
+   * Writes `upload` once, then holds its output's row lock in a transaction of its own until
+   * `release` is called: the next write of that output waits for it.
+   */
+  async function lockedOutput(write: OutputWriter, spec: Parameters<typeof outputUpload>[0]) {
+    await write(received(spec));
+    let release!: () => void;
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const held = database.db.transaction(async (tx) => {
+      await tx.execute(sql`SELECT id FROM outputs FOR UPDATE`);
+      locked();
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    await isLocked;
+    return { release: async () => (release(), await held) };
+  }
+
+  const settled = <T>(promise: Promise<T>) => {
+    const state = { done: false };
+    void promise.then(() => (state.done = true));
+    return state;
+  };
+
+  test('uploads arriving while a write is in flight wait for it, then are written together by one statement', async () => {
+    const write = outputCoalescer(database.db, 'shared-disk', { stallMs: 60_000 });
+    const lock = await lockedOutput(write, { project: 'group/first' });
+    const first = write(received({ project: 'group/first', metrics: { psnr: 2 } }));
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the first write is blocked on the lock
+    const later = Array.from({ length: 5 }, (_, i) => write(received({ project: 'group/later', sha: shaOf(2), input: `inputs/${i}.jpg` })));
+    const laterState = settled(Promise.all(later));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const laterWaited = !laterState.done;
+    await lock.release();
+    expect(laterWaited).toBe(true);
+    await Promise.all([first, ...later]);
+    const rows = await queryRows<{ transactions: number; outputs: number }>(database.db, sql`
+      SELECT count(DISTINCT o.xmin::text)::int AS transactions, count(*)::int AS outputs
+      FROM outputs o JOIN batches b ON b.id = o.batch_id JOIN ci_commits c ON c.id = b.ci_commit_id
+      WHERE c.hexsha = ${shaOf(2)}`);
+    expect(rows[0]).toEqual({ transactions: 1, outputs: 5 });
+  });
+
+  test('a stalled write does not hold back the uploads that arrive after it: past stallMs they go in another write', async () => {
+    const write = outputCoalescer(database.db, 'shared-disk', { stallMs: 100 });
+    const lock = await lockedOutput(write, { project: 'group/stalled' });
+    const stalled = settled(write(received({ project: 'group/stalled', metrics: { psnr: 2 } })));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const started = performance.now();
+    const other = write(received({ project: 'group/other', sha: shaOf(2) }));
+    const answeredInTime = await Promise.race([other.then(() => true), new Promise((resolve) => setTimeout(resolve, 5_000, false))]);
+    const stalledMeanwhile = !stalled.done;
+    await lock.release();
+    expect(answeredInTime, `answered after ${performance.now() - started} ms`).toBe(true);
+    expect((await other).written.body).toMatchObject({ test_input_path: 'inputs/a.jpg' });
+    expect(stalledMeanwhile).toBe(true);
+    await expect.poll(() => stalled.done).toBe(true);
+  });
+});
