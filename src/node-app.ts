@@ -58,9 +58,10 @@ export function nodeApp(db: Db, config: AppConfig, { spoolFolder, artifactsFolde
   if (databaseReady) databaseCircuit.holdOpenUntil(databaseReady);
   const hooks = { ...backfillHook(extra.gitlabQueue, logger), completeBatches: batchCompleter(verdictQueue, logger) };
   const spoolDrain = startSpoolDrain(spool, { db, hooks, breaker: databaseCircuit, logger, folder });
+  const writeOutput = outputCoalescer(config.files.defaultMode);
   const ingestion = new Ingestion({
     db,
-    writeOutput: outputCoalescer(db, config.files.defaultMode),
+    writeOutput: (upload) => writeOutput(db, upload),
     // Bulk uploads are written as soon as they are spooled.
     spool: { ...spool, append: async (messages) => (await spool.append(messages), spoolDrain.kick()) },
     breaker: databaseCircuit,

@@ -20,7 +20,7 @@ import { backfillHook } from './ingestion/backfill-hook';
 import { batchCompleter } from './ingestion/complete-batches';
 import { CircuitBreaker } from './ingestion/circuit-breaker';
 import { Ingestion } from './ingestion/ingestion';
-import { directOutputWriter } from './ingestion/output-coalescer';
+import { outputCoalescer, type SharedOutputWriter } from './ingestion/output-coalescer';
 import { receiptClock } from './ingestion/receipts';
 import { queueSpool, writeQueued, type QueuedUpload } from './ingestion/spool';
 import { INGEST_QUEUE, type SpoolWriteHooks } from './ingestion/spooled-uploads';
@@ -56,6 +56,8 @@ interface IsolateState {
   receivedAt: () => string;
   keySets: KeySetCache;
   keptOutputs?: VersionedTexts;
+  /** The isolate's group commit: concurrent uploads of its requests written together. */
+  writeOutput: SharedOutputWriter;
 }
 
 /** Hyperdrive when bound, else Neon on DATABASE_URL over the configured transport. */
@@ -86,6 +88,7 @@ function isolateState(env: WorkerEnv): IsolateState {
       receivedAt: receiptClock(),
       keySets: keySetCache(),
       keptOutputs: versionedTexts(config.keptOutputsBytes),
+      writeOutput: outputCoalescer(config.files.defaultMode),
     };
     isolates.set(env, state);
   }
@@ -144,12 +147,17 @@ const app = buildApp({
   services(c) {
     const env = c.env as WorkerEnv;
     const { db, release } = openDatabase(env, c.executionCtx);
-    const { config, rateLimiters, failedAuthGuard, databaseCircuit, knownCallers, keySets, keptOutputs, receivedAt } = isolateState(env);
+    const { config, rateLimiters, failedAuthGuard, databaseCircuit, knownCallers, keySets, keptOutputs, receivedAt, writeOutput } = isolateState(env);
     const gitlabQueue = config.gitlab ? (env.GITLAB_JOBS as Queue<GitLabJob>) : undefined;
     const hooks = writeHooks(env);
     const ingestion = new Ingestion({
       db,
-      writeOutput: directOutputWriter(db, config.files.defaultMode),
+      // The request stays alive until its upload is answered: it may be writing other requests' uploads with its own.
+      writeOutput: (upload) => {
+        const written = writeOutput(db, upload);
+        c.executionCtx.waitUntil(written.catch(() => {}));
+        return written;
+      },
       spool: queueSpool(env.INGEST_JOBS as Queue<QueuedUpload>, r2ObjectStore(env.BACKUPS)),
       breaker: databaseCircuit,
       receivedAt,

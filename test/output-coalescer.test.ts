@@ -18,6 +18,10 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('the group commit of the Node en
   });
   beforeEach(() => emptyTables(database.db));
   afterAll(() => database?.close());
+  const coalescer = (options: Parameters<typeof outputCoalescer>[1]): OutputWriter => {
+    const write = outputCoalescer('shared-disk', options);
+    return (upload) => write(database.db, upload);
+  };
 
   /**
    * Writes `upload` once, then holds its output's row lock in a transaction of its own until
@@ -44,7 +48,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('the group commit of the Node en
   };
 
   test('uploads arriving while a write is in flight wait for it, then are written together by one statement', async () => {
-    const write = outputCoalescer(database.db, 'shared-disk', { stallMs: 60_000 });
+    const write = coalescer({ stallMs: 60_000 });
     const lock = await lockedOutput(write, { project: 'group/first' });
     const first = write(received({ project: 'group/first', metrics: { psnr: 2 } }));
     await new Promise((resolve) => setTimeout(resolve, 100)); // the first write is blocked on the lock
@@ -63,7 +67,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('the group commit of the Node en
   });
 
   test('a stalled write does not hold back the uploads that arrive after it: past stallMs they go in another write', async () => {
-    const write = outputCoalescer(database.db, 'shared-disk', { stallMs: 100 });
+    const write = coalescer({ stallMs: 100 });
     const lock = await lockedOutput(write, { project: 'group/stalled' });
     const stalled = settled(write(received({ project: 'group/stalled', metrics: { psnr: 2 } })));
     await new Promise((resolve) => setTimeout(resolve, 20));

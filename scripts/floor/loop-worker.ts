@@ -4,17 +4,18 @@
  * request, or the sampling profiler's distortion. `GET /?piece=<name>&n=<count>`:
  * - `version`: `GET /api/v1/version` through the whole app (no database);
  * - `upload`: `POST /api/v1/output/` through the whole app, on its Neon HTTP handle;
- * - `write`: the app's write alone (`directOutputWriter`), on its own Neon HTTP handle;
+ * - `write`: the app's write alone (`outputCoalescer`, one upload at a time), on its own Neon HTTP handle;
  * - `validate`: the upload's zod schema on its parsed body;
  * - `check-json`: the JSON body checks (`jsonBodyProblem`);
  * - `statement`: building and compiling the upload's statement.
  * Every upload is a new output (a new test input), as in `npm run bench:worker`.
  */
 import { PgDialect } from 'drizzle-orm/pg-core';
+import type { Db } from '../../src/db/client';
 import { configureNeonHttpForProxy, neonHttpDatabase } from '../../src/db/connect-neon';
 import { outputUpload, type OutputUpload } from '../../src/domain/ingest/envelope';
 import { ingestStatements, outputAsWritten } from '../../src/domain/ingest/ingest-outputs';
-import { directOutputWriter, type OutputWriter } from '../../src/ingestion/output-coalescer';
+import { outputCoalescer } from '../../src/ingestion/output-coalescer';
 import { receiptClock } from '../../src/ingestion/receipts';
 import { jsonBodyProblem } from '../../src/lib/json-body';
 import entry, { type WorkerEnv } from '../../src/worker';
@@ -36,7 +37,7 @@ const nextInput = () => {
   return { input_path: path, rel_input_path: path };
 };
 
-let writer: OutputWriter | undefined;
+let writer: { db: Db; write: ReturnType<typeof outputCoalescer> } | undefined;
 
 const pieces: Record<string, (env: LoopEnv, ctx: ExecutionContext) => unknown> = {
   version: (env, ctx) => entry.fetch!(new Request('http://loop/api/v1/version') as Request<unknown, IncomingRequestCfProperties>, env, ctx),
@@ -49,9 +50,9 @@ const pieces: Record<string, (env: LoopEnv, ctx: ExecutionContext) => unknown> =
   write: (env) => {
     if (!writer) {
       configureNeonHttpForProxy(env.NEON_WS_PROXY);
-      writer = directOutputWriter(neonHttpDatabase(env.DATABASE_URL), 'shared-disk');
+      writer = { db: neonHttpDatabase(env.DATABASE_URL), write: outputCoalescer('shared-disk') };
     }
-    return writer({ upload: { ...parsed, ...nextInput() } as OutputUpload, receivedAt: receivedAt() });
+    return writer.write(writer.db, { upload: { ...parsed, ...nextInput() } as OutputUpload, receivedAt: receivedAt() });
   },
   validate: () => outputUpload.safeParse(JSON.parse(sampleText)),
   'check-json': () => jsonBodyProblem(JSON.parse(sampleText), 32),

@@ -41,9 +41,9 @@ async function tableWriter(databaseUrl: string): Promise<Write> {
 
 async function appWriter(databaseUrl: string): Promise<Write> {
   const { db } = await connectNodeDatabase({ kind: 'postgres', url: databaseUrl }); // migrates
-  const write = outputCoalescer(db, 'shared-disk');
+  const write = outputCoalescer('shared-disk');
   const receivedAt = receiptClock();
-  return async (upload) => (await write({ upload: upload as OutputUpload, receivedAt: receivedAt() })).written.body;
+  return async (upload) => (await write(db, { upload: upload as OutputUpload, receivedAt: receivedAt() })).written.body;
 }
 
 const databaseUrl = process.env.DATABASE_URL!;

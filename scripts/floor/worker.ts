@@ -4,7 +4,7 @@
  * request log). FLOOR_WRITE says what it does per request:
  * - `table`: one statement per upload (a one-table upsert) and one per commit read — what no Worker on
  *   this transport can avoid;
- * - `app`: the app's own write (`directOutputWriter`, its statement) and commit read (`readCommit`) on
+ * - `app`: the app's own write (its group commit, `outputCoalescer`, and statement) and commit read (`readCommit`) on
  *   its Neon HTTP handle — the app in workerd without its framework.
  */
 import { neon } from '@neondatabase/serverless';
@@ -12,7 +12,7 @@ import { configureNeonHttpForProxy, neonHttpDatabase } from '../../src/db/connec
 import type { OutputUpload } from '../../src/domain/ingest/envelope';
 import { readCommit } from '../../src/domain/read/commits';
 import { stringifyWithRawJson } from '../../src/domain/v1-json';
-import { directOutputWriter } from '../../src/ingestion/output-coalescer';
+import { outputCoalescer } from '../../src/ingestion/output-coalescer';
 import { receiptClock } from '../../src/ingestion/receipts';
 import { FLOOR_COMMIT_READ, FLOOR_UPSERT, floorCommit, floorRows } from './floor-sql';
 
@@ -37,10 +37,10 @@ function tableFloor(databaseUrl: string): Floor {
 
 function appFloor(databaseUrl: string): Floor {
   const db = neonHttpDatabase(databaseUrl);
-  const write = directOutputWriter(db, 'shared-disk');
+  const write = outputCoalescer('shared-disk');
   const receivedAt = receiptClock();
   return {
-    write: async (upload) => (await write({ upload: upload as OutputUpload, receivedAt: receivedAt() })).written.body,
+    write: async (upload) => (await write(db, { upload: upload as OutputUpload, receivedAt: receivedAt() })).written.body,
     read: (project, sha) => readCommit(db, project, sha, { metrics: [], withOutputs: true, defaultStorage: 'shared-disk' }),
   };
 }

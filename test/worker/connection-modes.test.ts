@@ -88,6 +88,21 @@ test('neon-http: uploads and reads are HTTP requests and open no session; an int
   expect(transaction.webSockets).toBe(1);
 });
 
+test('neon-http: concurrent uploads to one isolate are written together (ingestion/output-coalescer.ts), each answered with its own output', async () => {
+  const call = workerIn('http');
+  const project = 'worker/modes-grouped';
+  const post = (i: number) => call('/api/v1/output/', { method: 'POST', headers: ADMIN_JSON, body: JSON.stringify(upload(project, i)) });
+  expect((await post(100)).status).toBe(200); // the statement's function is defined by then
+  const together = await counted(async () => {
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => post(i)));
+    expect(answers.map((answer) => [answer.status, answer.body.test_input_path])).toEqual(Array.from({ length: 12 }, (_, i) => [200, `in/${i}.jpg`]));
+  });
+  expect(together.webSockets).toBe(0);
+  expect(together.sqlRequests).toBeLessThanOrEqual(4); // the first alone, the others behind it (one by one: 12)
+  const commit = await call(`/api/v1/commit/${String(firstUpload.commit_sha)}?project=${encodeURIComponent(project)}`);
+  expect(Object.values(commit.body.batches as Record<string, { valid_outputs: number }>).reduce((n, b) => n + b.valid_outputs, 0)).toBe(13);
+});
+
 test('neon-websocket: every request opens its own session, and nothing goes over HTTP', async () => {
   const call = workerIn('websocket');
   const project = 'worker/modes-websocket';
