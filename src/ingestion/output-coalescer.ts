@@ -12,9 +12,10 @@
  * a slow disk): when every write in flight started `stallMs` ago or more, waiting uploads go in
  * another one, up to `maxInFlight`, rather than all waiting on the stuck one.
  *
- * A group is written by the caller of its first upload, on that caller's database handle and in
- * its own continuation: a Worker may only do I/O for the request it serves, and that request is
- * alive until its own upload is answered. The others are answered from there.
+ * A group is written by one of its callers (the one whose turn came: first in line, or the one
+ * whose patience ran out on a stalled write), on that caller's database handle and in its own
+ * continuation: a Worker may only do I/O for the request it serves, and that request is alive until
+ * its own upload is answered. The others are answered from there.
  */
 import type { Db } from '../db/client';
 import { outputAsWritten, type ReceivedUpload } from '../domain/ingest/ingest-outputs';
@@ -36,29 +37,26 @@ interface Waiting {
   hear(turn: Turn): void;
 }
 
+const byReceipt = (a: Waiting, b: Waiting) => (a.upload.receivedAt < b.upload.receivedAt ? -1 : 1);
+
 /** `defaultStorage`: the server's storage mode, for the URLs answered (FILES_STORAGE). */
 export function outputCoalescer(defaultStorage: StorageMode, { maxInFlight = 4, maxGroup = 200, stallMs = 50 } = {}): SharedOutputWriter {
   const answer = outputAsWritten(defaultStorage);
   const waiting: Waiting[] = [];
   let inFlight = 0;
   let lastStartedAt = 0;
-  let stallTimer: ReturnType<typeof setTimeout> | undefined;
 
-  function startNext() {
-    if (!waiting.length || inFlight >= maxInFlight) return;
-    const sinceLastStart = performance.now() - lastStartedAt;
-    if (inFlight === 0 || sinceLastStart >= stallMs) {
-      inFlight += 1;
-      lastStartedAt = performance.now();
-      waiting.shift()!.hear({ lead: true });
-    } else {
-      stallTimer ??= setTimeout(() => ((stallTimer = undefined), startNext()), stallMs - sinceLastStart);
-    }
+  /** Hands the next write to `lead`'s caller. */
+  function startWrite(lead: Waiting) {
+    waiting.splice(waiting.indexOf(lead), 1);
+    inFlight += 1;
+    lastStartedAt = performance.now();
+    lead.hear({ lead: true });
   }
 
-  /** Writes the lead's upload with those waiting behind it; the lead's own result is returned, the others told. */
+  /** Writes the lead's upload with those waiting (oldest first); the lead's own result is returned, the others told. */
   async function writeGroup(lead: Waiting): Promise<Written> {
-    const group = [lead, ...waiting.splice(0, maxGroup - 1)];
+    const group = [lead, ...waiting.splice(0, maxGroup - 1)].sort(byReceipt);
     let results: OutputWriteResult<OutputJson>[];
     try {
       results = await writeOutputs(lead.db, group.map((w) => w.upload), answer);
@@ -66,23 +64,32 @@ export function outputCoalescer(defaultStorage: StorageMode, { maxInFlight = 4, 
       results = group.map(() => ({ error })); // the database is unavailable: every caller spools
     } finally {
       inFlight -= 1;
-      // A timer armed in a request that has ended may never fire (Workers): arm afresh.
-      clearTimeout(stallTimer);
-      stallTimer = undefined;
-      startNext();
+      if (inFlight === 0 && waiting.length) startWrite(waiting[0]!);
     }
-    results.slice(1).forEach((result, i) => group[i + 1]!.hear(result));
-    const [own] = results;
-    if ('error' in own!) throw own.error;
-    return own!;
+    group.forEach((w, i) => w !== lead && w.hear(results[i]!));
+    const own = results[group.indexOf(lead)]!;
+    if ('error' in own) throw own.error;
+    return own;
   }
 
   return async (db, upload) => {
     let self!: Waiting;
-    const turn = await new Promise<Turn>((hear) => {
-      self = { db, upload, hear };
+    let patience: ReturnType<typeof setTimeout> | undefined;
+    const turn = await new Promise<Turn>((resolve) => {
+      self = { db, upload, hear: (turn) => (clearTimeout(patience), resolve(turn)) };
       waiting.push(self);
-      startNext();
+      if (inFlight === 0) return startWrite(self);
+      // Until it hears, the caller keeps a timer: each time it fires with every write in flight stalled, this
+      // upload's caller writes those waiting. (On Workers it also keeps the request alive: workerd cancels, as
+      // hung, a request waiting with nothing pending of its own — here, on another request's write.)
+      const wait = () => {
+        patience = setTimeout(() => {
+          const stalled = inFlight < maxInFlight && performance.now() - lastStartedAt >= stallMs;
+          if (stalled && waiting.includes(self)) startWrite(self);
+          else wait();
+        }, stallMs);
+      };
+      wait();
     });
     if ('lead' in turn) return writeGroup(self);
     if ('error' in turn) throw turn.error;
