@@ -81,4 +81,18 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('the group commit of the Node en
     expect(stalledMeanwhile).toBe(true);
     await expect.poll(() => stalled.done).toBe(true);
   });
+
+  test('a write in flight past lostAfterMs no longer holds its place (on Workers its request may be gone, and its write with it)', async () => {
+    const write = coalescer({ maxInFlight: 1, stallMs: 50, lostAfterMs: 300 });
+    const lock = await lockedOutput(write, { project: 'group/lost' });
+    const lost = settled(write(received({ project: 'group/lost', metrics: { psnr: 2 } })));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const other = write(received({ project: 'group/other', sha: shaOf(2) }));
+    const answeredInTime = await Promise.race([other.then(() => true), new Promise((resolve) => setTimeout(resolve, 5_000, false))]);
+    const lostMeanwhile = !lost.done;
+    await lock.release();
+    expect(answeredInTime).toBe(true);
+    expect(lostMeanwhile).toBe(true);
+    await expect.poll(() => lost.done).toBe(true);
+  });
 });

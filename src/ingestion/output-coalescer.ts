@@ -35,22 +35,40 @@ interface Waiting {
   db: Db;
   upload: ReceivedUpload;
   hear(turn: Turn): void;
+  /** Set when its caller writes a group. */
+  write?: { startedAt: number };
 }
 
 const byReceipt = (a: Waiting, b: Waiting) => (a.upload.receivedAt < b.upload.receivedAt ? -1 : 1);
 
-/** `defaultStorage`: the server's storage mode, for the URLs answered (FILES_STORAGE). */
-export function outputCoalescer(defaultStorage: StorageMode, { maxInFlight = 4, maxGroup = 200, stallMs = 50 } = {}): SharedOutputWriter {
+/**
+ * `defaultStorage`: the server's storage mode, for the URLs answered (FILES_STORAGE). `lostAfterMs`: a
+ * write in flight for longer no longer holds its place — on Workers its request may have been cancelled
+ * (the 30 s of `waitUntil` past its answer ran out) and its write with it; its statement, given 20 s
+ * (DATABASE_STATEMENT_TIMEOUT_MS), has ended or failed by then.
+ */
+export function outputCoalescer(
+  defaultStorage: StorageMode,
+  { maxInFlight = 4, maxGroup = 200, stallMs = 50, lostAfterMs = 60_000 } = {},
+): SharedOutputWriter {
   const answer = outputAsWritten(defaultStorage);
   const waiting: Waiting[] = [];
-  let inFlight = 0;
+  /** When each write in flight started. */
+  const inFlight = new Set<{ startedAt: number }>();
   let lastStartedAt = 0;
 
-  /** Hands the next write to `lead`'s caller. */
+  function writesInFlight() {
+    const now = performance.now();
+    for (const write of inFlight) if (now - write.startedAt >= lostAfterMs) inFlight.delete(write);
+    return inFlight.size;
+  }
+
+  /** Hands the next write to `lead`'s caller; it is in flight until `writeGroup` ends it. */
   function startWrite(lead: Waiting) {
     waiting.splice(waiting.indexOf(lead), 1);
-    inFlight += 1;
     lastStartedAt = performance.now();
+    lead.write = { startedAt: lastStartedAt };
+    inFlight.add(lead.write);
     lead.hear({ lead: true });
   }
 
@@ -63,8 +81,8 @@ export function outputCoalescer(defaultStorage: StorageMode, { maxInFlight = 4, 
     } catch (error) {
       results = group.map(() => ({ error })); // the database is unavailable: every caller spools
     } finally {
-      inFlight -= 1;
-      if (inFlight === 0 && waiting.length) startWrite(waiting[0]!);
+      inFlight.delete(lead.write!);
+      if (writesInFlight() === 0 && waiting.length) startWrite(waiting[0]!);
     }
     group.forEach((w, i) => w !== lead && w.hear(results[i]!));
     const own = results[group.indexOf(lead)]!;
@@ -78,13 +96,13 @@ export function outputCoalescer(defaultStorage: StorageMode, { maxInFlight = 4, 
     const turn = await new Promise<Turn>((resolve) => {
       self = { db, upload, hear: (turn) => (clearTimeout(patience), resolve(turn)) };
       waiting.push(self);
-      if (inFlight === 0) return startWrite(self);
+      if (writesInFlight() === 0) return startWrite(self);
       // Until it hears, the caller keeps a timer: each time it fires with every write in flight stalled, this
       // upload's caller writes those waiting. (On Workers it also keeps the request alive: workerd cancels, as
       // hung, a request waiting with nothing pending of its own — here, on another request's write.)
       const wait = () => {
         patience = setTimeout(() => {
-          const stalled = inFlight < maxInFlight && performance.now() - lastStartedAt >= stallMs;
+          const stalled = writesInFlight() < maxInFlight && performance.now() - lastStartedAt >= stallMs;
           if (stalled && waiting.includes(self)) startWrite(self);
           else wait();
         }, stallMs);
