@@ -61,7 +61,7 @@ export function nodeApp(db: Db, config: AppConfig, { spoolFolder, artifactsFolde
   const writeOutput = outputCoalescer(config.files.defaultMode);
   const ingestion = new Ingestion({
     db,
-    writeOutput: (upload) => writeOutput(db, upload),
+    writeOutput: (upload, abandoned) => writeOutput(db, upload, abandoned),
     // Bulk uploads are written as soon as they are spooled.
     spool: { ...spool, append: async (messages) => (await spool.append(messages), spoolDrain.kick()) },
     breaker: databaseCircuit,

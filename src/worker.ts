@@ -104,15 +104,19 @@ const requiredBindings = (env: WorkerEnv, config: AppConfig) => ({
   ...(config.gitlab && { GITLAB_JOBS: Boolean(env.GITLAB_JOBS), RUN_REQUESTS: Boolean(env.RUN_REQUESTS), VERDICT_JOBS: Boolean(env.VERDICT_JOBS) }),
 });
 
-/** A handle for one invocation (request, queue batch, cron run): what it opened ends with `waitUntil`. */
+/**
+ * A handle for one invocation (request, queue batch, cron run): what it opened ends with `waitUntil`,
+ * once `inUse` (work that may still use the handle after the invocation answered) has settled.
+ */
 function openDatabase(env: WorkerEnv, ctx: ExecutionContext) {
   const { database } = isolateState(env);
   if (!database) throw new Error('DATABASE_URL (or a HYPERDRIVE binding) is not configured');
   const { db, opened, end } = database.open();
   return {
     db,
-    release() {
-      if (opened()) ctx.waitUntil(end());
+    release(inUse?: Promise<unknown>) {
+      if (inUse) ctx.waitUntil(inUse.then(() => (opened() ? end() : undefined)));
+      else if (opened()) ctx.waitUntil(end());
     },
   };
 }
@@ -150,12 +154,16 @@ const app = buildApp({
     const { config, rateLimiters, failedAuthGuard, databaseCircuit, knownCallers, keySets, keptOutputs, receivedAt, writeOutput } = isolateState(env);
     const gitlabQueue = config.gitlab ? (env.GITLAB_JOBS as Queue<GitLabJob>) : undefined;
     const hooks = writeHooks(env);
+    // An upload's write may outlive the answer (its deadline passed: the upload was spooled, 202) while it
+    // writes other requests' uploads with this request's handle: the request stays alive, and its handle
+    // open, until the write has settled.
+    let writing: Promise<unknown> | undefined;
     const ingestion = new Ingestion({
       db,
-      // The request stays alive until its upload is answered: it may be writing other requests' uploads with its own.
-      writeOutput: (upload) => {
-        const written = writeOutput(db, upload);
-        c.executionCtx.waitUntil(written.catch(() => {}));
+      writeOutput: (upload, abandoned) => {
+        const written = writeOutput(db, upload, abandoned);
+        writing = written.catch(() => {});
+        c.executionCtx.waitUntil(writing);
         return written;
       },
       spool: queueSpool(env.INGEST_JOBS as Queue<QueuedUpload>, r2ObjectStore(env.BACKUPS)),
@@ -185,7 +193,7 @@ const app = buildApp({
         fileDeletions: env.MAINTENANCE_JOBS as Queue<DeleteFilesJob>,
         runtimeStatus: async () => ({ bindings: requiredBindings(env, config), gitSha: config.gitSha }),
       },
-      release,
+      release: () => release(writing),
     };
   },
 });

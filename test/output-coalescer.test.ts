@@ -1,7 +1,12 @@
 import { sql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { queryRows } from '../src/db/client';
+import { queryRows, type Db } from '../src/db/client';
+import * as schema from '../src/db/schema';
 import type { OutputUpload } from '../src/domain/ingest/envelope';
+import { CircuitBreaker } from '../src/ingestion/circuit-breaker';
+import { Ingestion } from '../src/ingestion/ingestion';
 import { outputCoalescer, type OutputWriter } from '../src/ingestion/output-coalescer';
 import { receiptClock } from '../src/ingestion/receipts';
 import { emptyTables, openTestDatabase, type TestDatabase } from './support/databases';
@@ -10,11 +15,13 @@ import { outputUpload, shaOf } from './support/uploads';
 /** Holding a lock needs a second connection: the Postgres engine only (PGlite has one). */
 describe.skipIf(!process.env.TEST_DATABASE_URL)('the group commit of the Node entry', () => {
   let database: TestDatabase;
+  /** The scratch database's address, for handles of the test's own. */
+  let databaseUrl: string;
   const receivedAt = receiptClock();
   const received = (spec: Parameters<typeof outputUpload>[0]) => ({ upload: outputUpload(spec) as unknown as OutputUpload, receivedAt: receivedAt() });
 
   beforeAll(async () => {
-    database = await openTestDatabase('pg');
+    database = await openTestDatabase('pg', { urlFor: (url) => (databaseUrl = url) });
   });
   beforeEach(() => emptyTables(database.db));
   afterAll(() => database?.close());
@@ -94,5 +101,44 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('the group commit of the Node en
     expect(answeredInTime).toBe(true);
     expect(lostMeanwhile).toBe(true);
     await expect.poll(() => lost.done).toBe(true);
+  });
+
+  /**
+   * A request as the Worker serves it: a handle of its own (neon-websocket, Hyperdrive: a pool), ended
+   * once it has answered; its upload taken in by `Ingestion`, which spools it (202) past `deadlineMs`.
+   */
+  function workerRequest(write: ReturnType<typeof outputCoalescer>, deadlineMs: number) {
+    const pool = new pg.Pool({ connectionString: databaseUrl });
+    const db = drizzle({ client: pool, schema }) as unknown as Db;
+    const spooled: unknown[] = [];
+    const ingestion = new Ingestion({
+      db,
+      writeOutput: (upload, abandoned) => write(db, upload, abandoned),
+      spool: { chunkBytes: Infinity, maxMessageBytes: Infinity, append: async (messages) => void spooled.push(...messages), depth: async () => spooled.length },
+      breaker: new CircuitBreaker(),
+      receivedAt,
+      deadlineMs,
+      written: async () => {},
+      completeBatches: async () => {},
+    });
+    return async (spec: Parameters<typeof outputUpload>[0]) => {
+      try {
+        return (await ingestion.output(outputUpload(spec) as unknown as OutputUpload, spec?.sha ?? shaOf(1))).status;
+      } finally {
+        await pool.end();
+      }
+    };
+  }
+
+  test('an upload spooled at its deadline while it waited is withdrawn: its request, answered and its handle ended, never writes a group', async () => {
+    const write = outputCoalescer('shared-disk', { maxInFlight: 1 });
+    const lock = await lockedOutput((upload) => write(database.db, upload), { project: 'group/stalled' });
+    const stalled = workerRequest(write, 10_000)({ project: 'group/stalled', metrics: { psnr: 2 } });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const spooled = await workerRequest(write, 300)({ project: 'group/spooled', sha: shaOf(2) });
+    const behind = workerRequest(write, 10_000)({ project: 'group/behind', sha: shaOf(3) });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await lock.release();
+    expect([spooled, await stalled, await behind]).toEqual([202, 200, 200]);
   });
 });

@@ -47,12 +47,18 @@ export interface IngestionParts {
 
 class DeadlinePassed extends Error {}
 
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+/** `work`, given `ms` to finish: past them, its signal aborts and the deadline is the answer. */
+function withDeadline<T>(work: (abandoned: AbortSignal) => Promise<T>, ms: number): Promise<T> {
+  const abandon = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlinePassed(`no answer from the database within ${ms} ms`)), ms);
+    timer = setTimeout(() => {
+      const passed = new DeadlinePassed(`no answer from the database within ${ms} ms`);
+      abandon.abort(passed);
+      reject(passed);
+    }, ms);
   });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+  return Promise.race([work(abandon.signal), deadline]).finally(() => clearTimeout(timer));
 }
 
 const QUEUED = 'Accepted while the database is unavailable; it will be written when the database is back. GET /api/v1/ingestions/{id} tells when.';
@@ -63,8 +69,8 @@ export class Ingestion {
   async output(upload: OutputUpload, hexsha: string): Promise<Outcome<OutputJson>> {
     const receivedAt = this.parts.receivedAt();
     return this.writeOrSpool(
-      async () => {
-        const { written } = await this.parts.writeOutput({ upload, receivedAt });
+      async (abandoned) => {
+        const { written } = await this.parts.writeOutput({ upload, receivedAt }, abandoned);
         await this.parts.written(upload, hexsha, written.commitCreated);
         await this.parts.completeBatches(this.parts.db, [written.completionCheck]);
         return written.body;
@@ -109,14 +115,14 @@ export class Ingestion {
   }
 
   private async writeOrSpool<T>(
-    write: () => Promise<T>,
+    write: (abandoned: AbortSignal) => Promise<T>,
     spooled: (receipt: string) => { chunks: SpooledUpload[]; tooLarge: number[] },
   ): Promise<Outcome<T>> {
     const { breaker, deadlineMs } = this.parts;
     let cause = 'the circuit is open: the database failed just before';
     if (breaker.allows()) {
       try {
-        const body = await withDeadline(write(), deadlineMs);
+        const body = await withDeadline(write, deadlineMs);
         breaker.recordSuccess();
         return { status: 200, body };
       } catch (error) {

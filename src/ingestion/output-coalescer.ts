@@ -24,9 +24,14 @@ import type { OutputJson } from '../domain/v1-json';
 import { writeOutputs, type OutputWriteResult } from './write-outputs';
 
 type Written = Extract<OutputWriteResult<OutputJson>, { written: unknown }>;
-export type OutputWriter = (upload: ReceivedUpload) => Promise<Written>;
+/**
+ * Writes an upload. `abandoned`: the caller stops waiting (its deadline passed: it keeps the upload
+ * otherwise); an upload not yet being written is withdrawn, so its caller never writes a group after
+ * it has answered — on a Worker, with a connection its request has ended.
+ */
+export type OutputWriter = (upload: ReceivedUpload, abandoned?: AbortSignal) => Promise<Written>;
 /** An `OutputWriter` shared by callers with handles of their own: each passes the one its write may use. */
-export type SharedOutputWriter = (db: Db, upload: ReceivedUpload) => Promise<Written>;
+export type SharedOutputWriter = (db: Db, upload: ReceivedUpload, abandoned?: AbortSignal) => Promise<Written>;
 
 /** What a waiting upload is told: its answer or error, or that its caller writes the next group. */
 type Turn = OutputWriteResult<OutputJson> | { lead: true };
@@ -35,6 +40,8 @@ interface Waiting {
   db: Db;
   upload: ReceivedUpload;
   hear(turn: Turn): void;
+  /** In `waiting`: neither written nor being written. */
+  queued: boolean;
   /** Set when its caller writes a group. */
   write?: { startedAt: number };
 }
@@ -63,9 +70,14 @@ export function outputCoalescer(
     return inFlight.size;
   }
 
+  function dequeue(w: Waiting) {
+    waiting.splice(waiting.indexOf(w), 1);
+    w.queued = false;
+  }
+
   /** Hands the next write to `lead`'s caller; it is in flight until `writeGroup` ends it. */
   function startWrite(lead: Waiting) {
-    waiting.splice(waiting.indexOf(lead), 1);
+    dequeue(lead);
     lastStartedAt = performance.now();
     lead.write = { startedAt: lastStartedAt };
     inFlight.add(lead.write);
@@ -75,6 +87,7 @@ export function outputCoalescer(
   /** Writes the lead's upload with those waiting (oldest first); the lead's own result is returned, the others told. */
   async function writeGroup(lead: Waiting): Promise<Written> {
     const group = [lead, ...waiting.splice(0, maxGroup - 1)].sort(byReceipt);
+    for (const w of group) w.queued = false;
     let results: OutputWriteResult<OutputJson>[];
     try {
       results = await writeOutputs(lead.db, group.map((w) => w.upload), answer);
@@ -90,12 +103,13 @@ export function outputCoalescer(
     return own;
   }
 
-  return async (db, upload) => {
+  return async (db, upload, abandoned) => {
     let self!: Waiting;
     let patience: ReturnType<typeof setTimeout> | undefined;
     const turn = await new Promise<Turn>((resolve) => {
-      self = { db, upload, hear: (turn) => (clearTimeout(patience), resolve(turn)) };
+      self = { db, upload, queued: true, hear: (turn) => (clearTimeout(patience), resolve(turn)) };
       waiting.push(self);
+      abandoned?.addEventListener('abort', () => self.queued && (dequeue(self), self.hear({ error: abandoned.reason })), { once: true });
       if (writesInFlight() === 0) return startWrite(self);
       // Until it hears, the caller keeps a timer: each time it fires with every write in flight stalled, this
       // upload's caller writes those waiting. (On Workers it also keeps the request alive: workerd cancels, as
@@ -103,7 +117,7 @@ export function outputCoalescer(
       const wait = () => {
         patience = setTimeout(() => {
           const stalled = writesInFlight() < maxInFlight && performance.now() - lastStartedAt >= stallMs;
-          if (stalled && waiting.includes(self)) startWrite(self);
+          if (stalled && self.queued) startWrite(self);
           else wait();
         }, stallMs);
       };
