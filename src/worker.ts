@@ -154,17 +154,15 @@ const app = buildApp({
     const { config, rateLimiters, failedAuthGuard, databaseCircuit, knownCallers, keySets, keptOutputs, receivedAt, writeOutput } = isolateState(env);
     const gitlabQueue = config.gitlab ? (env.GITLAB_JOBS as Queue<GitLabJob>) : undefined;
     const hooks = writeHooks(env);
-    // An upload's write may outlive the answer (its deadline passed: the upload was spooled, 202) while it
-    // writes other requests' uploads with this request's handle: the request stays alive, and its handle
-    // open, until the write has settled.
+    // A write may outlive the answer (its deadline passed: the upload was spooled, 202), writing other
+    // requests' uploads with this request's handle: the request stays alive, and its handle open, until it settles.
     let writing: Promise<unknown> | undefined;
     const ingestion = new Ingestion({
       db,
-      writeOutput: (upload, abandoned) => {
-        const written = writeOutput(db, upload, abandoned);
-        writing = written.catch(() => {});
+      writeOutput: (upload, abandoned) => writeOutput(db, upload, abandoned),
+      writing(work) {
+        writing = work.catch(() => {});
         c.executionCtx.waitUntil(writing);
-        return written;
       },
       spool: queueSpool(env.INGEST_JOBS as Queue<QueuedUpload>, r2ObjectStore(env.BACKUPS)),
       breaker: databaseCircuit,

@@ -104,29 +104,31 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('the group commit of the Node en
   });
 
   /**
-   * A request as the Worker serves it: a handle of its own (neon-websocket, Hyperdrive: a pool), ended
-   * once it has answered; its upload taken in by `Ingestion`, which spools it (202) past `deadlineMs`.
+   * A request as the Worker serves it (src/worker.ts): a handle of its own (neon-websocket, Hyperdrive: a
+   * pool), ended once it has answered and the write it started (`writing`) has settled; its upload taken
+   * in by `Ingestion`, which spools it (202) past `deadlineMs`. `answered`: the status; `released`: the
+   * handle ended.
    */
-  function workerRequest(write: ReturnType<typeof outputCoalescer>, deadlineMs: number) {
+  function workerRequest(write: ReturnType<typeof outputCoalescer>, deadlineMs: number, completeBatches: (db: Db) => Promise<void> = async () => {}) {
     const pool = new pg.Pool({ connectionString: databaseUrl });
     const db = drizzle({ client: pool, schema }) as unknown as Db;
     const spooled: unknown[] = [];
+    let writing: Promise<unknown> = Promise.resolve();
     const ingestion = new Ingestion({
       db,
       writeOutput: (upload, abandoned) => write(db, upload, abandoned),
+      writing: (work) => void (writing = work.catch(() => {})),
       spool: { chunkBytes: Infinity, maxMessageBytes: Infinity, append: async (messages) => void spooled.push(...messages), depth: async () => spooled.length },
       breaker: new CircuitBreaker(),
       receivedAt,
       deadlineMs,
       written: async () => {},
-      completeBatches: async () => {},
+      completeBatches,
     });
-    return async (spec: Parameters<typeof outputUpload>[0]) => {
-      try {
-        return (await ingestion.output(outputUpload(spec) as unknown as OutputUpload, spec?.sha ?? shaOf(1))).status;
-      } finally {
-        await pool.end();
-      }
+    return (spec: Parameters<typeof outputUpload>[0]) => {
+      const answered = ingestion.output(outputUpload(spec) as unknown as OutputUpload, spec?.sha ?? shaOf(1)).then((outcome) => outcome.status);
+      const released = answered.finally(() => writing).then(() => pool.end());
+      return { answered, released };
     };
   }
 
@@ -135,10 +137,29 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('the group commit of the Node en
     const lock = await lockedOutput((upload) => write(database.db, upload), { project: 'group/stalled' });
     const stalled = workerRequest(write, 10_000)({ project: 'group/stalled', metrics: { psnr: 2 } });
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const spooled = await workerRequest(write, 300)({ project: 'group/spooled', sha: shaOf(2) });
+    const spooled = workerRequest(write, 300)({ project: 'group/spooled', sha: shaOf(2) });
+    expect(await spooled.answered).toBe(202);
+    await spooled.released;
     const behind = workerRequest(write, 10_000)({ project: 'group/behind', sha: shaOf(3) });
     await new Promise((resolve) => setTimeout(resolve, 100));
     await lock.release();
-    expect([spooled, await stalled, await behind]).toEqual([202, 200, 200]);
+    expect([await stalled.answered, await behind.answered]).toEqual([200, 200]);
+  });
+
+  test('a write that outlives its answer (deadline passed while being written) keeps its handle until its hooks are done', async () => {
+    const write = outputCoalescer('shared-disk', { maxInFlight: 1 });
+    const lock = await lockedOutput((upload) => write(database.db, upload), { project: 'group/stalled' });
+    const completions: string[] = [];
+    const completeBatches = async (db: Db) => {
+      await db.execute(sql`SELECT 1`).then(
+        () => completions.push('done'),
+        (error: unknown) => completions.push(String(error)),
+      );
+    };
+    const late = workerRequest(write, 300, completeBatches)({ project: 'group/stalled', metrics: { psnr: 3 } });
+    expect(await late.answered).toBe(202);
+    await lock.release();
+    await late.released;
+    expect(completions).toEqual(['done']);
   });
 });

@@ -43,6 +43,11 @@ export interface IngestionParts {
   written(upload: OutputUpload | BatchUpload | CommitUpload, hexsha: string, commitCreated: boolean): Promise<void>;
   /** Once uploads are committed: the batches they may have completed (ingestion/complete-batches.ts). */
   completeBatches: CompleteWrittenBatches;
+  /**
+   * Told of every write as it starts, hooks included: it may go on after the answer (its deadline
+   * passed: spooled, 202) on `db`, which a Worker must keep open, and its request alive, until then.
+   */
+  writing?(work: Promise<unknown>): void;
 }
 
 class DeadlinePassed extends Error {}
@@ -50,6 +55,7 @@ class DeadlinePassed extends Error {}
 /** `work`, given `ms` to finish: past them, its signal aborts and the deadline is the answer. */
 function withDeadline<T>(work: (abandoned: AbortSignal) => Promise<T>, ms: number): Promise<T> {
   const abandon = new AbortController();
+  const working = work(abandon.signal);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -58,7 +64,7 @@ function withDeadline<T>(work: (abandoned: AbortSignal) => Promise<T>, ms: numbe
       reject(passed);
     }, ms);
   });
-  return Promise.race([work(abandon.signal), deadline]).finally(() => clearTimeout(timer));
+  return Promise.race([working, deadline]).finally(() => clearTimeout(timer));
 }
 
 const QUEUED = 'Accepted while the database is unavailable; it will be written when the database is back. GET /api/v1/ingestions/{id} tells when.';
@@ -122,7 +128,11 @@ export class Ingestion {
     let cause = 'the circuit is open: the database failed just before';
     if (breaker.allows()) {
       try {
-        const body = await withDeadline(write, deadlineMs);
+        const body = await withDeadline((abandoned) => {
+          const work = write(abandoned);
+          this.parts.writing?.(work);
+          return work;
+        }, deadlineMs);
         breaker.recordSuccess();
         return { status: 200, body };
       } catch (error) {
