@@ -88,6 +88,18 @@ describe.each(engineNames)('domain rules on %s', (engine) => {
       const [first, second] = await ingestOutputs(database.db, [upload({ gain: 1, iso: 800 }, { psnr: 1 }), upload({ iso: 800, gain: 1 }, { psnr: 2 })], outputAsWritten('shared-disk'));
       expect(second!.body).toMatchObject({ id: first!.body.id, metrics: { psnr: 2, is_failed: false } });
     });
+
+    test('patches of a test input apply in the order received, when one call writes an output twice', async () => {
+      const upload = (spec: UploadSpec, metadata: Json) => ({ upload: outputUploadSchema.parse({ ...outputUpload(spec), input_metadata: metadata }), receivedAt: clock() });
+      // the output's end goes to a second statement; the other output's upload, received after it, must not go before it
+      await ingestOutputs(
+        database.db,
+        [upload({ status: 'running' }, { exposure: 'start' }), upload({ metrics: { psnr: 1 } }, { exposure: 'end' }), upload({ extra: { extra_parameters: { gain: 2 } } }, { exposure: 'last' })],
+        outputAsWritten('shared-disk'),
+      );
+      const [input] = await queryRows<{ data: Json }>(database.db, sql`SELECT data FROM test_inputs`);
+      expect(input!.data.metadata).toEqual({ exposure: 'last' });
+    });
   });
 
   describe('reading commits', () => {

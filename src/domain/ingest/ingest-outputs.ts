@@ -44,22 +44,30 @@ interface CommitGroup {
  * Splits uploads into statements: one commit per statement (its record comes from the first
  * upload, later ones only fill gaps — as if written one after the other), and an output at most
  * once per statement (Postgres can't upsert a row twice in one statement: the next upload of the
- * same output goes to the next group, which runs after).
+ * same output goes to the next group, which runs after). An upload never goes to an earlier group
+ * of its commit than the one before it did: its batch's and test input's patches then apply after
+ * theirs, in the order received.
  */
 function commitGroups(uploads: ReceivedUpload[]): CommitGroup[] {
   const groups: (CommitGroup & { key: string; identities: Set<string> })[] = [];
+  /** Per commit, the group its last upload went to. */
+  const lastGroup = new Map<string, number>();
   uploads.forEach(({ upload, receivedAt }, i) => {
     const hexsha = envelopeSha(upload)!;
     const key = JSON.stringify([upload.project, hexsha]);
     const run = { ...outputRun(upload), i, receivedAt };
     const identity = outputIdentity(upload, run);
-    const group = groups.find((g) => g.key === key && !g.identities.has(identity));
+    const from = lastGroup.get(key) ?? 0;
+    const index = groups.findIndex((g, k) => k >= from && g.key === key && !g.identities.has(identity));
+    const group = groups[index];
     if (group) {
       group.record = fillGaps(group.record, uploadCommitRecord(upload, hexsha, { touchLatestOutput: true }));
       group.runs.push(run);
       group.identities.add(identity);
+      lastGroup.set(key, index);
     } else {
       groups.push({ key, identities: new Set([identity]), record: uploadCommitRecord(upload, hexsha, { touchLatestOutput: true }), runs: [run] });
+      lastGroup.set(key, groups.length - 1);
     }
   });
   return groups;
