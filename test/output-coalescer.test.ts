@@ -13,7 +13,7 @@ import { emptyTables, openTestDatabase, type TestDatabase } from './support/data
 import { outputUpload, shaOf } from './support/uploads';
 
 /** Holding a lock needs a second connection: the Postgres engine only (PGlite has one). */
-describe.skipIf(!process.env.TEST_DATABASE_URL)('the group commit of the Node entry', () => {
+describe.skipIf(!process.env.TEST_DATABASE_URL)('group commit (the Node entry, a Worker isolate)', () => {
   let database: TestDatabase;
   /** The scratch database's address, for handles of the test's own. */
   let databaseUrl: string;
