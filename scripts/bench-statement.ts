@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { connectNodeDatabase } from '../src/db/connect-node';
+import { definedColumns } from '../src/db/statement-functions';
 import { ingestStatements, outputAsWritten } from '../src/domain/ingest/ingest-outputs';
 import type { OutputUpload } from '../src/domain/ingest/envelope';
 import { receiptClock } from '../src/ingestion/receipts';
@@ -74,13 +75,7 @@ try {
   try {
     const sample = nextStatement();
     const { fields } = await client.query({ text: sample.sql, values: sample.params });
-    await client.query('SELECT qaboard_statements.define_statement_function($1, $2, $3, $4, $5)', [
-      FUNCTION,
-      sample.sql,
-      fields.map((field) => field.name),
-      fields.map((field) => field.dataTypeID),
-      fields.map((field) => field.dataTypeModifier),
-    ]);
+    await client.query('SELECT qaboard_statements.define_statement_function($1, $2, $3, $4, $5)', [FUNCTION, sample.sql, ...definedColumns(fields)]);
     console.log(`the app's upload statement: ${sample.sql.length} characters, ${sample.params.length} parameters; ${STATEMENTS} per round, one at a time\n`);
     console.log('| round | sent | Postgres CPU ms / statement | wall ms / statement |');
     console.log('|---|---|---|---|');

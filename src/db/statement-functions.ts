@@ -30,8 +30,8 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import { databaseFailure } from '../lib/database-failure';
 import { SCHEMA_VERSION } from './schema-version';
 
-/** A result column as the Neon driver describes it. */
-interface Field {
+/** A result column as the Neon driver (and node-postgres) describes it. */
+export interface Field {
   name: string;
   dataTypeID: number;
   dataTypeModifier?: number;
@@ -95,6 +95,10 @@ async function functionOf(statement: { sql: string; params: unknown[] }): Promis
   return functionName(statement.sql);
 }
 
+/** `define_statement_function`'s columns for a statement that answered `fields`: their names, type oids and type modifiers. */
+export const definedColumns = (fields: Field[]) =>
+  [fields.map((field) => field.name), fields.map((field) => field.dataTypeID), fields.map((field) => field.dataTypeModifier ?? -1)] as const;
+
 const callOf = (name: string, params: unknown[]) =>
   sql`SELECT * FROM ${SCHEMA}.${sql.identifier(name)}(${sql.join(
     params.map((param) => sql.param(param)),
@@ -119,10 +123,10 @@ async function afterSentAsIs(db: HttpDb, failure: CallFailure, name: string, tex
   if (failure.kind === 'unfit') return sendAsIs(text, name, `its function failed: ${failure.message}`);
   // A type without columns can be made, but RETURN QUERY can't return a statement that answers none.
   if (!fields.length) return sendAsIs(text, name, 'it answers no columns');
+  const [names, types, modifiers] = definedColumns(fields);
   try {
     await db.execute(
-      sql`SELECT qaboard_statements.define_statement_function(${name}, ${text}, ${sql.param(fields.map((field) => field.name))}::text[],
-        ${sql.param(fields.map((field) => field.dataTypeID))}::oid[], ${sql.param(fields.map((field) => field.dataTypeModifier ?? -1))}::int[])`,
+      sql`SELECT qaboard_statements.define_statement_function(${name}, ${text}, ${sql.param(names)}::text[], ${sql.param(types)}::oid[], ${sql.param(modifiers)}::int[])`,
     );
   } catch (error) {
     const failure = databaseFailure(error);
