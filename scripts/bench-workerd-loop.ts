@@ -4,12 +4,11 @@
  *   npm run bench:workerd-loop -- [--pieces version,upload,write,validate,check-json,statement] [--iterations 1000]
  *                                 [--base-url postgres://postgres@127.0.0.1:5432/postgres]
  *
- * Runs scripts/floor/loop-worker.ts in workerd (miniflare, wrangler.jsonc's compatibility and bindings)
- * (its per-caller request limit raised) on a scratch database through the local Neon proxy: each piece
- * `iterations` times inside one request,
- * after a warm-up, two rounds. A piece's cost is workerd's CPU (`/proc`) over the request, per iteration:
- * no network, no per-request work of workerd's, no profiler. /proc counts in 10 ms ticks: with 1,000
- * iterations a figure is ±10 µs.
+ * Runs scripts/floor/loop-worker.ts in workerd (miniflare, with wrangler.jsonc's compatibility and
+ * bindings, its per-caller request limit raised) on a scratch database through the local Neon proxy:
+ * each piece `iterations` times inside one request, after a warm-up, two rounds. A piece's cost is
+ * workerd's CPU (`/proc`) over the request, per iteration: no network, no per-request work of
+ * workerd's, no profiler. /proc counts in 10 ms ticks: with 1,000 iterations a figure is ±10 µs.
  */
 import path from 'node:path';
 import type { Readable } from 'node:stream';
