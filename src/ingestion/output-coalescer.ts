@@ -18,7 +18,8 @@
  * its own upload is answered. The others are answered from there.
  */
 import type { Db } from '../db/client';
-import { outputAsWritten, type ReceivedUpload } from '../domain/ingest/ingest-outputs';
+import type { ReceivedUpload } from '../domain/ingest/commit-groups';
+import { outputAsWritten } from '../domain/ingest/ingest-outputs';
 import type { StorageMode } from '../domain/storage-locations';
 import type { OutputJson } from '../domain/v1-json';
 import { writeOutputs, type OutputWriteResult } from './write-outputs';

@@ -8,7 +8,8 @@
  */
 import type { Db } from '../db/client';
 import { envelopeSha } from '../domain/ingest/envelope';
-import { ingestOutputsAtomically, type OutputAnswer, type ReceivedUpload } from '../domain/ingest/ingest-outputs';
+import type { ReceivedUpload } from '../domain/ingest/commit-groups';
+import { ingestOutputsAtomically, type OutputAnswer } from '../domain/ingest/ingest-outputs';
 import type { Ingested } from '../domain/ingest/upload-commit';
 import { databaseFailure } from '../lib/database-failure';
 

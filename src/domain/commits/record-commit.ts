@@ -56,7 +56,8 @@ export interface CommitRecord {
  */
 const LATEST_OUTPUT_THROTTLE = sql.raw(`interval '1 second'`);
 
-export function commitRecordCtes(record: CommitRecord): SQL {
+/** The values and rules of recording `record`, over `projects p` and `ci_commits c`. */
+function recording(record: CommitRecord) {
   const fromGitLab = record.source === 'gitlab';
   const configData = record.config ? { qatools_config: record.config, ...(record.metrics && { qatools_metrics: record.metrics }) } : null;
   const isReferenceBranch = configData !== null && record.branch === referenceBranchOf(record.config);
@@ -65,15 +66,6 @@ export function commitRecordCtes(record: CommitRecord): SQL {
     : record.repositoryPath
       ? { git: { path_with_namespace: record.repositoryPath } }
       : {};
-  const newProjectData = { ...gitData, ...configData };
-  const newCommitData = {
-    ...(record.gitProject
-      ? { git: { path_with_namespace: record.gitProject.path_with_namespace } }
-      : record.repositoryPath && { git: { path_with_namespace: record.repositoryPath } }),
-    ...configData,
-    ...record.commitDataPatch,
-  };
-  const touch = sql`${record.touchLatestOutput ?? false}::boolean`;
   const committer = record.committerName ?? null;
   const avatar = record.committerAvatarUrl ?? null;
   const message = record.message ?? null;
@@ -87,13 +79,46 @@ export function commitRecordCtes(record: CommitRecord): SQL {
 
   // THE rule: a project adopts the config a commit is recorded with when the commit is on the
   // project's reference branch, or when the project has none yet (feature branches don't change it).
-  const configRecorded = fromGitLab ? sql`true` : sql`NOT EXISTS (SELECT 1 FROM existing_commit)`;
-  const adoptsConfig = sql`(${jsonParam(configData)}::jsonb IS NOT NULL AND ${configRecorded}
+  // `commitIsNew`: uploads record the config only on the commit they create.
+  const adoptsConfig = (commitIsNew: SQL) => sql`(${jsonParam(configData)}::jsonb IS NOT NULL AND ${fromGitLab ? sql`true` : commitIsNew}
     AND (NOT (p.data ? 'qatools_config') OR ${isReferenceBranch}::boolean))`;
   const projectDataUpdate = record.gitProject
     ? sql`p.data || ${jsonParam(gitData)}::jsonb`
     : sql`p.data || CASE WHEN ${record.repositoryPath ?? null}::text IS NULL OR (p.data -> 'git') ? 'path_with_namespace' THEN '{}'::jsonb
         ELSE jsonb_build_object('git', COALESCE(p.data -> 'git', '{}'::jsonb) || jsonb_build_object('path_with_namespace', ${record.repositoryPath ?? null}::text)) END`;
+
+  return {
+    fromGitLab, configData, gitData, committer, avatar, message, branch, parents, authored, commitDir, undelete, dataPatch,
+    adoptsConfig, projectDataUpdate,
+    /** Whether recording changes the existing commit `c`, beyond its latest-output stamp. */
+    commitChanges: sql`((${fromGitLab}::boolean AND c.authored_datetime IS DISTINCT FROM COALESCE(${authored}::timestamptz, c.authored_datetime))
+        OR (c.committer_name IS NULL AND ${committer}::text IS NOT NULL)
+        OR c.committer_avatar_url IS DISTINCT FROM COALESCE(${avatar}::text, c.committer_avatar_url)
+        OR (c.message IS NULL AND ${message}::text IS NOT NULL)
+        OR (c.branch IS NULL AND ${branch}::text IS NOT NULL)
+        OR (c.parents IS NULL AND ${parents}::jsonb IS NOT NULL)
+        OR c.data IS DISTINCT FROM c.data || ${dataPatch}::jsonb
+        OR c.commit_dir_override IS DISTINCT FROM COALESCE(${commitDir}, c.commit_dir_override)
+        OR (c.deleted AND ${undelete}))`,
+  };
+}
+
+/** Whether the latest-output stamp of `alias` (a project or commit row) is due: at most once a second. */
+const latestOutputStampDue = (alias: SQL) =>
+  sql`(${alias}.latest_output_datetime IS NULL OR ${alias}.latest_output_datetime < now() - ${LATEST_OUTPUT_THROTTLE})`;
+
+export function commitRecordCtes(record: CommitRecord): SQL {
+  const r = recording(record);
+  const newProjectData = { ...r.gitData, ...r.configData };
+  const newCommitData = {
+    ...(record.gitProject
+      ? { git: { path_with_namespace: record.gitProject.path_with_namespace } }
+      : record.repositoryPath && { git: { path_with_namespace: record.repositoryPath } }),
+    ...r.configData,
+    ...record.commitDataPatch,
+  };
+  const touch = sql`${record.touchLatestOutput ?? false}::boolean`;
+  const adoptsConfig = r.adoptsConfig(sql`NOT EXISTS (SELECT 1 FROM existing_commit)`);
 
   return sql`
     existing_commit AS (
@@ -108,11 +133,11 @@ export function commitRecordCtes(record: CommitRecord): SQL {
     project_update AS (
       UPDATE projects p SET
         latest_output_datetime = CASE WHEN ${touch} THEN now() ELSE p.latest_output_datetime END,
-        data = CASE WHEN ${adoptsConfig} THEN ${projectDataUpdate} || ${jsonParam(configData)}::jsonb ELSE ${projectDataUpdate} END
+        data = CASE WHEN ${adoptsConfig} THEN ${r.projectDataUpdate} || ${jsonParam(r.configData)}::jsonb ELSE ${r.projectDataUpdate} END
       WHERE p.id = ${record.projectId} AND (
-        (${touch} AND (p.latest_output_datetime IS NULL OR p.latest_output_datetime < now() - ${LATEST_OUTPUT_THROTTLE}))
+        (${touch} AND ${latestOutputStampDue(sql`p`)})
         OR ${adoptsConfig}
-        OR p.data IS DISTINCT FROM ${projectDataUpdate})
+        OR p.data IS DISTINCT FROM ${r.projectDataUpdate})
     ),
     project AS (
       SELECT id, data FROM new_project UNION ALL SELECT id, data FROM projects WHERE id = ${record.projectId}
@@ -122,36 +147,26 @@ export function commitRecordCtes(record: CommitRecord): SQL {
         project_id, hexsha, authored_datetime, committer_name, committer_avatar_url, message, branch, parents,
         data, commit_dir_override, latest_output_datetime
       )
-      VALUES (${record.projectId}, ${record.hexsha}, COALESCE(${authored}::timestamptz, now()),
-        ${committer}, ${avatar}, ${message}, ${branch}, ${parents}::jsonb, ${jsonParam(newCommitData)}::jsonb, ${commitDir},
+      VALUES (${record.projectId}, ${record.hexsha}, COALESCE(${r.authored}::timestamptz, now()),
+        ${r.committer}, ${r.avatar}, ${r.message}, ${r.branch}, ${r.parents}::jsonb, ${jsonParam(newCommitData)}::jsonb, ${r.commitDir},
         CASE WHEN ${touch} THEN now() END)
       ON CONFLICT (project_id, hexsha) DO NOTHING
       RETURNING id, hexsha, data, commit_dir_override, true AS created
     ),
     commit_update AS (
       UPDATE ci_commits c SET
-        authored_datetime = CASE WHEN ${fromGitLab}::boolean THEN COALESCE(${authored}::timestamptz, c.authored_datetime) ELSE c.authored_datetime END,
-        committer_name = COALESCE(c.committer_name, ${committer}),
-        committer_avatar_url = COALESCE(${avatar}::text, c.committer_avatar_url),
-        message = COALESCE(c.message, ${message}),
-        branch = COALESCE(c.branch, ${branch}),
-        parents = COALESCE(c.parents, ${parents}::jsonb),
-        data = c.data || ${dataPatch}::jsonb,
-        commit_dir_override = COALESCE(${commitDir}, c.commit_dir_override),
+        authored_datetime = CASE WHEN ${r.fromGitLab}::boolean THEN COALESCE(${r.authored}::timestamptz, c.authored_datetime) ELSE c.authored_datetime END,
+        committer_name = COALESCE(c.committer_name, ${r.committer}),
+        committer_avatar_url = COALESCE(${r.avatar}::text, c.committer_avatar_url),
+        message = COALESCE(c.message, ${r.message}),
+        branch = COALESCE(c.branch, ${r.branch}),
+        parents = COALESCE(c.parents, ${r.parents}::jsonb),
+        data = c.data || ${r.dataPatch}::jsonb,
+        commit_dir_override = COALESCE(${r.commitDir}, c.commit_dir_override),
         latest_output_datetime = CASE WHEN ${touch} THEN now() ELSE c.latest_output_datetime END,
-        deleted = c.deleted AND NOT ${undelete}
+        deleted = c.deleted AND NOT ${r.undelete}
       FROM existing_commit e
-      WHERE c.id = e.id AND (
-        (${touch} AND (c.latest_output_datetime IS NULL OR c.latest_output_datetime < now() - ${LATEST_OUTPUT_THROTTLE}))
-        OR (${fromGitLab}::boolean AND c.authored_datetime IS DISTINCT FROM COALESCE(${authored}::timestamptz, c.authored_datetime))
-        OR (c.committer_name IS NULL AND ${committer}::text IS NOT NULL)
-        OR c.committer_avatar_url IS DISTINCT FROM COALESCE(${avatar}::text, c.committer_avatar_url)
-        OR (c.message IS NULL AND ${message}::text IS NOT NULL)
-        OR (c.branch IS NULL AND ${branch}::text IS NOT NULL)
-        OR (c.parents IS NULL AND ${parents}::jsonb IS NOT NULL)
-        OR c.data IS DISTINCT FROM c.data || ${dataPatch}::jsonb
-        OR c.commit_dir_override IS DISTINCT FROM COALESCE(${commitDir}, c.commit_dir_override)
-        OR (c.deleted AND ${undelete}))
+      WHERE c.id = e.id AND ((${touch} AND ${latestOutputStampDue(sql`c`)}) OR ${r.commitChanges})
     ),
     commit AS (
       SELECT id, hexsha, data, commit_dir_override, created FROM new_commit

@@ -18,89 +18,69 @@ import { sql, type SQL } from 'drizzle-orm';
 import { inTransaction, jsonParam, preparedRows, retryConflicts, retryOnConcurrentCreate, type Db } from '../../db/client';
 import { completionProbe } from '../batches/batch-completion';
 import { commitRecordCtes } from '../commits/record-commit';
-import { isRunRequestCommandId, startRunRequests } from '../run-requests/run-requests';
+import { startRunRequests } from '../run-requests/run-requests';
 import { outputColumns, outputContextColumns, type OutputInContextRow } from '../rows';
 import type { StorageMode } from '../storage-locations';
 import { outputInContextJson, type OutputJson } from '../v1-json';
-import { envelopeSha, type OutputUpload } from './envelope';
-import { outputIdentity, outputRun, type OutputRun } from './output-run';
-import { uploadCommitRecord, type Ingested } from './upload-commit';
+import { batchPatches, commitGroups, inputPatches, patchChanges, startsRunRequests, type CommitGroup, type ReceivedUpload } from './commit-groups';
+import type { Ingested } from './upload-commit';
 import { nextUpdatedAt } from '../updated-at';
 
-/** An upload as received: its receipt time orders it against other uploads of the same output. */
-export interface ReceivedUpload {
-  upload: OutputUpload;
-  /** ISO 8601 with microseconds; strictly increasing per process (see ingestion/receipt-clock.ts). */
-  receivedAt: string;
-}
-
-/** What a group of uploads of one commit writes, in order: merged patches where uploads share a parent. */
-interface CommitGroup {
-  record: ReturnType<typeof uploadCommitRecord>;
-  runs: (OutputRun & { i: number; receivedAt: string })[];
-}
-
 /**
- * Splits uploads into statements: one commit per statement (its record comes from the first
- * upload, later ones only fill gaps — as if written one after the other), and an output at most
- * once per statement (Postgres can't upsert a row twice in one statement: the next upload of the
- * same output goes to the next group, which runs after). An upload never goes to an earlier group
- * of its commit than the one before it did: its batch's and test input's patches then apply after
- * theirs, in the order received.
+ * The CTEs `project`, `commit`, `batch` and `test_input` of a group's statement, found or created (see
+ * domain/commits/record-commit.ts), and the run requests its runs start: any group can be written so.
  */
-function commitGroups(uploads: ReceivedUpload[]): CommitGroup[] {
-  const groups: (CommitGroup & { key: string; identities: Set<string> })[] = [];
-  /** Per commit, the group its last upload went to. */
-  const lastGroup = new Map<string, number>();
-  uploads.forEach(({ upload, receivedAt }, i) => {
-    const hexsha = envelopeSha(upload)!;
-    const key = JSON.stringify([upload.project, hexsha]);
-    const run = { ...outputRun(upload), i, receivedAt };
-    const identity = outputIdentity(upload, run);
-    const from = lastGroup.get(key) ?? 0;
-    const index = groups.findIndex((g, k) => k >= from && g.key === key && !g.identities.has(identity));
-    const group = groups[index];
-    if (group) {
-      group.record = fillGaps(group.record, uploadCommitRecord(upload, hexsha, { touchLatestOutput: true }));
-      group.runs.push(run);
-      group.identities.add(identity);
-      lastGroup.set(key, index);
-    } else {
-      groups.push({ key, identities: new Set([identity]), record: uploadCommitRecord(upload, hexsha, { touchLatestOutput: true }), runs: [run] });
-      lastGroup.set(key, groups.length - 1);
-    }
-  });
-  return groups;
+function createdParentsCtes(group: CommitGroup): SQL {
+  const { record } = group;
+  // Only statements that carry a run request's command id touch run_requests.
+  const startsRequests = startsRunRequests(group)
+    ? sql`started_requests AS (${startRunRequests(record.projectId, sql`SELECT r.data -> 'job_options' ->> 'command_id' FROM run r`)}),`
+    : sql``;
+  return sql`${commitRecordCtes(record)},
+    ${startsRequests}
+    batch_patch AS (SELECT * FROM jsonb_to_recordset(${jsonParam(batchPatches(group))}::jsonb) AS x(label text, data jsonb)),
+    new_batch AS (
+      INSERT INTO batches (ci_commit_id, label, data) SELECT commit.id, x.label, x.data FROM commit, batch_patch x
+      ON CONFLICT (ci_commit_id, label) DO NOTHING
+      RETURNING id, label, batch_dir_override
+    ),
+    existing_batch AS (
+      SELECT b.id, b.label, b.batch_dir_override, x.data AS patch
+      FROM batch_patch x CROSS JOIN commit
+      CROSS JOIN LATERAL (SELECT * FROM batches b WHERE b.ci_commit_id = commit.id AND b.label = x.label OFFSET 0) b
+    ),
+    batch_update AS (
+      UPDATE batches b SET data = b.data || e.patch FROM existing_batch e
+      WHERE b.id = e.id AND ${patchChanges(sql`b.data`, sql`e.patch`)}
+    ),
+    batch AS (
+      SELECT id, label, batch_dir_override FROM new_batch UNION ALL SELECT id, label, batch_dir_override FROM existing_batch
+    ),
+    input_patch AS (SELECT * FROM jsonb_to_recordset(${jsonParam(inputPatches(group))}::jsonb) AS x(database text, path text, data jsonb)),
+    new_input AS (
+      INSERT INTO test_inputs (project_id, database, path, data) SELECT project.id, x.database, x.path, x.data FROM project, input_patch x
+      ON CONFLICT (project_id, database, path) DO NOTHING
+      RETURNING id, database, path, data
+    ),
+    existing_input AS (
+      SELECT t.id, t.database, t.path, t.data, x.data AS patch
+      FROM input_patch x CROSS JOIN project
+      CROSS JOIN LATERAL (SELECT * FROM test_inputs t WHERE t.project_id = project.id AND t.database = x.database AND t.path = x.path OFFSET 0) t
+    ),
+    input_update AS (
+      UPDATE test_inputs t SET data = t.data || e.patch, updated_at = ${nextUpdatedAt('t.updated_at')} FROM existing_input e
+      WHERE t.id = e.id AND ${patchChanges(sql`t.data`, sql`e.patch`)}
+      RETURNING t.id, t.database, t.path, t.data
+    ),
+    test_input AS (
+      SELECT id, database, path, data FROM new_input
+      UNION ALL SELECT id, database, path, data FROM input_update
+      UNION ALL SELECT id, database, path, data FROM existing_input e WHERE NOT EXISTS (SELECT 1 FROM input_update u WHERE u.id = e.id)
+    )`;
 }
 
-/** The record uploads written one after the other would leave: the first's values, gaps filled by later ones. */
-function fillGaps<T extends object>(first: T, later: T): T {
-  const merged = { ...first };
-  for (const [key, value] of Object.entries(later) as [keyof T, T[keyof T]][]) {
-    if ((merged[key] === null || merged[key] === undefined) && value !== null && value !== undefined) merged[key] = value;
-  }
-  return merged;
-}
-
-/** Patches of the same parent merged in upload order, as successive `data || patch` updates would. */
-function mergedPatches<T>(runs: T[], keyOf: (run: T) => string, patchOf: (run: T) => Record<string, unknown>) {
-  const merged = new Map<string, { run: T; patch: Record<string, unknown> }>();
-  for (const run of runs) {
-    const entry = merged.get(keyOf(run));
-    if (entry) Object.assign(entry.patch, patchOf(run));
-    else merged.set(keyOf(run), { run, patch: { ...patchOf(run) } });
-  }
-  return [...merged.values()];
-}
-
-/** The statement writing one commit group; it answers one row per run that found its parents. */
-function groupStatement({ record, runs }: CommitGroup, answerColumns: SQL): SQL {
-  const batchPatches = mergedPatches(runs, (r) => r.batchLabel, (r) => r.batchData).map(({ run, patch }) => ({ label: run.batchLabel, data: patch }));
-  const inputPatches = mergedPatches(runs, (r) => JSON.stringify([r.database, r.path]), (r) => r.inputData).map(({ run, patch }) => ({
-    database: run.database,
-    path: run.path,
-    data: patch,
-  }));
+/** The statement writing one commit group, its parents' CTEs given; it answers one row per run that found its parents. */
+function groupStatement({ runs }: CommitGroup, parentsCtes: SQL, answerColumns: SQL): SQL {
   const runRows = runs.map((r) => ({
     i: r.i,
     batch_label: r.batchLabel,
@@ -122,58 +102,14 @@ function groupStatement({ record, runs }: CommitGroup, answerColumns: SQL): SQL 
   const sameOutput = sql.raw(`o.batch_id = b.id AND o.test_input_id = t.id AND o.platform = r.platform
     AND md5(o.configurations::text) = md5(r.configurations::text) AND md5(o.extra_parameters::text) = md5(r.extra_parameters::text)
     AND o.configurations = r.configurations AND o.extra_parameters = r.extra_parameters`);
-  // Only statements that carry a run request's command id touch run_requests.
-  const startsRequests = runs.some((r) => isRunRequestCommandId((r.data.job_options as Record<string, unknown> | undefined)?.command_id))
-    ? sql`started_requests AS (${startRunRequests(record.projectId, sql`SELECT r.data -> 'job_options' ->> 'command_id' FROM run r`)}),`
-    : sql``;
 
-  return sql`WITH ${commitRecordCtes(record)},
-    run AS (
+  return sql`WITH run AS (
       SELECT * FROM jsonb_to_recordset(${jsonParam(runRows)}::jsonb) AS r(
         i int, batch_label text, database text, path text, platform text, configurations jsonb, extra_parameters jsonb,
         output_type text, data jsonb, output_dir text, is_running boolean, is_pending boolean, is_failed boolean,
         metrics jsonb, received_at timestamptz)
     ),
-    ${startsRequests}
-    batch_patch AS (SELECT * FROM jsonb_to_recordset(${jsonParam(batchPatches)}::jsonb) AS x(label text, data jsonb)),
-    new_batch AS (
-      INSERT INTO batches (ci_commit_id, label, data) SELECT commit.id, x.label, x.data FROM commit, batch_patch x
-      ON CONFLICT (ci_commit_id, label) DO NOTHING
-      RETURNING id, label, batch_dir_override
-    ),
-    existing_batch AS (
-      SELECT b.id, b.label, b.batch_dir_override, x.data AS patch
-      FROM batch_patch x CROSS JOIN commit
-      CROSS JOIN LATERAL (SELECT * FROM batches b WHERE b.ci_commit_id = commit.id AND b.label = x.label) b
-    ),
-    batch_update AS (
-      UPDATE batches b SET data = b.data || e.patch FROM existing_batch e
-      WHERE b.id = e.id AND b.data IS DISTINCT FROM b.data || e.patch
-    ),
-    batch AS (
-      SELECT id, label, batch_dir_override FROM new_batch UNION ALL SELECT id, label, batch_dir_override FROM existing_batch
-    ),
-    input_patch AS (SELECT * FROM jsonb_to_recordset(${jsonParam(inputPatches)}::jsonb) AS x(database text, path text, data jsonb)),
-    new_input AS (
-      INSERT INTO test_inputs (project_id, database, path, data) SELECT project.id, x.database, x.path, x.data FROM project, input_patch x
-      ON CONFLICT (project_id, database, path) DO NOTHING
-      RETURNING id, database, path, data
-    ),
-    existing_input AS (
-      SELECT t.id, t.database, t.path, t.data, x.data AS patch
-      FROM input_patch x CROSS JOIN project
-      CROSS JOIN LATERAL (SELECT * FROM test_inputs t WHERE t.project_id = project.id AND t.database = x.database AND t.path = x.path) t
-    ),
-    input_update AS (
-      UPDATE test_inputs t SET data = t.data || e.patch, updated_at = ${nextUpdatedAt('t.updated_at')} FROM existing_input e
-      WHERE t.id = e.id AND t.data IS DISTINCT FROM t.data || e.patch
-      RETURNING t.id, t.database, t.path, t.data
-    ),
-    test_input AS (
-      SELECT id, database, path, data FROM new_input
-      UNION ALL SELECT id, database, path, data FROM input_update
-      UNION ALL SELECT id, database, path, data FROM existing_input e WHERE NOT EXISTS (SELECT 1 FROM input_update u WHERE u.id = e.id)
-    ),
+    ${parentsCtes},
     -- Parents are joined by lookups, one per run: each an index probe whatever the planner guesses of the runs' count.
     written AS (
       INSERT INTO outputs AS o (
@@ -202,7 +138,8 @@ function groupStatement({ record, runs }: CommitGroup, answerColumns: SQL): SQL 
       SELECT r.i, b.id AS batch_id, t.id AS test_input_id, r.platform, r.configurations, r.extra_parameters
       FROM run r JOIN batch b ON b.label = r.batch_label JOIN test_input t ON t.database = r.database AND t.path = r.path
     ),
-    result AS (
+    -- Materialized: joined to parents the planner guesses are one row, it would otherwise be computed again for each.
+    result AS MATERIALIZED (
       -- The planner guesses 1 written row; a nested loop over them compared every run with every written
       -- row (1,000,000 comparisons, ~250 ms, for a bulk chunk). No nested loop can run a FULL JOIN: it is
       -- hashed (or merged) whatever the guess. OFFSET 0 keeps the outer WHERE from reducing it to an inner join.
@@ -251,7 +188,7 @@ export const NO_OUTPUT: OutputAnswer<undefined> = { columns: sql`NULL AS "noOutp
 
 /** The statements `ingestOutputs` sends for `uploads`, one per commit group: what `npm run bench:statement` times. */
 export const ingestStatements = <T>(uploads: ReceivedUpload[], answer: OutputAnswer<T>): SQL[] =>
-  commitGroups(uploads).map((group) => groupStatement(group, answer.columns));
+  commitGroups(uploads).map((group) => groupStatement(group, createdParentsCtes(group), answer.columns));
 
 /**
  * Writes the uploads (statement by statement, see `commitGroups`) and answers each one as `answer`
@@ -276,7 +213,7 @@ export function ingestOutputsAtomically<T>(db: Db, uploads: ReceivedUpload[], an
 async function writeGroups<T>(db: Db, groups: CommitGroup[], count: number, answer: OutputAnswer<T>): Promise<Ingested<T>[]> {
   const answers = new Array<Ingested<T>>(count);
   for (const group of groups) {
-    const statement = groupStatement(group, answer.columns);
+    const statement = groupStatement(group, createdParentsCtes(group), answer.columns);
     // A parent created at the same moment by another transaction hides from this statement's
     // snapshot: its runs get no row, and the (idempotent) statement runs again.
     const rows = await retryOnConcurrentCreate(db, async () => {
