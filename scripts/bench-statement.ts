@@ -5,6 +5,8 @@
  *
  * The statement is the app's own (`ingestStatements`, one qa CLI upload each, every one a new output),
  * run one at a time on one session of a scratch database, in rounds alternating:
+ * - known:    a named statement, as `prepared`, for uploads whose parents the process has written before:
+ *             looked up by their ids (domain/ingest/known-parents.ts) — most of a CI run's uploads;
  * - unnamed:  parsed, analysed and planned on every execution — as over Neon's SQL over HTTP, which has no
  *             prepared statements (the Worker's uploads);
  * - prepared: a named statement, parsed once per session and planned as Postgres's plan cache decides —
@@ -19,7 +21,7 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { connectNodeDatabase } from '../src/db/connect-node';
 import { definedColumns } from '../src/db/statement-functions';
-import { ingestStatements, outputAsWritten } from '../src/domain/ingest/ingest-outputs';
+import { ingestOutputs, ingestStatements, outputAsWritten } from '../src/domain/ingest/ingest-outputs';
 import type { OutputUpload } from '../src/domain/ingest/envelope';
 import { receiptClock } from '../src/ingestion/receipts';
 import { createScratchDatabase } from '../test/support/databases';
@@ -38,14 +40,26 @@ const receivedAt = receiptClock();
 const answer = outputAsWritten('shared-disk');
 
 let uploads = 0;
-/** The next upload's statement, compiled (not timed): a new output of the bench's commit each time. */
-function nextStatement() {
-  const upload = outputUpload({ project: 'bench/statement', sha: shaOf(1), input: `inputs/${uploads++}.jpg`, status: 'done', metrics: { psnr: 30 } });
-  const [statement] = ingestStatements([{ upload: upload as OutputUpload, receivedAt: receivedAt() }], answer);
+/** The test inputs of the `known` statements' uploads, written first: as many as a CI run's batch. */
+const KNOWN_INPUTS = 250;
+/** The next upload: a new output of the bench's commit each time, on a new test input unless `known`. */
+const nextUpload = (known = false) =>
+  outputUpload({
+    project: 'bench/statement',
+    sha: shaOf(1),
+    input: known ? `known/${uploads % KNOWN_INPUTS}.jpg` : `inputs/${uploads}.jpg`,
+    status: 'done',
+    metrics: { psnr: 30 },
+    extra: { extra_parameters: { upload: uploads++ } },
+  }) as OutputUpload;
+
+/** The next upload's statement, compiled (not timed): parents to find or create, or `known`. */
+function nextStatement(parents: 'created' | 'known' = 'created') {
+  const [statement] = ingestStatements([{ upload: nextUpload(parents === 'known'), receivedAt: receivedAt() }], answer, parents);
   return dialect.sqlToQuery(statement!);
 }
 
-type Way = 'unnamed' | 'prepared' | 'PREPARE' | 'function';
+type Way = 'unnamed' | 'prepared' | 'known' | 'PREPARE' | 'function';
 /** The function `function` calls, defined as statement-functions.ts defines one (from the columns the statement answered). */
 const FUNCTION = 'bench_upload_statement';
 const send: Record<Way, (client: pg.Client, i: number) => Promise<unknown>> = {
@@ -56,6 +70,10 @@ const send: Record<Way, (client: pg.Client, i: number) => Promise<unknown>> = {
   prepared: (client) => {
     const { sql: text, params } = nextStatement();
     return client.query({ name: 'upload', text, values: params });
+  },
+  known: (client) => {
+    const { sql: text, params } = nextStatement('known');
+    return client.query({ name: 'upload-known', text, values: params });
   },
   function: (client) => {
     const { params } = nextStatement();
@@ -69,7 +87,10 @@ const send: Record<Way, (client: pg.Client, i: number) => Promise<unknown>> = {
 
 const database = await createScratchDatabase(args['base-url']!);
 try {
-  await (await connectNodeDatabase({ kind: 'postgres', url: database.url })).close(); // migrates
+  const app = await connectNodeDatabase({ kind: 'postgres', url: database.url }); // migrates
+  // the parents of the `known` statements' uploads, written (and remembered) as the app writes them
+  await ingestOutputs(app.db, Array.from({ length: KNOWN_INPUTS }, () => ({ upload: nextUpload(true), receivedAt: receivedAt() })), answer);
+  await app.close();
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();
   try {
@@ -80,7 +101,7 @@ try {
     console.log('| round | sent | Postgres CPU ms / statement | wall ms / statement |');
     console.log('|---|---|---|---|');
     for (const round of [1, 2]) {
-      for (const way of ['unnamed', 'prepared', 'PREPARE', 'function'] as const) {
+      for (const way of ['unnamed', 'prepared', 'known', 'PREPARE', 'function'] as const) {
         const cpuBefore = postgresCpuSeconds();
         const started = performance.now();
         for (let i = 0; i < STATEMENTS; i++) await send[way](client, i);

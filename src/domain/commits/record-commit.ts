@@ -104,8 +104,18 @@ function recording(record: CommitRecord) {
 }
 
 /** Whether the latest-output stamp of `alias` (a project or commit row) is due: at most once a second. */
-const latestOutputStampDue = (alias: SQL) =>
+export const latestOutputStampDue = (alias: SQL) =>
   sql`(${alias}.latest_output_datetime IS NULL OR ${alias}.latest_output_datetime < now() - ${LATEST_OUTPUT_THROTTLE})`;
+
+/**
+ * Whether recording `record` on its commit `c`, which exists, and its project `p` would change them
+ * beyond their latest-output stamps. A statement that finds it won't may stamp them and skip the rest
+ * (domain/ingest/known-parents.ts).
+ */
+export function recordChangesExistingCommit(record: CommitRecord): SQL {
+  const { adoptsConfig, projectDataUpdate, commitChanges } = recording(record);
+  return sql`(${adoptsConfig(sql`false`)} OR p.data IS DISTINCT FROM ${projectDataUpdate} OR ${commitChanges})`;
+}
 
 export function commitRecordCtes(record: CommitRecord): SQL {
   const r = recording(record);

@@ -3,6 +3,7 @@
  * written by ONE statement: get-or-create the project, commit, batches and test inputs (without
  * touching their rows when nothing changes), then upsert the outputs — one round trip, atomic, and
  * the same statement whether one upload is written or a thousand (group commit, bulk, spool replay).
+ * Parents this process has written before are looked up by their ids instead (known-parents.ts).
  *
  * An output's identity is (batch, test input, platform, configurations, extra_parameters): the
  * start and end uploads of one run update the same row. Each upload carries the time it was
@@ -23,6 +24,7 @@ import { outputColumns, outputContextColumns, type OutputInContextRow } from '..
 import type { StorageMode } from '../storage-locations';
 import { outputInContextJson, type OutputJson } from '../v1-json';
 import { batchPatches, commitGroups, inputPatches, patchChanges, startsRunRequests, type CommitGroup, type ReceivedUpload } from './commit-groups';
+import { forgetParents, knownParentsCtes, rememberParents, type WrittenParents } from './known-parents';
 import type { Ingested } from './upload-commit';
 import { nextUpdatedAt } from '../updated-at';
 
@@ -79,7 +81,10 @@ function createdParentsCtes(group: CommitGroup): SQL {
     )`;
 }
 
-/** The statement writing one commit group, its parents' CTEs given; it answers one row per run that found its parents. */
+/**
+ * The statement writing one commit group, its parents' CTEs given (`createdParentsCtes` or
+ * known-parents.ts); it answers one row per run that found its parents.
+ */
 function groupStatement({ runs }: CommitGroup, parentsCtes: SQL, answerColumns: SQL): SQL {
   const runRows = runs.map((r) => ({
     i: r.i,
@@ -154,13 +159,13 @@ function groupStatement({ runs }: CommitGroup, parentsCtes: SQL, answerColumns: 
         JOIN outputs o ON ${sameOutput}
       WHERE o.id NOT IN (SELECT id FROM written)
     )
-    SELECT o.i, o.batch_id AS "writtenBatchId", ${answerColumns}, c.created AS "commitCreated",
+    SELECT o.i, c.id AS "commitId", o.batch_id AS "writtenBatchId", o.test_input_id AS "writtenTestInputId", ${answerColumns}, c.created AS "commitCreated",
       ${completionProbe(sql`o`, sql`SELECT id FROM written`, sql`p.data`)} AS "mayCompleteBatch"
     FROM result o JOIN test_input t ON t.id = o.test_input_id JOIN batch b ON b.id = o.batch_id, commit c, project p`;
 }
 
 /** What every row of a group's statement has, whatever it answers. */
-type GroupRow = { i: number; writtenBatchId: number; commitCreated: boolean; mayCompleteBatch: boolean };
+type GroupRow = WrittenParents & { commitCreated: boolean; mayCompleteBatch: boolean };
 
 /**
  * How a write answers each upload: the columns its statement returns (over the written output `o`,
@@ -186,9 +191,13 @@ export const outputAsWritten = (defaultStorage: StorageMode): OutputAnswer<Outpu
  */
 export const NO_OUTPUT: OutputAnswer<undefined> = { columns: sql`NULL AS "noOutput"`, of: () => undefined };
 
-/** The statements `ingestOutputs` sends for `uploads`, one per commit group: what `npm run bench:statement` times. */
-export const ingestStatements = <T>(uploads: ReceivedUpload[], answer: OutputAnswer<T>): SQL[] =>
-  commitGroups(uploads).map((group) => groupStatement(group, createdParentsCtes(group), answer.columns));
+/**
+ * The statements writing `uploads`, one per commit group, as `ingestOutputs` sends them when their parents
+ * are to be found or created, or (`known`) looked up by the ids this process remembers, for groups whose
+ * parents it knows: what `npm run bench:statement` times.
+ */
+export const ingestStatements = <T>(uploads: ReceivedUpload[], answer: OutputAnswer<T>, parents: 'created' | 'known' = 'created'): SQL[] =>
+  commitGroups(uploads).map((group) => groupStatement(group, (parents === 'known' && knownParentsCtes(group)) || createdParentsCtes(group), answer.columns));
 
 /**
  * Writes the uploads (statement by statement, see `commitGroups`) and answers each one as `answer`
@@ -213,13 +222,24 @@ export function ingestOutputsAtomically<T>(db: Db, uploads: ReceivedUpload[], an
 async function writeGroups<T>(db: Db, groups: CommitGroup[], count: number, answer: OutputAnswer<T>): Promise<Ingested<T>[]> {
   const answers = new Array<Ingested<T>>(count);
   for (const group of groups) {
-    const statement = groupStatement(group, createdParentsCtes(group), answer.columns);
+    const write = async (parentsCtes: SQL) => {
+      const found = await preparedRows<GroupRow & Record<string, unknown>>(db, groupStatement(group, parentsCtes, answer.columns));
+      return found.length === group.runs.length ? found : undefined;
+    };
     // A parent created at the same moment by another transaction hides from this statement's
     // snapshot: its runs get no row, and the (idempotent) statement runs again.
     const rows = await retryOnConcurrentCreate(db, async () => {
-      const found = await preparedRows<GroupRow & Record<string, unknown>>(db, statement);
-      return found.length === group.runs.length ? found : undefined;
+      const known = knownParentsCtes(group);
+      if (known) {
+        const found = await write(known);
+        if (found) return found;
+        // A parent is no longer what was remembered, or the uploads change one: nothing was written,
+        // unless a concurrent write hid an output (then writing again changes nothing).
+        forgetParents(group);
+      }
+      return write(createdParentsCtes(group));
     });
+    rememberParents(group, rows);
     // Every row of the statement that created the commit says so: one upload is answered as having
     // created it (one GitLab backfill, not one per upload of a group or chunk).
     rows.forEach((row, index) => {
