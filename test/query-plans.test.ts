@@ -1,16 +1,22 @@
 /**
  * Reads at scale: with a million outputs stored, the statements the reads really send (captured
- * through Drizzle's logger) use indexes — none scans the outputs table. Needs a Postgres server
- * (TEST_DATABASE_URL): its planner, with statistics, is the one production uses.
+ * through Drizzle's logger) use indexes — none scans the outputs table. Nor do uploads' statements scan
+ * a table of outputs or parents. Needs a Postgres server (TEST_DATABASE_URL): its planner, with
+ * statistics, is the one production uses.
  */
 import { drizzle } from 'drizzle-orm/node-postgres';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { connectNodeDatabase } from '../src/db/connect-node';
 import * as schema from '../src/db/schema';
+import { outputUpload as outputUploadSchema } from '../src/domain/ingest/envelope';
+import { ingestOutputs, ingestStatements, outputAsWritten } from '../src/domain/ingest/ingest-outputs';
 import { readOutput } from '../src/domain/read/outputs';
+import { receiptClock } from '../src/ingestion/receipts';
 import { commitsInWindow, latestSuccessfulCommit, readCommit } from '../src/domain/read/commits';
 import { createScratchDatabase } from './support/databases';
+import { outputUpload, shaOf } from './support/uploads';
 
 const OUTPUTS = 1_000_000;
 /** A commit an hour, each with one batch of 500 outputs: the default 4-day window shows ~100 commits. */
@@ -65,10 +71,10 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('query plans at a million output
     return plans;
   }
 
-  function expectNoScanOfOutputs(plans: { query: string; nodes: PlanNode[] }[]) {
+  function expectNoScanOfOutputs(plans: { query: string; nodes: PlanNode[] }[], tables = ['outputs']) {
     expect(plans.length).toBeGreaterThan(0);
     for (const { query, nodes } of plans) {
-      const scans = nodes.filter((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] === 'outputs');
+      const scans = nodes.filter((n) => n['Node Type'] === 'Seq Scan' && tables.includes(n['Relation Name']!));
       expect(scans, query).toEqual([]);
     }
   }
@@ -94,5 +100,29 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('query plans at a million output
   test('GET /output/:id', async () => {
     const [{ id }] = (await pool.query(`SELECT max(id) AS id FROM outputs`)).rows;
     expectNoScanOfOutputs(await plansOf(() => readOutput(db, Number(id), () => true)));
+  });
+
+  test('uploads, to parents found or created and to parents known, scan no table of outputs or parents', async () => {
+    // test inputs as many as a big deployment's, where scanning them all would show
+    await pool.query(`INSERT INTO projects (id) VALUES ('scale/other');
+      INSERT INTO test_inputs (project_id, database, path) SELECT 'scale/other', '/db', 'in/' || i FROM generate_series(1, 100000) i;
+      ANALYZE test_inputs`);
+    const clock = receiptClock();
+    // a commit of the big project, authored long ago (the reads above don't see it), on its inputs
+    const uploads = (status: 'running' | 'done') =>
+      Array.from({ length: 8 }, (_, i) => ({
+        upload: outputUploadSchema.parse(outputUpload({ project: 'scale/repo', sha: shaOf(7), authored: '2001-01-01T00:00:00Z', input: `in/${i + 1}`, status })),
+        receivedAt: clock(),
+      }));
+    await ingestOutputs(db, uploads('running'), outputAsWritten('shared-disk'));
+    const plans = [];
+    for (const parents of ['created', 'known'] as const) {
+      const [statement] = ingestStatements(uploads('done'), outputAsWritten('shared-disk'), parents);
+      const { sql: query, params } = new PgDialect().sqlToQuery(statement!);
+      if (parents === 'known') expect(query).toContain('known_commit');
+      const { rows } = await pool.query(`EXPLAIN (FORMAT JSON) ${query}`, params);
+      plans.push({ query, nodes: nodesOf((rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0]!.Plan) });
+    }
+    expectNoScanOfOutputs(plans, ['outputs', 'batches', 'test_inputs', 'ci_commits']);
   });
 });

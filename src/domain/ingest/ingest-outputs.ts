@@ -47,13 +47,15 @@ function createdParentsCtes(group: CommitGroup): SQL {
       RETURNING id, label, batch_dir_override
     ),
     existing_batch AS (
-      SELECT b.id, b.label, b.batch_dir_override, x.data AS patch
+      SELECT b.id, b.label, b.batch_dir_override, b.data, x.data AS patch
       FROM batch_patch x CROSS JOIN commit
       CROSS JOIN LATERAL (SELECT * FROM batches b WHERE b.ci_commit_id = commit.id AND b.label = x.label OFFSET 0) b
     ),
+    -- Rows to update are named by an array of ids: an index probe each, whatever the planner guesses of the
+    -- patches' count (joined to the table, it hashed every batch of the database on each upload).
     batch_update AS (
       UPDATE batches b SET data = b.data || e.patch FROM existing_batch e
-      WHERE b.id = e.id AND ${patchChanges(sql`b.data`, sql`e.patch`)}
+      WHERE b.id = ANY (ARRAY(SELECT id FROM existing_batch WHERE ${patchChanges(sql`data`, sql`patch`)})) AND b.id = e.id
     ),
     batch AS (
       SELECT id, label, batch_dir_override FROM new_batch UNION ALL SELECT id, label, batch_dir_override FROM existing_batch
@@ -71,7 +73,7 @@ function createdParentsCtes(group: CommitGroup): SQL {
     ),
     input_update AS (
       UPDATE test_inputs t SET data = t.data || e.patch, updated_at = ${nextUpdatedAt('t.updated_at')} FROM existing_input e
-      WHERE t.id = e.id AND ${patchChanges(sql`t.data`, sql`e.patch`)}
+      WHERE t.id = ANY (ARRAY(SELECT id FROM existing_input WHERE ${patchChanges(sql`data`, sql`patch`)})) AND t.id = e.id
       RETURNING t.id, t.database, t.path, t.data
     ),
     test_input AS (

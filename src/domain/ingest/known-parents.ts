@@ -20,9 +20,13 @@ import { jsonParam } from '../../db/client';
 import { latestOutputStampDue, recordChangesExistingCommit } from '../commits/record-commit';
 import { batchPatches, inputPatches, patchChanges, startsRunRequests, type CommitGroup } from './commit-groups';
 
-/** Bounds of what is remembered: far more than the commits and inputs of the CI runs uploading at once. */
+/**
+ * Bounds of what is remembered (a few MB at most, for a Worker isolate's 128): more than the commits,
+ * batches and inputs of the CI runs uploading at once. The least recently written go first.
+ */
 const MAX_COMMITS = 1_000;
-const MAX_INPUTS = 50_000;
+const MAX_BATCHES_PER_COMMIT = 50;
+const MAX_INPUTS = 20_000;
 
 /** By `[project, hexsha]`: the commit's id and its batches' ids by label. */
 const commits = new Map<string, { id: number; batches: Map<string, number> }>();
@@ -32,9 +36,10 @@ const inputs = new Map<string, number>();
 const commitKey = (group: CommitGroup) => JSON.stringify([group.record.projectId, group.record.hexsha]);
 const inputKey = (group: CommitGroup, database: string, path: string) => JSON.stringify([group.record.projectId, database, path]);
 
-/** Sets `key` in a map holding at most `max` entries, dropping the oldest. */
+/** Sets `key` last in a map holding at most `max` entries, dropping the first (least recently set). */
 function setBounded<K, V>(map: Map<K, V>, key: K, value: V, max: number) {
-  if (!map.has(key) && map.size >= max) map.delete(map.keys().next().value!);
+  map.delete(key);
+  if (map.size >= max) map.delete(map.keys().next().value!);
   map.set(key, value);
 }
 
@@ -48,13 +53,16 @@ export interface WrittenParents {
 
 /** Remembers the parents a group's statement wrote its runs to. */
 export function rememberParents(group: CommitGroup, rows: WrittenParents[]) {
+  if (!rows.length) return;
   const runs = new Map(group.runs.map((run) => [run.i, run]));
+  const key = commitKey(group);
+  const known = commits.get(key);
+  // every row of a group's statement has its commit
+  const commit = known?.id === rows[0]!.commitId ? known : { id: rows[0]!.commitId, batches: new Map<string, number>() };
+  setBounded(commits, key, commit, MAX_COMMITS);
   for (const row of rows) {
     const run = runs.get(row.i)!;
-    const key = commitKey(group);
-    let commit = commits.get(key);
-    if (commit?.id !== row.commitId) setBounded(commits, key, (commit = { id: row.commitId, batches: new Map() }), MAX_COMMITS);
-    commit.batches.set(run.batchLabel, row.writtenBatchId);
+    setBounded(commit.batches, run.batchLabel, row.writtenBatchId, MAX_BATCHES_PER_COMMIT);
     setBounded(inputs, inputKey(group, run.database, run.path), row.writtenTestInputId, MAX_INPUTS);
   }
 }
@@ -87,25 +95,28 @@ export function knownParentsCtes(group: CommitGroup): SQL | undefined {
         AND NOT ${recordChangesExistingCommit(group.record)}
     ),
     batch_patch AS (SELECT * FROM jsonb_to_recordset(${jsonParam(batches)}::jsonb) AS x(id int, label text, data jsonb)),
-    -- Parents are looked up by id, one probe each (OFFSET 0 keeps the planner from hashing every input of the project instead).
+    -- Parents are looked up by id, one probe each (OFFSET 0 keeps the planner from hashing every input of the
+    -- project instead). Their checks are columns, counted by all_known, not filters: filtered, a parent CTE
+    -- would be guessed one row, and the runs joined to it in nested loops (~1,000,000 comparisons for 1,000 runs).
     known_batch AS (
-      SELECT b.id, b.label, b.batch_dir_override FROM batch_patch x CROSS JOIN known_commit k
-      CROSS JOIN LATERAL (SELECT * FROM batches b WHERE b.id = x.id OFFSET 0) b
-      WHERE b.ci_commit_id = k.id AND b.label = x.label AND NOT ${patchChanges(sql`b.data`, sql`x.data`)}
+      SELECT b.id, b.label, b.batch_dir_override,
+        b.ci_commit_id = k.id AND b.label = x.label AND NOT ${patchChanges(sql`b.data`, sql`x.data`)} AS unchanged
+      FROM batch_patch x CROSS JOIN known_commit k CROSS JOIN LATERAL (SELECT * FROM batches b WHERE b.id = x.id OFFSET 0) b
     ),
     input_patch AS (SELECT * FROM jsonb_to_recordset(${jsonParam(testInputs)}::jsonb) AS x(id int, database text, path text, data jsonb)),
     known_input AS (
-      SELECT t.id, t.database, t.path, t.data FROM input_patch x CROSS JOIN known_commit k
-      CROSS JOIN LATERAL (SELECT * FROM test_inputs t WHERE t.id = x.id OFFSET 0) t
-      WHERE t.project_id = k.project_id AND t.database = x.database AND t.path = x.path AND NOT ${patchChanges(sql`t.data`, sql`x.data`)}
+      SELECT t.id, t.database, t.path, t.data,
+        t.project_id = k.project_id AND t.database = x.database AND t.path = x.path AND NOT ${patchChanges(sql`t.data`, sql`x.data`)} AS unchanged
+      FROM input_patch x CROSS JOIN known_commit k CROSS JOIN LATERAL (SELECT * FROM test_inputs t WHERE t.id = x.id OFFSET 0) t
     ),
     all_known AS (
-      SELECT (SELECT count(*) FROM known_batch) = ${batches.length} AND (SELECT count(*) FROM known_input) = ${testInputs.length} AS known
+      SELECT (SELECT count(*) FILTER (WHERE unchanged) FROM known_batch) = ${batches.length}
+        AND (SELECT count(*) FILTER (WHERE unchanged) FROM known_input) = ${testInputs.length} AS known
     ),
     project AS (SELECT project_id AS id, project_data AS data FROM known_commit WHERE ${allKnown}),
     commit AS (SELECT id, hexsha, data, commit_dir_override, false AS created FROM known_commit WHERE ${allKnown}),
-    batch AS (SELECT * FROM known_batch WHERE ${allKnown}),
-    test_input AS (SELECT * FROM known_input WHERE ${allKnown}),
+    batch AS (SELECT id, label, batch_dir_override FROM known_batch WHERE ${allKnown}),
+    test_input AS (SELECT id, database, path, data FROM known_input WHERE ${allKnown}),
     project_stamp AS (UPDATE projects p SET latest_output_datetime = now() FROM project k WHERE p.id = k.id AND ${latestOutputStampDue(sql`p`)}),
     commit_stamp AS (UPDATE ci_commits c SET latest_output_datetime = now() FROM commit k WHERE c.id = k.id AND ${latestOutputStampDue(sql`c`)})`;
 }
