@@ -17,12 +17,22 @@ function nodeArgsOf(script: 'start' | 'backup' | 'restore'): string[] {
   return args!.split(' ').map((arg) => (arg.startsWith('.cache/') ? path.join(root, arg) : arg));
 }
 
+/**
+ * Ports handed out by this process. A port is free once its probe closes, so the kernel may offer it again:
+ * two calls made before either port is taken (`npm run dev`'s port and inspector port) once got the same one.
+ */
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  for (;;) {
+    const server = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
 
 export interface RunningServer {
