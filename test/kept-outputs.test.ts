@@ -138,7 +138,11 @@ describe.each([...engineNames, ...(process.env.TEST_DATABASE_URL ? [NEON_HTTP] :
     await upload({ sha: shaOf(1), batch: 'tuning', metrics: { psnr: 31 } });
   });
   afterEach(() => vi.restoreAllMocks());
-  afterAll(() => database?.close());
+  // A deletion queues its files' removal: done before the database closes, not retried for a minute after.
+  afterAll(async () => {
+    await Promise.all([keeping, plain].map((app) => app?.fileDeletions.idle()));
+    await database?.close();
+  });
 
   test('a read answers as a server keeping nothing, the first time and after', async () => {
     const first = await read(keeping);
