@@ -5,12 +5,12 @@
  *
  * The statement is the app's own (`ingestStatements`, one qa CLI upload each, every one a new output),
  * run one at a time on one session of a scratch database, in rounds alternating:
- * - known:    a named statement, as `prepared`, for uploads whose parents the process has written before:
- *             looked up by their ids (domain/ingest/known-parents.ts) — most of a CI run's uploads;
  * - unnamed:  parsed, analysed and planned on every execution — as over Neon's SQL over HTTP, which has no
  *             prepared statements (the Worker's uploads);
  * - prepared: a named statement, parsed once per session and planned as Postgres's plan cache decides —
  *             as node-postgres sends it (the Node entry's uploads);
+ * - known:    a named statement, as `prepared`, for uploads whose parents the process has written before:
+ *             looked up by their ids (domain/ingest/known-parents.ts) — most of a CI run's uploads;
  * - PREPARE:  parsing, analysis and rewriting alone (no planning, no execution);
  * - function: the call of the function whose body it is, which keeps its plan for the session — as the
  *             Worker sends it over HTTP (src/db/statement-functions.ts).
