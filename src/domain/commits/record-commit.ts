@@ -56,6 +56,9 @@ export interface CommitRecord {
  */
 const LATEST_OUTPUT_THROTTLE = sql.raw(`interval '1 second'`);
 
+/** Whether merging `patch` into a row's `data` changes it: only then is the row updated. */
+export const patchChanges = (data: SQL, patch: SQL) => sql`${data} IS DISTINCT FROM ${data} || ${patch}`;
+
 /** The values and rules of recording `record`, over `projects p` and `ci_commits c`. */
 function recording(record: CommitRecord) {
   const fromGitLab = record.source === 'gitlab';
@@ -97,7 +100,7 @@ function recording(record: CommitRecord) {
         OR (c.message IS NULL AND ${message}::text IS NOT NULL)
         OR (c.branch IS NULL AND ${branch}::text IS NOT NULL)
         OR (c.parents IS NULL AND ${parents}::jsonb IS NOT NULL)
-        OR c.data IS DISTINCT FROM c.data || ${dataPatch}::jsonb
+        OR ${patchChanges(sql`c.data`, sql`${dataPatch}::jsonb`)}
         OR c.commit_dir_override IS DISTINCT FROM COALESCE(${commitDir}, c.commit_dir_override)
         OR (c.deleted AND ${undelete}))`,
   };

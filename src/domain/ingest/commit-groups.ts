@@ -2,7 +2,6 @@
  * How uploads are split into statements (see ingest-outputs.ts): one commit per statement, an output at
  * most once per statement, and each parent's data patches merged in the order received.
  */
-import { sql, type SQL } from 'drizzle-orm';
 import type { CommitRecord } from '../commits/record-commit';
 import { envelopeSha, type OutputUpload } from './envelope';
 import { outputIdentity, outputRun, type OutputRun } from './output-run';
@@ -84,9 +83,6 @@ export const batchPatches = ({ runs }: CommitGroup) => mergedPatches(runs, (r) =
 /** The group's test inputs, each with the patch of its data. */
 export const inputPatches = ({ runs }: CommitGroup) =>
   mergedPatches(runs, (r) => JSON.stringify([r.database, r.path]), (r) => r.inputData).map(({ run, patch }) => ({ database: run.database, path: run.path, data: patch }));
-
-/** Whether merging `patch` into a parent's `data` changes it: only then is its row updated. */
-export const patchChanges = (data: SQL, patch: SQL) => sql`${data} IS DISTINCT FROM ${data} || ${patch}`;
 
 /** Whether a run of the group belongs to a run request (`qa batch` writes its command id in `data.job_options`). */
 export const startsRunRequests = ({ runs }: CommitGroup) =>

@@ -18,12 +18,12 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { inTransaction, jsonParam, preparedRows, retryConflicts, retryOnConcurrentCreate, type Db } from '../../db/client';
 import { completionProbe } from '../batches/batch-completion';
-import { commitRecordCtes } from '../commits/record-commit';
+import { commitRecordCtes, patchChanges } from '../commits/record-commit';
 import { startRunRequests } from '../run-requests/run-requests';
 import { outputColumns, outputContextColumns, type OutputInContextRow } from '../rows';
 import type { StorageMode } from '../storage-locations';
 import { outputInContextJson, type OutputJson } from '../v1-json';
-import { batchPatches, commitGroups, inputPatches, patchChanges, startsRunRequests, type CommitGroup, type ReceivedUpload } from './commit-groups';
+import { batchPatches, commitGroups, inputPatches, startsRunRequests, type CommitGroup, type ReceivedUpload } from './commit-groups';
 import { forgetParents, knownParentsCtes, rememberParents, type WrittenParents } from './known-parents';
 import type { Ingested } from './upload-commit';
 import { nextUpdatedAt } from '../updated-at';

@@ -17,8 +17,8 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { jsonParam } from '../../db/client';
-import { latestOutputStampDue, recordChangesExistingCommit } from '../commits/record-commit';
-import { batchPatches, inputPatches, patchChanges, startsRunRequests, type CommitGroup } from './commit-groups';
+import { latestOutputStampDue, patchChanges, recordChangesExistingCommit } from '../commits/record-commit';
+import { batchPatches, inputPatches, startsRunRequests, type CommitGroup } from './commit-groups';
 
 /**
  * Bounds of what is remembered (a few MB at most, for a Worker isolate's 128): more than the commits,
