@@ -31,7 +31,7 @@ import { databaseFailure } from '../lib/database-failure';
 import { SCHEMA_VERSION } from './schema-version';
 
 /** A result column as the Neon driver (and node-postgres) describes it. */
-export interface Field {
+interface Field {
   name: string;
   dataTypeID: number;
   dataTypeModifier?: number;
