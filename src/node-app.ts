@@ -20,7 +20,7 @@ import { batchCompleter } from './ingestion/complete-batches';
 import { CircuitBreaker } from './ingestion/circuit-breaker';
 import { fileSpool } from './ingestion/file-spool';
 import { Ingestion } from './ingestion/ingestion';
-import { outputCoalescer } from './ingestion/output-coalescer';
+import { NODE_GATHER_MS, outputCoalescer } from './ingestion/output-coalescer';
 import { receiptClock } from './ingestion/receipts';
 import { startSpoolDrain } from './ingestion/spool-drain';
 import { InProcessQueue } from './jobs/in-process-queue';
@@ -58,7 +58,7 @@ export function nodeApp(db: Db, config: AppConfig, { spoolFolder, artifactsFolde
   if (databaseReady) databaseCircuit.holdOpenUntil(databaseReady);
   const hooks = { ...backfillHook(extra.gitlabQueue, logger), completeBatches: batchCompleter(verdictQueue, logger) };
   const spoolDrain = startSpoolDrain(spool, { db, hooks, breaker: databaseCircuit, logger, folder });
-  const writeOutput = outputCoalescer(config.files.defaultMode);
+  const writeOutput = outputCoalescer(config.files.defaultMode, { gatherMs: NODE_GATHER_MS });
   const ingestion = new Ingestion({
     db,
     writeOutput: (upload, abandoned) => writeOutput(db, upload, abandoned),

@@ -73,6 +73,49 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('group commit (the Node entry, a
     expect(rows[0]).toEqual({ transactions: 1, outputs: 5 });
   });
 
+  /**
+   * Three uploads written together, one (D) arriving while they are, then three more (E, F, G) once
+   * they are answered — callers coming back with their next run. `gatherMs` as the coalescer's option;
+   * D's wait from the three's answer to its own, and how many statements wrote D to G.
+   */
+  async function lopsided(gatherMs: number, { comeBack = true } = {}) {
+    const write = coalescer({ stallMs: 60_000, gatherMs });
+    const lock = await lockedOutput(write, { project: 'group/first' });
+    const first = write(received({ project: 'group/first', metrics: { psnr: 2 } }));
+    await new Promise((resolve) => setTimeout(resolve, 100)); // blocked on the lock
+    const three = ['a', 'b', 'c'].map((name) => write(received({ project: 'group/three', sha: shaOf(3), input: `inputs/${name}.jpg` })));
+    await lock.release();
+    await first; // the three's write started before this answer
+    const d = write(received({ project: 'group/lopsided', sha: shaOf(4), input: 'inputs/d.jpg' }));
+    await Promise.all(three);
+    const answeredAt = performance.now();
+    const more = comeBack ? ['e', 'f', 'g'].map((name) => write(received({ project: 'group/lopsided', sha: shaOf(4), input: `inputs/${name}.jpg` }))) : [];
+    await d;
+    const waitedMs = performance.now() - answeredAt;
+    await Promise.all(more);
+    const [row] = await queryRows<{ statements: number }>(database.db, sql`
+      SELECT count(DISTINCT o.xmin::text)::int AS statements
+      FROM outputs o JOIN batches b ON b.id = o.batch_id JOIN ci_commits c ON c.id = b.ci_commit_id WHERE c.hexsha = ${shaOf(4)}`);
+    return { statements: row!.statements, waitedMs };
+  }
+
+  test('with gatherMs, fewer uploads waiting than were just written wait for as many more, then go in one statement', async () => {
+    const { statements, waitedMs } = await lopsided(5_000);
+    expect(statements).toBe(1);
+    expect(waitedMs).toBeLessThan(2_500); // started when the group was full, not by the timer
+  });
+
+  test('without gatherMs, the upload waiting goes alone, and those coming back in another statement', async () => {
+    expect((await lopsided(0)).statements).toBe(2);
+  });
+
+  test('with gatherMs, an upload whose group does not fill is written when the time is up', async () => {
+    const { statements, waitedMs } = await lopsided(300, { comeBack: false });
+    expect(statements).toBe(1);
+    expect(waitedMs).toBeGreaterThanOrEqual(250);
+    expect(waitedMs).toBeLessThan(5_000);
+  });
+
   test('a stalled write does not hold back the uploads that arrive after it: past stallMs they go in another write', async () => {
     const write = coalescer({ stallMs: 100 });
     const lock = await lockedOutput(write, { project: 'group/stalled' });

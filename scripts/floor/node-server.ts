@@ -12,7 +12,7 @@ import http from 'node:http';
 import pg from 'pg';
 import { connectNodeDatabase } from '../../src/db/connect-node';
 import type { OutputUpload } from '../../src/domain/ingest/envelope';
-import { outputCoalescer } from '../../src/ingestion/output-coalescer';
+import { NODE_GATHER_MS, outputCoalescer } from '../../src/ingestion/output-coalescer';
 import { receiptClock } from '../../src/ingestion/receipts';
 import { FLOOR_TABLE, FLOOR_UPSERT, floorRows } from './floor-sql';
 
@@ -41,7 +41,7 @@ async function tableWriter(databaseUrl: string): Promise<Write> {
 
 async function appWriter(databaseUrl: string): Promise<Write> {
   const { db } = await connectNodeDatabase({ kind: 'postgres', url: databaseUrl }); // migrates
-  const write = outputCoalescer('shared-disk');
+  const write = outputCoalescer('shared-disk', { gatherMs: NODE_GATHER_MS });
   const receivedAt = receiptClock();
   return async (upload) => (await write(db, { upload: upload as OutputUpload, receivedAt: receivedAt() })).written.body;
 }

@@ -12,6 +12,13 @@
  * a slow disk): when every write in flight started `stallMs` ago or more, waiting uploads go in
  * another one, up to `maxInFlight`, rather than all waiting on the stuck one.
  *
+ * Lopsided groups (`gatherMs`: the Node entry's is `NODE_GATHER_MS`): callers that upload one run after another come back
+ * soon after their answer. When a write ends with fewer uploads waiting than it wrote, the next one
+ * waits up to `gatherMs` for as many more, instead of writing the few alone: at concurrency 8 groups
+ * went 7, 1, 7, 1…, two statements where one would do. With 1 ms: 2,440 uploads/s instead of 2,350,
+ * Postgres CPU per upload 0.147 ms instead of 0.156 (A/B × 3). Not on Workers: a timer set by a
+ * request that has answered may never fire, and the waiting would last until `stallMs`.
+ *
  * A group is written by one of its callers (the one whose turn came: first in line, or the one
  * whose patience ran out on a stalled write), on that caller's database handle and in its own
  * continuation: a Worker may only do I/O for the request it serves, and that request is alive until
@@ -47,6 +54,9 @@ interface Waiting {
   write?: { startedAt: number };
 }
 
+/** How long the Node entry's next write waits for a lopsided group to fill (see the header). */
+export const NODE_GATHER_MS = 1;
+
 const byReceipt = (a: Waiting, b: Waiting) => (a.upload.receivedAt < b.upload.receivedAt ? -1 : 1);
 
 /**
@@ -57,13 +67,15 @@ const byReceipt = (a: Waiting, b: Waiting) => (a.upload.receivedAt < b.upload.re
  */
 export function outputCoalescer(
   defaultStorage: StorageMode,
-  { maxInFlight = 4, maxGroup = 200, stallMs = 50, lostAfterMs = 60_000 } = {},
+  { maxInFlight = 4, maxGroup = 200, stallMs = 50, lostAfterMs = 60_000, gatherMs = 0 } = {},
 ): SharedOutputWriter {
   const answer = outputAsWritten(defaultStorage);
   const waiting: Waiting[] = [];
   /** When each write in flight started. */
   const inFlight = new Set<{ startedAt: number }>();
   let lastStartedAt = 0;
+  /** The next write waits for `size` uploads, or for its timer. */
+  let gathering: { size: number; timer: ReturnType<typeof setTimeout> } | undefined;
 
   function writesInFlight() {
     const now = performance.now();
@@ -78,11 +90,30 @@ export function outputCoalescer(
 
   /** Hands the next write to `lead`'s caller; it is in flight until `writeGroup` ends it. */
   function startWrite(lead: Waiting) {
+    stopGathering();
     dequeue(lead);
     lastStartedAt = performance.now();
     lead.write = { startedAt: lastStartedAt };
     inFlight.add(lead.write);
     lead.hear({ lead: true });
+  }
+
+  function stopGathering() {
+    clearTimeout(gathering?.timer);
+    gathering = undefined;
+  }
+
+  /** Starts the next write, if none is in flight, with the uploads waiting. */
+  function writeWaiting() {
+    stopGathering();
+    if (writesInFlight() === 0 && waiting.length) startWrite(waiting[0]!);
+  }
+
+  /** After a write of `written` uploads: the next one now, or once as many wait again (see the header). */
+  function afterWrite(written: number) {
+    if (writesInFlight() > 0 || !waiting.length) return;
+    if (gatherMs <= 0 || waiting.length >= written) return startWrite(waiting[0]!);
+    gathering = { size: Math.min(maxGroup, waiting.length + written), timer: setTimeout(writeWaiting, gatherMs) };
   }
 
   /** Writes the lead's upload with those waiting (oldest first); the lead's own result is returned, the others told. */
@@ -96,7 +127,7 @@ export function outputCoalescer(
       results = group.map(() => ({ error })); // the database is unavailable: every caller spools
     } finally {
       inFlight.delete(lead.write!);
-      if (writesInFlight() === 0 && waiting.length) startWrite(waiting[0]!);
+      afterWrite(group.length);
     }
     group.forEach((w, i) => w !== lead && w.hear(results[i]!));
     const own = results[group.indexOf(lead)]!;
@@ -111,7 +142,10 @@ export function outputCoalescer(
       self = { db, upload, queued: true, hear: (turn) => (clearTimeout(patience), resolve(turn)) };
       waiting.push(self);
       abandoned?.addEventListener('abort', () => self.queued && (dequeue(self), self.hear({ error: abandoned.reason })), { once: true });
-      if (writesInFlight() === 0) return startWrite(self);
+      if (gathering) {
+        if (waiting.length >= gathering.size) writeWaiting();
+        if (!self.queued) return; // it leads the write
+      } else if (writesInFlight() === 0) return startWrite(self);
       // Until it hears, the caller keeps a timer: each time it fires with every write in flight stalled, this
       // upload's caller writes those waiting. (On Workers it also keeps the request alive: workerd cancels, as
       // hung, a request waiting with nothing pending of its own — here, on another request's write.)
