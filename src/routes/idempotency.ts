@@ -18,6 +18,25 @@ import { routingPath } from '../lib/routing-path';
 import type { AppBindings } from '../lib/types';
 
 export const IDEMPOTENCY_KEY_TTL_HOURS = 24;
+/** A key: 1 to 255 visible ASCII characters. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+const IDEMPOTENCY_KEY_DESCRIPTION =
+  'Makes a retry safe: the same key with the same payload replays the stored response (header `Idempotency-Replayed: true`). ' +
+  `Keys are per token and expire after ${IDEMPOTENCY_KEY_TTL_HOURS} h.`;
+
+/**
+ * The header in the routes' documentation. It is checked here, by `idempotent`, before any validator runs,
+ * so it is a parameter and not a header schema: Hono's header validator would copy every header of every
+ * upload into an object, for a field already checked.
+ */
+export const idempotencyKeyParameter = {
+  name: 'idempotency-key',
+  in: 'header',
+  required: false,
+  description: IDEMPOTENCY_KEY_DESCRIPTION,
+  schema: { type: 'string', pattern: IDEMPOTENCY_KEY.source, example: '3f6c1e9a-run-42' },
+} as const;
 /** How long a claim holds without renewal; the holder renews it every third of that. */
 export const IDEMPOTENCY_LEASE_SECONDS = 10;
 
@@ -60,7 +79,7 @@ async function holdingLease<T>(db: Db, caller: string, key: string, work: () => 
 export const idempotent: MiddlewareHandler<AppBindings> = async (c, next) => {
   const key = c.req.header('idempotency-key');
   if (key === undefined) return next();
-  if (!/^[\x21-\x7e]{1,255}$/.test(key)) throw invalidField('Idempotency-Key', 'must be 1 to 255 visible ASCII characters');
+  if (!IDEMPOTENCY_KEY.test(key)) throw invalidField('Idempotency-Key', 'must be 1 to 255 visible ASCII characters');
   const db = c.get('db');
   const caller = c.get('caller').id;
   const requestDigest = await sha256Hex(`${c.req.method} ${routingPath(c.req.raw)}\n${await c.req.text()}`);

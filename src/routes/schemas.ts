@@ -195,18 +195,6 @@ export const errorResponses = {
 export const notFoundResponse = { 404: problemResponseSpec('Unknown project, commit or output.') };
 export const tooLargeResponse = { 413: problemResponseSpec('The body exceeds the size limit.') };
 
-/** POST ingestion routes take an `Idempotency-Key` (see src/lib/idempotency.ts). */
-export const idempotencyKeyHeaders = z.object({
-  'idempotency-key': z
-    .string()
-    .optional()
-    .openapi({
-      description:
-        'Makes a retry safe: the same key with the same payload replays the stored response (header `Idempotency-Replayed: true`). ' +
-        'Keys are per token and expire after 24 h.',
-      example: '3f6c1e9a-run-42',
-    }),
-});
 export const idempotencyResponses = {
   409: withHeader(problemResponseSpec('A request with this Idempotency-Key is still in progress.'), 'Retry-After', 'Seconds to wait.'),
   422: problemResponseSpec('This Idempotency-Key was used with another payload.'),

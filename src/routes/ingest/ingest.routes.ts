@@ -1,10 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { bulkUpload, MAX_BULK_BYTES, MAX_BULK_UPLOADS } from '../../domain/ingest/bulk';
 import { batchUpload, commitUpload, outputUpload } from '../../domain/ingest/envelope';
-import { idempotent } from '../idempotency';
+import { idempotencyKeyParameter, idempotent } from '../idempotency';
 import {
   errorResponses,
-  idempotencyKeyHeaders,
   idempotencyResponses,
   jsonBody,
   jsonContent,
@@ -45,7 +44,8 @@ export const postOutput = createRoute({
     'Identity: (commit, batch label, test input, platform, configurations, extra_parameters). Uploads of one output are kept ' +
     'in the order they were received, whenever they are written.',
   middleware: [idempotent],
-  request: { headers: idempotencyKeyHeaders, body: jsonBody(outputUpload) },
+  parameters: [idempotencyKeyParameter],
+  request: { body: jsonBody(outputUpload) },
   responses: { 200: jsonContent(outputSchema, 'The output.'), ...queued, ...ingestionErrors },
 });
 
@@ -58,7 +58,8 @@ export const postBatch = createRoute({
   description:
     'Sent by `qa batch`: records the batch folder and commands. With `qa optimize` data, the best iteration moves into the batch.',
   middleware: [idempotent],
-  request: { headers: idempotencyKeyHeaders, body: jsonBody(batchUpload) },
+  parameters: [idempotencyKeyParameter],
+  request: { body: jsonBody(batchUpload) },
   responses: {
     200: jsonContent(statusOkSchema.extend({ id: z.number().int() }).openapi('BatchUploaded', { example: { status: 'OK', id: 77 } }), 'The batch id.'),
     ...queued,
@@ -76,7 +77,8 @@ export const postCommit = createRoute({
   summary: 'Create or update a commit (named by commit_sha)',
   description: '`data` is merged into the commit data (e.g. code-quality metrics); a deleted commit comes back.',
   middleware: [idempotent],
-  request: { headers: idempotencyKeyHeaders, body: jsonBody(commitUpload) },
+  parameters: [idempotencyKeyParameter],
+  request: { body: jsonBody(commitUpload) },
   responses: commitResponses,
 });
 
@@ -88,9 +90,9 @@ export const postCommitById = createRoute({
   summary: 'Create or update a commit',
   description: 'As `POST /api/v1/commit`, the commit named by the path.',
   middleware: [idempotent],
+  parameters: [idempotencyKeyParameter],
   request: {
     params: z.object({ id: z.string().regex(/^[0-9a-fA-F]{4,64}$/, 'must be a hexadecimal commit id').openapi({ example: '48b24841e38e16d6f0a1c2d3e4f5a6b7c8d9e0f1' }) }),
-    headers: idempotencyKeyHeaders,
     body: jsonBody(commitUpload),
   },
   responses: commitResponses,
@@ -106,7 +108,8 @@ export const postBulkOutputs = createRoute({
     'Every upload is validated first: one invalid upload refuses the request with a 400 that names it, and nothing is kept. ' +
     'Accepted uploads are queued and written with multi-row statements; `GET /api/v1/ingestions/{id}` tells when they are.',
   middleware: [idempotent],
-  request: { headers: idempotencyKeyHeaders, body: jsonBody(bulkUpload) },
+  parameters: [idempotencyKeyParameter],
+  request: { body: jsonBody(bulkUpload) },
   responses: {
     202: jsonContent(
       z.object({ ingestion_id: z.string(), accepted: z.number().int() }).openapi('BulkAccepted', {
