@@ -205,9 +205,28 @@ export const jsonContent = <T extends z.ZodType>(schema: T, description: string)
   content: { 'application/json': { schema } },
 });
 
+/**
+ * A JSON body's schema, parsed synchronously by Hono's validator. It parses with `safeParseAsync`, and
+ * zod takes its compiled fast path for objects only in synchronous parses: ~7 µs against ~10 for an
+ * upload. None of our bodies has an async refinement; one added later makes the synchronous parse
+ * throw, and is then parsed asynchronously, as before.
+ */
+function parsedSynchronously<T extends z.ZodType>(schema: T): T {
+  const parseAsync = schema.safeParseAsync.bind(schema);
+  schema.safeParseAsync = async (data, params) => {
+    try {
+      return schema.safeParse(data, params);
+    } catch (error) {
+      if (error instanceof z.core.$ZodAsyncError) return parseAsync(data, params);
+      throw error;
+    }
+  };
+  return schema;
+}
+
 export const jsonBody = <T extends z.ZodType>(schema: T) => ({
   required: true,
-  content: { 'application/json': { schema } },
+  content: { 'application/json': { schema: parsedSynchronously(schema) } },
 });
 
 const METRICS_EXAMPLE = 'must be a JSON object such as {"psnr": 0}';
