@@ -80,6 +80,21 @@ describe.each(engineNames)('domain rules on %s', (engine) => {
       expect([started.commitCreated, ended.commitCreated]).toEqual([true, false]);
     });
 
+    test('uploads of one commit written by one call: the first’s metadata is kept, later ones fill its gaps, as if written one after the other', async () => {
+      const upload = (input: string, extra: Json) => ({ upload: outputUploadSchema.parse({ ...outputUpload({ input }), ...extra }), receivedAt: clock() });
+      await ingestOutputs(
+        database.db,
+        [
+          upload('inputs/1.jpg', { commit_message: null, commit_committer_name: 'First' }),
+          upload('inputs/2.jpg', { commit_message: 'filled', commit_committer_name: 'Second' }),
+          upload('inputs/3.jpg', { commit_message: 'too late', commit_committer_name: 'Third' }),
+        ],
+        outputAsWritten('shared-disk'),
+      );
+      const [commit] = await queryRows<Json>(database.db, sql`SELECT committer_name, message, (SELECT count(DISTINCT xmin::text) FROM outputs)::int AS statements FROM ci_commits`);
+      expect(commit).toEqual({ committer_name: 'First', message: 'filled', statements: 1 });
+    });
+
     test('uploads whose parameters differ only in key order are one output, updated in receipt order by one call', async () => {
       const upload = (extraParameters: Json, metrics: Json) => ({
         upload: outputUploadSchema.parse({ ...outputUpload({ metrics }), extra_parameters: extraParameters }),

@@ -39,7 +39,7 @@ export function commitGroups(uploads: ReceivedUpload[]): CommitGroup[] {
   uploads.forEach(({ upload, receivedAt }, i) => {
     const hexsha = envelopeSha(upload)!;
     const key = JSON.stringify([upload.project, hexsha]);
-    const run = { ...outputRun(upload), i, receivedAt };
+    const run: GroupRun = Object.assign(outputRun(upload), { i, receivedAt });
     const identity = outputIdentity(upload, run);
     const from = lastGroup.get(key) ?? 0;
     const index = groups.findIndex((g, k) => k >= from && g.key === key && !g.identities.has(identity));
@@ -57,13 +57,17 @@ export function commitGroups(uploads: ReceivedUpload[]): CommitGroup[] {
   return groups;
 }
 
-/** The record uploads written one after the other would leave: the first's values, gaps filled by later ones. */
+/**
+ * The record uploads written one after the other would leave: the first's values, gaps filled by later
+ * ones. Copied only when a gap is filled: a CI run's uploads carry the same envelope, and have none.
+ */
 function fillGaps<T extends object>(first: T, later: T): T {
-  const merged = { ...first };
-  for (const [key, value] of Object.entries(later) as [keyof T, T[keyof T]][]) {
-    if ((merged[key] === null || merged[key] === undefined) && value !== null && value !== undefined) merged[key] = value;
+  let merged: T | undefined;
+  for (const key of Object.keys(later) as (keyof T)[]) {
+    const value = later[key];
+    if ((first[key] === null || first[key] === undefined) && value !== null && value !== undefined) (merged ??= { ...first })[key] = value;
   }
-  return merged;
+  return merged ?? first;
 }
 
 /** Patches of the same parent merged in upload order, as successive `data || patch` updates would. */
