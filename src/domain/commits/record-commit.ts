@@ -59,50 +59,73 @@ const LATEST_OUTPUT_THROTTLE = sql.raw(`interval '1 second'`);
 /** Whether merging `patch` into a row's `data` changes it: only then is the row updated. */
 export const patchChanges = (data: SQL, patch: SQL) => sql`${data} IS DISTINCT FROM ${data} || ${patch}`;
 
-/** The values and rules of recording `record`, over `projects p` and `ci_commits c`. */
-function recording(record: CommitRecord) {
-  const fromGitLab = record.source === 'gitlab';
+/** The data recording `record` may write: its config (as commits and projects hold it) and its repository. */
+function recordData(record: CommitRecord) {
   const configData = record.config ? { qatools_config: record.config, ...(record.metrics && { qatools_metrics: record.metrics }) } : null;
-  const isReferenceBranch = configData !== null && record.branch === referenceBranchOf(record.config);
   const gitData = record.gitProject
     ? { git: record.gitProject }
     : record.repositoryPath
       ? { git: { path_with_namespace: record.repositoryPath } }
       : {};
-  const committer = record.committerName ?? null;
-  const avatar = record.committerAvatarUrl ?? null;
-  const message = record.message ?? null;
-  const branch = record.branch ?? null;
-  const parents = jsonParam(record.parents);
-  const authored = record.authoredDatetime ?? null;
-  const commitDir = record.commitDir ?? null;
-  const undelete = sql`${record.undelete ?? false}::boolean`;
-  // Uploads record the commit's config when they create it; GitLab every time.
-  const dataPatch = jsonParam({ ...(fromGitLab && configData), ...record.commitDataPatch });
+  return { configData, gitData };
+}
 
-  // THE rule: a project adopts the config a commit is recorded with when the commit is on the
-  // project's reference branch, or when the project has none yet (feature branches don't change it).
-  // `commitIsNew`: uploads record the config only on the commit they create.
-  const adoptsConfig = (commitIsNew: SQL) => sql`(${jsonParam(configData)}::jsonb IS NOT NULL AND ${fromGitLab ? sql`true` : commitIsNew}
-    AND (NOT (p.data ? 'qatools_config') OR ${isReferenceBranch}::boolean))`;
-  const projectDataUpdate = record.gitProject
-    ? sql`p.data || ${jsonParam(gitData)}::jsonb`
-    : sql`p.data || CASE WHEN ${record.repositoryPath ?? null}::text IS NULL OR (p.data -> 'git') ? 'path_with_namespace' THEN '{}'::jsonb
-        ELSE jsonb_build_object('git', COALESCE(p.data -> 'git', '{}'::jsonb) || jsonb_build_object('path_with_namespace', ${record.repositoryPath ?? null}::text)) END`;
+/**
+ * What the text of recording `record`'s rules depends on; everything else in them is a parameter, so
+ * one statement compiled for a shape serves every record of that shape (see db/statement-templates.ts).
+ */
+export const recordShape = (record: CommitRecord) => ({ fromGitLab: record.source === 'gitlab', gitProject: Boolean(record.gitProject) });
+export type RecordShape = ReturnType<typeof recordShape>;
 
+/** The parameters of recording `record`, as the driver sends them. */
+export function recordParams(record: CommitRecord) {
+  const { configData, gitData } = recordData(record);
+  const fromGitLab = record.source === 'gitlab';
   return {
-    fromGitLab, configData, gitData, committer, avatar, message, branch, parents, authored, commitDir, undelete, dataPatch,
-    adoptsConfig, projectDataUpdate,
+    fromGitLab,
+    configData: jsonParam(configData),
+    isReferenceBranch: configData !== null && record.branch === referenceBranchOf(record.config),
+    gitData: jsonParam(gitData),
+    repositoryPath: record.repositoryPath ?? null,
+    committer: record.committerName ?? null,
+    avatar: record.committerAvatarUrl ?? null,
+    message: record.message ?? null,
+    branch: record.branch ?? null,
+    parents: jsonParam(record.parents),
+    authored: record.authoredDatetime ?? null,
+    commitDir: record.commitDir ?? null,
+    undelete: record.undelete ?? false,
+    // Uploads record the commit's config when they create it; GitLab every time.
+    dataPatch: jsonParam({ ...(fromGitLab && configData), ...record.commitDataPatch }),
+  };
+}
+export type RecordParams = ReturnType<typeof recordParams>;
+
+/** Parameters as a statement embeds them: their values, or placeholders of a statement compiled once. */
+export type Embedded<T> = { [K in keyof T]: unknown };
+
+/** The rules of recording a record with parameters `r` and shape `shape`, over `projects p` and `ci_commits c`. */
+function recordingRules(r: Embedded<RecordParams>, shape: RecordShape) {
+  return {
+    // THE rule: a project adopts the config a commit is recorded with when the commit is on the
+    // project's reference branch, or when the project has none yet (feature branches don't change it).
+    // `commitIsNew`: uploads record the config only on the commit they create.
+    adoptsConfig: (commitIsNew: SQL) => sql`(${r.configData}::jsonb IS NOT NULL AND ${shape.fromGitLab ? sql`true` : commitIsNew}
+      AND (NOT (p.data ? 'qatools_config') OR ${r.isReferenceBranch}::boolean))`,
+    projectDataUpdate: shape.gitProject
+      ? sql`p.data || ${r.gitData}::jsonb`
+      : sql`p.data || CASE WHEN ${r.repositoryPath}::text IS NULL OR (p.data -> 'git') ? 'path_with_namespace' THEN '{}'::jsonb
+        ELSE jsonb_build_object('git', COALESCE(p.data -> 'git', '{}'::jsonb) || jsonb_build_object('path_with_namespace', ${r.repositoryPath}::text)) END`,
     /** Whether recording changes the existing commit `c`, beyond its latest-output stamp. */
-    commitChanges: sql`((${fromGitLab}::boolean AND c.authored_datetime IS DISTINCT FROM COALESCE(${authored}::timestamptz, c.authored_datetime))
-        OR (c.committer_name IS NULL AND ${committer}::text IS NOT NULL)
-        OR c.committer_avatar_url IS DISTINCT FROM COALESCE(${avatar}::text, c.committer_avatar_url)
-        OR (c.message IS NULL AND ${message}::text IS NOT NULL)
-        OR (c.branch IS NULL AND ${branch}::text IS NOT NULL)
-        OR (c.parents IS NULL AND ${parents}::jsonb IS NOT NULL)
-        OR ${patchChanges(sql`c.data`, sql`${dataPatch}::jsonb`)}
-        OR c.commit_dir_override IS DISTINCT FROM COALESCE(${commitDir}, c.commit_dir_override)
-        OR (c.deleted AND ${undelete}))`,
+    commitChanges: sql`((${r.fromGitLab}::boolean AND c.authored_datetime IS DISTINCT FROM COALESCE(${r.authored}::timestamptz, c.authored_datetime))
+        OR (c.committer_name IS NULL AND ${r.committer}::text IS NOT NULL)
+        OR c.committer_avatar_url IS DISTINCT FROM COALESCE(${r.avatar}::text, c.committer_avatar_url)
+        OR (c.message IS NULL AND ${r.message}::text IS NOT NULL)
+        OR (c.branch IS NULL AND ${r.branch}::text IS NOT NULL)
+        OR (c.parents IS NULL AND ${r.parents}::jsonb IS NOT NULL)
+        OR ${patchChanges(sql`c.data`, sql`${r.dataPatch}::jsonb`)}
+        OR c.commit_dir_override IS DISTINCT FROM COALESCE(${r.commitDir}::text, c.commit_dir_override)
+        OR (c.deleted AND ${r.undelete}::boolean))`,
   };
 }
 
@@ -115,23 +138,25 @@ export const latestOutputStampDue = (alias: SQL) =>
  * beyond their latest-output stamps. A statement that finds it won't may stamp them and skip the rest
  * (domain/ingest/known-parents.ts).
  */
-export function recordChangesExistingCommit(record: CommitRecord): SQL {
-  const { adoptsConfig, projectDataUpdate, commitChanges } = recording(record);
+export function recordChangesExistingCommit(r: Embedded<RecordParams>, shape: RecordShape): SQL {
+  const { adoptsConfig, projectDataUpdate, commitChanges } = recordingRules(r, shape);
   return sql`(${adoptsConfig(sql`false`)} OR p.data IS DISTINCT FROM ${projectDataUpdate} OR ${commitChanges})`;
 }
 
 export function commitRecordCtes(record: CommitRecord): SQL {
-  const r = recording(record);
-  const newProjectData = { ...r.gitData, ...r.configData };
+  const { configData, gitData } = recordData(record);
+  const r = recordParams(record);
+  const rules = recordingRules(r, recordShape(record));
+  const newProjectData = { ...gitData, ...configData };
   const newCommitData = {
     ...(record.gitProject
       ? { git: { path_with_namespace: record.gitProject.path_with_namespace } }
       : record.repositoryPath && { git: { path_with_namespace: record.repositoryPath } }),
-    ...r.configData,
+    ...configData,
     ...record.commitDataPatch,
   };
   const touch = sql`${record.touchLatestOutput ?? false}::boolean`;
-  const adoptsConfig = r.adoptsConfig(sql`NOT EXISTS (SELECT 1 FROM existing_commit)`);
+  const adoptsConfig = rules.adoptsConfig(sql`NOT EXISTS (SELECT 1 FROM existing_commit)`);
 
   return sql`
     existing_commit AS (
@@ -146,11 +171,11 @@ export function commitRecordCtes(record: CommitRecord): SQL {
     project_update AS (
       UPDATE projects p SET
         latest_output_datetime = CASE WHEN ${touch} THEN now() ELSE p.latest_output_datetime END,
-        data = CASE WHEN ${adoptsConfig} THEN ${r.projectDataUpdate} || ${jsonParam(r.configData)}::jsonb ELSE ${r.projectDataUpdate} END
+        data = CASE WHEN ${adoptsConfig} THEN ${rules.projectDataUpdate} || ${r.configData}::jsonb ELSE ${rules.projectDataUpdate} END
       WHERE p.id = ${record.projectId} AND (
         (${touch} AND ${latestOutputStampDue(sql`p`)})
         OR ${adoptsConfig}
-        OR p.data IS DISTINCT FROM ${r.projectDataUpdate})
+        OR p.data IS DISTINCT FROM ${rules.projectDataUpdate})
     ),
     project AS (
       SELECT id, data FROM new_project UNION ALL SELECT id, data FROM projects WHERE id = ${record.projectId}
@@ -177,9 +202,9 @@ export function commitRecordCtes(record: CommitRecord): SQL {
         data = c.data || ${r.dataPatch}::jsonb,
         commit_dir_override = COALESCE(${r.commitDir}, c.commit_dir_override),
         latest_output_datetime = CASE WHEN ${touch} THEN now() ELSE c.latest_output_datetime END,
-        deleted = c.deleted AND NOT ${r.undelete}
+        deleted = c.deleted AND NOT ${r.undelete}::boolean
       FROM existing_commit e
-      WHERE c.id = e.id AND ((${touch} AND ${latestOutputStampDue(sql`c`)}) OR ${r.commitChanges})
+      WHERE c.id = e.id AND ((${touch} AND ${latestOutputStampDue(sql`c`)}) OR ${rules.commitChanges})
     ),
     commit AS (
       SELECT id, hexsha, data, commit_dir_override, created FROM new_commit

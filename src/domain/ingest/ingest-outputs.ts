@@ -17,14 +17,15 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { inTransaction, jsonParam, preparedRows, retryConflicts, retryOnConcurrentCreate, type Db } from '../../db/client';
+import { statementTemplate, type StatementTemplate } from '../../db/statement-templates';
 import { completionProbe } from '../batches/batch-completion';
-import { commitRecordCtes, patchChanges } from '../commits/record-commit';
+import { commitRecordCtes, patchChanges, recordShape } from '../commits/record-commit';
 import { startRunRequests } from '../run-requests/run-requests';
 import { outputColumns, outputContextColumns, type OutputInContextRow } from '../rows';
 import type { StorageMode } from '../storage-locations';
 import { outputInContextJson, type OutputJson } from '../v1-json';
 import { batchPatches, commitGroups, inputPatches, startsRunRequests, type CommitGroup, type ReceivedUpload } from './commit-groups';
-import { forgetParents, knownParentsCtes, rememberParents, type WrittenParents } from './known-parents';
+import { forgetParents, knownParentsCtes, knownParentsParams, rememberParents, type KnownParentsParams, type WrittenParents } from './known-parents';
 import type { Ingested } from './upload-commit';
 import { nextUpdatedAt } from '../updated-at';
 
@@ -83,35 +84,41 @@ function createdParentsCtes(group: CommitGroup): SQL {
     )`;
 }
 
+/** The runs of a group as its statement reads them (`jsonb_to_recordset`), as one parameter. */
+function runsParam({ runs }: CommitGroup) {
+  return jsonParam(
+    runs.map((r) => ({
+      i: r.i,
+      batch_label: r.batchLabel,
+      database: r.database,
+      path: r.path,
+      platform: r.platform,
+      configurations: r.configurations,
+      extra_parameters: r.extraParameters,
+      output_type: r.outputType,
+      data: r.data,
+      output_dir: r.outputDir,
+      is_running: r.isRunning,
+      is_pending: r.isPending,
+      is_failed: r.isFailed,
+      metrics: r.metrics,
+      received_at: r.receivedAt,
+    })),
+  );
+}
+
 /**
- * The statement writing one commit group, its parents' CTEs given (`createdParentsCtes` or
- * known-parents.ts); it answers one row per run that found its parents.
+ * The statement writing one commit group (`runs`: its `runsParam`), its parents' CTEs given
+ * (`createdParentsCtes` or known-parents.ts); it answers one row per run that found its parents.
  */
-function groupStatement({ runs }: CommitGroup, parentsCtes: SQL, answerColumns: SQL): SQL {
-  const runRows = runs.map((r) => ({
-    i: r.i,
-    batch_label: r.batchLabel,
-    database: r.database,
-    path: r.path,
-    platform: r.platform,
-    configurations: r.configurations,
-    extra_parameters: r.extraParameters,
-    output_type: r.outputType,
-    data: r.data,
-    output_dir: r.outputDir,
-    is_running: r.isRunning,
-    is_pending: r.isPending,
-    is_failed: r.isFailed,
-    metrics: r.metrics,
-    received_at: r.receivedAt,
-  }));
+function groupStatement(runs: unknown, parentsCtes: SQL, answerColumns: SQL): SQL {
   // Spelled as the unique index `outputs_identity` is, so that finding an output is an index lookup.
   const sameOutput = sql.raw(`o.batch_id = b.id AND o.test_input_id = t.id AND o.platform = r.platform
     AND md5(o.configurations::text) = md5(r.configurations::text) AND md5(o.extra_parameters::text) = md5(r.extra_parameters::text)
     AND o.configurations = r.configurations AND o.extra_parameters = r.extra_parameters`);
 
   return sql`WITH run AS (
-      SELECT * FROM jsonb_to_recordset(${jsonParam(runRows)}::jsonb) AS r(
+      SELECT * FROM jsonb_to_recordset(${runs}::jsonb) AS r(
         i int, batch_label text, database text, path text, platform text, configurations jsonb, extra_parameters jsonb,
         output_type text, data jsonb, output_dir text, is_running boolean, is_pending boolean, is_failed boolean,
         metrics jsonb, received_at timestamptz)
@@ -199,7 +206,33 @@ export const NO_OUTPUT: OutputAnswer<undefined> = { columns: sql`NULL AS "noOutp
  * parents it knows: what `npm run bench:statement` times.
  */
 export const ingestStatements = <T>(uploads: ReceivedUpload[], answer: OutputAnswer<T>, parents: 'created' | 'known' = 'created'): SQL[] =>
-  commitGroups(uploads).map((group) => groupStatement(group, (parents === 'known' && knownParentsCtes(group)) || createdParentsCtes(group), answer.columns));
+  commitGroups(uploads).map((group) => (parents === 'known' && knownParentsStatement(group, answer)) || createdParentsStatement(group, answer));
+
+/** The statement of a group whose parents are to be found or created. */
+const createdParentsStatement = <T>(group: CommitGroup, answer: OutputAnswer<T>) =>
+  groupStatement(runsParam(group), createdParentsCtes(group), answer.columns);
+
+/**
+ * Its text is the same for every group whose parents are known, but for the commit record's shape:
+ * compiled once per answer and shape (db/statement-templates.ts), each group only binds its values.
+ */
+const knownParentsTemplates = new WeakMap<OutputAnswer<unknown>, Map<string, StatementTemplate<KnownParentsParams & { runs: unknown }>>>();
+
+/** The statement of a group whose parents this process knows; undefined when it doesn't know them all. */
+function knownParentsStatement<T>(group: CommitGroup, answer: OutputAnswer<T>): SQL | undefined {
+  const params = knownParentsParams(group);
+  if (!params) return undefined;
+  const shape = recordShape(group.record);
+  const templates = knownParentsTemplates.get(answer) ?? new Map<string, StatementTemplate<KnownParentsParams & { runs: unknown }>>();
+  knownParentsTemplates.set(answer, templates);
+  const key = JSON.stringify(shape);
+  let template = templates.get(key);
+  if (!template) {
+    template = statementTemplate<KnownParentsParams & { runs: unknown }>((p) => groupStatement(p.runs, knownParentsCtes(p, shape), answer.columns));
+    templates.set(key, template);
+  }
+  return template({ ...params, runs: runsParam(group) });
+}
 
 /**
  * Writes the uploads (statement by statement, see `commitGroups`) and answers each one as `answer`
@@ -224,14 +257,14 @@ export function ingestOutputsAtomically<T>(db: Db, uploads: ReceivedUpload[], an
 async function writeGroups<T>(db: Db, groups: CommitGroup[], count: number, answer: OutputAnswer<T>): Promise<Ingested<T>[]> {
   const answers = new Array<Ingested<T>>(count);
   for (const group of groups) {
-    const write = async (parentsCtes: SQL) => {
-      const found = await preparedRows<GroupRow & Record<string, unknown>>(db, groupStatement(group, parentsCtes, answer.columns));
+    const write = async (statement: SQL) => {
+      const found = await preparedRows<GroupRow & Record<string, unknown>>(db, statement);
       return found.length === group.runs.length ? found : undefined;
     };
     // A parent created at the same moment by another transaction hides from this statement's
     // snapshot: its runs get no row, and the (idempotent) statement runs again.
     const rows = await retryOnConcurrentCreate(db, async () => {
-      const known = knownParentsCtes(group);
+      const known = knownParentsStatement(group, answer);
       if (known) {
         const found = await write(known);
         if (found) return found;
@@ -239,7 +272,7 @@ async function writeGroups<T>(db: Db, groups: CommitGroup[], count: number, answ
         // unless a concurrent write hid an output (then writing again changes nothing).
         forgetParents(group);
       }
-      return write(createdParentsCtes(group));
+      return write(createdParentsStatement(group, answer));
     });
     rememberParents(group, rows);
     // Every row of the statement that created the commit says so: one upload is answered as having

@@ -17,7 +17,7 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { jsonParam } from '../../db/client';
-import { latestOutputStampDue, patchChanges, recordChangesExistingCommit } from '../commits/record-commit';
+import { latestOutputStampDue, patchChanges, recordChangesExistingCommit, recordParams, type Embedded, type RecordShape } from '../commits/record-commit';
 import { batchPatches, inputPatches, startsRunRequests, type CommitGroup } from './commit-groups';
 
 /**
@@ -74,27 +74,45 @@ export function forgetParents(group: CommitGroup) {
 }
 
 /**
- * The CTEs `project`, `commit`, `batch` and `test_input` of a group's statement (as ingest-outputs.ts
- * names them), looked up by the ids remembered; undefined when a parent is unknown, or when a run starts a
- * run request (that statement updates run requests too). Empty, and nothing stamped, unless every
- * parent is still what it was and the uploads change none.
+ * The parameters of a group's known-parents CTEs: the ids remembered, the patches, and the commit's record;
+ * undefined when a parent is unknown, or when a run starts a run request (that statement updates run
+ * requests too).
  */
-export function knownParentsCtes(group: CommitGroup): SQL | undefined {
+export function knownParentsParams(group: CommitGroup) {
   const commit = commits.get(commitKey(group));
   if (!commit) return undefined;
   if (startsRunRequests(group)) return undefined;
   const batches = batchPatches(group).map((patch) => ({ ...patch, id: commit.batches.get(patch.label) }));
   const testInputs = inputPatches(group).map((patch) => ({ ...patch, id: inputs.get(inputKey(group, patch.database, patch.path)) }));
   if (batches.some((b) => b.id === undefined) || testInputs.some((t) => t.id === undefined)) return undefined;
+  return {
+    ...recordParams(group.record),
+    commitId: commit.id,
+    hexsha: group.record.hexsha,
+    projectId: group.record.projectId,
+    batches: jsonParam(batches),
+    batchCount: batches.length,
+    testInputs: jsonParam(testInputs),
+    testInputCount: testInputs.length,
+  };
+}
+export type KnownParentsParams = NonNullable<ReturnType<typeof knownParentsParams>>;
 
+/**
+ * The CTEs `project`, `commit`, `batch` and `test_input` of a group's statement (as ingest-outputs.ts
+ * names them), looked up by the ids remembered (`knownParentsParams`, embedded as `k`; `shape`: the
+ * commit record's). Empty, and nothing stamped, unless every parent is still what it was and the uploads
+ * change none.
+ */
+export function knownParentsCtes(k: Embedded<KnownParentsParams>, shape: RecordShape): SQL {
   const allKnown = sql`(SELECT known FROM all_known)`;
   return sql`known_commit AS (
       SELECT p.id AS project_id, p.data AS project_data, c.id, c.hexsha, c.data, c.commit_dir_override
       FROM ci_commits c JOIN projects p ON p.id = c.project_id
-      WHERE c.id = ${commit.id} AND c.hexsha = ${group.record.hexsha} AND p.id = ${group.record.projectId}
-        AND NOT ${recordChangesExistingCommit(group.record)}
+      WHERE c.id = ${k.commitId} AND c.hexsha = ${k.hexsha} AND p.id = ${k.projectId}
+        AND NOT ${recordChangesExistingCommit(k, shape)}
     ),
-    batch_patch AS (SELECT * FROM jsonb_to_recordset(${jsonParam(batches)}::jsonb) AS x(id int, label text, data jsonb)),
+    batch_patch AS (SELECT * FROM jsonb_to_recordset(${k.batches}::jsonb) AS x(id int, label text, data jsonb)),
     -- Parents are looked up by id, one probe each (OFFSET 0 keeps the planner from hashing every input of the
     -- project instead). Their checks are columns, counted by all_known, not filters: filtered, a parent CTE
     -- would be guessed one row, and the runs joined to it in nested loops (~1,000,000 comparisons for 1,000 runs).
@@ -103,15 +121,15 @@ export function knownParentsCtes(group: CommitGroup): SQL | undefined {
         b.ci_commit_id = k.id AND b.label = x.label AND NOT ${patchChanges(sql`b.data`, sql`x.data`)} AS unchanged
       FROM batch_patch x CROSS JOIN known_commit k CROSS JOIN LATERAL (SELECT * FROM batches b WHERE b.id = x.id OFFSET 0) b
     ),
-    input_patch AS (SELECT * FROM jsonb_to_recordset(${jsonParam(testInputs)}::jsonb) AS x(id int, database text, path text, data jsonb)),
+    input_patch AS (SELECT * FROM jsonb_to_recordset(${k.testInputs}::jsonb) AS x(id int, database text, path text, data jsonb)),
     known_input AS (
       SELECT t.id, t.database, t.path, t.data,
         t.project_id = k.project_id AND t.database = x.database AND t.path = x.path AND NOT ${patchChanges(sql`t.data`, sql`x.data`)} AS unchanged
       FROM input_patch x CROSS JOIN known_commit k CROSS JOIN LATERAL (SELECT * FROM test_inputs t WHERE t.id = x.id OFFSET 0) t
     ),
     all_known AS (
-      SELECT (SELECT count(*) FILTER (WHERE unchanged) FROM known_batch) = ${batches.length}
-        AND (SELECT count(*) FILTER (WHERE unchanged) FROM known_input) = ${testInputs.length} AS known
+      SELECT (SELECT count(*) FILTER (WHERE unchanged) FROM known_batch) = ${k.batchCount}
+        AND (SELECT count(*) FILTER (WHERE unchanged) FROM known_input) = ${k.testInputCount} AS known
     ),
     project AS (SELECT project_id AS id, project_data AS data FROM known_commit WHERE ${allKnown}),
     commit AS (SELECT id, hexsha, data, commit_dir_override, false AS created FROM known_commit WHERE ${allKnown}),

@@ -1,0 +1,30 @@
+/** A statement compiled once and bound to values is the statement built with those values. */
+import { sql } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import { describe, expect, test } from 'vitest';
+import { statementTemplate } from '../src/db/statement-templates';
+
+const dialect = new PgDialect();
+type Params = { id: number; label: string; patch: string | null };
+const build = (p: { [K in keyof Params]: unknown }) =>
+  sql`WITH x AS (SELECT ${p.id}::int AS id, ${sql`lower(${p.label}::text)`} AS label, ${42} AS constant)
+    SELECT * FROM x WHERE id = ${p.id}::int AND ${p.patch}::jsonb IS NULL AND label <> '$1'`;
+
+describe('statementTemplate', () => {
+  test('bound to values, it compiles to the text and parameters of the statement built with them', () => {
+    const template = statementTemplate<Params>(build);
+    for (const values of [
+      { id: 7, label: "it's", patch: null },
+      { id: -1, label: '\u00e9t\u00e9 $2', patch: '{"a": 1}' },
+    ]) {
+      const bound = dialect.sqlToQuery(template(values));
+      expect(bound).toEqual(dialect.sqlToQuery(build(values)));
+      expect(bound.params).toEqual([values.id, values.label, 42, values.id, values.patch]);
+    }
+  });
+
+  test('a value missing is an error, not a NULL', () => {
+    const template = statementTemplate<Params>(build);
+    expect(() => template({ id: 1, label: 'a' } as Params)).toThrow(/patch/);
+  });
+});
