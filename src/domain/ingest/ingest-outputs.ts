@@ -19,7 +19,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { inTransaction, jsonParam, preparedRows, retryConflicts, retryOnConcurrentCreate, type Db } from '../../db/client';
 import { statementTemplate, type StatementTemplate } from '../../db/statement-templates';
 import { completionProbe } from '../batches/batch-completion';
-import { commitRecordCtes, patchChanges, recordShape } from '../commits/record-commit';
+import { commitRecordCtes, patchChanges, recordShape, type RecordShape } from '../commits/record-commit';
 import { startRunRequests } from '../run-requests/run-requests';
 import { outputColumns, outputContextColumns, type OutputInContextRow } from '../rows';
 import type { StorageMode } from '../storage-locations';
@@ -212,26 +212,30 @@ export const ingestStatements = <T>(uploads: ReceivedUpload[], answer: OutputAns
 const createdParentsStatement = <T>(group: CommitGroup, answer: OutputAnswer<T>) =>
   groupStatement(runsParam(group), createdParentsCtes(group), answer.columns);
 
+type KnownParentsStatementParams = KnownParentsParams & { runs: unknown };
+
 /**
- * Its text is the same for every group whose parents are known, but for the commit record's shape:
- * compiled once per answer and shape (db/statement-templates.ts), each group only binds its values.
+ * Statements of groups whose parents are known. Their text is the same for every group but for the answer
+ * and the commit record's shape: compiled once for each (db/statement-templates.ts), a group only binds its values.
  */
-const knownParentsTemplates = new WeakMap<OutputAnswer<unknown>, Map<string, StatementTemplate<KnownParentsParams & { runs: unknown }>>>();
+const knownParentsTemplates = new WeakMap<OutputAnswer<unknown>, Map<string, StatementTemplate<KnownParentsStatementParams>>>();
+
+function knownParentsTemplate<T>(answer: OutputAnswer<T>, shape: RecordShape): StatementTemplate<KnownParentsStatementParams> {
+  let byShape = knownParentsTemplates.get(answer);
+  if (!byShape) knownParentsTemplates.set(answer, (byShape = new Map()));
+  const key = JSON.stringify(shape);
+  let template = byShape.get(key);
+  if (!template) {
+    template = statementTemplate<KnownParentsStatementParams>((p) => groupStatement(p.runs, knownParentsCtes(p, shape), answer.columns));
+    byShape.set(key, template);
+  }
+  return template;
+}
 
 /** The statement of a group whose parents this process knows; undefined when it doesn't know them all. */
 function knownParentsStatement<T>(group: CommitGroup, answer: OutputAnswer<T>): SQL | undefined {
   const params = knownParentsParams(group);
-  if (!params) return undefined;
-  const shape = recordShape(group.record);
-  const templates = knownParentsTemplates.get(answer) ?? new Map<string, StatementTemplate<KnownParentsParams & { runs: unknown }>>();
-  knownParentsTemplates.set(answer, templates);
-  const key = JSON.stringify(shape);
-  let template = templates.get(key);
-  if (!template) {
-    template = statementTemplate<KnownParentsParams & { runs: unknown }>((p) => groupStatement(p.runs, knownParentsCtes(p, shape), answer.columns));
-    templates.set(key, template);
-  }
-  return template({ ...params, runs: runsParam(group) });
+  return params && knownParentsTemplate(answer, recordShape(group.record))({ ...params, runs: runsParam(group) });
 }
 
 /**
