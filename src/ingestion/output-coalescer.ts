@@ -12,12 +12,12 @@
  * a slow disk): when every write in flight started `stallMs` ago or more, waiting uploads go in
  * another one, up to `maxInFlight`, rather than all waiting on the stuck one.
  *
- * Lopsided groups (`gatherMs`: the Node entry's is `NODE_GATHER_MS`): callers that upload one run after another come back
- * soon after their answer. When a write ends with fewer uploads waiting than it wrote, the next one
- * waits up to `gatherMs` for as many more, instead of writing the few alone: at concurrency 8 groups
- * went 7, 1, 7, 1…, two statements where one would do. With 1 ms: 2,440 uploads/s instead of 2,350,
- * Postgres CPU per upload 0.147 ms instead of 0.156 (A/B × 3). Not on Workers: a timer set by a
- * request that has answered may never fire, and the waiting would last until `stallMs`.
+ * Lopsided groups (`gatherMs`; the Node entry's is `NODE_GATHER_MS`): callers that upload one run
+ * after another come back soon after their answer. When a write ends with fewer uploads waiting than
+ * it wrote, the next one waits up to `gatherMs` for as many more, instead of writing the few alone: at
+ * concurrency 8 groups went 7, 1, 7, 1…, two statements where one would do. With 1 ms: 2,440 uploads/s
+ * instead of 2,350, Postgres CPU per upload 0.147 ms instead of 0.156 (A/B × 3). Not on Workers: a
+ * timer set by a request that has answered may never fire, and the waiting would last until `stallMs`.
  *
  * A group is written by one of its callers (the one whose turn came: first in line, or the one
  * whose patience ran out on a stalled write), on that caller's database handle and in its own
