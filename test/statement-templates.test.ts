@@ -23,6 +23,11 @@ describe('statementTemplate', () => {
     }
   });
 
+  test('what would not be bound as the tree compiles it is refused when the template is made', () => {
+    expect(() => statementTemplate(() => sql`SELECT ${sql.param(sql.placeholder('x'), { mapToDriverValue: JSON.stringify })}::jsonb`)).toThrow(/plain placeholders/);
+    expect(() => statementTemplate(() => sql`SELECT 1 WHERE 'a' = ANY(${sql.param(['a', 'b'])})`)).toThrow(/scalar constants/);
+  });
+
   test('a value missing is an error, not a NULL', () => {
     const template = statementTemplate<Params>(build);
     expect(() => template({ id: 1, label: 'a' } as Params)).toThrow(/patch/);

@@ -24,16 +24,19 @@ export type StatementTemplate<P> = (values: P) => SQL;
 
 /**
  * `build` given a placeholder for every parameter it reads (`params.x` is `sql.placeholder('x')`),
- * compiled once; the template gives the statement with `values` in their place. Values the tree holds
- * itself (constants) stay as they are.
+ * compiled once; the template gives the statement with `values` in their place. Scalar values the tree
+ * holds itself (constants) stay as they are.
  */
 export function statementTemplate<P extends Record<string, unknown>>(build: (params: { [K in keyof P]: unknown }) => SQL): StatementTemplate<P> {
   const { sql: text, params } = cutting.sqlToQuery(build(placeholders as { [K in keyof P]: unknown }));
   const pieces = text.split(/\u0000\d+\u0000/);
   const strings = Object.assign([...pieces], { raw: pieces }) as unknown as TemplateStringsArray;
   const slots = params.map((param) => {
-    const placeholder = is(param, Param) ? param.value : param;
-    return is(placeholder, Placeholder) ? { name: placeholder.name as keyof P } : { value: param };
+    if (is(param, Placeholder)) return { name: param.name as keyof P };
+    // Bound again as they are, these would not compile as in the tree: an encoded placeholder would lose its
+    // encoder, an array constant would be expanded into a list.
+    if (is(param, Param) || (param !== null && typeof param === 'object')) throw new Error('a statement template takes plain placeholders and scalar constants only');
+    return { value: param };
   });
   return (values) =>
     sql(

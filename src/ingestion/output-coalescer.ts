@@ -113,6 +113,7 @@ export function outputCoalescer(
   function afterWrite(written: number) {
     if (writesInFlight() > 0 || !waiting.length) return;
     if (gatherMs <= 0 || waiting.length >= written) return startWrite(waiting[0]!);
+    stopGathering(); // one set while a write held past lostAfterMs ended
     gathering = { size: Math.min(maxGroup, waiting.length + written), timer: setTimeout(writeWaiting, gatherMs) };
   }
 
