@@ -20,6 +20,9 @@ const cutting = new CuttingDialect();
 /** Every property read from it is the placeholder of that name. */
 const placeholders = new Proxy({}, { get: (_target, name) => sql.placeholder(String(name)) });
 
+/** Parameters as a statement's builder embeds them: their values, or (in a template) placeholders. */
+export type Embedded<T> = { [K in keyof T]: unknown };
+
 export type StatementTemplate<P> = (values: P) => SQL;
 
 /**
@@ -27,8 +30,8 @@ export type StatementTemplate<P> = (values: P) => SQL;
  * compiled once; the template gives the statement with `values` in their place. Scalar values the tree
  * holds itself (constants) stay as they are.
  */
-export function statementTemplate<P extends Record<string, unknown>>(build: (params: { [K in keyof P]: unknown }) => SQL): StatementTemplate<P> {
-  const { sql: text, params } = cutting.sqlToQuery(build(placeholders as { [K in keyof P]: unknown }));
+export function statementTemplate<P extends Record<string, unknown>>(build: (params: Embedded<P>) => SQL): StatementTemplate<P> {
+  const { sql: text, params } = cutting.sqlToQuery(build(placeholders as Embedded<P>));
   const pieces = text.split(/\u0000\d+\u0000/);
   const strings = Object.assign([...pieces], { raw: pieces }) as unknown as TemplateStringsArray;
   const slots = params.map((param) => {

@@ -12,6 +12,7 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { jsonParam, queryRows, retryOnConcurrentCreate, type Db } from '../../db/client';
+import type { Embedded } from '../../db/statement-templates';
 import { referenceBranchOf } from '../projects/reference-branch';
 
 type Json = Record<string, unknown>;
@@ -77,9 +78,8 @@ function recordData(record: CommitRecord) {
 export const recordShape = (record: CommitRecord) => ({ fromGitLab: record.source === 'gitlab', gitProject: Boolean(record.gitProject) });
 export type RecordShape = ReturnType<typeof recordShape>;
 
-/** The parameters of recording `record`, as the driver sends them. */
-export function recordParams(record: CommitRecord) {
-  const { configData, gitData } = recordData(record);
+/** The parameters of recording `record`, as the driver sends them (its `recordData` given when the caller has it). */
+export function recordParams(record: CommitRecord, { configData, gitData } = recordData(record)) {
   const fromGitLab = record.source === 'gitlab';
   return {
     fromGitLab,
@@ -100,9 +100,6 @@ export function recordParams(record: CommitRecord) {
   };
 }
 export type RecordParams = ReturnType<typeof recordParams>;
-
-/** Parameters as a statement embeds them: their values, or placeholders of a statement compiled once. */
-export type Embedded<T> = { [K in keyof T]: unknown };
 
 /** The rules of recording a record with parameters `r` and shape `shape`, over `projects p` and `ci_commits c`. */
 function recordingRules(r: Embedded<RecordParams>, shape: RecordShape) {
@@ -144,8 +141,9 @@ export function recordChangesExistingCommit(r: Embedded<RecordParams>, shape: Re
 }
 
 export function commitRecordCtes(record: CommitRecord): SQL {
-  const { configData, gitData } = recordData(record);
-  const r = recordParams(record);
+  const data = recordData(record);
+  const { configData, gitData } = data;
+  const r = recordParams(record, data);
   const rules = recordingRules(r, recordShape(record));
   const newProjectData = { ...gitData, ...configData };
   const newCommitData = {

@@ -17,7 +17,8 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { jsonParam } from '../../db/client';
-import { latestOutputStampDue, patchChanges, recordChangesExistingCommit, recordParams, type Embedded, type RecordShape } from '../commits/record-commit';
+import type { Embedded } from '../../db/statement-templates';
+import { latestOutputStampDue, patchChanges, recordChangesExistingCommit, recordParams, type RecordShape } from '../commits/record-commit';
 import { batchPatches, inputPatches, startsRunRequests, type CommitGroup } from './commit-groups';
 
 /**
