@@ -84,21 +84,24 @@ function pausingAfterVersions(db: Db, hook: { between?: () => Promise<unknown> }
  */
 function pausingBeforeRereads(db: Db, hook: { between?: () => Promise<unknown> }): Db {
   let batches = 0;
-  return new Proxy(db, {
-    get(target, property, receiver) {
-      if (property !== 'batch') return Reflect.get(target, property, receiver);
-      return async (items: unknown[]) => {
-        const between = hook.between;
-        if (between && ++batches === 2) {
-          hook.between = undefined;
-          batches = 0;
-          await between();
-        }
-        return (target as unknown as { batch(items: unknown[]): Promise<unknown> }).batch(items);
-      };
-    },
-  }) as Db;
+  // A batch is one call of the driver's `transaction` (db/statement-functions.ts `sendBatch`), reached as db._.session.client.
+  const { session } = db._ as unknown as { session: { client: { transaction(...args: unknown[]): Promise<unknown> } } };
+  const transaction = async (...args: unknown[]) => {
+    const between = hook.between;
+    if (between && ++batches === 2) {
+      hook.between = undefined;
+      batches = 0;
+      await between();
+    }
+    return session.client.transaction(...args);
+  };
+  const client = withProperty(session.client, 'transaction', transaction);
+  return withProperty(db, '_', withProperty(db._, 'session', withProperty(session, 'client', client)));
 }
+
+/** `target`, with `property` answered as `value`. */
+const withProperty = <T extends object>(target: T, property: string, value: unknown): T =>
+  new Proxy(target, { get: (object, key, receiver) => (key === property ? value : Reflect.get(object, key, receiver)) });
 
 /**
  * A server keeping the outputs of the commits it showed answers each read as one that keeps nothing

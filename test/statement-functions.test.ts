@@ -7,9 +7,10 @@ import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startNeonWsProxy, type NeonWsProxy } from '../scripts/neon-ws-proxy';
-import { preparedRows, readBatch, type Db } from '../src/db/client';
+import { preparedRows, readBatch, writeBatch, type Db } from '../src/db/client';
 import { configureNeonForProxy, neonHttpDatabase } from '../src/db/connect-neon';
 import { connectNodeDatabase } from '../src/db/connect-node';
+import { databaseFailure } from '../src/lib/database-failure';
 import { createScratchDatabase } from './support/databases';
 
 const baseUrl = process.env.TEST_DATABASE_URL;
@@ -145,5 +146,30 @@ describe.skipIf(!baseUrl)('statements over HTTP as functions keeping their plans
     expect(await statementFunctions()).toHaveLength(1);
     await expect(preparedRows(db, insert('a'))).rejects.toMatchObject({ cause: { code: '23505', constraint: 'projects_pkey' } });
     expect((await admin.query(`SELECT id FROM projects WHERE data ? 'tag'`)).rows).toEqual([{ id: `new ${tag}` }]);
+  });
+
+  test('a write batch writes its statements in one transaction, through their functions, and answers in order', async () => {
+    const insert = (id: string) => sql`INSERT INTO projects (id, data) VALUES (${id}, ${`{"tag": ${tag}}`}::jsonb) RETURNING id`;
+    const bump = sql`UPDATE measures SET value = value + 1 WHERE id = 1 RETURNING value`;
+    const before = (await admin.query<{ value: number }>('SELECT value FROM measures WHERE id = 1')).rows[0]!.value;
+    expect(await writeBatch(db, [insert(`w1 ${tag}`), bump])).toEqual([[{ id: `w1 ${tag}` }], [{ value: before + 1 }]]);
+    expect(await statementFunctions()).toHaveLength(2);
+    expect(await writeBatch(db, [insert(`w2 ${tag}`), bump])).toEqual([[{ id: `w2 ${tag}` }], [{ value: before + 2 }]]);
+    expect(await statementFunctions()).toHaveLength(2);
+  });
+
+  test('a write batch one statement of which fails writes nothing', async () => {
+    const insert = (id: string) => sql`INSERT INTO projects (id, data) VALUES (${id}, ${`{"tag": ${tag}}`}::jsonb) RETURNING id`;
+    expect(databaseFailure(await writeBatch(db, [insert(`kept ${tag}`), insert('a')]).catch((error) => error))).toMatchObject({ code: '23505', constraint: 'projects_pkey' });
+    expect((await admin.query(`SELECT id FROM projects WHERE data ->> 'tag' = $1`, [String(tag)])).rows).toEqual([]);
+    // The same, through functions defined by then.
+    await writeBatch(db, [insert(`defined ${tag}`), insert(`defined too ${tag}`)]);
+    expect(databaseFailure(await writeBatch(db, [insert(`kept ${tag}`), insert('a')]).catch((error) => error))).toMatchObject({ code: '23505', constraint: 'projects_pkey' });
+    expect((await admin.query(`SELECT id FROM projects WHERE data ->> 'tag' = $1 ORDER BY id`, [String(tag)])).rows).toEqual([{ id: `defined ${tag}` }, { id: `defined too ${tag}` }]);
+  });
+
+  test('a read batch is refused a write (one read-only snapshot)', async () => {
+    const refused = await readBatch(db, [sql`SELECT 1 AS one`, sql`UPDATE measures SET value = value WHERE id = 1 RETURNING value`]).catch((error) => error);
+    expect(databaseFailure(refused)).toMatchObject({ code: '25006' });
   });
 });

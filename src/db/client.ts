@@ -97,6 +97,17 @@ export async function readBatch(db: Db, queries: SQL[]): Promise<unknown[][]> {
   return rows;
 }
 
+/**
+ * Sends statements that don't depend on each other's answers as one atomic write over Neon's SQL over
+ * HTTP (where `sendsBatchesTogether`): one request, one READ COMMITTED transaction. There an interactive
+ * transaction (`db.transaction`) opens a WebSocket session of its own: a connection, its authentication
+ * and a Postgres session, for a few statements. Returns their rows in order.
+ */
+export function writeBatch(db: Db, queries: SQL[]): Promise<unknown[][]> {
+  if (!sendsBatchesTogether(db)) throw new Error("writeBatch sends over Neon's SQL over HTTP only: elsewhere, use a transaction");
+  return functionBatch(db, queries, 'write');
+}
+
 /** A Postgres array literal of ids, to pass as one parameter: `= ANY(${intArrayLiteral(ids)}::int[])`. */
 export const intArrayLiteral = (ids: number[]) => `{${ids.map((id) => Math.trunc(id)).join(',')}}`;
 

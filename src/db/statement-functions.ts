@@ -41,6 +41,12 @@ interface FullResult {
   fields: Field[];
 }
 
+/** The part of Neon's `neon()` query function a batch uses (connect-neon.ts: made with `fullResults`). */
+interface NeonHttpClient {
+  query(text: string, params: unknown[], options: { arrayMode: false; fullResults: true }): unknown;
+  transaction(queries: unknown[], options: Record<string, unknown>): Promise<FullResult[]>;
+}
+
 /** What is used of a Drizzle handle on Neon's HTTP session (client.ts's `Db`, which imports this module). */
 interface HttpDb {
   execute(query: SQL): PromiseLike<unknown>;
@@ -155,22 +161,41 @@ export async function functionRows<T>(db: HttpDb, query: SQL): Promise<T[]> {
   return result.rows as T[];
 }
 
-/** The rows of independent statements, sent over HTTP as one request (Neon's batch: one transaction) of their functions' calls. */
-export async function functionBatch(db: HttpDb, queries: SQL[]): Promise<unknown[][]> {
-  const http = db as HttpDb & { batch(items: unknown[]): Promise<FullResult[]> };
+/**
+ * How a batch runs in Postgres: reads in one REPEATABLE READ, READ ONLY transaction (connect-neon.ts's
+ * default for batches: one snapshot), writes in one READ COMMITTED transaction, as the same statements
+ * would run one by one.
+ */
+export type BatchAccess = 'read' | 'write';
+const BATCH_OPTIONS: Record<BatchAccess, Record<string, unknown>> = { read: {}, write: { isolationLevel: 'ReadCommitted', readOnly: false } };
+
+/** Sends compiled statements as one request of Neon's SQL over HTTP: one transaction, as `access` says. */
+function sendBatch(db: HttpDb, statements: Array<{ sql: string; params: unknown[] }>, access: BatchAccess): Promise<FullResult[]> {
+  // The driver's own batch: Drizzle's (`db.batch`) can't say that a batch writes. The caller made sure
+  // that `db` is on Neon's HTTP session (client.ts `sendsBatchesTogether`), whose `client` is `neon()`'s.
+  const { client } = (db as HttpDb & { _: { session: { client: NeonHttpClient } } })._.session;
+  const queries = statements.map(({ sql: text, params }) => client.query(text, params, { arrayMode: false, fullResults: true }));
+  return client.transaction(queries, BATCH_OPTIONS[access]);
+}
+
+/**
+ * The rows of statements that don't depend on each other's answers, sent over HTTP as one request
+ * (Neon's batch: one transaction, see `BatchAccess`) of their functions' calls.
+ */
+export async function functionBatch(db: HttpDb, queries: SQL[], access: BatchAccess = 'read'): Promise<unknown[][]> {
   const statements = queries.map((query) => dialect.sqlToQuery(query));
   const names = await Promise.all(statements.map(functionOf));
   let failure: CallFailure | undefined;
   try {
-    const results = await http.batch(statements.map((statement, i) => db.execute(names[i] ? callOf(names[i], statement.params) : queries[i]!)));
-    return results.map((result) => result.rows);
+    const calls = statements.map((statement, i) => (names[i] ? dialect.sqlToQuery(callOf(names[i], statement.params)) : statement));
+    return (await sendBatch(db, calls, access)).map((result) => result.rows);
   } catch (error) {
     failure = callFailure(error, names);
     if (!failure) throw error;
   }
-  // Which function failed the batch is not told: each is defined (again: no harm); when one no longer fits,
-  // every statement of the batch goes as is from then on (its tables changed under the app: rare).
-  const results = await http.batch(queries.map((query) => db.execute(query)));
+  // The batch was rolled back whole. Which function failed it is not told: each is defined (again: no harm); when
+  // one no longer fits, every statement of the batch goes as is from then on (its tables changed under the app: rare).
+  const results = await sendBatch(db, statements, access);
   for (const [i, name] of names.entries()) if (name) await afterSentAsIs(db, failure, name, statements[i]!.sql, results[i]!.fields);
   return results.map((result) => result.rows);
 }

@@ -103,6 +103,27 @@ test('neon-http: concurrent uploads to one isolate are written together (ingesti
   expect(Object.values(commit.body.batches as Record<string, { valid_outputs: number }>).reduce((n, b) => n + b.valid_outputs, 0)).toBe(13);
 });
 
+test("neon-http: a run's start and end arriving together are two statements, sent as one request without a session", async () => {
+  const call = workerIn('http');
+  const project = 'worker/modes-start-end';
+  const post = (body: Record<string, unknown>) => call('/api/v1/output/', { method: 'POST', headers: ADMIN_JSON, body: JSON.stringify(body) });
+  expect((await post(upload(project, 100))).status).toBe(200); // the statements' functions are defined by then
+  const runs = [1, 2, 3];
+  const start = (i: number) => ({ ...upload(project, i), is_running: true, is_pending: true, metrics: undefined });
+  // The first upload is written alone; the others wait for it, then go together: each end after its own start.
+  const together = await counted(async () => {
+    const answers = await Promise.all([post(upload(project, 0)), ...runs.flatMap((i) => [post(start(i)), post(upload(project, i))])]);
+    expect(answers.map((answer) => answer.status)).toEqual(Array(7).fill(200));
+  });
+  expect(together.webSockets).toBe(0);
+  expect(together.sqlRequests).toBeLessThanOrEqual(3);
+  const commit = await call(`/api/v1/commit/${String(firstUpload.commit_sha)}?project=${encodeURIComponent(project)}`);
+  const outputs = Object.values(commit.body.batches as Record<string, { outputs: Record<string, { test_input_path: string; is_running: boolean; metrics: { psnr?: number } }> }>)
+    .flatMap((batch) => Object.values(batch.outputs))
+    .filter((output) => runs.some((i) => output.test_input_path === `in/${i}.jpg`));
+  expect(outputs.map((output) => [output.test_input_path, output.is_running, output.metrics.psnr]).sort()).toEqual(runs.map((i) => [`in/${i}.jpg`, false, i]));
+});
+
 test('neon-websocket: every request opens its own session, and nothing goes over HTTP', async () => {
   const call = workerIn('websocket');
   const project = 'worker/modes-websocket';

@@ -16,7 +16,7 @@
  * `completionCheck`: the caller tells the batch-completion seam once the write is committed.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import { inTransaction, jsonParam, preparedRows, retryConflicts, retryOnConcurrentCreate, type Db } from '../../db/client';
+import { inTransaction, jsonParam, preparedRows, retryConflicts, retryOnConcurrentCreate, sendsBatchesTogether, writeBatch, type Db } from '../../db/client';
 import { statementTemplate, type StatementTemplate } from '../../db/statement-templates';
 import { completionProbe } from '../batches/batch-completion';
 import { commitRecordCtes, patchChanges, recordShape, type RecordShape } from '../commits/record-commit';
@@ -251,39 +251,73 @@ export const ingestOutputs = <T>(db: Db, uploads: ReceivedUpload[], answer: Outp
  * at a time or grouped. Several statements get a transaction; inside the caller's, a savepoint,
  * so that a refused set leaves the caller's transaction usable. A deadlock victim is written again:
  * the single statement by `retryOnConcurrentCreate`, the transaction or savepoint by `retryConflicts`.
+ * Over Neon's SQL over HTTP, several statements go as one batch instead (`writeGroupsTogether`).
  */
 export function ingestOutputsAtomically<T>(db: Db, uploads: ReceivedUpload[], answer: OutputAnswer<T>): Promise<Ingested<T>[]> {
   const groups = commitGroups(uploads);
   if (groups.length === 1 && !inTransaction(db)) return writeGroups(db, groups, uploads.length, answer);
+  if (sendsBatchesTogether(db)) return writeGroupsTogether(db, groups, uploads.length, answer);
   return retryConflicts(() => db.transaction((tx) => writeGroups(tx, groups, uploads.length, answer)));
 }
 
 async function writeGroups<T>(db: Db, groups: CommitGroup[], count: number, answer: OutputAnswer<T>): Promise<Ingested<T>[]> {
   const answers = new Array<Ingested<T>>(count);
-  for (const group of groups) {
-    const write = async (statement: SQL) => {
-      const found = await preparedRows<GroupRow & Record<string, unknown>>(db, statement);
-      return found.length === group.runs.length ? found : undefined;
-    };
-    // A parent created at the same moment by another transaction hides from this statement's
-    // snapshot: its runs get no row, and the (idempotent) statement runs again.
-    const rows = await retryOnConcurrentCreate(db, async () => {
-      const known = knownParentsStatement(group, answer);
-      if (known) {
-        const found = await write(known);
-        if (found) return found;
-        // A parent is no longer what was remembered, or the uploads change one: nothing was written,
-        // unless a concurrent write hid an output (then writing again changes nothing).
-        forgetParents(group);
-      }
-      return write(createdParentsStatement(group, answer));
-    });
-    rememberParents(group, rows);
-    // Every row of the statement that created the commit says so: one upload is answered as having
-    // created it (one GitLab backfill, not one per upload of a group or chunk).
-    rows.forEach((row, index) => {
-      answers[row.i] = { body: answer.of(row), commitCreated: row.commitCreated && index === 0, ...(row.mayCompleteBatch && { completionCheck: row.writtenBatchId }) };
-    });
+  for (const group of groups) answerGroup(answers, group, await writeGroup(db, group, answer), answer);
+  return answers;
+}
+
+/**
+ * Groups written by one request of Neon's SQL over HTTP (client.ts `writeBatch`: one transaction), not by an
+ * interactive transaction, which there opens a WebSocket session of its own — a connection and a Postgres
+ * session for two statements: the start and end of a run that arrive together are two groups (an output
+ * is written once per statement). A group whose statement found no row for some of its runs (see
+ * `writeGroup`) is written again after the batch committed, on its own: the set is atomic unless that
+ * second write fails.
+ */
+async function writeGroupsTogether<T>(db: Db, groups: CommitGroup[], count: number, answer: OutputAnswer<T>): Promise<Ingested<T>[]> {
+  const statements = groups.map((group) => knownParentsStatement(group, answer) ?? createdParentsStatement(group, answer));
+  const written = (await retryConflicts(() => writeBatch(db, statements))) as GroupRows[];
+  const answers = new Array<Ingested<T>>(count);
+  for (const [k, group] of groups.entries()) {
+    let rows = written[k]!;
+    if (rows.length !== group.runs.length) {
+      forgetParents(group);
+      rows = await writeGroup(db, group, answer);
+    }
+    answerGroup(answers, group, rows, answer);
   }
   return answers;
+}
+
+type GroupRows = Array<GroupRow & Record<string, unknown>>;
+
+/** Writes a group by its statement, the known-parents one when this process knows them all, and returns its rows. */
+function writeGroup<T>(db: Db, group: CommitGroup, answer: OutputAnswer<T>): Promise<GroupRows> {
+  const write = async (statement: SQL) => {
+    const found = await preparedRows<GroupRow & Record<string, unknown>>(db, statement);
+    return found.length === group.runs.length ? found : undefined;
+  };
+  // A parent created at the same moment by another transaction hides from this statement's
+  // snapshot: its runs get no row, and the (idempotent) statement runs again.
+  return retryOnConcurrentCreate(db, async () => {
+    const known = knownParentsStatement(group, answer);
+    if (known) {
+      const found = await write(known);
+      if (found) return found;
+      // A parent is no longer what was remembered, or the uploads change one: nothing was written,
+      // unless a concurrent write hid an output (then writing again changes nothing).
+      forgetParents(group);
+    }
+    return write(createdParentsStatement(group, answer));
+  });
+}
+
+/** Each upload of a written group answered, its parents remembered. */
+function answerGroup<T>(answers: Ingested<T>[], group: CommitGroup, rows: GroupRows, answer: OutputAnswer<T>) {
+  rememberParents(group, rows);
+  // Every row of the statement that created the commit says so: one upload is answered as having
+  // created it (one GitLab backfill, not one per upload of a group or chunk).
+  rows.forEach((row, index) => {
+    answers[row.i] = { body: answer.of(row), commitCreated: row.commitCreated && index === 0, ...(row.mayCompleteBatch && { completionCheck: row.writtenBatchId }) };
+  });
 }
