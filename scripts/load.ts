@@ -4,11 +4,14 @@
  * rate on a scratch database of the local Postgres, and prints, every `--every` seconds, the
  * throughput, latency percentiles, errors and the server's memory — then whether memory stayed flat.
  *
- *   npm run load -- [--target node|worker|both] [--rate 200] [--duration 60] [--every 10]
+ *   npm run load -- [--target node|worker|both] [--rate 200] [--duration 60] [--every 10] [--run-seconds 10]
  *   npm run load -- --target node --duration 600      # the 10-minute soak
  *
- * The stream is what a CI farm and a few web-app users make: each run posts its start and its end
- * (POST /api/v1/output), and one request in ten reads a commit or the commit list (requestNumber).
+ * The stream is what a CI farm and a few web-app users make: each run posts its start and, `--run-seconds`
+ * later, its end (POST /api/v1/output), and one request in ten reads a commit or the commit list
+ * (requestNumber). With `--run-seconds 0` each run's end follows its start at once: the two uploads of one
+ * output arrive together, and a server that writes concurrent uploads together writes them in two
+ * statements (an output is written once per statement).
  */
 import { mkdtemp } from 'node:fs/promises';
 import http from 'node:http';
@@ -17,7 +20,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { killOwned } from '../src/maintenance/owned-children';
 import { createScratchDatabase } from '../test/support/databases';
-import { freePort, startServer } from '../test/support/node-entry';
+import { startServer } from '../test/support/node-entry';
 import { outputUpload, shaOf } from '../test/support/uploads';
 import { startDev } from '../test/support/worker-dev';
 import { ms, percentiles } from './latency';
@@ -29,12 +32,15 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '200' },
     duration: { type: 'string', default: '60' },
     every: { type: 'string', default: '10' },
+    'run-seconds': { type: 'string', default: '10' },
     'base-url': { type: 'string', default: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
   },
 });
 const RATE = Number(args.rate);
 const DURATION_S = Number(args.duration);
 const EVERY_S = Number(args.every);
+/** Runs started between a run's start and its end: 9 requests in 10 are uploads, half of them starts. */
+const RUNS_IN_FLIGHT = Math.round(Number(args['run-seconds']) * RATE * 0.45);
 /** Requests in flight at most: past it the server can't keep up, and the client says so instead of queueing forever. */
 const MAX_IN_FLIGHT = 512;
 
@@ -53,11 +59,15 @@ async function nodeTarget(databaseUrl: string): Promise<Target> {
 
 async function workerTarget(databaseUrl: string): Promise<Target> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'qaboard-load-dev-'));
-  const dev = await startDev({ DATABASE_URL: databaseUrl, AUTH_MODE: 'open', QABOARD_DATA_DIR: dataDir }, ['--inspector-port', String(await freePort())]);
+  const dev = await startDev({ DATABASE_URL: databaseUrl, AUTH_MODE: 'open', QABOARD_DATA_DIR: dataDir });
   return { name: 'Worker (wrangler dev)', url: dev.url, pgid: dev.child.pid!, stop: dev.stop };
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
+/**
+ * Connections are kept between requests, and closed after 4 s idle: before the server closes them (Node's
+ * keepAliveTimeout is 5 s), or a request sent on one as the server closes it would fail with ECONNRESET.
+ */
+const agent = new http.Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT, timeout: 4_000 });
 /** The answer's status, or the client's error code when there was no answer (ECONNRESET…). */
 function send(url: string, method: string, body?: string): Promise<number | string> {
   return new Promise((resolve) => {
@@ -88,24 +98,27 @@ interface StreamRequest {
 }
 
 /**
- * The i-th request of the stream: every tenth a read, the others the uploads of runs of
- * RUNS_PER_COMMIT inputs per commit, each run's start then its end. Reads come on top of uploads
- * (every run ends), and read the newest commit an upload of which was written (`writtenRun`: the
- * latest run with a 200).
+ * The i-th request of the stream: every tenth a read, the others uploads, in turn the start of a new run
+ * and the end of the run started RUNS_IN_FLIGHT runs before (while there is none yet, a version check
+ * instead). Runs have RUNS_PER_COMMIT inputs per commit. Reads come on top of uploads (every run ends),
+ * and read the newest commit an upload of which was written (`writtenRun`: the latest run with a 200).
  */
 function requestNumber(target: Target, i: number, writtenRun: number | undefined): StreamRequest {
-  const upload = i - Math.floor((i + 1) / 10); // uploads sent before this request
-  const run = Math.floor(upload / 2);
+  const version: StreamRequest = { url: `${target.url}/api/v1/version`, method: 'GET' };
   if (i % 10 === 9) {
-    if (writtenRun === undefined) return { url: `${target.url}/api/v1/version`, method: 'GET' };
+    if (writtenRun === undefined) return version;
     const url = i % 20 === 19 ? `${target.url}/api/v1/commits?project=load%2Frepo` : `${target.url}/api/v1/commit/${commitOf(writtenRun)}?project=load%2Frepo`;
     return { url: `${url}&metrics=%7B%22psnr%22%3A0%7D`, method: 'GET' };
   }
+  const upload = i - Math.floor((i + 1) / 10); // uploads sent before this request
+  const starts = upload % 2 === 0;
+  const run = starts ? upload / 2 : (upload - 1) / 2 - RUNS_IN_FLIGHT;
+  if (run < 0) return version;
   const output = outputUpload({
     project: 'load/repo',
     sha: commitOf(run),
     input: `inputs/${run % RUNS_PER_COMMIT}.jpg`,
-    status: upload % 2 ? 'done' : 'running',
+    status: starts ? 'running' : 'done',
     metrics: { psnr: run % 40 },
   });
   return { url: `${target.url}/api/v1/output/`, method: 'POST', body: JSON.stringify(output), run };
