@@ -13,6 +13,8 @@
  * output arrive together, and a server that writes concurrent uploads together writes them in two
  * statements (an output is written once per statement).
  */
+import type { ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -47,20 +49,32 @@ const MAX_IN_FLIGHT = 512;
 interface Target {
   name: string;
   url: string;
+  /** Where its output goes: what to read when a run has errors. */
+  log: string;
   /** The process group whose memory, with the groups it started (wrangler's), is the server's. */
   pgid: number;
   stop(): Promise<void>;
 }
 
+/** The server's output from now on, in `server.log` of its data folder. */
+function keptLog(child: ChildProcess, dataDir: string): string {
+  const file = path.join(dataDir, 'server.log');
+  const log = createWriteStream(file);
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+  return file;
+}
+
 async function nodeTarget(databaseUrl: string): Promise<Target> {
-  const server = await startServer(await mkdtemp(path.join(tmpdir(), 'qaboard-load-')), { DATABASE_URL: databaseUrl, RATE_LIMIT_PER_MINUTE: '10000000' });
-  return { name: 'Node entry', url: server.url, pgid: server.child.pid!, stop: () => killOwned(server.child) };
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'qaboard-load-'));
+  const server = await startServer(dataDir, { DATABASE_URL: databaseUrl, RATE_LIMIT_PER_MINUTE: '10000000' });
+  return { name: 'Node entry', url: server.url, log: keptLog(server.child, dataDir), pgid: server.child.pid!, stop: () => killOwned(server.child) };
 }
 
 async function workerTarget(databaseUrl: string): Promise<Target> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'qaboard-load-dev-'));
   const dev = await startDev({ DATABASE_URL: databaseUrl, AUTH_MODE: 'open', QABOARD_DATA_DIR: dataDir });
-  return { name: 'Worker (wrangler dev)', url: dev.url, pgid: dev.child.pid!, stop: dev.stop };
+  return { name: 'Worker (wrangler dev)', url: dev.url, log: keptLog(dev.child, dataDir), pgid: dev.child.pid!, stop: dev.stop };
 }
 
 /**
@@ -68,15 +82,28 @@ async function workerTarget(databaseUrl: string): Promise<Target> {
  * keepAliveTimeout is 5 s), or a request sent on one as the server closes it would fail with ECONNRESET.
  */
 const agent = new http.Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT, timeout: 4_000 });
-/** The answer's status, or the client's error code when there was no answer (ECONNRESET…). */
-function send(url: string, method: string, body?: string): Promise<number | string> {
+interface Answer {
+  /** The answer's status, or the client's error code when there was no answer (ECONNRESET…). */
+  status: number | string;
+  /** The start of an answer that is not a 2xx: what the server said went wrong. */
+  said?: string;
+}
+
+function send(url: string, method: string, body?: string): Promise<Answer> {
   return new Promise((resolve) => {
     const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
     const request = http.request(url, { method, agent, headers }, (response) => {
-      response.resume();
-      response.on('end', () => resolve(response.statusCode!));
+      const status = response.statusCode!;
+      if (status < 300) {
+        response.resume();
+        response.on('end', () => resolve({ status }));
+        return;
+      }
+      let said = '';
+      response.on('data', (chunk: Buffer) => (said = (said + chunk.toString()).slice(0, 300)));
+      response.on('end', () => resolve({ status, said }));
     });
-    request.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    request.on('error', (error: NodeJS.ErrnoException) => resolve({ status: error.code ?? error.message }));
     request.end(body);
   });
 }
@@ -133,7 +160,8 @@ async function drive(target: Target) {
   let writtenRun: number | undefined;
   let behind = 0;
   let interval = { latencies: [] as number[], ok: 0, errors: 0, sent: 0 };
-  const errorStatuses = new Map<number | string, number>();
+  /** Errors by request (method and path) and status, with what the first of each said. */
+  const errors = new Map<string, { count: number; said?: string }>();
   let totals = { ok: 0, errors: 0, sent: 0, behind: 0 };
   const report = (t: number) => {
     const rssMb = treeMemory(target.pgid).reduce((sum, p) => sum + p.rssKb, 0) / 1024;
@@ -167,7 +195,7 @@ async function drive(target: Target) {
     inFlight++;
     interval.sent++;
     const t0 = performance.now();
-    const done = send(url, method, body).then((status) => {
+    const done = send(url, method, body).then(({ status, said }) => {
       inFlight--;
       if (status === 200 && run !== undefined) writtenRun = Math.max(writtenRun ?? 0, run);
       if (typeof status === 'number' && status >= 200 && status < 300) {
@@ -175,7 +203,10 @@ async function drive(target: Target) {
         interval.latencies.push(performance.now() - t0);
       } else {
         interval.errors++;
-        errorStatuses.set(status, (errorStatuses.get(status) ?? 0) + 1);
+        const key = `${method} ${new URL(url).pathname.replace(/[0-9a-f]{40}/, ':id')} ${status}`;
+        const seen = errors.get(key);
+        if (seen) seen.count++;
+        else errors.set(key, { count: 1, said });
       }
     });
     pending.add(done);
@@ -186,9 +217,11 @@ async function drive(target: Target) {
   const last = rssSeries.at(-1) ?? 0;
   const peak = Math.max(...rssSeries);
   console.log(
-    `${target.name}: ${totals.ok} ok, ${totals.errors} errors ${JSON.stringify(Object.fromEntries(errorStatuses))}, ${totals.behind} not sent (the server fell behind); ` +
+    `${target.name}: ${totals.ok} ok, ${totals.errors} errors, ${totals.behind} not sent (the server fell behind); ` +
       `RSS ${first.toFixed(0)} → ${last.toFixed(0)} MB (peak ${peak.toFixed(0)} MB, ${(((last - first) / Math.max(first, 1)) * 100).toFixed(1)}% over the run)`,
   );
+  for (const [key, { count, said }] of errors) console.log(`  ${count} × ${key}${said ? `: ${said.replace(/\s+/g, ' ')}` : ''}`);
+  console.log(`  the server's log: ${target.log}`);
 }
 
 const targets = args.target === 'both' ? ['node', 'worker'] : [args.target!];

@@ -175,6 +175,7 @@ function groupStatement(runs: unknown, parentsCtes: SQL, answerColumns: SQL): SQ
 
 /** What every row of a group's statement has, whatever it answers. */
 type GroupRow = WrittenParents & { commitCreated: boolean; mayCompleteBatch: boolean };
+type GroupRows = Array<GroupRow & Record<string, unknown>>;
 
 /**
  * How a write answers each upload: the columns its statement returns (over the written output `o`,
@@ -289,12 +290,10 @@ async function writeGroupsTogether<T>(db: Db, groups: CommitGroup[], count: numb
   return answers;
 }
 
-type GroupRows = Array<GroupRow & Record<string, unknown>>;
-
 /** Writes a group by its statement, the known-parents one when this process knows them all, and returns its rows. */
 function writeGroup<T>(db: Db, group: CommitGroup, answer: OutputAnswer<T>): Promise<GroupRows> {
   const write = async (statement: SQL) => {
-    const found = await preparedRows<GroupRow & Record<string, unknown>>(db, statement);
+    const found: GroupRows = await preparedRows(db, statement);
     return found.length === group.runs.length ? found : undefined;
   };
   // A parent created at the same moment by another transaction hides from this statement's
