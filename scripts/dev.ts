@@ -33,14 +33,23 @@ import { servePglite } from './pglite-server';
 const USAGE = 'npm run dev [-- --port 8787] [--inspector-port 9229] [--var NAME:VALUE]… [--env-file FILE]…';
 function commandOptions() {
   try {
-    return parseArgs({
+    const { values } = parseArgs({
       options: {
         port: { type: 'string', default: process.env.PORT ?? '8787' },
         'inspector-port': { type: 'string' },
         var: { type: 'string', multiple: true, default: [] },
         'env-file': { type: 'string', multiple: true, default: [] },
       },
-    }).values;
+    });
+    /** `--var NAME:VALUE`, as wrangler dev takes them: over every other setting. */
+    const vars = Object.fromEntries(
+      values.var.map((given) => {
+        const colon = given.indexOf(':');
+        if (colon < 1) throw new Error(`--var ${given}: expected NAME:VALUE`);
+        return [given.slice(0, colon), given.slice(colon + 1)];
+      }),
+    );
+    return { ...values, vars };
   } catch (error) {
     console.error(`${error instanceof Error ? error.message : String(error)}\nusage: ${USAGE}`);
     process.exit(2);
@@ -52,17 +61,9 @@ const dataDir = path.resolve(process.env.QABOARD_DATA_DIR ?? '.data', 'dev');
 /** What wrangler reads too: the `--env-file`s given, else .dev.vars (later files win). */
 const devVarFiles = options['env-file'].length ? options['env-file'] : ['.dev.vars'];
 const devVars: Record<string, string | undefined> = Object.assign({}, ...devVarFiles.map((file) => (existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {})));
-/** `--var NAME:VALUE`, as wrangler dev takes them: over every other setting. */
-const givenVars = Object.fromEntries(
-  options.var.map((given) => {
-    const colon = given.indexOf(':');
-    if (colon < 1) throw new Error(`--var ${given}: expected NAME:VALUE`);
-    return [given.slice(0, colon), given.slice(colon + 1)];
-  }),
-);
 /** A path as short as it can be said: relative inside the working folder. */
 const shown = (folder: string) => (folder.startsWith(process.cwd() + path.sep) ? path.relative(process.cwd(), folder) : folder);
-const setting = (name: string): string | undefined => process.env[name] || devVars[name] || undefined;
+const setting = (name: string): string | undefined => options.vars[name] || process.env[name] || devVars[name] || undefined;
 
 /** Closed in reverse order on the way out. */
 const resources: Array<{ close(): Promise<void> }> = [];
@@ -146,7 +147,7 @@ try {
   // Listening on 127.0.0.1 only, like `npm start`: open unless configured (a deployed Worker defaults to `write`).
   const authMode = setting('AUTH_MODE') ?? 'open';
   const vars = { DATABASE_URL: database.url, NEON_WS_PROXY: proxy.url, GITLAB_URL: git.url, GITLAB_TOKEN: git.token, GITLAB_WEBHOOK_SECRET: webhookSecret, AUTH_MODE: authMode };
-  await startWorkerd({ ...vars, ...givenVars });
+  await startWorkerd({ ...vars, ...options.vars });
 
   const base = `http://127.0.0.1:${port}`;
   await waitUntilServing(base);
