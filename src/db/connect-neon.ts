@@ -51,11 +51,9 @@ export function neonHttpDatabase(connectionString: string, timeouts: DatabaseTim
   const { query: send, transaction: sendBatch } = sql;
   const deadline = (fetchOptions?: Record<string, unknown>) => ({ ...fetchOptions, signal: AbortSignal.timeout(timeouts.statementTimeoutMs) });
   const query: typeof sql.query = (text, params, options) => send(text, params, { ...options, fetchOptions: deadline(options?.fetchOptions) });
-  // A batch (`db.batch`) is one request: the options of its statements are not sent, its own are. Batches are
-  // client.ts `readBatch`'s, independent reads that must see one snapshot: REPEATABLE READ (under READ COMMITTED
-  // each statement takes its own), and READ ONLY — a batch that writes is refused (25006): give it its own options.
-  const transaction: typeof sql.transaction = (queries, options) =>
-    sendBatch(queries, { isolationLevel: 'RepeatableRead', readOnly: true, ...options, fetchOptions: deadline(options?.fetchOptions) });
+  // A batch is one request: the options of its statements are not sent, its own are (their isolation:
+  // statement-functions.ts `BATCH_OPTIONS`).
+  const transaction: typeof sql.transaction = (queries, options) => sendBatch(queries, { ...options, fetchOptions: deadline(options?.fetchOptions) });
   // Drizzle calls `client.query` when there is one: every statement (or batch) gets its own deadline.
   const client = Object.assign(sql, { query, transaction });
   return drizzleHttp({ client, schema }) as unknown as Db;

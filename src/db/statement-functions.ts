@@ -162,12 +162,15 @@ export async function functionRows<T>(db: HttpDb, query: SQL): Promise<T[]> {
 }
 
 /**
- * How a batch runs in Postgres: reads in one REPEATABLE READ, READ ONLY transaction (connect-neon.ts's
- * default for batches: one snapshot), writes in one READ COMMITTED transaction, as the same statements
- * would run one by one.
+ * How a batch runs in Postgres. Reads (client.ts `readBatch`) must see one snapshot: one REPEATABLE READ
+ * transaction (under READ COMMITTED each statement takes its own), READ ONLY. Writes (`writeBatch`): one
+ * READ COMMITTED transaction, as the same statements would run one by one.
  */
 export type BatchAccess = 'read' | 'write';
-const BATCH_OPTIONS: Record<BatchAccess, Record<string, unknown>> = { read: {}, write: { isolationLevel: 'ReadCommitted', readOnly: false } };
+const BATCH_OPTIONS: Record<BatchAccess, Record<string, unknown>> = {
+  read: { isolationLevel: 'RepeatableRead', readOnly: true },
+  write: { isolationLevel: 'ReadCommitted', readOnly: false },
+};
 
 /** Sends compiled statements as one request of Neon's SQL over HTTP: one transaction, as `access` says. */
 function sendBatch(db: HttpDb, statements: Array<{ sql: string; params: unknown[] }>, access: BatchAccess): Promise<FullResult[]> {
