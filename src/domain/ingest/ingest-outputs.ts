@@ -207,7 +207,10 @@ export const NO_OUTPUT: OutputAnswer<undefined> = { columns: sql`NULL AS "noOutp
  * parents it knows: what `npm run bench:statement` times.
  */
 export const ingestStatements = <T>(uploads: ReceivedUpload[], answer: OutputAnswer<T>, parents: 'created' | 'known' = 'created'): SQL[] =>
-  commitGroups(uploads).map((group) => (parents === 'known' && knownParentsStatement(group, answer)) || createdParentsStatement(group, answer));
+  commitGroups(uploads).map((group) => (parents === 'known' ? firstStatement(group, answer) : createdParentsStatement(group, answer)));
+
+/** The statement a group is written by first: looking its parents up by id when this process knows them all. */
+const firstStatement = <T>(group: CommitGroup, answer: OutputAnswer<T>) => knownParentsStatement(group, answer) ?? createdParentsStatement(group, answer);
 
 /** The statement of a group whose parents are to be found or created. */
 const createdParentsStatement = <T>(group: CommitGroup, answer: OutputAnswer<T>) =>
@@ -276,7 +279,7 @@ async function writeGroups<T>(db: Db, groups: CommitGroup[], count: number, answ
  * second write fails.
  */
 async function writeGroupsTogether<T>(db: Db, groups: CommitGroup[], count: number, answer: OutputAnswer<T>): Promise<Ingested<T>[]> {
-  const statements = groups.map((group) => knownParentsStatement(group, answer) ?? createdParentsStatement(group, answer));
+  const statements = groups.map((group) => firstStatement(group, answer));
   const written = (await retryConflicts(() => writeBatch(db, statements))) as GroupRows[];
   const answers = new Array<Ingested<T>>(count);
   for (const [k, group] of groups.entries()) {
