@@ -88,7 +88,7 @@ function isolateState(env: WorkerEnv): IsolateState {
       receivedAt: receiptClock(),
       keySets: keySetCache(),
       keptOutputs: versionedTexts(config.keptOutputsBytes),
-      writeOutput: outputCoalescer(config.files.defaultMode),
+      writeOutput: outputCoalescer(config.files.defaultMode, { handOff: 'polled' }),
     };
     isolates.set(env, state);
   }

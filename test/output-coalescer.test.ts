@@ -13,7 +13,8 @@ import { emptyTables, openTestDatabase, type TestDatabase } from './support/data
 import { outputUpload, shaOf } from './support/uploads';
 
 /** Holding a lock needs a second connection: the Postgres engine only (PGlite has one). */
-describe.skipIf(!process.env.TEST_DATABASE_URL)('group commit (the Node entry, a Worker isolate)', () => {
+/** Every rule holds whichever way waiting callers hear (`direct`: the Node entry; `polled`: a Worker isolate). */
+describe.skipIf(!process.env.TEST_DATABASE_URL).each(['direct', 'polled'] as const)('group commit, %s hand-off', (handOff) => {
   let database: TestDatabase;
   /** The scratch database's address, for handles of the test's own. */
   let databaseUrl: string;
@@ -26,7 +27,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('group commit (the Node entry, a
   beforeEach(() => emptyTables(database.db));
   afterAll(() => database?.close());
   const coalescer = (options: Parameters<typeof outputCoalescer>[1]): OutputWriter => {
-    const write = outputCoalescer('shared-disk', options);
+    const write = outputCoalescer('shared-disk', { ...options, handOff });
     return (upload) => write(database.db, upload);
   };
 
@@ -73,11 +74,30 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('group commit (the Node entry, a
     expect(rows[0]).toEqual({ transactions: 1, outputs: 5 });
   });
 
+  test.runIf(handOff === 'polled')('polled: a caller told its answer by another caller\'s write takes it from its own timer, never from the teller', async () => {
+    const write = coalescer({ stallMs: 60_000 });
+    const lock = await lockedOutput(write, { project: 'group/first' });
+    const first = write(received({ project: 'group/first', metrics: { psnr: 2 } }));
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the first write is blocked on the lock
+    // Both wait; then the lead writes both, and tells the other one its answer.
+    const lead = write(received({ project: 'group/told', sha: shaOf(2), input: 'inputs/lead.jpg' }));
+    const told = settled(write(received({ project: 'group/told', sha: shaOf(2), input: 'inputs/told.jpg' })));
+    await lock.release();
+    await Promise.all([first, lead]);
+    // Settled by the teller, its promise would be by now: no timer runs between microtasks.
+    for (let turn = 0; turn < 50; turn++) await Promise.resolve();
+    const settledByTeller = told.done;
+    await expect.poll(() => told.done, { timeout: 1_000, interval: 5 }).toBe(true);
+    expect(settledByTeller).toBe(false);
+  });
+
   /**
    * Three uploads written together, one (D) arriving while they are, then three more (E, F, G) once
    * they are answered — callers coming back with their next run. `gatherMs` as the coalescer's option;
    * D's wait from the three's answer to its own, and how many statements wrote D to G.
    */
+  // `gatherMs` is the Node entry's (a Worker's timers may never fire once its request has answered). Polled, a
+  // lead takes its turn at its next poll: D, arriving meanwhile, goes with the three.
   async function lopsided(gatherMs: number, { comeBack = true } = {}) {
     const write = coalescer({ stallMs: 60_000, gatherMs });
     const lock = await lockedOutput(write, { project: 'group/first' });
@@ -99,7 +119,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('group commit (the Node entry, a
     return { statements: row!.statements, waitedMs };
   }
 
-  test('with gatherMs, fewer uploads waiting than were just written wait for as many more, then go in one statement', async () => {
+  test.runIf(handOff === 'direct')('with gatherMs, fewer uploads waiting than were just written wait for as many more, then go in one statement', async () => {
     const { statements, waitedMs } = await lopsided(5_000);
     expect(statements).toBe(1);
     expect(waitedMs).toBeLessThan(2_500); // started when the group was full, not by the timer
@@ -109,7 +129,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('group commit (the Node entry, a
     expect((await lopsided(0)).statements).toBe(2);
   });
 
-  test('with gatherMs, an upload whose group does not fill is written when the time is up', async () => {
+  test.runIf(handOff === 'direct')('with gatherMs, an upload whose group does not fill is written when the time is up', async () => {
     const { statements, waitedMs } = await lopsided(300, { comeBack: false });
     expect(statements).toBe(1);
     expect(waitedMs).toBeGreaterThanOrEqual(250);
@@ -176,7 +196,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('group commit (the Node entry, a
   }
 
   test('an upload spooled at its deadline while it waited is withdrawn: its request, answered and its handle ended, never writes a group', async () => {
-    const write = outputCoalescer('shared-disk', { maxInFlight: 1 });
+    const write = outputCoalescer('shared-disk', { maxInFlight: 1, handOff });
     const lock = await lockedOutput((upload) => write(database.db, upload), { project: 'group/stalled' });
     const stalled = workerRequest(write, 10_000)({ project: 'group/stalled', metrics: { psnr: 2 } });
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -190,7 +210,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('group commit (the Node entry, a
   });
 
   test('a write that outlives its answer (deadline passed while being written) keeps its handle until its hooks are done', async () => {
-    const write = outputCoalescer('shared-disk', { maxInFlight: 1 });
+    const write = outputCoalescer('shared-disk', { maxInFlight: 1, handOff });
     const lock = await lockedOutput((upload) => write(database.db, upload), { project: 'group/stalled' });
     const completions: string[] = [];
     const completeBatches = async (db: Db) => {

@@ -12,14 +12,14 @@ import { ANONYMOUS_SCOPES } from './authenticate';
 import { canSeeProject, anonymousPrincipal } from './principal';
 
 const encoder = new TextEncoder();
-const keys = new Map<string, Promise<CryptoKey>>();
+/** Imported keys, not the promises that import them: a Worker isolate's requests share plain data only (see ingestion/output-coalescer.ts `handOff`). */
+const keys = new Map<string, CryptoKey>();
 
-function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
-    keys.set(secret, key);
-  }
+async function hmacKey(secret: string): Promise<CryptoKey> {
+  const known = keys.get(secret);
+  if (known) return known;
+  const key = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+  keys.set(secret, key);
   return key;
 }
 

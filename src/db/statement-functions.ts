@@ -67,8 +67,12 @@ const LOCK_NOT_AVAILABLE = '55P03';
  */
 const UNFIT_FUNCTION = new Set(['42804', '42501', '3F000']);
 
-/** Function names by statement text: few distinct texts (bounded all the same, as client.ts `statementNames`). */
-const functionNames = new Map<string, Promise<string>>();
+/**
+ * Function names by statement text: few distinct texts (bounded all the same, as client.ts
+ * `statementNames`). The names, not the promises that compute them: a Worker isolate's requests share
+ * plain data only (see ingestion/output-coalescer.ts `handOff`).
+ */
+const functionNames = new Map<string, string>();
 const MAX_FUNCTION_NAMES = 1_000;
 
 /**
@@ -83,13 +87,11 @@ function sendAsIs(text: string, name: string, why: string) {
   console.error(`statement ${name} is sent as is from now on: ${why}`);
 }
 
-function functionName(text: string): Promise<string> {
-  let name = functionNames.get(text);
-  if (name) return name;
-  name = crypto.subtle.digest('SHA-256', new TextEncoder().encode(`${SCHEMA_VERSION}\n${text}`)).then((digest) => {
-    const hex = [...new Uint8Array(digest, 0, 20)].map((byte) => byte.toString(16).padStart(2, '0')).join('');
-    return `qaboard_s_${hex}`;
-  });
+async function functionName(text: string): Promise<string> {
+  const known = functionNames.get(text);
+  if (known) return known;
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`${SCHEMA_VERSION}\n${text}`));
+  const name = `qaboard_s_${[...new Uint8Array(digest, 0, 20)].map((byte) => byte.toString(16).padStart(2, '0')).join('')}`;
   if (functionNames.size >= MAX_FUNCTION_NAMES) functionNames.clear();
   functionNames.set(text, name);
   return name;

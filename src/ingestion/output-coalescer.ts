@@ -22,7 +22,15 @@
  * A group is written by one of its callers (the one whose turn came: first in line, or the one
  * whose patience ran out on a stalled write), on that caller's database handle and in its own
  * continuation: a Worker may only do I/O for the request it serves, and that request is alive until
- * its own upload is answered. The others are answered from there.
+ * its own upload is answered. The others are told from there: their turn to write, or their answer.
+ *
+ * How a waiting caller hears it (`handOff`):
+ * - `direct` (the Node entry): the teller settles the caller's promise.
+ * - `polled` (Workers): the teller only leaves it in plain data, and the caller's own timer takes it,
+ *   every `pollMs`. A Worker request whose promise another request settled goes on in a continuation
+ *   workerd may run as the other request: under `npm run load -- --target worker` at 100 requests/s, after
+ *   about 200 s, a lead's statements failed that way ("Cannot perform I/O on behalf of a different
+ *   request (I/O type: SpanParent)"), three runs out of three, and never in 420 s once polled.
  */
 import type { Db } from '../db/client';
 import type { ReceivedUpload } from '../domain/ingest/commit-groups';
@@ -47,11 +55,19 @@ type Turn = OutputWriteResult<OutputJson> | { lead: true };
 interface Waiting {
   db: Db;
   upload: ReceivedUpload;
-  hear(turn: Turn): void;
+  /** What it was told, once told. */
+  told?: Turn;
+  /** Called by whoever told it: `direct`, its promise is settled at once; `polled`, nothing (its own timer looks). */
+  wake(): void;
   /** In `waiting`: neither written nor being written. */
   queued: boolean;
   /** Set when its caller writes a group. */
   write?: { startedAt: number };
+}
+
+function tell(w: Waiting, turn: Turn) {
+  w.told = turn;
+  w.wake();
 }
 
 /** How long the Node entry's next write waits for a lopsided group to fill (see the header). */
@@ -67,7 +83,7 @@ const byReceipt = (a: Waiting, b: Waiting) => (a.upload.receivedAt < b.upload.re
  */
 export function outputCoalescer(
   defaultStorage: StorageMode,
-  { maxInFlight = 4, maxGroup = 200, stallMs = 50, lostAfterMs = 60_000, gatherMs = 0 } = {},
+  { maxInFlight = 4, maxGroup = 200, stallMs = 50, lostAfterMs = 60_000, gatherMs = 0, handOff = 'direct' as 'direct' | 'polled', pollMs = 1 } = {},
 ): SharedOutputWriter {
   const answer = outputAsWritten(defaultStorage);
   const waiting: Waiting[] = [];
@@ -95,7 +111,7 @@ export function outputCoalescer(
     lastStartedAt = performance.now();
     lead.write = { startedAt: lastStartedAt };
     inFlight.add(lead.write);
-    lead.hear({ lead: true });
+    tell(lead, { lead: true });
   }
 
   function stopGathering() {
@@ -130,32 +146,38 @@ export function outputCoalescer(
       inFlight.delete(lead.write!);
       afterWrite(group.length);
     }
-    group.forEach((w, i) => w !== lead && w.hear(results[i]!));
+    group.forEach((w, i) => w !== lead && tell(w, results[i]!));
     const own = results[group.indexOf(lead)]!;
     if ('error' in own) throw own.error;
     return own;
   }
 
   return async (db, upload, abandoned) => {
-    let self!: Waiting;
-    let patience: ReturnType<typeof setTimeout> | undefined;
+    const self: Waiting = { db, upload, queued: true, wake: () => {} };
     const turn = await new Promise<Turn>((resolve) => {
-      self = { db, upload, queued: true, hear: (turn) => (clearTimeout(patience), resolve(turn)) };
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const settle = () => (clearTimeout(timer), resolve(self.told!));
+      if (handOff === 'direct') self.wake = settle;
       waiting.push(self);
-      abandoned?.addEventListener('abort', () => self.queued && (dequeue(self), self.hear({ error: abandoned.reason })), { once: true });
+      abandoned?.addEventListener('abort', () => self.queued && (dequeue(self), tell(self, { error: abandoned.reason })), { once: true });
       if (gathering) {
         if (waiting.length >= gathering.size) writeWaiting();
-        if (!self.queued) return; // it leads the write
-      } else if (writesInFlight() === 0) return startWrite(self);
-      // Until it hears, the caller keeps a timer: each time it fires with every write in flight stalled, this
-      // upload's caller writes those waiting. (On Workers it also keeps the request alive: workerd cancels, as
-      // hung, a request waiting with nothing pending of its own — here, on another request's write.)
+      } else if (writesInFlight() === 0) startWrite(self);
+      if (self.told) return settle(); // it leads the write
+      // Until told, the caller keeps a timer: it takes what it was told (`polled`), and each time it finds
+      // every write in flight stalled, this upload's caller writes those waiting. (On Workers it also keeps
+      // the request alive: workerd cancels, as hung, a request waiting with nothing pending of its own — here,
+      // on another request's write.)
       const wait = () => {
-        patience = setTimeout(() => {
-          const stalled = writesInFlight() < maxInFlight && performance.now() - lastStartedAt >= stallMs;
-          if (stalled && self.queued) startWrite(self);
-          else wait();
-        }, stallMs);
+        timer = setTimeout(
+          () => {
+            const stalled = writesInFlight() < maxInFlight && performance.now() - lastStartedAt >= stallMs;
+            if (!self.told && stalled && self.queued) startWrite(self);
+            if (self.told) settle();
+            else wait();
+          },
+          handOff === 'polled' ? pollMs : stallMs,
+        );
       };
       wait();
     });
