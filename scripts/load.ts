@@ -4,8 +4,11 @@
  * rate on a scratch database of the local Postgres, and prints, every `--every` seconds, the
  * throughput, latency percentiles, errors and the server's memory — then whether memory stayed flat.
  *
- *   npm run load -- [--target node|worker|both] [--rate 200] [--duration 60] [--every 10] [--run-seconds 10]
+ *   npm run load -- [--target node|worker|both|baseline] [--rate 200] [--duration 60] [--every 10] [--run-seconds 10]
  *   npm run load -- --target node --duration 600      # the 10-minute soak
+ *
+ * `--target baseline` drives a Worker that only answers (scripts/load-baseline/) under the engine `npm run dev`
+ * uses: the memory wrangler dev's runtime takes by itself at that rate, to set against the Worker's.
  *
  * The stream is what a CI farm and a few web-app users make: each run posts its start and, `--run-seconds`
  * later, its end (POST /api/v1/output), and one request in ten reads a commit or the commit list
@@ -20,9 +23,9 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { killOwned } from '../src/maintenance/owned-children';
+import { killOwned, spawnOwned } from '../src/maintenance/owned-children';
 import { createScratchDatabase } from '../test/support/databases';
-import { startServer } from '../test/support/node-entry';
+import { freePort, startServer } from '../test/support/node-entry';
 import { outputUpload, shaOf } from '../test/support/uploads';
 import { startDev } from '../test/support/worker-dev';
 import { ms, percentiles } from './latency';
@@ -75,6 +78,18 @@ async function workerTarget(databaseUrl: string): Promise<Target> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'qaboard-load-dev-'));
   const dev = await startDev({ DATABASE_URL: databaseUrl, AUTH_MODE: 'open', QABOARD_DATA_DIR: dataDir });
   return { name: 'Worker (wrangler dev)', url: dev.url, log: keptLog(dev.child, dataDir), pgid: dev.child.pid!, stop: dev.stop };
+}
+
+/** scripts/load-baseline/: a Worker that only answers, under wrangler dev's engine (its own process group, as `npm run dev`). */
+async function baselineTarget(): Promise<Target> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'qaboard-load-baseline-'));
+  const port = await freePort();
+  const child = spawnOwned(process.execPath, ['--import', 'tsx', 'scripts/load-baseline/serve.ts', '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const target = { name: "Baseline Worker (answers only, wrangler dev's engine)", url: `http://127.0.0.1:${port}`, log: keptLog(child, dataDir), pgid: child.pid!, stop: () => killOwned(child) };
+  for (const deadline = Date.now() + 90_000; !(await fetch(target.url).catch(() => undefined))?.ok; await new Promise((resolve) => setTimeout(resolve, 200))) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the baseline Worker does not answer: see ${target.log}`);
+  }
+  return target;
 }
 
 /**
@@ -225,9 +240,11 @@ async function drive(target: Target) {
 }
 
 const targets = args.target === 'both' ? ['node', 'worker'] : [args.target!];
+const targetsByName: Record<string, (databaseUrl: string) => Promise<Target>> = { node: nodeTarget, worker: workerTarget, baseline: baselineTarget };
 for (const name of targets) {
+  if (!targetsByName[name]) throw new Error(`--target ${name}: expected node, worker, both or baseline`);
   const database = await createScratchDatabase(args['base-url']!);
-  const target = name === 'node' ? await nodeTarget(database.url) : await workerTarget(database.url);
+  const target = await targetsByName[name](database.url);
   try {
     await drive(target);
   } finally {
