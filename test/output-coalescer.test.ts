@@ -91,6 +91,28 @@ describe.skipIf(!process.env.TEST_DATABASE_URL).each(['direct', 'polled'] as con
     expect(settledByTeller).toBe(false);
   });
 
+  test.runIf(handOff === 'polled')('polled: a caller whose deadline passed between being told to lead and its poll writes nothing, and passes the turn on', async () => {
+    const write = outputCoalescer('shared-disk', { stallMs: 60_000, handOff });
+    const lock = await lockedOutput((upload) => write(database.db, upload), { project: 'group/first' });
+    const first = write(database.db, received({ project: 'group/first', metrics: { psnr: 2 } }));
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the first write is blocked on the lock
+    const deadline = new AbortController();
+    const late = write(database.db, received({ project: 'group/late', sha: shaOf(2) }), deadline.signal).then(
+      () => 'written',
+      (error: unknown) => error,
+    );
+    const next = write(database.db, received({ project: 'group/next', sha: shaOf(3) }));
+    await lock.release();
+    await first; // `late` is told to lead; only microtasks have run since, not its poll
+    deadline.abort('deadline passed');
+    expect(await late).toBe('deadline passed');
+    expect((await next).written.body).toMatchObject({ test_input_path: 'inputs/a.jpg' });
+    const [row] = await queryRows<{ outputs: number }>(database.db, sql`
+      SELECT count(*)::int AS outputs FROM outputs o JOIN batches b ON b.id = o.batch_id JOIN ci_commits c ON c.id = b.ci_commit_id
+      WHERE c.hexsha = ${shaOf(2)}`);
+    expect(row!.outputs).toBe(0);
+  });
+
   /**
    * Three uploads written together, one (D) arriving while they are, then three more (E, F, G) once
    * they are answered — callers coming back with their next run. `gatherMs` as the coalescer's option;

@@ -27,11 +27,15 @@
  * How a waiting caller hears it (`handOff`):
  * - `direct` (the Node entry): the teller settles the caller's promise.
  * - `polled` (Workers): the teller only leaves it in plain data, and the caller's own timer takes it,
- *   every `pollMs`. Going on from a promise another request settled, a Worker request's I/O was not always
- *   accepted: under `npm run load -- --target worker` at 100 requests/s, after about 200 s, leads' statements
- *   failed with "Cannot perform I/O on behalf of a different request (I/O type: SpanParent)", in three runs
- *   out of three; polled, in none of three (420–600 s). Polling costs nothing measurable
- *   (`npm run bench:worker`: 399 and 419 uploads/s, against 391 settled directly).
+ *   every `pollMs`, or a twentieth of its wait so far if longer, up to `stallMs`: it hears within ~5% of
+ *   its wait, and a write held up for seconds costs each waiting request ~20 wake-ups a second, not 1,000.
+ *   Going on from a promise another request settled, a Worker request's I/O was not always accepted:
+ *   under `npm run load -- --target worker` at 100 requests/s, after about 200 s, leads' statements failed
+ *   with "Cannot perform I/O on behalf of a different request (I/O type: SpanParent)", in three runs out of
+ *   three; polled, in none of three (420–600 s). Polling costs nothing measurable (`npm run bench:worker`:
+ *   399 and 419 uploads/s, against 391 settled directly).
+ * - A caller told to lead whose deadline passed before its poll took the turn writes nothing (its request
+ *   has answered: the upload was spooled) and passes the turn on (`passTurn`).
  */
 import type { Db } from '../db/client';
 import type { ReceivedUpload } from '../domain/ingest/commit-groups';
@@ -84,7 +88,15 @@ const byReceipt = (a: Waiting, b: Waiting) => (a.upload.receivedAt < b.upload.re
  */
 export function outputCoalescer(
   defaultStorage: StorageMode,
-  { maxInFlight = 4, maxGroup = 200, stallMs = 50, lostAfterMs = 60_000, gatherMs = 0, handOff = 'direct' as 'direct' | 'polled', pollMs = 1 } = {},
+  {
+    maxInFlight = 4,
+    maxGroup = 200,
+    stallMs = 50,
+    lostAfterMs = 60_000,
+    gatherMs = 0,
+    handOff = 'direct' as 'direct' | 'polled',
+    pollMs = 1,
+  } = {},
 ): SharedOutputWriter {
   const answer = outputAsWritten(defaultStorage);
   const waiting: Waiting[] = [];
@@ -153,7 +165,17 @@ export function outputCoalescer(
     return own;
   }
 
+  /**
+   * A lead whose caller stopped waiting before it took its turn (polled: its deadline passed between the
+   * telling and its poll) writes nothing: its request has answered. The turn goes to those waiting.
+   */
+  function passTurn(lead: Waiting) {
+    inFlight.delete(lead.write!);
+    writeWaiting();
+  }
+
   return async (db, upload, abandoned) => {
+    const waitingSince = performance.now();
     const self: Waiting = { db, upload, queued: true, wake: () => {} };
     const turn = await new Promise<Turn>((resolve) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -177,12 +199,18 @@ export function outputCoalescer(
             if (self.told) settle();
             else wait();
           },
-          handOff === 'polled' ? pollMs : stallMs,
+          handOff === 'polled' ? Math.min(stallMs, Math.max(pollMs, (performance.now() - waitingSince) / 20)) : stallMs,
         );
       };
       wait();
     });
-    if ('lead' in turn) return writeGroup(self);
+    if ('lead' in turn) {
+      if (abandoned?.aborted) {
+        passTurn(self);
+        throw abandoned.reason;
+      }
+      return writeGroup(self);
+    }
     if ('error' in turn) throw turn.error;
     return turn;
   };
