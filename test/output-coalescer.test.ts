@@ -12,8 +12,10 @@ import { receiptClock } from '../src/ingestion/receipts';
 import { emptyTables, openTestDatabase, type TestDatabase } from './support/databases';
 import { outputUpload, shaOf } from './support/uploads';
 
-/** Holding a lock needs a second connection: the Postgres engine only (PGlite has one). */
-/** Every rule holds whichever way waiting callers hear (`direct`: the Node entry; `polled`: a Worker isolate). */
+/**
+ * Every rule holds whichever way waiting callers hear (`direct`: the Node entry; `polled`: a Worker
+ * isolate). Holding a lock needs a second connection: the Postgres engine only (PGlite has one).
+ */
 describe.skipIf(!process.env.TEST_DATABASE_URL).each(['direct', 'polled'] as const)('group commit, %s hand-off', (handOff) => {
   let database: TestDatabase;
   /** The scratch database's address, for handles of the test's own. */
@@ -116,10 +118,10 @@ describe.skipIf(!process.env.TEST_DATABASE_URL).each(['direct', 'polled'] as con
   /**
    * Three uploads written together, one (D) arriving while they are, then three more (E, F, G) once
    * they are answered — callers coming back with their next run. `gatherMs` as the coalescer's option;
-   * D's wait from the three's answer to its own, and how many statements wrote D to G.
+   * D's wait from the three's answer to its own, and how many statements wrote D to G. `gatherMs` is the
+   * Node entry's (a Worker's timers may never fire once its request has answered); polled, a lead takes its
+   * turn at its next poll, so D, arriving meanwhile, goes with the three.
    */
-  // `gatherMs` is the Node entry's (a Worker's timers may never fire once its request has answered). Polled, a
-  // lead takes its turn at its next poll: D, arriving meanwhile, goes with the three.
   async function lopsided(gatherMs: number, { comeBack = true } = {}) {
     const write = coalescer({ stallMs: 60_000, gatherMs });
     const lock = await lockedOutput(write, { project: 'group/first' });
