@@ -195,7 +195,7 @@ export function outputCoalescer(
         timer = setTimeout(
           () => {
             const stalled = writesInFlight() < maxInFlight && performance.now() - lastStartedAt >= stallMs;
-            if (!self.told && stalled && self.queued) startWrite(self);
+            if (stalled && self.queued) startWrite(self); // queued: not told yet (telling dequeues)
             if (self.told) settle();
             else wait();
           },
